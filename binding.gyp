@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "storeventd",
+      "sources": ["<!@(ls -1 native/src/*.cc)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++20", "-fno-exceptions", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc!": ["-fno-rtti", "-std=gnu++17"]
+    }
+  ]
+}

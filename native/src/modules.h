@@ -1,0 +1,11 @@
+// Each native module exports its classes/functions through one Init function, called from addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace storeventd {
+// What this build of the addon can do; `storeventd version` and `status` print it.
+inline constexpr const char* kFeatures[] = {"line-reader", "pipe"};
+
+void InitLineReader(Napi::Env env, Napi::Object exports);
+void InitSys(Napi::Env env, Napi::Object exports);
+}  // namespace storeventd

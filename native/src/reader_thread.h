@@ -1,0 +1,71 @@
+// The reader-thread pattern every native sender uses (Bun has no libuv, so no uv_poll):
+// one std::thread blocks in poll() on the source fd plus an eventfd used only to wake it for
+// shutdown; what it reads goes to JS as a Batch through a TypedThreadSafeFunction.
+//
+// A reader supplies a Source: Open() returns the fd (or an error), Pump() reads what is ready into
+// the batch and says whether to continue. The ReaderThread owns the thread, the eventfd and the TSFN;
+// Close() is idempotent: wake, join, release. Nothing here throws across the N-API boundary.
+#pragma once
+#include <napi.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "batch.h"
+#include "fd.h"
+
+namespace storeventd {
+
+enum class PumpResult { kMore, kIdle, kEnd };
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Called on the reader thread. Returns the fd to wait on, or -1 with `err` set.
+  virtual int Open(std::string& err) = 0;
+  // Fd is readable (or poll said HUP/ERR): read into `out`. kMore: call again without waiting;
+  // kIdle: wait for the fd; kEnd: the source is finished (out.error may say why).
+  virtual PumpResult Pump(Batch& out) = 0;
+  // Numbers per record in Batch::nums.
+  virtual int Stride() const = 0;
+  // Largest batch before it is handed over, in records.
+  virtual size_t MaxBatch() const { return 512; }
+};
+
+void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);
+using BatchTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Batch, DeliverBatch>;
+
+class ReaderThread {
+ public:
+  // blocking: if true, the thread waits when JS is behind (the kernel ring is the buffer);
+  // if false, a batch that finds the queue full is dropped and counted in `dropped`.
+  ReaderThread(std::unique_ptr<Source> src, bool blocking) : src_(std::move(src)), blocking_(blocking) {}
+  ~ReaderThread() { Close(); }
+
+  // Starts the thread; `cb(bytes, ends, nums, lost, error)` runs on the JS thread per batch.
+  bool Start(Napi::Env env, Napi::Function cb, std::string& err);
+  void Close();
+  // Lets a short-lived command exit while the reader still runs.
+  void Unref(Napi::Env env) { if (started_) tsfn_.Unref(env); }
+  void Ref(Napi::Env env) { if (started_) tsfn_.Ref(env); }
+  double dropped() const { return dropped_.load(); }
+
+ private:
+  void Loop();
+  bool Hand(Batch* b);
+
+  std::unique_ptr<Source> src_;
+  bool blocking_;
+  Fd wake_;
+  BatchTsfn tsfn_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<double> dropped_{0};
+  bool started_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace storeventd

@@ -1,0 +1,54 @@
+// Loads the C++ addon; when it cannot load, the daemon runs on the TypeScript fallbacks and says so.
+export interface BatchCallback {
+  (bytes: Buffer, ends: Uint32Array, nums: Float64Array, lost: number, error: string | null): void;
+}
+
+export interface NativeReader {
+  start(cb: BatchCallback): void;
+  close(): void;
+  unref(): void;
+  ref(): void;
+}
+
+export interface NativeAddon {
+  capabilities(): { abi: string; napi: number; features: string[] };
+  pipe(): [number, number];
+  LineReader: new (fd: number, maxLine?: number) => NativeReader;
+  // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
+  [name: string]: unknown;
+}
+
+export interface AddonStatus {
+  loaded: boolean;
+  features: string[];
+  error?: string;
+}
+
+let cached: { addon: NativeAddon | null; status: AddonStatus } | undefined;
+
+function load(): { addon: NativeAddon | null; status: AddonStatus } {
+  if (process.env.STOREVENTD_NO_ADDON === "1") {
+    return { addon: null, status: { loaded: false, features: [], error: "disabled by STOREVENTD_NO_ADDON=1" } };
+  }
+  try {
+    // A literal path so `bun build --compile` embeds the addon.
+    const addon = require("../build/Release/storeventd.node") as NativeAddon;
+    return { addon, status: { loaded: true, features: addon.capabilities().features } };
+  } catch (e) {
+    let msg = e instanceof Error ? e.message : String(e);
+    if (/operation not permitted|failed to map|mmap|noexec/i.test(msg) || /tmp/i.test(msg)) {
+      msg += " (the embedded addon is extracted into BUN_TMPDIR, else TMPDIR, else /tmp; point BUN_TMPDIR at an exec-capable directory)";
+    }
+    return { addon: null, status: { loaded: false, features: [], error: msg } };
+  }
+}
+
+export function nativeAddon(): NativeAddon | null {
+  cached ??= load();
+  return cached.addon;
+}
+
+export function addonStatus(): AddonStatus {
+  cached ??= load();
+  return cached.status;
+}

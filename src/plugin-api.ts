@@ -1,0 +1,123 @@
+// The only module plugins import from the core (besides src/event.ts and src/records.ts types).
+// A plugin is one folder plugins/<kind>/<name>/ whose index.ts default-exports definePlugin({...}).
+import type * as v from "valibot";
+import type { EventDraft, Owner, StorageEvent } from "./event.ts";
+import type { RawRecord, RecordKind } from "./records.ts";
+import type { NativeAddon } from "./native.ts";
+
+export type { EventDraft, StorageEvent, Owner } from "./event.ts";
+export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record } from "./records.ts";
+export type { NativeAddon } from "./native.ts";
+
+export type PluginKind = "sender" | "parser" | "receiver";
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  /** Logs the first time for `kind` only (bad input: "counted, logged once per kind"). */
+  once(kind: string, msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What is known of a device; lookups never throw and keep dev_name for vanished devices. */
+export interface DeviceIdentity {
+  dev_name: string;
+  dev_path: string;
+  dev_wwid: string;
+  owners: Owner[];
+}
+
+export interface DeviceDirectory {
+  /** name may be sdb, sdb1, dm-3, nvme0n1, md0, 8:16, /dev/sdb, "2:0:0:1" (SCSI address). */
+  identify(name: string): DeviceIdentity;
+  /** Mount point and fs type of a block device, when mounted. */
+  mountOf?(devName: string): { mount_point: string; fs_type: string } | undefined;
+}
+
+/** Shared, typed services between plugins and the core (the DRBD model, the device inventory). */
+export interface Services {
+  provide<T>(key: string, value: T): void;
+  get<T>(key: string): T | undefined;
+}
+
+export interface BaseContext {
+  instance: string;
+  plugin: string;
+  hostname: string;
+  stateDir: string;
+  log: Logger;
+  /** Adds n to this instance's counter `name` (shown by status and /metrics). */
+  count(name: string, n?: number): void;
+  native: NativeAddon | null;
+  devices: DeviceDirectory;
+  services: Services;
+  /** Aborted when the instance is stopped (shutdown or reload removed/changed it). */
+  signal: AbortSignal;
+  /** A typed event straight into the router (daemon-level events, DRBD model changes, promoter). */
+  emitEvent(draft: EventDraft): void;
+}
+
+export interface SenderContext extends BaseContext {
+  /** A raw record into the parsers. */
+  emit(rec: RawRecord): void;
+  /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
+  ready(): void;
+}
+
+export type ParserContext = BaseContext;
+export type ReceiverContext = BaseContext;
+
+export interface Sender {
+  /** Runs until ctx.signal aborts or the source ends for good; resolves then. */
+  run(): Promise<void>;
+  close?(): Promise<void> | void;
+  status?(): Record<string, unknown>;
+}
+
+export interface Parser {
+  accepts: readonly RecordKind[];
+  parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
+  /** Time passes (every 250 ms live, at end of input in replay): flush held multi-record reports. */
+  flush?(emit: (draft: EventDraft) => void, final: boolean): void;
+}
+
+export interface Receiver {
+  send(events: readonly StorageEvent[]): Promise<void> | void;
+  /** SIGHUP: reopen files (logrotate). */
+  reopen?(): Promise<void> | void;
+  close?(): Promise<void> | void;
+  status?(): Record<string, unknown>;
+}
+
+interface InstanceOf {
+  sender: Sender;
+  parser: Parser;
+  receiver: Receiver;
+}
+interface ContextOf {
+  sender: SenderContext;
+  parser: ParserContext;
+  receiver: ReceiverContext;
+}
+
+export interface PluginDef<K extends PluginKind = PluginKind, S extends v.GenericSchema = v.GenericSchema> {
+  kind: K;
+  name: string;
+  description: string;
+  /** One valibot object schema; v.description() on each key is the option's doc. */
+  schema: S;
+  /** The plugin's sample.toml text (imported with { type: "text" }). */
+  sample?: string;
+  /** Validates and opens; a throw here is a config error (exit 2). Nothing runs before run(). */
+  create(config: v.InferOutput<S>, ctx: ContextOf[K]): InstanceOf[K] | Promise<InstanceOf[K]>;
+}
+
+export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;
+
+export function definePlugin<K extends PluginKind, S extends v.GenericSchema>(def: PluginDef<K, S>): PluginDef<K, S> {
+  return def;
+}
+
+export type { StorageEvent as Event };
+export type { v };

@@ -1,0 +1,39 @@
+// A plugin context for unit tests: records what the plugin emits, counts and logs.
+import type {
+  BaseContext, DeviceDirectory, EventDraft, Logger, RawRecord, SenderContext,
+} from "../../src/plugin-api.ts";
+import { createDeviceDirectory } from "../../src/devices/index.ts";
+import { ServiceMap } from "../../src/util/services.ts";
+import { nativeAddon } from "../../src/native.ts";
+
+export interface Recorded {
+  records: RawRecord[];
+  events: EventDraft[];
+  counts: Map<string, number>;
+  logs: string[];
+  readyCalls: number;
+}
+
+export function makeContext(over: Partial<SenderContext> = {}): { ctx: SenderContext; rec: Recorded; abort: AbortController } {
+  const rec: Recorded = { records: [], events: [], counts: new Map(), logs: [], readyCalls: 0 };
+  const abort = new AbortController();
+  const seen = new Set<string>();
+  const at = (level: string) => (msg: string) => void rec.logs.push(`${level}: ${msg}`);
+  const log: Logger = {
+    debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"),
+    once: (kind, msg) => { if (!seen.has(kind)) { seen.add(kind); rec.logs.push(`once: ${msg}`); } },
+  };
+  const devices: DeviceDirectory = createDeviceDirectory();
+  const ctx: SenderContext = {
+    instance: "test", plugin: "test", hostname: "testhost", stateDir: "/tmp/storeventd-test-state",
+    log, native: nativeAddon(), devices, services: new ServiceMap(), signal: abort.signal,
+    count: (name, n = 1) => void rec.counts.set(name, (rec.counts.get(name) ?? 0) + n),
+    emitEvent: (d) => void rec.events.push(d),
+    emit: (r) => void rec.records.push(r),
+    ready: () => void rec.readyCalls++,
+    ...over,
+  };
+  return { ctx, rec, abort };
+}
+
+export type { BaseContext };
