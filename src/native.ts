@@ -14,6 +14,11 @@ export interface NativeAddon {
   capabilities(): { abi: string; napi: number; features: string[] };
   pipe(): [number, number];
   LineReader: new (fd: number, maxLine?: number) => NativeReader;
+  /** 0 or an errno. With passFd the datagram carries only the fd (journald's large-entry path). */
+  unixDgramSend(path: string, data: Buffer | string, passFd?: number): number;
+  /** A sealed memfd holding data: the fd, or -errno. */
+  memfdWrite(name: string, data: Buffer): number;
+  closeFd(fd: number): void;
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

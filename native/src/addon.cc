@@ -26,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   InitLineReader(env, exports);
   InitSys(env, exports);
+  InitUnixDgram(env, exports);
   return exports;
 }
 

@@ -1,0 +1,47 @@
+// What the running daemon offers the control plane (unix-socket API, /metrics, web page).
+import type { StorageEvent } from "./event.ts";
+import type { DeviceDirectory } from "./plugin-api.ts";
+import type { DrbdModel } from "./drbd/model.ts";
+
+export interface InstanceStatus {
+  name: string;
+  kind: "sender" | "parser" | "receiver";
+  plugin: string;
+  counters: Record<string, number>;
+  /** Receivers: queue depth and capacity. */
+  queue?: { depth: number; max: number; dropped: number; sent: number; errors: number };
+  extra?: Record<string, unknown>;
+}
+
+export interface DaemonStatus {
+  version: string;
+  commit: string;
+  pid: number;
+  started: string; // RFC 3339
+  uptime_s: number;
+  config_files: string[];
+  addon: { loaded: boolean; features: string[]; error?: string };
+  hostname: string;
+  instances: InstanceStatus[];
+  counters: Record<string, number>; // daemon-wide: events, folded, dropped, bad_records ...
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  error?: string;
+  started: string[];
+  stopped: string[];
+  kept: string[];
+}
+
+export interface DaemonHandle {
+  status(): DaemonStatus;
+  reload(): Promise<ReloadResult>;
+  /** Every event after routing decisions, in order; returns an unsubscribe function. */
+  subscribe(listener: (e: StorageEvent) => void): () => void;
+  devices: DeviceDirectory;
+  drbd: DrbdModel;
+  /** Main section of the current config. */
+  main(): { control_socket: string; state_dir: string; hostname: string };
+  services: import("./plugin-api.ts").Services;
+}
