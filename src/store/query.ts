@@ -1,0 +1,76 @@
+// The query side of the event store: what the control API asks for and how a filter is matched.
+// Shared by the SQLite store (src/store/sqlite.ts) and the live follow stream (src/control/).
+import { SEVERITY_RANK, type Severity, type StorageEvent } from "../event.ts";
+
+/** The key under which the running store offers itself in `Services` (see EventStoreService). */
+export const STORE_SERVICE = "store";
+
+export interface EventFilter {
+  /** Any of these systems. */
+  system?: string[];
+  /** This severity or worse (journalctl -p style). */
+  severity?: Severity;
+  /** Any of these event types. */
+  event_type?: string[];
+  /** Any of these kernel names (a /dev/ prefix is stripped). */
+  dev_name?: string[];
+}
+
+export interface EventQuery extends EventFilter {
+  /** Inclusive lower bound, µs since the epoch. */
+  since_us?: number;
+  /** Exclusive upper bound, µs since the epoch. */
+  until_us?: number;
+  /** At most this many events; with order "asc" the oldest, with "desc" the newest. */
+  limit?: number;
+  order?: "asc" | "desc";
+  /** Keyset paging: only events after this position in `order` (from a previous page). */
+  after?: StoreCursor;
+}
+
+/** A position in the store: the event's time and its insertion sequence number (ties on time). */
+export interface StoreCursor {
+  time_us: number;
+  seq: number;
+}
+
+export interface StoredEvent {
+  seq: number;
+  time_us: number;
+  event: StorageEvent;
+}
+
+export interface StoreStats {
+  path: string;
+  events: number;
+  /** Bytes on disk: the database file plus its WAL. */
+  bytes: number;
+  oldest?: string;
+  newest?: string;
+  pending: number;
+  flushes: number;
+  written: number;
+  pruned_age: number;
+  pruned_size: number;
+  write_errors: number;
+}
+
+/** What the store receiver provides under STORE_SERVICE for the control API. */
+export interface EventStoreService {
+  query(q: EventQuery): StoredEvent[];
+  /** Writes what is buffered now (a query right after sees every event the store has received). */
+  flush(): void;
+  stats(): StoreStats;
+}
+
+export function matchesFilter(e: StorageEvent, f: EventFilter): boolean {
+  if (f.system && !f.system.includes(e.system)) return false;
+  if (f.severity && SEVERITY_RANK[e.severity] < SEVERITY_RANK[f.severity]) return false;
+  if (f.event_type && !f.event_type.includes(e.event_type)) return false;
+  if (f.dev_name && !f.dev_name.includes(e.dev_name)) return false;
+  return true;
+}
+
+export function hasFilter(f: EventFilter): boolean {
+  return Boolean(f.system || f.severity || f.event_type || f.dev_name);
+}
