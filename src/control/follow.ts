@@ -1,0 +1,227 @@
+// Live event fan-out for `GET /v1/events?follow=1`: one subscription to the daemon, a ring of the
+// most recent events (so a replay has no gap while the store's receiver queue catches up), and one
+// bounded queue per client. A client whose queue overflows is dropped and counted; the daemon never
+// waits for a client.
+import type { StorageEvent } from "../event.ts";
+import { matchesFilter, type EventFilter, type EventStoreService } from "../store/query.ts";
+import { parseTime } from "../event.ts";
+
+export interface FollowOptions {
+  /** Most recent events kept in memory for the replay seam. */
+  ringSize: number;
+  /** Bytes of NDJSON a client may have queued before it is dropped. */
+  clientMaxBytes: number;
+  /** Events per store page during a replay. */
+  pageSize: number;
+}
+
+interface Line {
+  event: StorageEvent;
+  text: string;
+}
+
+/** One follow stream: events pass the filter, queue up, and leave through the ReadableStream. */
+class FollowClient {
+  private queue: string[] = [];
+  private bytes = 0;
+  private wake?: () => void;
+  private drainWaiters: (() => void)[] = [];
+  /** Live events that arrive while the replay runs (emitted after it, deduplicated). */
+  held: Line[] | undefined;
+  heldIds = new Set<string>();
+  heldBytes = 0;
+  done = false;
+  readonly stream: ReadableStream<string>;
+  private controller?: ReadableStreamDefaultController<string>;
+
+  constructor(readonly filter: EventFilter, private maxBytes: number, private onEnd: (c: FollowClient, reason: "closed" | "dropped") => void) {
+    this.stream = new ReadableStream<string>({
+      start: (c) => void (this.controller = c),
+      pull: (c) => this.pull(c),
+      cancel: () => this.end("closed"),
+    }, { highWaterMark: 0 });
+  }
+
+  /** Queues one line; false (and the client is dropped) when the client is too far behind. */
+  push(text: string): boolean {
+    if (this.done) return false;
+    if (this.queue.length && this.bytes + text.length > this.maxBytes) {
+      this.drop();
+      return false;
+    }
+    this.queue.push(text);
+    this.bytes += text.length;
+    this.wake?.();
+    return true;
+  }
+
+  hold(line: Line): void {
+    if (this.done) return;
+    this.heldBytes += line.text.length;
+    if (this.heldBytes > this.maxBytes) return this.drop();
+    this.held!.push(line);
+    this.heldIds.add(line.event.event_id);
+  }
+
+  /** Bytes waiting for the client. */
+  get queued(): number {
+    return this.bytes;
+  }
+
+  /** Queues one line without ever dropping the client: waits while it is over half its bound. */
+  async pushPaced(text: string): Promise<boolean> {
+    if (this.bytes > this.maxBytes / 2) await this.drained();
+    return this.push(text);
+  }
+
+  /** Resolves once the client has taken its queue below half of the bound (replay pacing). */
+  drained(): Promise<void> {
+    if (this.done || this.bytes <= this.maxBytes / 2) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  private async pull(c: ReadableStreamDefaultController<string>): Promise<void> {
+    while (!this.queue.length && !this.done) await new Promise<void>((r) => (this.wake = r));
+    this.wake = undefined;
+    if (!this.queue.length) return;
+    // One chunk per pull: at most ~64 KiB of lines, so a fast client gets few large writes.
+    let n = 0;
+    let size = 0;
+    while (n < this.queue.length && (n === 0 || size + this.queue[n]!.length <= 65536)) size += this.queue[n++]!.length;
+    const chunk = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join("");
+    this.queue.splice(0, n);
+    this.bytes -= size;
+    if (this.bytes <= this.maxBytes / 2) for (const w of this.drainWaiters.splice(0)) w();
+    c.enqueue(chunk);
+  }
+
+  /** Ends the stream after what is queued (daemon stop): the client sees a clean end. */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd(this, "closed");
+    const flushRest = async () => {
+      while (this.queue.length) await new Promise((r) => setTimeout(r, 5));
+      try { this.controller?.close(); } catch { /* already closed */ }
+    };
+    this.wake?.();
+    void flushRest();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private drop(): void {
+    if (this.done) return;
+    this.end("dropped");
+    try { this.controller?.error(new Error("follow client too slow: dropped")); } catch { /* closed */ }
+  }
+
+  private end(reason: "closed" | "dropped"): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue = [];
+    this.bytes = 0;
+    this.held = undefined;
+    this.wake?.();
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.onEnd(this, reason);
+  }
+}
+
+export class FollowHub {
+  private ring: Line[] = [];
+  private ringStart = 0;
+  private clients = new Set<FollowClient>();
+  readonly counters = { follow_clients: 0, follow_started: 0, follow_dropped: 0, follow_events: 0 };
+  private unsubscribe: () => void;
+
+  constructor(subscribe: (l: (e: StorageEvent) => void) => () => void, private opts: FollowOptions) {
+    this.unsubscribe = subscribe((e) => this.onEvent(e));
+  }
+
+  private onEvent(e: StorageEvent): void {
+    const line: Line = { event: e, text: JSON.stringify(e) + "\n" };
+    if (this.ring.length < this.opts.ringSize) this.ring.push(line);
+    else {
+      this.ring[this.ringStart] = line;
+      this.ringStart = (this.ringStart + 1) % this.opts.ringSize;
+    }
+    for (const c of this.clients) {
+      if (!matchesFilter(e, c.filter)) continue;
+      if (c.held) c.hold(line);
+      else if (c.push(line.text)) this.counters.follow_events++;
+    }
+  }
+
+  private ringSnapshot(): Line[] {
+    return this.ring.length < this.opts.ringSize ? this.ring.slice() : [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+  }
+
+  /**
+   * Opens a follow stream. With sinceUs: first the stored events from then on (page by page, paced
+   * by the client), then the in-memory recent ones the store has not caught up with, then the live
+   * ones that arrived meanwhile; each event once, none missing at the seams.
+   */
+  open(filter: EventFilter, sinceUs: number | undefined, store: EventStoreService | undefined): ReadableStream<string> {
+    const client = new FollowClient(filter, this.opts.clientMaxBytes, (c, reason) => {
+      this.clients.delete(c);
+      this.counters.follow_clients = this.clients.size;
+      if (reason === "dropped") this.counters.follow_dropped++;
+    });
+    this.counters.follow_started++;
+    if (sinceUs === undefined) {
+      this.clients.add(client);
+      this.counters.follow_clients = this.clients.size;
+      return client.stream;
+    }
+    // Same tick: the ring snapshot and the subscription see a single cut of the event sequence.
+    client.held = [];
+    this.clients.add(client);
+    this.counters.follow_clients = this.clients.size;
+    const recent = this.ringSnapshot().filter((l) => matchesFilter(l.event, filter) && parseTime(l.event.time) >= sinceUs);
+    void this.replay(client, filter, sinceUs, store, recent);
+    return client.stream;
+  }
+
+  private async replay(client: FollowClient, filter: EventFilter, sinceUs: number, store: EventStoreService | undefined, recent: Line[]): Promise<void> {
+    const skip = new Set<string>();
+    for (const l of this.ringSnapshot()) skip.add(l.event.event_id);
+    if (store) {
+      try { store.flush(); } catch { /* the query still sees what is written */ }
+      let after: { time_us: number; seq: number } | undefined;
+      for (;;) {
+        if (client.done) return;
+        const page = store.query({ ...filter, since_us: sinceUs, limit: this.opts.pageSize, ...(after ? { after } : {}) });
+        for (const s of page) {
+          const id = s.event.event_id;
+          if (skip.has(id) || client.heldIds.has(id)) continue;
+          if (!(await client.pushPaced(JSON.stringify(s.event) + "\n"))) return;
+        }
+        if (page.length < this.opts.pageSize) break;
+        const last = page[page.length - 1]!;
+        after = { time_us: last.time_us, seq: last.seq };
+      }
+    }
+    for (const l of recent) if (!(await client.pushPaced(l.text))) return;
+    // Live events held during the replay, then straight through.
+    while (client.held && client.held.length) {
+      const batch = client.held.splice(0);
+      client.heldBytes = 0;
+      for (const l of batch) if (!(await client.pushPaced(l.text))) return;
+    }
+    client.held = undefined;
+    client.heldIds.clear();
+  }
+
+  /** Bytes queued for all clients together (bounded by clients x clientMaxBytes). */
+  queuedBytes(): number {
+    let n = 0;
+    for (const c of this.clients) n += c.queued;
+    return n;
+  }
+
+  /** Ends every stream cleanly (daemon stop) and leaves the daemon's event stream. */
+  close(): void {
+    this.unsubscribe();
+    for (const c of [...this.clients]) c.finish();
+  }
+}

@@ -1,0 +1,68 @@
+// A crowd of follow clients in their own process (so the daemon's RSS is measured alone):
+//   bun follow-clients.ts SOCKET READERS IDLE EXPECTED
+// READERS clients read /v1/events?follow=1 and count events; IDLE clients send the request and
+// never read. Prints a JSON progress line every 50 ms ({min, max, closedIdle, bad}) and a final
+// {done: true, ...} when every reader has EXPECTED events (each checked in order by extension.n).
+import { connect, type Socket } from "node:net";
+
+const [socketPath, readersArg, idleArg, expectedArg] = process.argv.slice(2);
+const readers = Number(readersArg), idle = Number(idleArg), expected = Number(expectedArg);
+const req = "GET /v1/events?follow=1 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+const counts: number[] = [];
+const lastN: number[] = [];
+let bad = 0;
+let closedIdle = 0;
+const sockets: Socket[] = [];
+
+for (let i = 0; i < readers + idle; i++) {
+  const s = connect(socketPath!);
+  sockets.push(s);
+  if (i >= readers) {
+    s.on("connect", () => { s.write(req); s.pause(); });
+    s.on("close", () => closedIdle++);
+    s.on("error", () => {});
+    continue;
+  }
+  counts[i] = 0;
+  lastN[i] = 0;
+  let header = true;
+  let buf = "";
+  s.setEncoding("utf8");
+  s.on("connect", () => s.write(req));
+  s.on("error", () => {});
+  s.on("data", (d: string) => {
+    buf += d;
+    if (header) {
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      buf = buf.slice(end + 4);
+      header = false;
+    }
+    // Chunked transfer encoding: events are whole lines inside; chunk size lines are hex only.
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const m = /"n":(\d+)\}/.exec(line);
+      if (!m) continue;
+      const n = Number(m[1]);
+      if (n !== lastN[i]! + 1) bad++;
+      lastN[i] = n;
+      counts[i]!++;
+    }
+  });
+}
+
+const report = (done: boolean) => {
+  const c = counts.length ? counts : [0];
+  console.log(JSON.stringify({ done, min: Math.min(...c), max: Math.max(...c), closedIdle, bad }));
+};
+const timer = setInterval(() => {
+  const done = counts.every((c) => c >= expected);
+  report(done);
+  if (done) {
+    clearInterval(timer);
+    for (const s of sockets) s.destroy();
+    process.exit(0);
+  }
+}, 50);
