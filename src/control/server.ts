@@ -228,9 +228,10 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   const oldMask = process.umask(0o117); // the socket is born 0660, never briefly world-writable
   let server: ReturnType<typeof Bun.serve>;
   try {
+    // (Bun's types omit idleTimeout for unix sockets; the runtime applies it.)
     server = Bun.serve({
       unix: socketPath,
-      idleTimeout: opts.idleTimeout ?? 10,
+      ...({ idleTimeout: opts.idleTimeout ?? 10 } as object),
       async fetch(req, srv) {
         counters.requests++;
         try {
