@@ -101,7 +101,8 @@ function openTs(opts: KmsgReaderOptions, sink: Sink): KmsgReaderHandle {
     const out: KmsgDecoded[] = [];
     let idle = false;
     let error: string | null | undefined;
-    while (out.length < 512 && !idle && error === undefined) {
+    const max = opts.slowMs ? 8 : 512;
+    while (out.length < max && !idle && error === undefined) {
       try {
         const n = readSync(fd, buf, 0, buf.length, null);
         if (n === 0) {
