@@ -198,16 +198,35 @@ Napi::Value KmsgDecode(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "kmsgDecode(buffer | string)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Batch batch;
-  AppendKmsgText(text, batch);
+  // The result is handed over without copying: the three arrays share one heap Batch that the
+  // last of their finalizers frees.
+  struct Shared {
+    Batch batch;
+    int refs = 3;
+    static void Drop(Napi::Env, void*, Shared* s) {
+      if (--s->refs == 0) delete s;
+    }
+  };
+  auto* sh = new Shared();
+  AppendKmsgText(text, sh->batch);
+  Batch& b = sh->batch;
+  if (b.ends.empty()) {
+    delete sh;
+    auto obj = Napi::Object::New(env);
+    obj.Set("bytes", Napi::Buffer<char>::New(env, 0));
+    obj.Set("ends", Napi::Uint32Array::New(env, 0));
+    obj.Set("nums", Napi::Float64Array::New(env, 0));
+    return obj;
+  }
+  b.bytes.push_back('\0');  // never an empty (null) data pointer
+  auto drop = [](Napi::Env e, void* d, Shared* s) { Shared::Drop(e, d, s); };
+  auto bytes = Napi::Buffer<char>::New(env, b.bytes.data(), b.bytes.size() - 1, drop, sh);
+  auto ends_ab = Napi::ArrayBuffer::New(env, b.ends.data(), b.ends.size() * sizeof(uint32_t), drop, sh);
+  auto nums_ab = Napi::ArrayBuffer::New(env, b.nums.data(), b.nums.size() * sizeof(double), drop, sh);
   auto obj = Napi::Object::New(env);
-  obj.Set("bytes", Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size()));
-  auto ends = Napi::Uint32Array::New(env, batch.ends.size());
-  if (!batch.ends.empty()) std::memcpy(ends.Data(), batch.ends.data(), batch.ends.size() * sizeof(uint32_t));
-  auto nums = Napi::Float64Array::New(env, batch.nums.size());
-  if (!batch.nums.empty()) std::memcpy(nums.Data(), batch.nums.data(), batch.nums.size() * sizeof(double));
-  obj.Set("ends", ends);
-  obj.Set("nums", nums);
+  obj.Set("bytes", bytes);
+  obj.Set("ends", Napi::Uint32Array::New(env, b.ends.size(), ends_ab, 0));
+  obj.Set("nums", Napi::Float64Array::New(env, b.nums.size(), nums_ab, 0));
   return obj;
 }
 

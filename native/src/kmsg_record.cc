@@ -194,10 +194,29 @@ void AppendKmsgRecord(std::string_view rec, double lost_before, Batch& out) {
 }
 
 void AppendKmsgText(std::string_view text, Batch& out) {
-  KmsgTextSplitter split;
-  auto sink = [&out](std::string_view rec) { AppendKmsgRecord(rec, 0, out); };
-  split.Feed(text, sink);
-  split.Finish(sink);
+  // KmsgTextSplitter's rules without copying: a record and its continuation lines are contiguous
+  // in the text, so each record is one view of it.
+  out.bytes.reserve(out.bytes.size() + text.size() + text.size() / 8);
+  size_t pos = 0, rec_start = 0, rec_end = 0;
+  bool has = false;
+  auto flush = [&] {
+    if (has) AppendKmsgRecord(text.substr(rec_start, rec_end - rec_start), 0, out);
+    has = false;
+  };
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (nl > pos && text[pos] == ' ' && has) {
+      rec_end = nl;
+    } else {
+      flush();
+      has = nl > pos;
+      rec_start = pos;
+      rec_end = nl;
+    }
+    pos = nl + 1;
+  }
+  flush();
 }
 
 }  // namespace storeventd
