@@ -2,7 +2,7 @@
 // generated stream of realistic records.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { nativeAddon } from "../src/native.ts";
+import { nativeAddon, type NativeAddon } from "../src/native.ts";
 import { KMSG_STATUS_NAMES, unpackKmsgBatch, type KmsgDecoded } from "../src/kmsg/record.ts";
 
 export const TESTDATA = join(import.meta.dir, "../plugins/sender/kmsg/testdata");
@@ -23,12 +23,8 @@ export function view(d: KmsgDecoded): Record<string, unknown> {
   };
 }
 
-interface KmsgDecodeFn {
-  kmsgDecode(text: Buffer | string): { bytes: Buffer; ends: Uint32Array; nums: Float64Array };
-}
-
-export function nativeKmsg(): KmsgDecodeFn {
-  const addon = nativeAddon() as unknown as KmsgDecodeFn | null;
+export function nativeKmsg(): NativeAddon {
+  const addon = nativeAddon();
   if (!addon || typeof addon.kmsgDecode !== "function") throw new Error("the addon with kmsgDecode is required");
   return addon;
 }

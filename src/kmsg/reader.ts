@@ -2,7 +2,7 @@
 // addon is missing, with a TypeScript loop over a nonblocking fd (polls every 50 ms when idle). Both
 // hand over decoded records in batches, with seq gaps (ring overruns) in KmsgDecoded.lostBefore.
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import type { NativeAddon, NativeReader, BatchCallback } from "../native.ts";
+import type { NativeAddon, BatchCallback } from "../native.ts";
 import { decodeKmsgRecord, KmsgStatus, KmsgTextSplitter, unpackKmsgBatch, type KmsgDecoded } from "./record.ts";
 
 export interface KmsgReaderOptions {
@@ -25,19 +25,15 @@ export interface KmsgReaderHandle {
 
 type Sink = (records: KmsgDecoded[]) => void;
 
-interface KmsgNative {
-  KmsgReader: new (opts: { path: string; seek: string; afterSeq: number; slowMs: number }) => NativeReader;
-}
-
 export function hasNativeKmsg(addon: NativeAddon | null): boolean {
   return typeof addon?.KmsgReader === "function";
 }
 
 export function openKmsgReader(addon: NativeAddon | null, opts: KmsgReaderOptions, sink: Sink): KmsgReaderHandle {
-  return hasNativeKmsg(addon) ? openNative(addon as unknown as KmsgNative, opts, sink) : openTs(opts, sink);
+  return addon && hasNativeKmsg(addon) ? openNative(addon, opts, sink) : openTs(opts, sink);
 }
 
-function openNative(addon: KmsgNative, opts: KmsgReaderOptions, sink: Sink): KmsgReaderHandle {
+function openNative(addon: NativeAddon, opts: KmsgReaderOptions, sink: Sink): KmsgReaderHandle {
   const reader = new addon.KmsgReader({
     path: opts.path, seek: opts.seek, afterSeq: opts.afterSeq, slowMs: opts.slowMs ?? 0,
   });

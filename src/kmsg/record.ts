@@ -212,6 +212,9 @@ export function* splitKmsgRecords(text: string): Generator<string> {
   yield* split.finish();
 }
 
+/** Numbers per record in a native kmsg batch (enum KmsgNum in native/src/kmsg_record.h). */
+export const KMSG_STRIDE = 12;
+
 /** Unpacks one native batch (native/src/kmsg_record.h, kKmsgStride numbers per record). */
 export function unpackKmsgBatch(
   bytes: Buffer, ends: Uint32Array, nums: Float64Array, source: string, each: (d: KmsgDecoded) => void,
@@ -243,7 +246,7 @@ export function unpackKmsgBatch(
       record: {
         kind: "kmsg", source, priority: nums[o]!, facility: nums[o + 1]!, seq: nums[o + 2]!, ts_us: nums[o + 3]!,
         flags: FLAGS[nums[o + 4]!]!,
-        msg: msgOff + msgLen <= rawLen && raw.length === rawLen // inside an all-ASCII raw: slice it
+        msg: msgOff + msgLen <= rawLen && raw.length === rawLen // byte and char offsets line up: slice
           ? raw.slice(msgOff, msgOff + msgLen)
           : bytes.toString("utf8", start + msgOff, start + msgOff + msgLen),
         props, raw,
@@ -252,6 +255,3 @@ export function unpackKmsgBatch(
     start = end;
   }
 }
-
-/** Numbers per record in a native kmsg batch. */
-export const KMSG_STRIDE = 12;

@@ -68,9 +68,8 @@ export function writeCursor(path: string, c: KmsgCursor): void {
  * until the first suspend).
  */
 export function printkClockOffsetUs(addon: NativeAddon | null): number {
-  const clock = addon?.kmsgClock as (() => { realtime_us: number; monotonic_us: number }) | undefined;
-  if (clock) {
-    const c = clock();
+  if (typeof addon?.kmsgClock === "function") {
+    const c = addon.kmsgClock();
     return c.realtime_us - c.monotonic_us;
   }
   const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
