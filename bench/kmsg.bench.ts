@@ -11,10 +11,17 @@ import { generateStream, nativeKmsg } from "../test/kmsg-fixtures.ts";
 
 const N = 1_000_000;
 
+// Best of two runs after a full GC: the machine is shared, the faster run is the less disturbed.
 function time(fn: () => number): { ms: number; n: number } {
-  const t0 = performance.now();
-  const n = fn();
-  return { ms: performance.now() - t0, n };
+  let best = { ms: Infinity, n: 0 };
+  for (let i = 0; i < 2; i++) {
+    Bun.gc(true);
+    const t0 = performance.now();
+    const n = fn();
+    const ms = performance.now() - t0;
+    if (ms < best.ms) best = { ms, n };
+  }
+  return best;
 }
 
 export default async function (): Promise<Record<string, number | string>> {
