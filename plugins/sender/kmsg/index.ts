@@ -1,7 +1,7 @@
 // The kernel log sender: /dev/kmsg records -> parsers, with a persistent cursor (seq + boot id),
 // ring-overrun reports (KMSG_OVERRUN) and kernel timestamps mapped to wall-clock time.
 import * as v from "valibot";
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { openKmsgReader, type KmsgReaderHandle } from "../../../src/kmsg/reader.ts";
@@ -85,7 +85,8 @@ export interface KmsgTestHooks {
 }
 
 export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, hooks: KmsgTestHooks = {}): Sender {
-  accessSync(config.path, constants.R_OK); // a missing or unreadable device is a config error
+  // A missing or unreadable device (ENOENT, EACCES, EPERM under dmesg_restrict) is a config error.
+  closeSync(openSync(config.path, constants.O_RDONLY | constants.O_NONBLOCK));
   const cursorFile = config.cursor_file || join(ctx.stateDir, "kmsg.cursor");
   const bootId = readBootId();
   const stats = { records: 0, forwarded: 0, user_skipped: 0, bad: 0, overruns: 0, lost: 0 };
