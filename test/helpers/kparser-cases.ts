@@ -5,6 +5,8 @@
 // merged by time into one stream. UPDATE=1 rewrites expected.ndjson.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
+import { parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import type { AnyPluginDef, EventDraft, KmsgRecord, Parser, RawRecord, UeventRecord } from "../../src/plugin-api.ts";
 import { decodeKmsgText } from "../../src/kmsg/decode.ts";
@@ -162,4 +164,67 @@ export function hostileRecords(prefixes: string[]): KmsgRecord[] {
     msgs.push(p + big, p + bad, p + "\0" + p, p.slice(0, Math.max(1, p.length - 3)), p, p + " ".repeat(100_000) + "(");
   }
   return msgs.map(mk);
+}
+
+export interface SuiteOptions {
+  plugin: AnyPluginDef;
+  /** The plugin folder (import.meta.dir of its test). */
+  dir: string;
+  patterns: readonly { id: string; re: RegExp }[];
+  /** Message prefixes that lead into each pattern, for the hostile-input test. */
+  hostile: string[];
+  /** Context overrides (e.g. a DeviceDirectory with mountOf) for fixture cases. */
+  context?: Record<string, unknown>;
+}
+
+/** The tests every kernel-log parser plugin shares: fixtures, near misses, pattern coverage,
+ * hostile input, sample.toml and README. */
+export function parserSuite(o: SuiteOptions): void {
+  const testdata = join(o.dir, "testdata");
+  const name = o.plugin.name;
+  describe(`${name} parser fixtures`, () => {
+    for (const c of loadCases(testdata)) {
+      test(`testdata/${c.name} -> expected.ndjson`, async () => {
+        const { parser } = await makeParser(o.plugin, c.config, o.context);
+        const [actual, expected] = checkExpected(c.dir, runParser(parser, c.records));
+        expect(actual).toBe(expected);
+        if (c.name.startsWith("near-miss")) expect(actual).toBe("");
+        else expect(actual).not.toBe("");
+      });
+    }
+
+    test("every pattern has a fixture line that hits it", () => {
+      const msgs = allFixtureMessages(testdata);
+      const missing = o.patterns.filter((p) => !msgs.some((m) => p.re.test(m))).map((p) => p.id);
+      expect(missing).toEqual([]);
+    });
+  });
+
+  describe(`${name} parser hostile input`, () => {
+    test("a 10 MB line, invalid UTF-8, NUL bytes and truncated lines: no throw, no event", async () => {
+      const { parser, rec } = await makeParser(o.plugin, {}, o.context);
+      expect(runParser(parser, hostileRecords(o.hostile))).toEqual([]);
+      expect(rec.counts.get("oversized_records") ?? 0).toBeGreaterThan(0);
+    });
+  });
+
+  describe(`${name} plugin definition`, () => {
+    test("sample.toml parses, validates and equals the README Configuration block", () => {
+      const sample = readFileSync(join(o.dir, "sample.toml"), "utf8");
+      const table = parseToml(sample) as Record<string, Record<string, unknown>>;
+      const [section] = Object.values(table);
+      const { type, plugin: pluginName, ...opts } = section!;
+      expect([type, pluginName]).toEqual(["parser", name]);
+      expect(v.safeParse(o.plugin.schema, opts).success).toBe(true);
+      const readme = readFileSync(join(o.dir, "README.md"), "utf8");
+      expect(readme).toContain("## Configuration\n\n```toml\n" + sample + "```");
+    });
+
+    test("every schema option has a description", () => {
+      const entries = (o.plugin.schema as unknown as { entries: Record<string, unknown> }).entries;
+      for (const [key, schema] of Object.entries(entries)) {
+        expect({ key, described: v.getDescription(schema as v.GenericSchema) !== undefined }).toEqual({ key, described: true });
+      }
+    });
+  });
 }

@@ -1,38 +1,18 @@
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { readFileSync } from "node:fs";
-import * as v from "valibot";
-import { parse as parseToml } from "smol-toml";
 import plugin, { DmParser } from "./index.ts";
 import { DM_PATTERNS } from "./patterns.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
-import {
-  allFixtureMessages, checkExpected, FIXTURE_BOOT_US, hostileRecords, loadCases, makeParser, readKmsgFixture, runParser,
-} from "../../../test/helpers/kparser-cases.ts";
+import { FIXTURE_BOOT_US, makeParser, parserSuite, readKmsgFixture } from "../../../test/helpers/kparser-cases.ts";
 
-const testdata = join(import.meta.dir, "testdata");
-
-describe("dm parser fixtures", () => {
-  for (const c of loadCases(testdata)) {
-    test(`testdata/${c.name} -> expected.ndjson`, async () => {
-      const { parser } = await makeParser(plugin, c.config);
-      const [actual, expected] = checkExpected(c.dir, runParser(parser, c.records));
-      expect(actual).toBe(expected);
-    });
-  }
-
-  test("near-miss lines produce no event", async () => {
-    const c = loadCases(testdata).find((x) => x.name === "near-miss")!;
-    const { parser } = await makeParser(plugin, {});
-    expect(runParser(parser, c.records)).toEqual([]);
-  });
-
-  test("every pattern has a fixture line that hits it", () => {
-    const msgs = allFixtureMessages(testdata);
-    for (const p of DM_PATTERNS) expect({ id: p.id, hit: msgs.some((m) => p.re.test(m)) }).toEqual({ id: p.id, hit: true });
-  });
+parserSuite({
+  plugin,
+  dir: import.meta.dir,
+  patterns: DM_PATTERNS,
+  hostile: [
+    "device-mapper: multipath: 253:3: Failing path ", "device-mapper: table: 253:3: multipath: ",
+    "device-mapper: thin: 253:4: switching pool to ", "md/raid1:mdX: Disk failure on ",
+  ],
 });
-
 describe("DmParser path merge", () => {
   const kmsgFail = readKmsgFixture("4,10,5000000000,-;device-mapper: multipath: 253:3: Failing path 8:16.\n")[0]!;
   const uevent = (valid: string, t: number): UeventRecord => ({
@@ -96,29 +76,6 @@ describe("DmParser path merge", () => {
   });
 });
 
-describe("dm parser hostile input", () => {
-  test("huge, invalid UTF-8, NUL and truncated lines: no throw, no event", async () => {
-    const { parser } = await makeParser(plugin, {});
-    const recs = hostileRecords([
-      "device-mapper: multipath: 253:3: Failing path ", "device-mapper: table: 253:3: multipath: ",
-      "device-mapper: thin: 253:4: switching pool to ", "md/raid1:mdX: Disk failure on ",
-    ]);
-    expect(runParser(parser, recs)).toEqual([]);
-  });
-});
-
-describe("dm plugin definition", () => {
-  test("sample.toml parses, validates and matches the README Configuration block", () => {
-    const sample = readFileSync(join(import.meta.dir, "sample.toml"), "utf8");
-    const table = parseToml(sample) as Record<string, Record<string, unknown>>;
-    const { type, plugin: name, ...opts } = table.dm!;
-    expect([type, name]).toEqual(["parser", "dm"]);
-    expect(v.safeParse(plugin.schema, opts).success).toBe(true);
-    const readme = readFileSync(join(import.meta.dir, "README.md"), "utf8");
-    expect(readme).toContain("## Configuration\n\n```toml\n" + sample + "```");
-  });
-
-  test("create() rejects a bad merge_window", async () => {
-    await expect(makeParser(plugin, { merge_window: "soon" })).rejects.toThrow(/merge_window/);
-  });
+test("create() rejects a bad merge_window", async () => {
+  await expect(makeParser(plugin, { merge_window: "soon" })).rejects.toThrow(/merge_window/);
 });

@@ -151,6 +151,7 @@ export class DmParser {
   private parseKmsg(rec: KmsgRecord, emit: Emit): void {
     this.expireBefore(rec.time_us, emit);
     const msg = rec.msg;
+    if (msg.length > MAX_KMSG_LEN) this.count("oversized_records"); // longer than any printk: not kernel text
     if (msg.length > MAX_KMSG_LEN || !mayBeDm(msg)) return this.flushRaid(emit);
     let continued = false;
     for (const line of linesOf(msg)) {
