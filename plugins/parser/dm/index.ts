@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
 import { decNum, MAX_KMSG_LEN } from "../../../src/util/kpattern.ts";
+import { BAD_TEXT, recordLines } from "../../../src/util/ktext.ts";
 import { parseDuration } from "../../../src/util/duration.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -57,11 +58,6 @@ function mapDevOf(map: string | undefined): string | undefined {
 function wwidOf(uuid: string | undefined): string {
   if (!uuid) return "";
   return uuid.startsWith("mpath-") ? uuid.slice(6) : uuid;
-}
-
-/** A kernel record may carry several lines (a printk with embedded "\n", escaped as \x0a by /dev/kmsg). */
-function linesOf(msg: string): string[] {
-  return msg.includes("\n") || msg.includes("\\x0a") ? msg.split(/\n|\\x0a/).filter((l) => l !== "") : [msg];
 }
 
 function pathEvents(r: PathReport): EventDraft[] {
@@ -154,11 +150,11 @@ export class DmParser {
     if (msg.length > MAX_KMSG_LEN) this.count("oversized_records"); // longer than any printk: not kernel text
     if (msg.length > MAX_KMSG_LEN || !mayBeDm(msg)) return this.flushRaid(emit);
     let continued = false;
-    for (const line of linesOf(msg)) {
+    for (const line of recordLines(msg)) {
       const m = dmTable.match(line);
       if (!m) continue;
-      if (line.includes("\0")) {
-        this.count("bad_records"); // the kernel escapes NUL as \x00; a raw NUL is not kernel text
+      if (BAD_TEXT.test(line)) {
+        this.count("bad_records"); // /dev/kmsg escapes NUL and invalid bytes (\x00): raw ones are not kernel text
         continue;
       }
       const g = m.groups;

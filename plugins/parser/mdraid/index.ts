@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
 import { decNum, MAX_KMSG_LEN } from "../../../src/util/kpattern.ts";
+import { BAD_TEXT, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -31,11 +32,6 @@ function levelName(level: string | undefined): string {
   return level ? `raid${level}` : "raid4/5/6";
 }
 
-/** A kernel record may carry several lines (a printk with embedded "\n", escaped as \x0a by /dev/kmsg). */
-function linesOf(msg: string): string[] {
-  return msg.includes("\n") || msg.includes("\\x0a") ? msg.split(/\n|\\x0a/).filter((l) => l !== "") : [msg];
-}
-
 export class MdParser {
   readonly accepts = ["kmsg"] as const;
   constructor(private reportChecks: boolean, private count: (name: string, n?: number) => void = () => {}) {}
@@ -44,11 +40,11 @@ export class MdParser {
     if (rec.kind !== "kmsg") return;
     if (rec.msg.length > MAX_KMSG_LEN) return this.count("oversized_records"); // longer than any printk: not kernel text
     if (!mayBeMd(rec.msg)) return;
-    for (const line of linesOf(rec.msg)) {
+    for (const line of recordLines(rec.msg)) {
       const m = mdTable.match(line);
       if (!m) continue;
-      if (line.includes("\0")) {
-        this.count("bad_records"); // the kernel escapes NUL as \x00; a raw NUL is not kernel text
+      if (BAD_TEXT.test(line)) {
+        this.count("bad_records"); // /dev/kmsg escapes NUL and invalid bytes (\x00): raw ones are not kernel text
         continue;
       }
       const d = this.build(m.id, m.groups, rec);
