@@ -6,7 +6,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
-import { parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import type { AnyPluginDef, EventDraft, KmsgRecord, Parser, RawRecord, UeventRecord } from "../../src/plugin-api.ts";
 import { decodeKmsgText } from "../../src/kmsg/decode.ts";
@@ -178,7 +177,7 @@ export interface SuiteOptions {
 }
 
 /** The tests every kernel-log parser plugin shares: fixtures, near misses, pattern coverage,
- * hostile input, sample.toml and README. */
+ * hostile input (sample.toml and README are checked by test/compliance.test.ts). */
 export function parserSuite(o: SuiteOptions): void {
   const testdata = join(o.dir, "testdata");
   const name = o.plugin.name;
@@ -208,26 +207,6 @@ export function parserSuite(o: SuiteOptions): void {
       for (const d of out) expect(JSON.stringify(d)).not.toMatch(/\\u0000|\ufffd|x{1000}/);
       expect(out.length).toBeLessThan(o.hostile.length);
       expect(rec.counts.get("oversized_records") ?? 0).toBeGreaterThan(0);
-    });
-  });
-
-  describe(`${name} plugin definition`, () => {
-    test("sample.toml parses, validates and equals the README Configuration block", () => {
-      const sample = readFileSync(join(o.dir, "sample.toml"), "utf8");
-      const table = parseToml(sample) as Record<string, Record<string, unknown>>;
-      const [section] = Object.values(table);
-      const { type, plugin: pluginName, ...opts } = section!;
-      expect([type, pluginName]).toEqual(["parser", name]);
-      expect(v.safeParse(o.plugin.schema, opts).success).toBe(true);
-      const readme = readFileSync(join(o.dir, "README.md"), "utf8");
-      expect(readme).toContain("## Configuration\n\n```toml\n" + sample + "```");
-    });
-
-    test("every schema option has a description", () => {
-      const entries = (o.plugin.schema as unknown as { entries: Record<string, unknown> }).entries;
-      for (const [key, schema] of Object.entries(entries)) {
-        expect({ key, described: v.getDescription(schema as v.GenericSchema) !== undefined }).toEqual({ key, described: true });
-      }
     });
   });
 }
