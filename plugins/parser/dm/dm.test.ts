@@ -45,6 +45,18 @@ describe("DmParser path merge", () => {
     expect(out[0]!.time_us).toBe(FIXTURE_BOOT_US + 4_999_999_900);
   });
 
+  test("the same uevent twice (kernel and udev copies, same DM_SEQNUM) still gives one event", () => {
+    const out: EventDraft[] = [];
+    const p = new DmParser(1000);
+    const k = uevent("1", 5_000_000_100);
+    k.props.DM_SEQNUM = "9";
+    p.parse(k, (d) => out.push(d));
+    p.parse({ ...k, origin: "udev", props: { ...k.props, ID_SERIAL: "x" } }, (d) => out.push(d));
+    p.parse(kmsgFail, (d) => out.push(d));
+    p.flush((d) => out.push(d), true);
+    expect(out.map((d) => [d.extension?.reported_by, d.extension?.dm_seqnum])).toEqual([[["kmsg", "uevent"], 9]]);
+  });
+
   test("a half alone is emitted by flush after the window, not before", async () => {
     const out: EventDraft[] = [];
     const p = new DmParser(30);

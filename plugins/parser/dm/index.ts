@@ -108,6 +108,7 @@ export class DmParser {
   readonly accepts = ["kmsg", "uevent"] as const;
   private paths = new Map<string, PathReport>();
   private raid: RaidReport | undefined;
+  private seenUevents = new Set<string>(); // the same uevent from the kernel and from udev
 
   constructor(private windowMs: number, private count: (name: string, n?: number) => void = () => {}) {}
 
@@ -236,6 +237,13 @@ export class DmParser {
     if (p.DM_TARGET !== undefined && p.DM_TARGET !== "multipath") return;
     this.flushRaid(emit);
     const map = p.MAJOR && p.MINOR ? `${p.MAJOR}:${p.MINOR}` : undefined;
+    if (p.DM_SEQNUM !== undefined) {
+      // dm numbers its uevents per map: a second copy (kernel netlink group and udev group) is the same event.
+      const id = `${map ?? rec.devpath}|${p.DM_SEQNUM}|${p.DM_ACTION}|${p.DM_PATH}`;
+      if (this.seenUevents.has(id)) return this.count("duplicate_uevents");
+      this.seenUevents.add(id);
+      if (this.seenUevents.size > MAX_HELD) this.seenUevents.delete(this.seenUevents.values().next().value as string);
+    }
     const devname = p.DEVNAME ?? rec.devpath.split("/").pop();
     this.half(
       { action, path: p.DM_PATH, map, mapDev: devname || mapDevOf(map), name: p.DM_NAME || undefined, uuid: p.DM_UUID || undefined,
