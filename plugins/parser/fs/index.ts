@@ -191,6 +191,10 @@ export class FsParser {
       }
       case "ext4_shutdown":
         return { flags: Number(g.flags), reason: ["default (sync, then shut down)", "log flush", "no log flush"][Number(g.flags)] ?? "unknown" };
+      case "ext4_sb_io_error":
+        return { detail: "previous I/O error to superblock detected" };
+      case "ext4_sb_write_error":
+        return { detail: "I/O error while writing superblock" };
       case "jbd2_abort":
         return { journal_inode: decNum(g.ino) };
       case "xfs_user_shutdown":
@@ -252,7 +256,7 @@ function message(r: Report, where: string): string {
       if (e.errs) return `${where}: device error counters ${JSON.stringify(e.errs).replace(/["{}]/g, "")}.`;
       if (r.fs === "xfs") return `${where}: ${e.daddr ? `metadata I/O error at daddr ${e.daddr} (error ${e.errno})` : `log I/O error ${e.errno}`}.`;
       if (r.fs === "btrfs") return `${where}: error in ${e.func}: errno=${e.errno} ${e.error}${e.detail ? ` (${e.detail})` : ""}.`;
-      if (e.detail === undefined) return `${where}: previous I/O error to superblock detected.`;
+      if (e.func === undefined) return `${where}: ${e.detail}.`;
       return `${where}: error in ${e.func}${e.comm ? ` (comm ${e.comm})` : ""}: ${e.detail}.`;
     case "FS_REMOUNT_RO":
       return `${where} was forced read-only after an error.`;

@@ -78,6 +78,12 @@ export const FS_PATTERNS: readonly P[] = [
     format: 'ext4_msg(sb, KERN_ERR, "previous I/O error to superblock detected")',
   },
   {
+    id: "ext4_sb_write_error", fs: "ext4", type: "FS_ERROR", severity: "error", mode: "emit", needle: "I/O error while writing superblock",
+    re: re(String.raw`^EXT4-fs \(${DEV}\): I\/O error while writing superblock$`),
+    source: "fs/ext4/super.c ext4_commit_super()",
+    format: 'ext4_msg(sb, KERN_ERR, "I/O error while writing superblock")',
+  },
+  {
     id: "jbd2_abort", fs: "ext4", type: "FS_JOURNAL_ABORT", severity: "error", mode: "emit", needle: "Aborting journal on device ",
     re: re(String.raw`^Aborting journal on device (?<dev>[\w.:-]{1,64})-(?<ino>\d{1,20})\.$`),
     source: "fs/jbd2/journal.c jbd2_journal_abort() / __journal_abort_soft()",
@@ -209,7 +215,7 @@ export const FS_PATTERNS: readonly P[] = [
     id: "btrfs_forced_ro", fs: "btrfs", type: "FS_REMOUNT_RO", severity: "error", mode: "emit", needle: "forced readonly",
     re: re(String.raw`${BTRFS}forced readonly$`),
     source: "fs/btrfs/messages.c __btrfs_handle_fs_error()",
-    format: 'btrfs_crit(fs_info, "forced readonly") (4.18: btrfs_info)',
+    format: 'btrfs_info(fs_info, "forced readonly")',
   },
   {
     id: "btrfs_csum_failed", fs: "btrfs", type: "FS_CORRUPTION", severity: "error", mode: "merge", needle: "csum failed root ",
