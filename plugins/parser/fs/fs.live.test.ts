@@ -63,21 +63,73 @@ class KmsgTail {
   }
 }
 
-test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "storeventd-fs-live-"));
+/** A loop device with a fresh filesystem, mounted under a new temp dir; cleaned up after all tests. */
+function loopFs(mkfs: string[], name: string, mountOpts: string[] = [], size = "320M"): { loop: string; loopPath: string; mnt: string; unmount: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `storeventd-fs-live-${name}-`));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const image = join(dir, "ext4.img");
+  const image = join(dir, `${name}.img`);
   const mnt = join(dir, "mnt point"); // a space: mountinfo escapes it as \040
-  sh("truncate", "-s", "32M", image);
-  sh("mkfs.ext4", "-q", "-F", image);
+  sh("truncate", "-s", size, image);
+  sh(...mkfs, image);
   const loopPath = sh("losetup", "-f", "--show", image);
   cleanups.push(() => sh("losetup", "-d", loopPath));
-  const loop = loopPath.replace("/dev/", "");
   sh("mkdir", "-p", mnt);
-  sh("mount", "-o", "errors=remount-ro", loopPath, mnt);
-  let mounted = true;
+  let mounted = false;
   cleanups.push(() => mounted && sh("umount", "-l", mnt));
+  sh("mount", ...mountOpts, loopPath, mnt);
+  mounted = true;
+  return { loop: loopPath.replace("/dev/", ""), loopPath, mnt, unmount: () => (sh("umount", mnt), (mounted = false)) };
+}
 
+test.skipIf(!canRun || Bun.which("mkfs.xfs") === null || Bun.which("xfs_io") === null)(
+  "XFS on a real loop device: mount, xfs_io shutdown, unmount -> FS_MOUNTED, FS_SHUTDOWN (one event for its three lines), FS_UNMOUNTED",
+  async () => {
+    const kmsg = new KmsgTail();
+    cleanups.push(() => kmsg.close());
+    const { parser } = await makeParser(plugin, {});
+    const fs = loopFs(["mkfs.xfs", "-q", "-f"], "xfs");
+    sh("xfs_io", "-x", "-c", "shutdown -f", fs.mnt);
+    const text = await kmsg.until((t) => t.includes(`XFS (${fs.loop}): Please unmount the filesystem`));
+    const out: EventDraft[] = [];
+    for (const r of readKmsgFixture(text)) parser.parse(r, (d) => out.push(d));
+    fs.unmount();
+    const tail = await kmsg.until((t) => t.includes(`XFS (${fs.loop}): Unmounting Filesystem`));
+    for (const r of readKmsgFixture(tail)) parser.parse(r, (d) => out.push(d));
+    parser.flush?.((d) => out.push(d), true);
+    const mine = out.filter((d) => d.dev_name === fs.loop);
+    expect(mine.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point])).toEqual([
+      ["FS_MOUNTED", "xfs", fs.mnt], ["FS_SHUTDOWN", "xfs", fs.mnt], ["FS_UNMOUNTED", "xfs", fs.mnt],
+    ]);
+    const shutdown = mine[1]!;
+    expect(shutdown.extension).toMatchObject({ user_initiated: true, file: "fs/xfs/xfs_fsops.c" });
+    expect(shutdown.raw!.split("\n").length).toBe(3);
+  },
+  20_000,
+);
+
+test.skipIf(!canRun || Bun.which("mkfs.btrfs") === null)(
+  "btrfs on a real loop device: mount and unmount -> FS_MOUNTED, FS_UNMOUNTED with fs type and mount point",
+  async () => {
+    const kmsg = new KmsgTail();
+    cleanups.push(() => kmsg.close());
+    const { parser } = await makeParser(plugin, {});
+    const fs = loopFs(["mkfs.btrfs", "-q", "-f"], "btrfs");
+    const text = await kmsg.until((t) => t.includes(`BTRFS info (device ${fs.loop}): first mount of filesystem`));
+    const out: EventDraft[] = [];
+    for (const r of readKmsgFixture(text)) parser.parse(r, (d) => out.push(d));
+    fs.unmount();
+    const tail = await kmsg.until((t) => t.includes(`BTRFS info (device ${fs.loop}): last unmount of filesystem`));
+    for (const r of readKmsgFixture(tail)) parser.parse(r, (d) => out.push(d));
+    const mine = out.filter((d) => d.dev_name === fs.loop);
+    expect(mine.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point])).toEqual([
+      ["FS_MOUNTED", "btrfs", fs.mnt], ["FS_UNMOUNTED", "btrfs", fs.mnt],
+    ]);
+  },
+  20_000,
+);
+
+test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
+  const { loop, mnt, unmount } = loopFs(["mkfs.ext4", "-q", "-F"], "ext4", ["-o", "errors=remount-ro"], "32M");
   const { parser } = await makeParser(plugin, {});
   const kmsg = new KmsgTail();
   cleanups.push(() => kmsg.close());
@@ -95,8 +147,7 @@ test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, F
   for (const d of events) expect(d.extension).toMatchObject({ fs_type: "ext4", mount_point: mnt });
 
   // The unmount event still names the mount point although the mount is gone when it is parsed.
-  sh("umount", mnt);
-  mounted = false;
+  unmount();
   const after = await kmsg.until((t) => t.includes(`EXT4-fs (${loop}): unmounting filesystem`));
   const out: EventDraft[] = [];
   for (const r of readKmsgFixture(after)) parser.parse(r, (d) => out.push(d));
