@@ -68,13 +68,33 @@ describe("DmParser path merge", () => {
     expect(out.map((d) => [d.event_type, d.extension?.reported_by])).toEqual([["DM_MPATH_PATH_DOWN", ["kmsg"]]]);
   });
 
-  test("halves further apart than the window (by record time) stay separate events", () => {
+  test("halves whose kernel and uevent times disagree by up to the window + 2 s still merge", () => {
     const out: EventDraft[] = [];
     const p = new DmParser(1000);
     p.parse(kmsgFail, (d) => out.push(d));
-    p.parse(uevent("1", 5_002_000_000), (d) => out.push(d));
+    p.parse(uevent("1", 5_002_900_000), (d) => out.push(d));
+    expect(out.map((d) => d.extension?.reported_by)).toEqual([["kmsg", "uevent"]]);
+  });
+
+  test("halves further apart than window + skew stay separate events", () => {
+    const out: EventDraft[] = [];
+    const p = new DmParser(1000);
+    p.parse(kmsgFail, (d) => out.push(d));
+    p.parse(uevent("1", 5_003_100_000), (d) => out.push(d));
     p.flush((d) => out.push(d), true);
     expect(out.map((d) => d.extension?.reported_by)).toEqual([["kmsg"], ["uevent"]]);
+  });
+
+  test("a held kernel half expires by later kernel records, not by uevent times", () => {
+    const out: EventDraft[] = [];
+    const p = new DmParser(1000);
+    p.parse(kmsgFail, (d) => out.push(d));
+    const other = { ...uevent("1", 5_001_500_000), props: { ...uevent("1", 0).props, DM_PATH: "8:99" } };
+    p.parse(other, (d) => out.push(d)); // a uevent 1.5 s later (uevent clock) does not expire it
+    expect(out).toEqual([]);
+    const later = readKmsgFixture("6,20,5001500000,-;device-mapper: uevent: version 1.0.3\n")[0]!;
+    p.parse(later, (d) => out.push(d)); // a kernel record 1.5 s later does
+    expect(out.map((d) => [d.dev_name, d.extension?.reported_by])).toEqual([["8:16", ["kmsg"]]]);
   });
 
   test("two kernel lines for the same path without a uevent: the first is emitted alone", () => {

@@ -47,6 +47,8 @@ interface RaidReport {
 }
 
 const MAX_HELD = 1024;
+/** Kernel-record times are boot time + timestamp, uevent times are when they were received: allow this much disagreement. */
+const CLOCK_SKEW_MS = 2000;
 
 /** dm minor N is /dev/dm-N. */
 function mapDevOf(map: string | undefined): string | undefined {
@@ -128,12 +130,15 @@ export class DmParser {
     }
   }
 
-  /** Reports whose record time is more than the window before `timeUs` cannot be completed any more. */
-  private expireBefore(timeUs: number | undefined, emit: Emit): void {
+  /**
+   * Halves held longer than the window by the clock of their own kind of record cannot be
+   * completed any more (kmsg and uevent clocks are compared only within a kind: they can disagree).
+   */
+  private expireBefore(kmsg: boolean, timeUs: number | undefined, emit: Emit): void {
     if (timeUs === undefined || this.paths.size === 0) return;
     const limit = timeUs - this.windowMs * 1000;
     for (const [key, r] of this.paths) {
-      if (r.timeUs !== undefined && r.timeUs < limit) {
+      if (r.kmsg === kmsg && r.timeUs !== undefined && r.timeUs < limit) {
         this.paths.delete(key);
         for (const d of pathEvents(r)) emit(d);
       }
@@ -146,7 +151,7 @@ export class DmParser {
   }
 
   private parseKmsg(rec: KmsgRecord, emit: Emit): void {
-    this.expireBefore(rec.time_us, emit);
+    this.expireBefore(true, rec.time_us, emit);
     const msg = rec.msg;
     if (msg.length > MAX_KMSG_LEN) this.count("oversized_records"); // longer than any printk: not kernel text
     if (msg.length > MAX_KMSG_LEN || !mayBeDm(msg)) return this.flushRaid(emit);
@@ -230,7 +235,7 @@ export class DmParser {
   }
 
   private parseUevent(rec: UeventRecord, emit: Emit): void {
-    this.expireBefore(rec.time_us, emit);
+    this.expireBefore(false, rec.time_us, emit);
     const p = rec.props;
     const action = p.DM_ACTION === "PATH_FAILED" ? "fail" : p.DM_ACTION === "PATH_REINSTATED" ? "reinstate" : undefined;
     if (!action || !p.DM_PATH) return;
@@ -257,7 +262,9 @@ export class DmParser {
   private half(r: PathReport, emit: Emit): void {
     const key = `${r.action}|${r.path}`;
     const held = this.paths.get(key);
-    if (held && held.kmsg !== r.kmsg && (!held.map || !r.map || held.map === r.map)) {
+    const near = held?.timeUs === undefined || r.timeUs === undefined ||
+      Math.abs(held.timeUs - r.timeUs) <= (this.windowMs + CLOCK_SKEW_MS) * 1000;
+    if (held && held.kmsg !== r.kmsg && near && (!held.map || !r.map || held.map === r.map)) {
       this.paths.delete(key);
       const k = held.kmsg ? held : r;
       const u = held.uevent ? held : r;
