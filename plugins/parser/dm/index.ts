@@ -221,6 +221,27 @@ export class DmParser {
           this.raid = { level: g.level ?? "", leg: g.leg!, timeUs: rec.time_us, records: [rec.raw] };
           continued = true;
           break;
+        case "raid_active": {
+          this.flushRaid(emit);
+          const active = decNum(g.active)!;
+          const total = decNum(g.total)!;
+          if (active >= total) break; // a healthy start is not an event
+          const level = g.level5 ? `raid${g.level5}` : `raid${g.level}`;
+          emit({
+            severity: active === 0 ? "error" : "warn", system: "dm", event_type: "DM_RAID_DEGRADED", dev_name: "",
+            msg: `dm-raid (${level}) array started degraded: ${active} of ${total} legs active.`,
+            extension: { level, active_devices: active, raid_devices: total }, time_us: rec.time_us, raw: rec.raw,
+          });
+          break;
+        }
+        case "raid_sb_read":
+          this.flushRaid(emit);
+          emit({
+            severity: "warn", system: "dm", event_type: "DM_RAID_DEGRADED", dev_name: "",
+            msg: `dm-raid could not read the superblock of the leg at position ${g.pos}; the leg is marked faulty.`,
+            extension: { position: decNum(g.pos) }, time_us: rec.time_us, raw: rec.raw,
+          });
+          break;
         case "raid_continuing":
           if (this.raid) {
             this.raid.remaining = decNum(g.n);

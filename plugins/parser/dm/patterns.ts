@@ -13,7 +13,9 @@ export type DmPatternId =
   | "thin_mode"
   | "thin_low_water"
   | "raid_disk_failure"
-  | "raid_continuing";
+  | "raid_continuing"
+  | "raid_active"
+  | "raid_sb_read";
 
 export const DM_PATTERNS: readonly KPattern<DmPatternId>[] = [
   {
@@ -81,6 +83,21 @@ export const DM_PATTERNS: readonly KPattern<DmPatternId>[] = [
     re: /^md\/raid(?<level>\d{0,2}):mdX: Operation continuing on (?<n>\d{1,4}) devices\.$/,
     source: "drivers/md/raid1.c raid1_error(), raid10.c, raid5.c raid5_error() (via dm-raid.c)",
     format: '"md/raid1:%s: Operation continuing on %d devices.\\n", mdname(mddev), conf->raid_disks - mddev->degraded',
+  },
+  {
+    // Only a degraded start is an event: "active with 1 out of 2 mirrors".
+    id: "raid_active",
+    needle: ":mdX: ",
+    re: /^md\/raid(?<level>\d{0,2}):mdX: (?:raid level (?<level5>\d) )?active with (?<active>\d{1,4}) out of (?<total>\d{1,4}) (?:mirrors|devices)(?:, algorithm \d{1,3})?$/,
+    source: "drivers/md/raid1.c raid1_run(), raid10.c raid10_run(), raid5.c raid5_run() (via dm-raid.c)",
+    format: '"md/raid1:%s: active with %d out of %d mirrors" | "md/raid10:%s: active with %d out of %d devices" | "md/raid:%s: raid level %d active with %d out of %d devices, algorithm %d"',
+  },
+  {
+    id: "raid_sb_read",
+    needle: "Failed to read superblock of device at position ",
+    re: /^device-mapper: raid: Failed to read superblock of device at position (?<pos>\d{1,4})$/,
+    source: "drivers/md/dm-raid.c read_disk_sb()",
+    format: 'DMERR("Failed to read superblock of device at position %d", rdev->raid_disk)',
   },
 ];
 
