@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import plugin from "./index.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
-import { makeParser, readKmsgFixture, runParser } from "../../../test/helpers/kparser-cases.ts";
+import { makeParser, readKmsgFixture } from "../../../test/helpers/kparser-cases.ts";
 
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && existsSync("/dev/kmsg") &&
   Bun.which("mkfs.ext4") !== null && Bun.which("losetup") !== null;
@@ -81,28 +81,62 @@ function loopFs(mkfs: string[], name: string, mountOpts: string[] = [], size = "
   return { loop: loopPath.replace("/dev/", ""), loopPath, mnt, unmount: () => (sh("umount", mnt), (mounted = false)) };
 }
 
+/** A fresh filesystem on a loop device, and the fs parser fed from /dev/kmsg as the kernel writes. */
+async function live(mkfs: string[], name: string, mountOpts: string[] = [], size?: string) {
+  const kmsg = new KmsgTail();
+  cleanups.push(() => kmsg.close());
+  const { parser } = await makeParser(plugin, {});
+  const fs = loopFs(mkfs, name, mountOpts, size);
+  const out: EventDraft[] = [];
+  const mine = () => out.filter((d) => d.dev_name === fs.loop);
+  return {
+    ...fs,
+    /** Parses the new records once all `lines` have shown up; the events so far for this device. */
+    async readUntil(...lines: string[]): Promise<EventDraft[]> {
+      const text = await kmsg.until((t) => lines.every((l) => t.includes(l)));
+      for (const r of readKmsgFixture(text)) parser.parse(r, (d) => out.push(d));
+      return mine();
+    },
+    finish(): EventDraft[] {
+      parser.flush?.((d) => out.push(d), true);
+      return mine();
+    },
+  };
+}
+
+const summary = (ds: EventDraft[]) => ds.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point]);
+
+test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
+  const fs = await live(["mkfs.ext4", "-q", "-F"], "ext4", ["-o", "errors=remount-ro"], "32M");
+  const marker = `storeventd-live-${randomBytes(6).toString("hex")}`;
+  writeFileSync(`/sys/fs/ext4/${fs.loop}/trigger_fs_error`, marker);
+  const events = await fs.readUntil(marker, `EXT4-fs (${fs.loop}): Remounting filesystem read-only`);
+  expect(summary(events)).toEqual([
+    ["FS_MOUNTED", "ext4", fs.mnt], ["FS_ERROR", "ext4", fs.mnt], ["FS_JOURNAL_ABORT", "ext4", fs.mnt], ["FS_REMOUNT_RO", "ext4", fs.mnt],
+  ]);
+  const error = events[1]!;
+  expect(error.severity).toBe("error");
+  expect(error.extension).toMatchObject({ func: "trigger_test_error", detail: marker });
+  expect(error.raw).toContain(`EXT4-fs error (device ${fs.loop}): trigger_test_error:`);
+
+  // The unmount event still names the mount point although the mount is gone when it is parsed.
+  fs.unmount();
+  const all = await fs.readUntil(`EXT4-fs (${fs.loop}): unmounting filesystem`);
+  expect(summary(all.slice(4))).toEqual([["FS_UNMOUNTED", "ext4", fs.mnt]]);
+}, 20_000);
+
 test.skipIf(!canRun || Bun.which("mkfs.xfs") === null || Bun.which("xfs_io") === null)(
   "XFS on a real loop device: mount, xfs_io shutdown, unmount -> FS_MOUNTED, FS_SHUTDOWN (one event for its three lines), FS_UNMOUNTED",
   async () => {
-    const kmsg = new KmsgTail();
-    cleanups.push(() => kmsg.close());
-    const { parser } = await makeParser(plugin, {});
-    const fs = loopFs(["mkfs.xfs", "-q", "-f"], "xfs");
+    const fs = await live(["mkfs.xfs", "-q", "-f"], "xfs");
     sh("xfs_io", "-x", "-c", "shutdown -f", fs.mnt);
-    const text = await kmsg.until((t) => t.includes(`XFS (${fs.loop}): Please unmount the filesystem`));
-    const out: EventDraft[] = [];
-    for (const r of readKmsgFixture(text)) parser.parse(r, (d) => out.push(d));
+    await fs.readUntil(`XFS (${fs.loop}): Please unmount the filesystem`);
     fs.unmount();
-    const tail = await kmsg.until((t) => t.includes(`XFS (${fs.loop}): Unmounting Filesystem`));
-    for (const r of readKmsgFixture(tail)) parser.parse(r, (d) => out.push(d));
-    parser.flush?.((d) => out.push(d), true);
-    const mine = out.filter((d) => d.dev_name === fs.loop);
-    expect(mine.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point])).toEqual([
-      ["FS_MOUNTED", "xfs", fs.mnt], ["FS_SHUTDOWN", "xfs", fs.mnt], ["FS_UNMOUNTED", "xfs", fs.mnt],
-    ]);
-    const shutdown = mine[1]!;
-    expect(shutdown.extension).toMatchObject({ user_initiated: true, file: "fs/xfs/xfs_fsops.c" });
-    expect(shutdown.raw!.split("\n").length).toBe(3);
+    await fs.readUntil(`XFS (${fs.loop}): Unmounting Filesystem`);
+    const events = fs.finish();
+    expect(summary(events)).toEqual([["FS_MOUNTED", "xfs", fs.mnt], ["FS_SHUTDOWN", "xfs", fs.mnt], ["FS_UNMOUNTED", "xfs", fs.mnt]]);
+    expect(events[1]!.extension).toMatchObject({ user_initiated: true, file: "fs/xfs/xfs_fsops.c" });
+    expect(events[1]!.raw!.split("\n").length).toBe(3);
   },
   20_000,
 );
@@ -110,46 +144,11 @@ test.skipIf(!canRun || Bun.which("mkfs.xfs") === null || Bun.which("xfs_io") ===
 test.skipIf(!canRun || Bun.which("mkfs.btrfs") === null)(
   "btrfs on a real loop device: mount and unmount -> FS_MOUNTED, FS_UNMOUNTED with fs type and mount point",
   async () => {
-    const kmsg = new KmsgTail();
-    cleanups.push(() => kmsg.close());
-    const { parser } = await makeParser(plugin, {});
-    const fs = loopFs(["mkfs.btrfs", "-q", "-f"], "btrfs");
-    const text = await kmsg.until((t) => t.includes(`BTRFS info (device ${fs.loop}): first mount of filesystem`));
-    const out: EventDraft[] = [];
-    for (const r of readKmsgFixture(text)) parser.parse(r, (d) => out.push(d));
+    const fs = await live(["mkfs.btrfs", "-q", "-f"], "btrfs");
+    await fs.readUntil(`BTRFS info (device ${fs.loop}): first mount of filesystem`);
     fs.unmount();
-    const tail = await kmsg.until((t) => t.includes(`BTRFS info (device ${fs.loop}): last unmount of filesystem`));
-    for (const r of readKmsgFixture(tail)) parser.parse(r, (d) => out.push(d));
-    const mine = out.filter((d) => d.dev_name === fs.loop);
-    expect(mine.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point])).toEqual([
-      ["FS_MOUNTED", "btrfs", fs.mnt], ["FS_UNMOUNTED", "btrfs", fs.mnt],
-    ]);
+    await fs.readUntil(`BTRFS info (device ${fs.loop}): last unmount of filesystem`);
+    expect(summary(fs.finish())).toEqual([["FS_MOUNTED", "btrfs", fs.mnt], ["FS_UNMOUNTED", "btrfs", fs.mnt]]);
   },
   20_000,
 );
-
-test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
-  const { loop, mnt, unmount } = loopFs(["mkfs.ext4", "-q", "-F"], "ext4", ["-o", "errors=remount-ro"], "32M");
-  const { parser } = await makeParser(plugin, {});
-  const kmsg = new KmsgTail();
-  cleanups.push(() => kmsg.close());
-  const marker = `storeventd-live-${randomBytes(6).toString("hex")}`;
-  writeFileSync(`/sys/fs/ext4/${loop}/trigger_fs_error`, marker);
-  const text = await kmsg.until((t) => t.includes(marker) && t.includes(`EXT4-fs (${loop}): Remounting filesystem read-only`));
-  const events: EventDraft[] = runParser(parser, readKmsgFixture(text)).filter((d) => d.dev_name === loop);
-
-  const error = events.find((d) => d.event_type === "FS_ERROR");
-  expect(error).toBeDefined();
-  expect(error!.severity).toBe("error");
-  expect(error!.extension).toMatchObject({ fs_type: "ext4", mount_point: mnt, func: "trigger_test_error", detail: marker });
-  expect(error!.raw).toContain(`EXT4-fs error (device ${loop}): trigger_test_error:`);
-  expect(events.map((d) => d.event_type)).toEqual(["FS_ERROR", "FS_JOURNAL_ABORT", "FS_REMOUNT_RO"]);
-  for (const d of events) expect(d.extension).toMatchObject({ fs_type: "ext4", mount_point: mnt });
-
-  // The unmount event still names the mount point although the mount is gone when it is parsed.
-  unmount();
-  const after = await kmsg.until((t) => t.includes(`EXT4-fs (${loop}): unmounting filesystem`));
-  const out: EventDraft[] = [];
-  for (const r of readKmsgFixture(after)) parser.parse(r, (d) => out.push(d));
-  expect(out.filter((d) => d.dev_name === loop).map((d) => [d.event_type, d.extension?.mount_point])).toEqual([["FS_UNMOUNTED", mnt]]);
-}, 20_000);
