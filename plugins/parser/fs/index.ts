@@ -85,6 +85,7 @@ export class FsParser {
       const r = this.held.get(this.lastHeld);
       if (r) {
         r.records.push(rec.raw);
+        this.held.touch(this.lastHeld);
         return;
       }
     }

@@ -11,12 +11,12 @@ export type FsEventType =
   | "FS_ERROR" | "FS_REMOUNT_RO" | "FS_SHUTDOWN" | "FS_JOURNAL_ABORT" | "FS_CORRUPTION" | "FS_MOUNTED" | "FS_UNMOUNTED";
 
 /**
- * emit: one record, one event. hold: opens a report that later lines of the same device extend.
- * merge: extends an open report of the same device and type, else starts one (like hold).
+ * emit: one record, one event (it first closes the reports open for its device).
+ * merge: extends an open report of the same device and type, else opens one that later lines extend.
  * cont: only extends an open report of the same device and type; alone it is no event.
  * mounting/mounted: XFS mount start and end (the event comes with the end).
  */
-export type FsMode = "emit" | "hold" | "merge" | "cont" | "mounting" | "mounted";
+export type FsMode = "emit" | "merge" | "cont" | "mounting" | "mounted";
 
 export interface FsPattern extends KPattern {
   fs: FsType;
