@@ -71,7 +71,13 @@ export function readKmsgFixture(text: string): KmsgRecord[] {
 export function readUeventFixture(text: string): UeventRecord[] {
   const clean = stripNotes(text);
   const decoded = [...decodeUeventFile(new TextEncoder().encode(clean), "udev")];
-  return decoded.length ? decoded : readUeventLocal(clean);
+  if (!decoded.length) return readUeventLocal(clean);
+  for (const r of decoded) {
+    // udevadm's "KERNEL[5123.457102]" is monotonic seconds: place the uevent on the fixture clock.
+    const ts = /^(?:KERNEL|UDEV)\s*\[(\d+\.\d+)\]/.exec(r.raw)?.[1];
+    if (ts !== undefined) r.time_us ??= FIXTURE_BOOT_US + Math.round(Number(ts) * 1e6);
+  }
+  return decoded;
 }
 
 export interface CaseInput {
