@@ -2,8 +2,8 @@
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, MAX_KMSG_LEN } from "../../../src/util/kpattern.ts";
-import { BAD_TEXT, recordLines } from "../../../src/util/ktext.ts";
+import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { parseDuration } from "../../../src/util/duration.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -112,7 +112,7 @@ export class DmParser {
   private raid: RaidReport | undefined;
   private seenUevents = new Set<string>(); // the same uevent from the kernel and from udev
 
-  constructor(private windowMs: number, private count: (name: string, n?: number) => void = () => {}) {}
+  constructor(private windowMs: number, private guard: GuardContext = NO_GUARD) {}
 
   parse(rec: RawRecord, emit: Emit): void {
     if (rec.kind === "kmsg") this.parseKmsg(rec, emit);
@@ -152,17 +152,13 @@ export class DmParser {
 
   private parseKmsg(rec: KmsgRecord, emit: Emit): void {
     this.expireBefore(true, rec.time_us, emit);
-    const msg = rec.msg;
-    if (msg.length > MAX_KMSG_LEN) this.count("oversized_records"); // longer than any printk: not kernel text
-    if (msg.length > MAX_KMSG_LEN || !mayBeDm(msg)) return this.flushRaid(emit);
+    const msg = kernelMsg(rec, this.guard);
+    if (msg === undefined || !mayBeDm(msg)) return this.flushRaid(emit);
     let continued = false;
     for (const line of recordLines(msg)) {
       const m = dmTable.match(line);
       if (!m) continue;
-      if (BAD_TEXT.test(line)) {
-        this.count("bad_records"); // /dev/kmsg escapes NUL and invalid bytes (\x00): raw ones are not kernel text
-        continue;
-      }
+      if (invalidText(line, this.guard)) continue;
       const g = m.groups;
       switch (m.id) {
         case "mpath_fail":
@@ -266,7 +262,7 @@ export class DmParser {
     if (p.DM_SEQNUM !== undefined) {
       // dm numbers its uevents per map: a second copy (kernel netlink group and udev group) is the same event.
       const id = `${map ?? rec.devpath}|${p.DM_SEQNUM}|${p.DM_ACTION}|${p.DM_PATH}`;
-      if (this.seenUevents.has(id)) return this.count("duplicate_uevents");
+      if (this.seenUevents.has(id)) return this.guard.count("duplicate_uevents");
       this.seenUevents.add(id);
       if (this.seenUevents.size > MAX_HELD) this.seenUevents.delete(this.seenUevents.values().next().value as string);
     }
@@ -289,7 +285,7 @@ export class DmParser {
       this.paths.delete(key);
       const k = held.kmsg ? held : r;
       const u = held.uevent ? held : r;
-      this.count("merged");
+      this.guard.count("merged");
       for (const d of pathEvents({ ...u, map: u.map ?? k.map, mapDev: u.mapDev ?? k.mapDev, kmsg: true, uevent: true,
         timeUs: held.timeUs ?? r.timeUs, records: [...held.records, ...r.records] })) emit(d);
       return;
@@ -335,6 +331,6 @@ export default definePlugin({
   create(config, ctx) {
     const windowMs = parseDuration(config.merge_window);
     if (windowMs === undefined) throw new Error(`merge_window: not a duration: ${JSON.stringify(config.merge_window)}`);
-    return new DmParser(windowMs, (n, k) => ctx.count(n, k));
+    return new DmParser(windowMs, ctx);
   },
 });

@@ -2,8 +2,8 @@
 // aborts, corruption, mounts and unmounts, each with the fs type and mount point.
 import * as v from "valibot";
 import { definePlugin, type DeviceDirectory, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum, HeldReports, MAX_KMSG_LEN } from "../../../src/util/kpattern.ts";
-import { BAD_TEXT } from "../../../src/util/ktext.ts";
+import { decNum, HeldReports, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { invalidText, NO_GUARD } from "../../../src/util/ktext.ts";
 import { parseDuration } from "../../../src/util/duration.ts";
 import { FS_PATTERN_BY_ID, fsTable, HEXDUMP, mayBeFs, type FsEventType, type FsPattern, type FsType } from "./patterns.ts";
 import { MountTable } from "./mountinfo.ts";
@@ -63,7 +63,7 @@ export class FsParser {
   constructor(
     private windowMs: number,
     private mountOf: (dev: string) => Mount | undefined,
-    private count: (name: string, n?: number) => void = () => {},
+    private guard: GuardContext = NO_GUARD,
   ) {
     this.held = new HeldReports<Report>(windowMs, 256, () => this.clockMs + (performance.now() - this.clockAt));
   }
@@ -75,9 +75,8 @@ export class FsParser {
       this.clockAt = performance.now();
     }
     for (const r of this.held.expire(false)) this.emitReport(r, emit);
-    const msg = rec.msg;
-    if (msg.length > MAX_KMSG_LEN) {
-      this.count("oversized_records"); // longer than any printk: not kernel text
+    const msg = kernelMsg(rec, this.guard);
+    if (msg === undefined) {
       this.lastHeld = undefined;
       return;
     }
@@ -93,10 +92,7 @@ export class FsParser {
     if (!mayBeFs(msg)) return;
     const m = fsTable.match(msg);
     if (!m) return;
-    if (BAD_TEXT.test(msg)) {
-      this.count("bad_records"); // /dev/kmsg escapes NUL and invalid bytes (\x00): raw ones are not kernel text
-      return;
-    }
+    if (invalidText(msg, this.guard)) return;
     this.handle(FS_PATTERN_BY_ID.get(m.id)! as FsPattern, m.groups, rec, emit);
   }
 
@@ -292,6 +288,6 @@ export default definePlugin({
   create(config, ctx) {
     const windowMs = parseDuration(config.join_window);
     if (windowMs === undefined) throw new Error(`join_window: not a duration: ${JSON.stringify(config.join_window)}`);
-    return new FsParser(windowMs, mountLookup(ctx.devices, config.mountinfo), (n, k) => ctx.count(n, k));
+    return new FsParser(windowMs, mountLookup(ctx.devices, config.mountinfo), ctx);
   },
 });

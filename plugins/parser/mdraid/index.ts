@@ -1,8 +1,8 @@
 // md software RAID parser: member failures, degraded/started/stopped arrays, resync/recovery.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum, MAX_KMSG_LEN } from "../../../src/util/kpattern.ts";
-import { BAD_TEXT, recordLines } from "../../../src/util/ktext.ts";
+import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -34,19 +34,16 @@ function levelName(level: string | undefined): string {
 
 export class MdParser {
   readonly accepts = ["kmsg"] as const;
-  constructor(private reportChecks: boolean, private count: (name: string, n?: number) => void = () => {}) {}
+  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
 
   parse(rec: RawRecord, emit: Emit): void {
     if (rec.kind !== "kmsg") return;
-    if (rec.msg.length > MAX_KMSG_LEN) return this.count("oversized_records"); // longer than any printk: not kernel text
-    if (!mayBeMd(rec.msg)) return;
-    for (const line of recordLines(rec.msg)) {
+    const msg = kernelMsg(rec, this.guard);
+    if (msg === undefined || !mayBeMd(msg)) return;
+    for (const line of recordLines(msg)) {
       const m = mdTable.match(line);
       if (!m) continue;
-      if (BAD_TEXT.test(line)) {
-        this.count("bad_records"); // /dev/kmsg escapes NUL and invalid bytes (\x00): raw ones are not kernel text
-        continue;
-      }
+      if (invalidText(line, this.guard)) continue;
       const d = this.build(m.id, m.groups, rec);
       if (!d) continue;
       emit(d);
@@ -138,6 +135,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new MdParser(config.report_checks, (n, k) => ctx.count(n, k));
+    return new MdParser(config.report_checks, ctx);
   },
 });
