@@ -108,6 +108,6 @@ describe("DmParser path merge", () => {
   });
 });
 
-test("create() rejects a bad merge_window", async () => {
-  await expect(makeParser(plugin, { merge_window: "soon" })).rejects.toThrow(/merge_window/);
+test("the schema rejects a bad merge_window", async () => {
+  await expect(makeParser(plugin, { merge_window: "soon" })).rejects.toThrow(/duration/);
 });

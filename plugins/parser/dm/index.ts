@@ -1,16 +1,15 @@
 // Device-mapper and multipath parser: path failures/reinstatements (kernel line and dm uevent merged
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
-import { definePlugin, type EventDraft, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration, type EventDraft, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
 import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
-import { parseDuration } from "../../../src/util/duration.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
   merge_window: v.pipe(
-    v.optional(v.string(), "1s"),
+    v.optional(Duration, "1s"),
     v.description(
       "How long the first half of a multipath path failure or reinstatement (the kernel line or dm's " +
         "PATH_FAILED/PATH_REINSTATED uevent) waits for the other half before it is reported alone.",
@@ -329,8 +328,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    const windowMs = parseDuration(config.merge_window);
-    if (windowMs === undefined) throw new Error(`merge_window: not a duration: ${JSON.stringify(config.merge_window)}`);
-    return new DmParser(windowMs, ctx);
+    return new DmParser(config.merge_window, ctx);
   },
 });

@@ -1,17 +1,16 @@
 // Filesystem parser (ext4 with jbd2, XFS, btrfs): errors, read-only remounts, shutdowns, journal
 // aborts, corruption, mounts and unmounts, each with the fs type and mount point.
 import * as v from "valibot";
-import { definePlugin, type DeviceDirectory, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration, type DeviceDirectory, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
 import { decNum, HeldReports, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD } from "../../../src/util/ktext.ts";
-import { parseDuration } from "../../../src/util/duration.ts";
 import { FS_PATTERN_BY_ID, fsTable, HEXDUMP, mayBeFs, type FsEventType, type FsPattern, type FsType } from "./patterns.ts";
 import { MountTable } from "./mountinfo.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
   join_window: v.pipe(
-    v.optional(v.string(), "1s"),
+    v.optional(Duration, "1s"),
     v.description(
       "How long a multi-line filesystem report stays open for its further lines (an XFS shutdown with " +
         "\"Please unmount...\", an XFS corruption report with its hex dump, a btrfs checksum error with " +
@@ -286,8 +285,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    const windowMs = parseDuration(config.join_window);
-    if (windowMs === undefined) throw new Error(`join_window: not a duration: ${JSON.stringify(config.join_window)}`);
-    return new FsParser(windowMs, mountLookup(ctx.devices, config.mountinfo), ctx);
+    return new FsParser(config.join_window, mountLookup(ctx.devices, config.mountinfo), ctx);
   },
 });
