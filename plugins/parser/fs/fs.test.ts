@@ -59,6 +59,27 @@ describe("mountinfo", () => {
 });
 
 describe("FsParser held reports", () => {
+  test("FS_MOUNTED waits for the mount to appear in the mount table (the kernel logs before attaching it)", async () => {
+    let attached = false;
+    const p = new FsParser(30, (d) => (attached && d === "sdq" ? { mount_point: "/data", fs_type: "ext4" } : undefined));
+    const out: EventDraft[] = [];
+    const [rec] = readKmsgFixture("6,1,10,-;EXT4-fs (sdq): mounted filesystem with ordered data mode. Opts: (null)\n");
+    p.parse(rec!, (d) => out.push(d));
+    expect(out).toEqual([]);
+    attached = true;
+    await Bun.sleep(40);
+    p.flush((d) => out.push(d), false);
+    expect(out.map((d) => [d.event_type, d.extension?.mount_point])).toEqual([["FS_MOUNTED", "/data"]]);
+  });
+
+  test("a held FS_MOUNTED goes out before the device's next event", () => {
+    const p = new FsParser(1000, () => undefined);
+    const recs = readKmsgFixture("6,1,10,-;EXT4-fs (sdq): mounted filesystem with ordered data mode. Opts: (null)\n2,2,20,-;EXT4-fs error (device sdq): f:1: comm x: y\n");
+    const out: EventDraft[] = [];
+    for (const r of recs) p.parse(r, (d) => out.push(d));
+    expect(out.map((d) => d.event_type)).toEqual(["FS_MOUNTED", "FS_ERROR"]);
+  });
+
   test("an XFS shutdown report is emitted by flush once its window has passed", async () => {
     const p = new FsParser(30, () => undefined);
     const out: EventDraft[] = [];

@@ -109,7 +109,7 @@ export class FsParser {
     switch (p.mode) {
       case "emit":
         this.releaseDev(dev, emit);
-        return this.emitReport(report(), emit);
+        return this.emitMountAware(report(), emit);
       case "merge": {
         // btrfs device error counters belong to the checksum/transid report they follow.
         const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
@@ -151,9 +151,20 @@ export class FsParser {
           r.ext = { ...pending.ext, ...r.ext };
           r.timeUs = pending.timeUs ?? r.timeUs;
         }
-        return this.emitReport(r, emit);
+        this.releaseDev(dev, emit);
+        return this.emitMountAware(r, emit);
       }
     }
+  }
+
+  /**
+   * The kernel prints its mount line before the mount is attached to the tree: when the mount
+   * point cannot be found yet, FS_MOUNTED is held (up to join_window, or until the device's next
+   * report) and the lookup is repeated when it is emitted.
+   */
+  private emitMountAware(r: Report, emit: Emit): void {
+    if (r.type !== "FS_MOUNTED" || this.mountOf(r.dev)) return this.emitReport(r, emit);
+    for (const old of this.held.open(`FS_MOUNTED|${r.dev}`, r)) this.emitReport(old, emit);
   }
 
   /** Emits the reports still open for `dev`: a new report of the device ends them. */
