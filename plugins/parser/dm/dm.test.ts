@@ -111,3 +111,15 @@ describe("DmParser path merge", () => {
 test("the schema rejects a bad merge_window", async () => {
   await expect(makeParser(plugin, { merge_window: "soon" })).rejects.toThrow(/duration/);
 });
+
+test("a dm-raid failure report survives a flush tick between its two records", () => {
+  const out: EventDraft[] = [];
+  const p = new DmParser(1000);
+  const [a, b] = readKmsgFixture(
+    "2,1,10,-;md/raid:mdX: Disk failure on dm-12, disabling device.\n2,2,20,-;md/raid:mdX: Operation continuing on 3 devices.\n",
+  );
+  p.parse(a!, (d) => out.push(d));
+  p.flush((d) => out.push(d), false);
+  p.parse(b!, (d) => out.push(d));
+  expect(out.map((d) => [d.event_type, d.dev_name, d.extension?.remaining_devices])).toEqual([["DM_RAID_DEGRADED", "dm-12", 3]]);
+});

@@ -38,6 +38,7 @@ interface PathReport {
 }
 
 interface RaidReport {
+  heldAtMs: number;
   level: string;
   leg: string;
   remaining?: number;
@@ -119,8 +120,9 @@ export class DmParser {
   }
 
   flush(emit: Emit, final: boolean): void {
-    this.flushRaid(emit);
     const limit = performance.now() - this.windowMs;
+    // raid4/5/6 prints "Operation continuing" as a record of its own, right after the failure.
+    if (final || (this.raid && this.raid.heldAtMs <= limit)) this.flushRaid(emit);
     for (const [key, r] of this.paths) {
       if (final || r.heldAtMs <= limit) {
         this.paths.delete(key);
@@ -213,7 +215,7 @@ export class DmParser {
           break;
         case "raid_disk_failure":
           this.flushRaid(emit);
-          this.raid = { level: g.level ?? "", leg: g.leg!, timeUs: rec.time_us, records: [rec.raw] };
+          this.raid = { heldAtMs: performance.now(), level: g.level ?? "", leg: g.leg!, timeUs: rec.time_us, records: [rec.raw] };
           continued = true;
           break;
         case "raid_active": {
