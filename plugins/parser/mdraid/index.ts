@@ -59,6 +59,13 @@ export class MdParser {
 
   private build(id: string, g: Record<string, string | undefined>, rec: KmsgRecord): EventDraft | undefined {
     const md = g.md!;
+    if (id === "kicked") {
+      return {
+        severity: "warn", system: "mdraid", event_type: "MD_DISK_FAILED", dev_name: g.member!, time_us: rec.time_us, raw: rec.raw,
+        msg: `md left member ${g.member} out of its array at assembly: its superblock is stale (non-fresh).`,
+        extension: { member: g.member, reason: "non-fresh" },
+      };
+    }
     const at = { time_us: rec.time_us, raw: rec.raw, system: "mdraid" as const };
     switch (id) {
       case "disk_failure":

@@ -13,7 +13,8 @@ export type MdPatternId =
   | "raid10_active"
   | "raid5_active"
   | "not_enough"
-  | "capacity";
+  | "capacity"
+  | "kicked";
 
 // An array name as md prints it; "mdX" (dm-raid) is excluded by the lookahead.
 const MD = String.raw`(?<md>(?!mdX\b)md[\w-]{1,32})`;
@@ -89,6 +90,13 @@ export const MD_PATTERNS: readonly KPattern<MdPatternId>[] = [
     re: new RegExp(String.raw`^${MD}: detected capacity change from (?<old>\d{1,20}) to (?<new>\d{1,20})$`),
     source: "block/genhd.c set_capacity_and_notify() (6.x, 512-byte sectors); 4.18 drivers/md/md.c via revalidate_disk (bytes)",
     format: 'pr_info("%s: detected capacity change from %lld to %lld\\n", disk->disk_name, ..)',
+  },
+  {
+    id: "kicked",
+    needle: "kicking non-fresh ",
+    re: /^md: kicking non-fresh (?<member>[\w:.-]{1,64}) from array!$/,
+    source: "drivers/md/md.c analyze_sbs()",
+    format: 'pr_warn("md: kicking non-fresh %pg from array!\n", rdev->bdev) | 4.18: "%s" bdevname()',
   },
 ];
 
