@@ -1,9 +1,10 @@
 // `storeventd monitor`: follow live events from the running daemon.
 import { ControlClient, ControlError } from "../control/client.ts";
 import {
-  COMMON_HELP, COMMON_OPTIONS, FILTER_HELP, FILTER_OPTIONS, UsageError, checkTime, filterParams, formatEventLine,
-  parseFlags, runCommand, socketFrom, useColor, type CommandIO,
+  COMMON_HELP, COMMON_OPTIONS, FILTER_HELP, FILTER_OPTIONS, UsageError, checkTime, filterParams, parseFlags, runCommand,
+  socketFrom, useColor, type CommandIO,
 } from "../control/cli.ts";
+import { formatEventLine } from "../util/format.ts";
 import { formatTime, nowUs } from "../event.ts";
 
 export const MONITOR_USAGE = `Usage: storeventd monitor [OPTIONS]

@@ -1,26 +1,17 @@
 // What the control-plane commands (monitor, query, status, reload) share: flag parsing with usage
 // errors, the socket lookup, event filters, and the human one-line event format.
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { SEVERITIES, SYSTEMS, type StorageEvent } from "../event.ts";
-import { nowUs } from "../event.ts";
+import { SEVERITIES, SYSTEMS, nowUs } from "../event.ts";
+import { CONFIG_OPTION, parse, UsageError, type Io, type Options } from "../cli/args.ts";
 import { ControlError, resolveSocketPath, type EventParams } from "./client.ts";
 import { parseTimeSpec, TIMESPEC_HELP } from "./timespec.ts";
 
-export interface CommandIO {
-  out(s: string): void;
-  err(s: string): void;
-  isTTY: boolean;
-}
-
-export class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
+export { UsageError };
+export type CommandIO = Io;
 
 export const COMMON_OPTIONS = {
+  ...CONFIG_OPTION,
   socket: { type: "string" },
-  config: { type: "string", short: "c" },
   json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const satisfies Options;
 
 export const FILTER_OPTIONS = {
@@ -40,11 +31,7 @@ export const FILTER_HELP = `      --system LIST   only these subsystems (${SYSTE
       --dev LIST      only these devices (kernel names: sdb, dm-3, md0; /dev/ prefix allowed)`;
 
 export function parseFlags<O extends Options>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ""));
-  }
+  return parse(argv, options).values;
 }
 
 const list = (values: string[] | undefined) => values?.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
@@ -113,13 +100,6 @@ export function paint(on: boolean, code: string, s: string): string {
 
 export function sevColor(sev: string): string {
   return SEV_COLOR[sev] ?? "";
-}
-
-/** `2026-11-26T01:02:03.123456Z error scsi SCSI_SENSE sdb: message (x3)` */
-export function formatEventLine(e: StorageEvent, color: boolean): string {
-  const repeat = typeof e.extension?.repeat === "number" && e.extension.repeat > 1 ? ` (x${e.extension.repeat})` : "";
-  const dev = e.dev_name ? ` ${paint(color, C.cyan, e.dev_name)}:` : "";
-  return `${paint(color, C.dim, e.time)} ${paint(color, sevColor(e.severity), e.severity.padEnd(5))} ${e.system} ${paint(color, C.bold, e.event_type)}${dev} ${e.msg}${repeat}`;
 }
 
 /** A plain text table: columns padded to their widest cell, the last column left ragged. */

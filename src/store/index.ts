@@ -2,4 +2,4 @@
 // the control API reads through the "store" service.
 export * from "./query.ts";
 export { EventStore, type EventStoreOptions } from "./sqlite.ts";
-export { parseDurationUs, parseSize } from "./duration.ts";
+export { parseSize } from "./size.ts";

@@ -76,8 +76,8 @@ describe("storeventd monitor", () => {
     daemon.emit(e);
     expect(await a).toBe(0);
     expect(await b).toBe(0);
-    expect(plain.out).toBe(`${e.time} error scsi SCSI_SENSE sdb: Medium Error (x4)\n`);
-    expect(tty.out).toContain("\x1b[31m\x1b[1merror\x1b[0m");
+    expect(plain.out).toBe(`${e.time} testhost error scsi/SCSI_SENSE sdb: Medium Error (x4)\n`);
+    expect(tty.out).toContain("\x1b[31merror\x1b[0m");
     expect(tty.out.replace(/\x1b\[\d+m/g, "")).toBe(plain.out);
   });
 
