@@ -16,6 +16,7 @@ import { formatTime, nowUs, type EventDraft } from "./event.ts";
 import { sdNotify } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
 import { startWebListener, type WebListener } from "./web/server.ts";
+import { startControlServer, type ControlServer } from "./control/server.ts";
 
 export interface DaemonOptions {
   configPath?: string;
@@ -32,6 +33,7 @@ export class Daemon {
   private started = nowUs();
   private reloading: Promise<ReloadResult> | undefined;
   private web: WebListener | undefined;
+  private control: ControlServer | undefined;
   cfg!: Config;
 
   constructor(private opts: DaemonOptions) {
@@ -63,8 +65,20 @@ export class Daemon {
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
     const res = await this.pipeline.apply(this.cfg);
     if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
+    await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
+  }
+
+  /** The control socket; a second daemon on the same socket is fatal, any other failure a warning. */
+  private async startControl(): Promise<void> {
+    const m = this.cfg.main;
+    try {
+      this.control = await startControlServer(this.handle(), { socketPath: m.control_socket, group: m.control_group, log: rootLog.child("control") });
+    } catch (e) {
+      if (/another storeventd/.test((e as Error).message)) throw e;
+      this.log.warn(`control socket ${m.control_socket} not available (monitor, query, status will not work): ${(e as Error).message}`);
+    }
   }
 
   event(d: EventDraft): void {
@@ -103,6 +117,7 @@ export class Daemon {
     await this.pipeline.stop(this.cfg.main.shutdown_timeout, () =>
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STOPPING", msg: "storeventd stopping", extension: { pid: process.pid } }),
     );
+    await this.control?.close(); // last: followers see DAEMON_STOPPING, then a clean end of stream
   }
 
   status(): DaemonStatus {

@@ -5,6 +5,10 @@ import { runCommand } from "./run.ts";
 import { checkCommand } from "./check.ts";
 import { replayCommand } from "./replay.ts";
 import { versionCommand } from "./version.ts";
+import { monitorCommand } from "./monitor.ts";
+import { queryCommand } from "./query.ts";
+import { statusCommand } from "./status.ts";
+import { reloadCommand } from "./reload.ts";
 
 type Command = {
   summary: string;
@@ -16,6 +20,10 @@ const COMMANDS: Record<string, Command> = {
   check: { summary: "validate the config and its snippets", run: checkCommand },
   replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
   version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
+  monitor: { summary: "follow live events from the running daemon", run: (a, io) => monitorCommand(a, io) },
+  query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },
+  status: { summary: "daemon health: senders, receivers, queues, drops, store, DRBD", run: (a, io) => statusCommand(a, io) },
+  reload: { summary: "make the running daemon reload its config (like SIGHUP)", run: (a, io) => reloadCommand(a, io) },
 };
 
 export function mainHelp(): string {
