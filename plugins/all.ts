@@ -6,6 +6,7 @@ import parser_fs from "./parser/fs/index.ts";
 import parser_mdraid from "./parser/mdraid/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
+import receiver_store from "./receiver/store/index.ts";
 
 const plugins: AnyPluginDef[] = [
   sender_kmsg as unknown as AnyPluginDef,
@@ -14,5 +15,6 @@ const plugins: AnyPluginDef[] = [
   parser_mdraid as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
+  receiver_store as unknown as AnyPluginDef,
 ];
 export default plugins;

@@ -1,7 +1,7 @@
 // Live event fan-out for `GET /v1/events?follow=1`: one subscription to the daemon, a ring of the
 // most recent events (so a replay has no gap while the store's receiver queue catches up), and one
 // bounded queue per client. A client whose queue overflows is dropped and counted; the daemon never
-// waits for a client.
+// waits for a client. The stream is NDJSON; empty lines are keep-alives (the first one at once).
 import type { StorageEvent } from "../event.ts";
 import { matchesFilter, type EventFilter, type EventStoreService } from "../store/query.ts";
 import { parseTime } from "../event.ts";
@@ -13,6 +13,8 @@ export interface FollowOptions {
   clientMaxBytes: number;
   /** Events per store page during a replay. */
   pageSize: number;
+  /** A quiet stream gets an empty line this often: it finds dead clients and keeps proxies open. */
+  heartbeatMs: number;
 }
 
 interface Line {
@@ -24,6 +26,8 @@ interface Line {
 class FollowClient {
   private queue: string[] = [];
   private bytes = 0;
+  /** Date.now() of the last line queued. */
+  lastPush = 0;
   private wake?: () => void;
   private drainWaiters: (() => void)[] = [];
   /** Live events that arrive while the replay runs (emitted after it, deduplicated). */
@@ -51,6 +55,7 @@ class FollowClient {
     }
     this.queue.push(text);
     this.bytes += text.length;
+    this.lastPush = Date.now();
     this.wake?.();
     return true;
   }
@@ -133,9 +138,14 @@ export class FollowHub {
   private clients = new Set<FollowClient>();
   readonly counters = { follow_clients: 0, follow_started: 0, follow_dropped: 0, follow_events: 0 };
   private unsubscribe: () => void;
+  private heartbeat: ReturnType<typeof setInterval>;
 
   constructor(subscribe: (l: (e: StorageEvent) => void) => () => void, private opts: FollowOptions) {
     this.unsubscribe = subscribe((e) => this.onEvent(e));
+    this.heartbeat = setInterval(() => {
+      const quiet = Date.now() - opts.heartbeatMs;
+      for (const c of this.clients) if (c.lastPush < quiet && !c.queued) c.push("\n");
+    }, Math.max(50, opts.heartbeatMs / 2));
   }
 
   private onEvent(e: StorageEvent): void {
@@ -168,6 +178,8 @@ export class FollowHub {
       if (reason === "dropped") this.counters.follow_dropped++;
     });
     this.counters.follow_started++;
+    // An empty line first: the response headers leave now, not with the first event.
+    client.push("\n");
     if (sinceUs === undefined) {
       this.clients.add(client);
       this.counters.follow_clients = this.clients.size;
@@ -221,6 +233,7 @@ export class FollowHub {
 
   /** Ends every stream cleanly (daemon stop) and leaves the daemon's event stream. */
   close(): void {
+    clearInterval(this.heartbeat);
     this.unsubscribe();
     for (const c of [...this.clients]) c.finish();
   }

@@ -23,8 +23,6 @@ export interface ControlServerOptions {
   group?: string;
   log: Logger;
   follow?: Partial<FollowOptions>;
-  /** Seconds an idle keep-alive connection (or a request that never completes) may stay. */
-  idleTimeout?: number;
 }
 
 export interface ControlServer {
@@ -41,8 +39,11 @@ class HttpError extends Error {
   }
 }
 
+// Every plain answer closes its connection: no idle keep-alive connections to hold (Bun's idle
+// timeout is off because it also cuts quiet follow streams; a request that does not arrive whole
+// within ~10 s is closed by Bun's HTTP layer regardless).
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body) + "\n", { status, headers: { "content-type": "application/json", ...headers } });
+  return new Response(JSON.stringify(body) + "\n", { status, headers: { "content-type": "application/json", connection: "close", ...headers } });
 }
 
 function errorResponse(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
@@ -161,12 +162,14 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     unlinkSync(socketPath);
   }
 
-  const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 1 << 20, pageSize: 1000, ...opts.follow });
+  // clientMaxBytes: lines are one string shared by every client, so slow clients together retain
+  // about one window of recent events, not one each; only replays build per-client lines (paced).
+  const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 5000, ...opts.follow });
   const counters = { requests: 0, errors: 0 };
   let reloading: Promise<unknown> | undefined;
   const store = () => handle.services.get<EventStoreService>(STORE_SERVICE);
 
-  const route = async (req: Request, server: { timeout(req: Request, s: number): void }): Promise<Response> => {
+  const route = async (req: Request): Promise<Response> => {
     const url = new URL(req.url, "http://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const get = () => {
@@ -181,7 +184,6 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       get();
       const { query, follow } = parseEventParams(url.searchParams, nowUs());
       if (follow) {
-        server.timeout(req, 0); // a follow stream may be quiet for hours
         const filter: EventFilter = { ...query };
         delete (filter as EventQuery).since_us;
         return new Response(hub.open(filter, query.since_us, store()), {
@@ -231,11 +233,11 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     // (Bun's types omit idleTimeout for unix sockets; the runtime applies it.)
     server = Bun.serve({
       unix: socketPath,
-      ...({ idleTimeout: opts.idleTimeout ?? 10 } as object),
-      async fetch(req, srv) {
+      ...({ idleTimeout: 0 } as object),
+      async fetch(req) {
         counters.requests++;
         try {
-          return await route(req, srv);
+          return await route(req);
         } catch (err) {
           counters.errors++;
           if (err instanceof HttpError) {

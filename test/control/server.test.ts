@@ -351,8 +351,10 @@ describe("malformed requests", () => {
     expect((await c.status()).pid).toBe(process.pid);
   });
 
-  test("a slowloris client (one header byte a second) is closed, others are served meanwhile", async () => {
-    const c = await start({ idleTimeout: 2 });
+  test("slowloris, idle and half-sent requests are closed; answers close keep-alive; a quiet follow stream stays", async () => {
+    const c = await start({ follow: { heartbeatMs: 1000 } });
+    const quiet = c.follow({ dev: ["quietdev"] });
+    const quietNext = quiet.next();
     const slow = rawExchange((s) => {
       const msg = `GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ${"z".repeat(200)}`;
       let i = 0;
@@ -361,14 +363,36 @@ describe("malformed requests", () => {
     }, 40000);
     const idle = rawExchange(() => {}, 40000); // connects, sends nothing
     const half = rawExchange("GET /v1/status HTTP/1.1\r\nHost: x\r\n", 40000); // never ends its headers
+    const keepAlive = rawExchange("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", 40000); // would stay open
     await Bun.sleep(300);
     expect((await c.status()).pid).toBe(process.pid);
-    const [s, i, h] = await Promise.all([slow, idle, half]);
+    const [s, i, h, k] = await Promise.all([slow, idle, half, keepAlive]);
     expect(s.text).toBe("");
-    expect(s.closedAfterMs).toBeLessThan(30000);
-    // Bun's HTTP layer gives a request 10 s to arrive whole, whatever idleTimeout says.
+    // Bun's HTTP layer gives a request about 10 s to arrive whole.
+    expect(s.closedAfterMs).toBeLessThan(20000);
     expect(i.closedAfterMs).toBeLessThan(20000);
     expect(h.closedAfterMs).toBeLessThan(20000);
-    expect((await c.status()).pid).toBe(process.pid);
+    expect(k.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*connection: close/i);
+    expect(k.closedAfterMs).toBeLessThan(1000);
+    // The follow stream saw nothing for > 12 s (only keep-alive lines) and is still there.
+    const st = await c.status();
+    expect(st.control).toMatchObject({ follow_clients: 1, follow_dropped: 0 });
+    const e = makeEvent({ dev_name: "quietdev" });
+    daemon.emit(e);
+    expect((await quietNext).value).toEqual(e);
+    await quiet.return(undefined);
   }, 45000);
+
+  test("a follow client that disconnects is noticed (by the keep-alive write) and removed", async () => {
+    await start({ follow: { heartbeatMs: 100 } });
+    const s = connect(sock);
+    await new Promise((r) => s.on("connect", r));
+    s.write("GET /v1/events?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const status = () => fetch("http://localhost/v1/status", { unix: sock } as RequestInit).then((r) => r.json()) as Promise<{ control: Record<string, number> }>;
+    for (let i = 0; i < 100 && (await status()).control.follow_clients! < 1; i++) await Bun.sleep(10);
+    expect((await status()).control.follow_clients).toBe(1);
+    s.destroy();
+    for (let i = 0; i < 100 && (await status()).control.follow_clients! > 0; i++) await Bun.sleep(20);
+    expect((await status()).control).toMatchObject({ follow_clients: 0, follow_dropped: 0 });
+  });
 });

@@ -1,0 +1,266 @@
+// The compiled binary end to end: `dist/storeventd run` with the control socket and the store, and
+// `dist/storeventd monitor|query|status|reload` as separate processes, events injected through the
+// real /dev/kmsg (accept_user_records) or recorded kmsg files read by extra kmsg sender instances.
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, runBin, startDaemon } from "../helpers/bin.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "control-e2e-"));
+const procs: { kill(sig?: number | NodeJS.Signals): void; exitCode: number | null }[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tag = Math.random().toString(36).slice(2, 8);
+
+function writeConfig(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+/** A long-running CLI process whose stdout lines are collected with their arrival time. */
+function follow(args: string[]) {
+  const proc = Bun.spawn([BIN, ...args], { stdout: "pipe", stderr: "pipe" });
+  procs.push(proc);
+  const lines: { at: number; text: string }[] = [];
+  let stderr = "";
+  void (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += dec.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        lines.push({ at: Date.now(), text: buf.slice(0, nl) });
+        buf = buf.slice(nl + 1);
+      }
+    }
+  })();
+  void (async () => { stderr = await new Response(proc.stderr).text(); })();
+  return { proc, lines, stderr: () => stderr };
+}
+
+async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+async function status(sock: string): Promise<Record<string, any>> {
+  const r = await runBin(["status", "--socket", sock, "--json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** One record into the kernel ring, on its own open (printk_devkmsg=ratelimit allows 10 per open). */
+function kmsgWrite(line: string): void {
+  const fd = openSync("/dev/kmsg", "w");
+  try { writeSync(fd, line + "\n"); } finally { closeSync(fd); }
+}
+
+test("dist/storeventd: monitor follows /dev/kmsg events across two reloads with no loss; query filters; status; stop", async () => {
+  const dev = `sev${tag}a`;
+  const sock = join(dir, "a", "control.sock");
+  const base = `[main]
+state_dir = "${dir}/a/state"
+control_socket = "${sock}"
+
+[kmsg]
+type = "sender"
+accept_user_records = true
+cursor_file = "${dir}/a/kmsg.cursor"
+CURSOR
+
+[store]
+type = "receiver"
+flush_interval = "200ms"
+`;
+  const cfg = writeConfig("a.toml", base.replace("CURSOR", `cursor_interval = "1s"`));
+  const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  procs.push(d.proc);
+  const mon = follow(["monitor", "--socket", sock, "--json", "--dev", dev]);
+  await waitFor(async () => (await status(sock)).control.follow_clients >= 1, 10000, "the monitor to connect");
+
+  // 90 records at a steady pace; two reloads land in the middle of the stream: the first adds a
+  // receiver, the second changes the kmsg sender itself (restarted, resumes from its cursor).
+  const total = 90;
+  const writer = (async () => {
+    for (let i = 0; i < total; i++) {
+      kmsgWrite(`<3>EXT4-fs error (device ${dev}): trigger_test_error:129: comm bash: mark-${i}`);
+      await Bun.sleep(15);
+    }
+  })();
+  await Bun.sleep(400);
+  writeFileSync(cfg, base.replace("CURSOR", `cursor_interval = "1s"`) + `\n[copy]\ntype = "receiver"\nplugin = "file"\npath = "${dir}/a/copy.ndjson"\n`);
+  const r1 = await runBin(["reload", "--socket", sock]);
+  expect(r1.code).toBe(0);
+  expect(r1.stdout).toMatch(/^reloaded: started copy; stopped -; kept kmsg, store(, [a-z]+)*\n$/);
+  await Bun.sleep(300);
+  writeFileSync(cfg, base.replace("CURSOR", `cursor_interval = "2s"`) + `\n[copy]\ntype = "receiver"\nplugin = "file"\npath = "${dir}/a/copy.ndjson"\n`);
+  const r2 = await runBin(["reload", "--socket", sock, "--json"]);
+  expect(r2.code).toBe(0);
+  expect(JSON.parse(r2.stdout)).toMatchObject({ ok: true, started: ["kmsg"], stopped: ["kmsg"] });
+  await writer;
+
+  await waitFor(() => mon.lines.length >= total, 15000, `${total} events at the monitor`).catch((e) => {
+    throw new Error(`${e.message}: got ${mon.lines.length}; monitor: ${mon.stderr()}; daemon:\n${d.stderr()}`);
+  });
+  await Bun.sleep(300); // a duplicate would arrive now
+  const got = mon.lines.map((l) => JSON.parse(l.text));
+  expect(got.map((e) => e.extension.detail)).toEqual(Array.from({ length: total }, (_, i) => `mark-${i}`));
+  expect(new Set(got.map((e) => e.event_id)).size).toBe(total);
+  expect(got.every((e) => e.event_type === "FS_ERROR" && e.dev_name === dev && e.system === "fs" && e.severity === "error")).toBe(true);
+
+  // A bad config is refused and the running one stays.
+  writeFileSync(cfg, base.replace("CURSOR", `cursor_intervall = "2s"`));
+  const bad = await runBin(["reload", "--socket", sock]);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/^storeventd reload: reload failed: .*cursor_intervall/);
+
+  // query on the binary: each filter.
+  const q = async (...args: string[]) => {
+    const r = await runBin(["query", "--socket", sock, "--json", "--limit", "1000", ...args]);
+    expect(r.code).toBe(0);
+    return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  };
+  const mine = (es: any[]) => es.filter((e) => e.dev_name === dev).map((e) => e.extension.detail);
+  const all = Array.from({ length: total }, (_, i) => `mark-${i}`);
+  expect(mine(await q("--dev", dev))).toEqual(all);
+  expect((await q("--dev", dev)).map((e) => e.event_id)).toEqual(got.map((e) => e.event_id));
+  expect(mine(await q("--system", "fs", "--since", "10m"))).toEqual(all);
+  expect(mine(await q("--type", "FS_ERROR", "--severity", "error"))).toEqual(all);
+  expect(mine(await q("--system", "scsi"))).toEqual([]);
+  expect(mine(await q("--severity", "error", "--until", "1h"))).toEqual([]);
+  expect(mine(await q("--dev", dev, "--limit", "5", "--reverse"))).toEqual(all.slice(-5).reverse());
+  const daemonEvents = await q("--system", "daemon");
+  expect(daemonEvents.map((e) => e.event_type)).toContain("DAEMON_STARTED");
+  const table = await runBin(["query", "--socket", sock, "--dev", dev, "--limit", "3"]);
+  expect(table.stdout.split("\n")[0]).toMatch(/^TIME\s+SEVERITY\s+SYSTEM\s+TYPE\s+DEVICE\s+MESSAGE$/);
+  expect(table.stdout).toContain(`FS_ERROR  ${dev}`);
+
+  // status on the binary.
+  const st = await status(sock);
+  expect(st.pid).toBe(d.proc.pid);
+  expect(st.instances.map((i: { name: string }) => i.name).sort()).toEqual(["copy", "kmsg", "store"].concat(st.instances.filter((i: { kind: string }) => i.kind === "parser").map((i: { name: string }) => i.name)).sort());
+  expect(st.store.events).toBeGreaterThanOrEqual(total);
+  expect(st.drbd).toEqual([]);
+  const human = await runBin(["status", "--socket", sock]);
+  expect(human.code).toBe(0);
+  expect(human.stdout).toMatch(new RegExp(`^● storeventd - storage event daemon, running \\(pid ${d.proc.pid}\\)\\n`));
+  expect(human.stdout).toMatch(/Receivers:\n\s+NAME\s+PLUGIN\s+QUEUE/);
+  expect(human.stdout).toContain(`Store: ${dir}/a/state/events.db`);
+
+  // Stop: the monitor sees DAEMON_STOPPING is not for its device, then the end, and exits 1.
+  d.proc.kill("SIGTERM");
+  expect(await d.proc.exited).toBe(0);
+  expect(await mon.proc.exited).toBe(1);
+  expect(mon.stderr()).toBe(`storeventd monitor: the daemon stopped (the event stream from ${sock} ended)\n`);
+  const gone = await runBin(["status", "--socket", sock]);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toBe(`storeventd status: storeventd is not running (cannot connect to ${sock}: no such socket)\n`);
+}, 60000);
+
+test("dist/storeventd: kill -9 during a 10k-event burst loses at most one flush interval; the store is intact", async () => {
+  const sock = join(dir, "b", "control.sock");
+  const state = join(dir, "b", "state");
+  const head = `[main]
+state_dir = "${state}"
+control_socket = "${sock}"
+dedup_window = "0s"
+
+[store]
+type = "receiver"
+flush_interval = "1s"
+queue = { max_events = 50000 }
+`;
+  // Ten recorded kmsg files of 1000 records each; each reload adds one more kmsg sender reading
+  // one file, so the burst arrives in steps while the store flushes every second.
+  mkdirSync(join(dir, "b"), { recursive: true });
+  const uptimeUs = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e6);
+  const chunks = 10, per = 1000;
+  let seq = 0;
+  for (let c = 0; c < chunks; c++) {
+    const lines: string[] = [];
+    for (let i = 0; i < per; i++, seq++) {
+      lines.push(`3,${seq + 1},${uptimeUs + seq},-;EXT4-fs error (device sev${tag}b): trigger_test_error:129: comm burst: n-${seq}`);
+    }
+    writeFileSync(join(dir, "b", `chunk${c}.kmsg`), lines.join("\n") + "\n");
+  }
+  const sender = (c: number) => `\n[b${c}]\ntype = "sender"\nplugin = "kmsg"\npath = "${dir}/b/chunk${c}.kmsg"\nfrom = "start"\ncursor_file = "${dir}/b/b${c}.cursor"\n`;
+  let body = head;
+  const cfg = writeConfig("b.toml", body);
+  const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  procs.push(d.proc);
+  const mon = follow(["monitor", "--socket", sock, "--json", "--system", "fs"]);
+  await waitFor(async () => (await status(sock)).control.follow_clients >= 1, 10000, "the monitor to connect");
+  let killedAt = 0;
+  for (let c = 0; c < chunks; c++) {
+    body += sender(c);
+    writeFileSync(cfg, body);
+    const r = await fetch("http://localhost/v1/reload", { method: "POST", unix: sock } as RequestInit);
+    expect(r.status).toBe(200);
+    await Bun.sleep(250);
+    if (c === 6) {
+      // Mid-burst: ~7000 events routed, the last ones younger than one flush interval.
+      killedAt = Date.now();
+      d.proc.kill("SIGKILL");
+      break;
+    }
+  }
+  await d.proc.exited;
+  expect(await mon.proc.exited).toBe(1);
+  const seen = mon.lines.map((l) => ({ at: l.at, id: JSON.parse(l.text).event_id as string, n: JSON.parse(l.text).extension.detail as string }));
+  expect(seen.length).toBeGreaterThan(5000);
+
+  // Restart without the burst senders: the store opens (WAL recovery) and answers.
+  writeFileSync(cfg, head);
+  const d2 = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  procs.push(d2.proc);
+  const r = await runBin(["query", "--socket", sock, "--json", "--system", "fs", "--limit", "100000"]);
+  expect(r.code).toBe(0);
+  const stored = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).event_id as string);
+  d2.proc.kill("SIGTERM");
+  await d2.proc.exited;
+
+  const db = new Database(join(state, "events.db"), { readonly: true });
+  expect((db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
+  db.close();
+
+  // What was stored is a prefix of what was routed; what was lost was routed within one flush
+  // interval (1 s, plus 250 ms for the monitor's own delivery) before the kill.
+  const storedSet = new Set(stored);
+  const firstLost = seen.findIndex((s) => !storedSet.has(s.id));
+  const lost = firstLost < 0 ? [] : seen.slice(firstLost);
+  expect(lost.every((s) => !storedSet.has(s.id))).toBe(true);
+  expect(stored.length).toBeGreaterThanOrEqual(seen.length - lost.length);
+  const oldestLostAge = lost.length ? killedAt - lost[0]!.at : 0;
+  console.log(`kill -9 mid-burst: routed ${seen.length}, stored ${stored.length}, lost ${lost.length} (oldest lost routed ${oldestLostAge} ms before the kill)`);
+  expect(oldestLostAge).toBeLessThanOrEqual(1250);
+}, 90000);
+
+test("dist/storeventd status as a user outside the socket's group: permission denied, exit 1", async () => {
+  const sock = join(dir, "c", "control.sock");
+  const cfg = writeConfig("c.toml", `[main]\nstate_dir = "${dir}/c/state"\ncontrol_socket = "${sock}"\n\n[store]\ntype = "receiver"\n`);
+  const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  procs.push(d.proc);
+  Bun.spawnSync(["chmod", "0755", dir]);
+  const asNobody = (args: string[]) => Bun.spawn(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", BIN, ...args], {
+    stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: "/", BUN_TMPDIR: "/tmp" },
+  });
+  const p = asNobody(["status", "--socket", sock]);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(out).toBe("");
+  expect(err).toBe(`storeventd status: permission denied on ${sock}: run as root or as a member of the socket's group\n`);
+  expect(code).toBe(1);
+  // root on the same socket is fine.
+  expect((await status(sock)).pid).toBe(d.proc.pid);
+  d.proc.kill("SIGTERM");
+  await d.proc.exited;
+}, 30000);
