@@ -89,15 +89,15 @@ class FollowClient {
     while (!this.queue.length && !this.done) await new Promise<void>((r) => (this.wake = r));
     this.wake = undefined;
     if (!this.queue.length) return;
-    // One chunk per pull: at most ~64 KiB of lines, so a fast client gets few large writes.
+    // Up to ~64 KiB of lines per pull, each enqueued as the string every client shares (joining
+    // them would make a fresh copy per client per pull: garbage that dominated RSS under load).
     let n = 0;
     let size = 0;
     while (n < this.queue.length && (n === 0 || size + this.queue[n]!.length <= 65536)) size += this.queue[n++]!.length;
-    const chunk = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join("");
-    this.queue.splice(0, n);
+    const lines = this.queue.splice(0, n);
     this.bytes -= size;
     if (this.bytes <= this.maxBytes / 2) for (const w of this.drainWaiters.splice(0)) w();
-    c.enqueue(chunk);
+    for (const l of lines) c.enqueue(l);
   }
 
   /** Ends the stream after what is queued (daemon stop): the client sees a clean end. */
