@@ -19,12 +19,17 @@ export interface FollowOptions {
 
 interface Line {
   event: StorageEvent;
-  text: string;
+  /** The NDJSON line, encoded once and shared by every client's queue. */
+  bytes: Uint8Array;
 }
+
+const encoder = new TextEncoder();
+const NEWLINE = new Uint8Array([10]);
+const encodeLine = (e: StorageEvent) => encoder.encode(JSON.stringify(e) + "\n");
 
 /** One follow stream: events pass the filter, queue up, and leave through the ReadableStream. */
 class FollowClient {
-  private queue: string[] = [];
+  private queue: Uint8Array[] = [];
   private bytes = 0;
   /** Date.now() of the last line queued. */
   lastPush = 0;
@@ -35,11 +40,11 @@ class FollowClient {
   heldIds = new Set<string>();
   heldBytes = 0;
   done = false;
-  readonly stream: ReadableStream<string>;
-  private controller?: ReadableStreamDefaultController<string>;
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller?: ReadableStreamDefaultController<Uint8Array>;
 
   constructor(readonly filter: EventFilter, private maxBytes: number, private onEnd: (c: FollowClient, reason: "closed" | "dropped") => void) {
-    this.stream = new ReadableStream<string>({
+    this.stream = new ReadableStream<Uint8Array>({
       start: (c) => void (this.controller = c),
       pull: (c) => this.pull(c),
       cancel: () => this.end("closed"),
@@ -47,14 +52,14 @@ class FollowClient {
   }
 
   /** Queues one line; false (and the client is dropped) when the client is too far behind. */
-  push(text: string): boolean {
+  push(line: Uint8Array): boolean {
     if (this.done) return false;
-    if (this.queue.length && this.bytes + text.length > this.maxBytes) {
+    if (this.queue.length && this.bytes + line.length > this.maxBytes) {
       this.drop();
       return false;
     }
-    this.queue.push(text);
-    this.bytes += text.length;
+    this.queue.push(line);
+    this.bytes += line.length;
     this.lastPush = Date.now();
     this.wake?.();
     return true;
@@ -62,7 +67,7 @@ class FollowClient {
 
   hold(line: Line): void {
     if (this.done) return;
-    this.heldBytes += line.text.length;
+    this.heldBytes += line.bytes.length;
     if (this.heldBytes > this.maxBytes) return this.drop();
     this.held!.push(line);
     this.heldIds.add(line.event.event_id);
@@ -74,9 +79,9 @@ class FollowClient {
   }
 
   /** Queues one line without ever dropping the client: waits while it is over half its bound. */
-  async pushPaced(text: string): Promise<boolean> {
+  async pushPaced(line: Uint8Array): Promise<boolean> {
     if (this.bytes > this.maxBytes / 2) await this.drained();
-    return this.push(text);
+    return this.push(line);
   }
 
   /** Resolves once the client has taken its queue below half of the bound (replay pacing). */
@@ -85,12 +90,12 @@ class FollowClient {
     return new Promise((r) => this.drainWaiters.push(r));
   }
 
-  private async pull(c: ReadableStreamDefaultController<string>): Promise<void> {
+  private async pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     while (!this.queue.length && !this.done) await new Promise<void>((r) => (this.wake = r));
     this.wake = undefined;
     if (!this.queue.length) return;
-    // Up to ~64 KiB of lines per pull, each enqueued as the string every client shares (joining
-    // them would make a fresh copy per client per pull: garbage that dominated RSS under load).
+    // Up to ~64 KiB of lines per pull, each enqueued as the bytes every client shares: copying
+    // them into one chunk per client per pull made garbage that more than doubled RSS under load.
     let n = 0;
     let size = 0;
     while (n < this.queue.length && (n === 0 || size + this.queue[n]!.length <= 65536)) size += this.queue[n++]!.length;
@@ -144,12 +149,12 @@ export class FollowHub {
     this.unsubscribe = subscribe((e) => this.onEvent(e));
     this.heartbeat = setInterval(() => {
       const quiet = Date.now() - opts.heartbeatMs;
-      for (const c of this.clients) if (c.lastPush < quiet && !c.queued) c.push("\n");
+      for (const c of this.clients) if (c.lastPush < quiet && !c.queued) c.push(NEWLINE);
     }, Math.max(50, opts.heartbeatMs / 2));
   }
 
   private onEvent(e: StorageEvent): void {
-    const line: Line = { event: e, text: JSON.stringify(e) + "\n" };
+    const line: Line = { event: e, bytes: encodeLine(e) };
     if (this.ring.length < this.opts.ringSize) this.ring.push(line);
     else {
       this.ring[this.ringStart] = line;
@@ -158,7 +163,7 @@ export class FollowHub {
     for (const c of this.clients) {
       if (!matchesFilter(e, c.filter)) continue;
       if (c.held) c.hold(line);
-      else if (c.push(line.text)) this.counters.follow_events++;
+      else if (c.push(line.bytes)) this.counters.follow_events++;
     }
   }
 
@@ -171,7 +176,7 @@ export class FollowHub {
    * by the client), then the in-memory recent ones the store has not caught up with, then the live
    * ones that arrived meanwhile; each event once, none missing at the seams.
    */
-  open(filter: EventFilter, sinceUs: number | undefined, store: EventStoreService | undefined): ReadableStream<string> {
+  open(filter: EventFilter, sinceUs: number | undefined, store: EventStoreService | undefined): ReadableStream<Uint8Array> {
     const client = new FollowClient(filter, this.opts.clientMaxBytes, (c, reason) => {
       this.clients.delete(c);
       this.counters.follow_clients = this.clients.size;
@@ -179,7 +184,7 @@ export class FollowHub {
     });
     this.counters.follow_started++;
     // An empty line first: the response headers leave now, not with the first event.
-    client.push("\n");
+    client.push(NEWLINE);
     if (sinceUs === undefined) {
       this.clients.add(client);
       this.counters.follow_clients = this.clients.size;
@@ -206,19 +211,19 @@ export class FollowHub {
         for (const s of page) {
           const id = s.event.event_id;
           if (skip.has(id) || client.heldIds.has(id)) continue;
-          if (!(await client.pushPaced(JSON.stringify(s.event) + "\n"))) return;
+          if (!(await client.pushPaced(encodeLine(s.event)))) return;
         }
         if (page.length < this.opts.pageSize) break;
         const last = page[page.length - 1]!;
         after = { time_us: last.time_us, seq: last.seq };
       }
     }
-    for (const l of recent) if (!(await client.pushPaced(l.text))) return;
+    for (const l of recent) if (!(await client.pushPaced(l.bytes))) return;
     // Live events held during the replay, then straight through.
     while (client.held && client.held.length) {
       const batch = client.held.splice(0);
       client.heldBytes = 0;
-      for (const l of batch) if (!(await client.pushPaced(l.text))) return;
+      for (const l of batch) if (!(await client.pushPaced(l.bytes))) return;
     }
     client.held = undefined;
     client.heldIds.clear();
