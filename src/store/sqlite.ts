@@ -197,7 +197,8 @@ export class EventStore implements EventStoreService {
     anyOf("dev_name", q.dev_name);
     if (q.severity) anyOf("severity", SEVERITIES.filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[q.severity!]));
     if (q.after) {
-      where.push(desc ? "(time_us < ? OR (time_us = ? AND seq < ?))" : "(time_us > ? OR (time_us = ? AND seq > ?))");
+      // The plain range term lets SQLite walk the time index from the cursor on.
+      where.push(desc ? "time_us <= ? AND (time_us < ? OR seq < ?)" : "time_us >= ? AND (time_us > ? OR seq > ?)");
       args.push(q.after.time_us, q.after.time_us, q.after.seq);
     }
     const dir = desc ? "DESC" : "ASC";
@@ -208,9 +209,9 @@ export class EventStore implements EventStoreService {
 
   stats(): StoreStats {
     const size = (p: string) => { try { return statSync(p).size; } catch { return 0; } };
-    const bounds = this.db.query("SELECT min(time_us) AS lo, max(time_us) AS hi FROM events").get() as { lo: number | null; hi: number | null };
-    const first = bounds.lo === null ? undefined : (this.db.query("SELECT time FROM events WHERE time_us = ? LIMIT 1").get(bounds.lo) as { time: string }).time;
-    const last = bounds.hi === null ? undefined : (this.db.query("SELECT time FROM events WHERE time_us = ? LIMIT 1").get(bounds.hi) as { time: string }).time;
+    const end = (dir: string) => (this.db.query(`SELECT time FROM events ORDER BY time_us ${dir} LIMIT 1`).get() as { time: string } | null)?.time;
+    const first = end("ASC");
+    const last = end("DESC");
     return {
       path: this.path, events: this.count, bytes: size(this.path) + size(this.path + "-wal"),
       ...(first ? { oldest: first } : {}), ...(last ? { newest: last } : {}),

@@ -192,6 +192,21 @@ describe("control API routes", () => {
     expect(await c.device("sdz")).toEqual({ dev_name: "sdz", size: 1 });
   });
 
+  test("ControlClient.deviceEvents() (for info DEV) gives a device's newest events, oldest first; [] without a store", async () => {
+    const c = await start();
+    const base = nowUs() - 60e6;
+    const mine = Array.from({ length: 30 }, (_, i) => makeEvent({ dev_name: "sdq", time_us: base + i, msg: `q${i}` }));
+    for (const [i, e] of mine.entries()) {
+      daemon.emit(e);
+      daemon.emit(makeEvent({ dev_name: "sdr", time_us: base + i }));
+    }
+    expect((await c.deviceEvents("/dev/sdq", 5)).map((e) => e.msg)).toEqual(["q25", "q26", "q27", "q28", "q29"]);
+    expect((await c.deviceEvents("sdq")).length).toBe(20);
+    expect(await c.deviceEvents("sdz")).toEqual([]);
+    daemon.services.provide("store", undefined);
+    expect(await c.deviceEvents("sdq")).toEqual([]);
+  });
+
   test("GET /v1/drbd/resources is the model's drbdsetup-status-json array", async () => {
     const res0 = [{ name: "r0", role: "Primary", devices: [{ volume: 0, minor: 1000, "disk-state": "UpToDate" }], connections: [] }];
     daemon.drbd.toStatusJson = () => res0;
