@@ -11,6 +11,7 @@ import { EventStore } from "../src/store/index.ts";
 import { startControlServer } from "../src/control/server.ts";
 import { formatTime, SYSTEMS, type StorageEvent } from "../src/event.ts";
 import { FakeDaemon, quietLog } from "../test/control/fake-daemon.ts";
+import { startCrowd } from "../test/control/crowd.ts";
 
 const TYPES = ["SCSI_SENSE", "BLK_IO_ERROR", "DM_MPATH_PATH_DOWN", "DM_MPATH_PATH_UP", "FS_ERROR", "MD_DISK_FAILED", "DEVICE_CHANGED", "DRBD_ROLE_CHANGED"];
 const SEVS = ["info", "warn", "error"] as const;
@@ -48,18 +49,8 @@ async function fanOut(dir: string, events: StorageEvent[]): Promise<number> {
   const sock = join(dir, "bench.sock");
   const server = await startControlServer(daemon, { socketPath: sock, log: quietLog });
   const readers = 20;
-  const crowd = Bun.spawn([process.execPath, join(import.meta.dir, "../test/control/follow-clients.ts"), sock, String(readers), "0", String(events.length)], { stdout: "pipe" });
-  const progress = { done: false, min: 0 };
-  const pump = (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of crowd.stdout) {
-      buf += dec.decode(chunk);
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const l of lines) if (l) Object.assign(progress, JSON.parse(l));
-    }
-  })();
+  const crowd = startCrowd(sock, readers, 0, events.length);
+  const progress = crowd.progress;
   const status = () => fetch("http://localhost/v1/status", { unix: sock } as RequestInit).then((r) => r.json()) as Promise<{ control: { follow_clients: number } }>;
   while ((await status()).control.follow_clients < readers) await Bun.sleep(20);
   const t0 = performance.now();
@@ -74,8 +65,7 @@ async function fanOut(dir: string, events: StorageEvent[]): Promise<number> {
   daemon.store!.flush();
   while (!progress.done) await Bun.sleep(2);
   const secs = (performance.now() - t0) / 1000;
-  await crowd.exited;
-  await pump;
+  await crowd.exited();
   await server.close();
   daemon.cleanup();
   return events.length / secs;

@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, runBin, startDaemon } from "../helpers/bin.ts";
+import { startCrowd } from "./crowd.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "control-e2e-"));
 const procs: { kill(sig?: number | NodeJS.Signals): void; exitCode: number | null }[] = [];
@@ -293,19 +294,9 @@ test("dist/storeventd: 100 follow clients, 10 never reading: the 90 get all 1500
   const cfg = writeConfig("d.toml", body);
   const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
   procs.push(d.proc);
-  const crowd = Bun.spawn([process.execPath, join(import.meta.dir, "follow-clients.ts"), sock, "90", "10", String(total), "comm burst: n-(\\d+)", `dev=${dev}`], { stdout: "pipe", stderr: "inherit" });
-  procs.push(crowd);
-  const progress = { done: false, min: 0, closedIdle: 0, dup: 0, unordered: 0, orders: 0 };
-  void (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of crowd.stdout) {
-      buf += dec.decode(chunk);
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const l of lines) if (l) Object.assign(progress, JSON.parse(l));
-    }
-  })();
+  const crowd = startCrowd(sock, 90, 10, total, "comm burst: n-(\\d+)", `dev=${dev}`);
+  procs.push(crowd.proc);
+  const progress = crowd.progress;
   await waitFor(async () => (await status(sock)).control.follow_clients >= 100, 20000, "100 follow clients");
   const rss0 = rssOf(d.proc.pid);
   let peak = rss0;
@@ -317,7 +308,7 @@ test("dist/storeventd: 100 follow clients, 10 never reading: the 90 get all 1500
     await waitFor(() => { peak = Math.max(peak, rssOf(d.proc.pid)); return progress.min >= (c - 1) * per; }, 30000, `readers at chunk ${c}`);
   }
   await waitFor(() => { peak = Math.max(peak, rssOf(d.proc.pid)); return progress.done; }, 30000, "every reader to finish");
-  await crowd.exited;
+  await crowd.exited();
   const st = await status(sock);
   const grew = (peak - rss0) / 1048576;
   console.log(`binary follow crowd: ${total} events to 90 readers; dropped ${st.control.follow_dropped}; daemon RSS ${(rss0 / 1048576).toFixed(0)} MiB -> peak ${(peak / 1048576).toFixed(0)} MiB (+${grew.toFixed(1)})`);

@@ -7,6 +7,7 @@ import { startControlServer, type ControlServer } from "../../src/control/server
 import { ControlClient, ControlError } from "../../src/control/client.ts";
 import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
 import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { startCrowd } from "./crowd.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;
@@ -298,18 +299,8 @@ describe("follow stream", () => {
   test("100 follow clients, 10 never reading: the 90 get everything in order, the 10 are dropped, RSS stays bounded", async () => {
     await start({ follow: { clientMaxBytes: 256 << 10 } });
     const total = 6000;
-    const crowd = Bun.spawn([process.execPath, join(import.meta.dir, "follow-clients.ts"), sock, "90", "10", String(total)], { stdout: "pipe", stderr: "inherit" });
-    const progress = { done: false, min: 0, closedIdle: 0, dup: 0, unordered: 0, orders: 0 };
-    void (async () => {
-      const dec = new TextDecoder();
-      let buf = "";
-      for await (const chunk of crowd.stdout) {
-        buf += dec.decode(chunk);
-        const lines = buf.split("\n");
-        buf = lines.pop()!;
-        for (const l of lines) if (l) Object.assign(progress, JSON.parse(l));
-      }
-    })();
+    const crowd = startCrowd(sock, 90, 10, total);
+    const progress = crowd.progress;
     const status = () => fetch("http://localhost/v1/status", { unix: sock } as RequestInit).then((r) => r.json()) as Promise<{ control: Record<string, number> }>;
     for (let i = 0; i < 200 && (await status()).control.follow_clients! < 100; i++) await Bun.sleep(25);
     expect((await status()).control.follow_clients).toBe(100);
@@ -327,7 +318,7 @@ describe("follow stream", () => {
         maxQueued = Math.max(maxQueued, (await status()).control.follow_queued_bytes!);
       }
     }
-    await crowd.exited;
+    await crowd.exited();
     const st = (await status()).control;
     Bun.gc(true);
     const grew = (peak - rss0) / 1048576;
