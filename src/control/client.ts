@@ -180,7 +180,8 @@ export class ControlClient {
           chunk = await reader.read();
         } catch (err) {
           if ((err as Error).name === "AbortError" || signal?.aborted) return;
-          throw new ControlError(`follow stream from ${this.socketPath} broke: ${(err as Error).message}`, "protocol");
+          const why = (err as { code?: string }).code ?? (err as Error).message;
+          throw new ControlError(`the event stream from ${this.socketPath} broke (${why}); the daemon drops a follower that falls 4 MiB behind`, "protocol");
         }
         if (chunk.done) break;
         buf += decoder.decode(chunk.value, { stream: true });

@@ -64,19 +64,22 @@ async function status(sock: string): Promise<Record<string, any>> {
  * Recorded kmsg files of `per` kernel records each (an ext4 error on `dev`, detail "n-<k>", k from
  * 1), and the config of one more kmsg sender instance reading file c once.
  */
-function burstChunks(sub: string, dev: string, chunks: number, per: number) {
+function burstChunks(sub: string, dev: string, chunks: number, per: number, tsUs: (seq: number) => number = (seq) => uptimeUs() + seq, pad = "") {
   mkdirSync(join(dir, sub), { recursive: true });
-  const uptimeUs = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e6);
   let seq = 0;
   for (let c = 0; c < chunks; c++) {
     const lines: string[] = [];
     for (let i = 0; i < per; i++) {
       seq++;
-      lines.push(`3,${seq},${uptimeUs + seq},-;EXT4-fs error (device ${dev}): trigger_test_error:129: comm burst: n-${seq}`);
+      lines.push(`3,${seq},${tsUs(seq)},-;EXT4-fs error (device ${dev}): trigger_test_error:129: comm burst: n-${seq}${pad}`);
     }
     writeFileSync(join(dir, sub, `chunk${c}.kmsg`), lines.join("\n") + "\n");
   }
   return (c: number) => `\n[b${c}]\ntype = "sender"\nplugin = "kmsg"\npath = "${dir}/${sub}/chunk${c}.kmsg"\nfrom = "start"\ncursor_file = "${dir}/${sub}/b${c}.cursor"\n`;
+}
+
+function uptimeUs(): number {
+  return Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e6);
 }
 
 async function reload(sock: string): Promise<void> {
@@ -94,7 +97,7 @@ function kmsgWrite(line: string): void {
   try { writeSync(fd, line + "\n"); } finally { closeSync(fd); }
 }
 
-test("dist/storeventd: monitor follows /dev/kmsg events across two reloads with no loss; query filters; status; stop", async () => {
+test("dist/storeventd: monitor follows /dev/kmsg events across reloads (socket, SIGHUP) with no loss; query filters; status; stop", async () => {
   const dev = `sev${tag}a`;
   const sock = join(dir, "a", "control.sock");
   const base = `[main]
@@ -133,9 +136,8 @@ flush_interval = "200ms"
   expect(r1.stdout).toMatch(/^reloaded: started copy; stopped -; kept kmsg, store(, [a-z]+)*\n$/);
   await Bun.sleep(300);
   writeFileSync(cfg, base.replace("CURSOR", `cursor_interval = "2s"`) + `\n[copy]\ntype = "receiver"\nplugin = "file"\npath = "${dir}/a/copy.ndjson"\n`);
-  const r2 = await runBin(["reload", "--socket", sock, "--json"]);
-  expect(r2.code).toBe(0);
-  expect(JSON.parse(r2.stdout)).toMatchObject({ ok: true, started: ["kmsg"], stopped: ["kmsg"] });
+  d.proc.kill("SIGHUP"); // the same reload by signal
+  await d.waitStderr((e) => /reloaded: started \[kmsg\] stopped \[kmsg\]/.test(e), 10000);
   await writer;
 
   await waitFor(() => mon.lines.length >= total, 15000, `${total} events at the monitor`).catch(async (e) => {
@@ -321,3 +323,63 @@ test("dist/storeventd: 100 follow clients, 10 never reading: the 90 get all 1500
   d.proc.kill("SIGTERM");
   expect(await d.proc.exited).toBe(0);
 }, 120000);
+
+test("dist/storeventd: the store prunes by age and by size; what stays is the newest, readable", async () => {
+  const sock = join(dir, "e", "control.sock");
+  const dev = `sev${tag}e`;
+  const up = uptimeUs();
+  // 500 records from right after boot, then 3000 from now; max_age sits between them.
+  const old = 500, fresh = 3000;
+  const maxAgeS = Math.max(5, Math.floor(up / 2e6));
+  const per = 500;
+  const sender = burstChunks("e", dev, (old + fresh) / per, per, (n) => (n <= old ? 1000 + n : up + n), " " + "p".repeat(600));
+  const head = `[main]
+state_dir = "${dir}/e/state"
+control_socket = "${sock}"
+dedup_window = "0s"
+
+[store]
+type = "receiver"
+flush_interval = "100ms"
+max_age = "${maxAgeS}s"
+max_size = "1MB"
+queue = { max_events = 10000 }
+`;
+  const cfg = writeConfig("e.toml", head);
+  const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  procs.push(d.proc);
+  const mon = follow(["monitor", "--socket", sock, "--json", "--dev", dev]);
+  await waitFor(async () => (await status(sock)).control.follow_clients >= 1, 10000, "the monitor to connect");
+  // One file of 500 per reload (the monitor is a follow client like any other: a burst much larger
+  // than its 4 MiB queue would get it dropped as too slow).
+  let body = head;
+  for (let c = 0; c < (old + fresh) / per; c++) {
+    body += sender(c);
+    writeFileSync(cfg, body);
+    await reload(sock);
+    await waitFor(() => mon.lines.length >= (c + 1) * per, 20000, `chunk ${c} at the monitor`);
+  }
+  await waitFor(async () => (await status(sock)).instances.find((i: { name: string }) => i.name === "store").queue.sent >= old + fresh, 20000, "the store to receive every event");
+  await Bun.sleep(300); // one more flush: a retention pass after the last write
+  const st = (await status(sock)).store;
+  const r = await runBin(["query", "--socket", sock, "--json", "--dev", dev, "--limit", "100000"]);
+  expect(r.code).toBe(0);
+  const left = r.stdout.trim().split("\n").map((l) => JSON.parse(l).event_id as string);
+  console.log(`retention: ${old} old + ${fresh} new events of ~2 KB, max_age ${maxAgeS}s, max_size 1MB: pruned_age ${st.pruned_age}, pruned_size ${st.pruned_size}, left ${left.length}, files ${(st.bytes / 1048576).toFixed(2)} MiB`);
+  // Every old one went by age, the oldest new ones by size: what is left is the newest by event
+  // time (ties in arrival order), the order the store keeps.
+  const routed = mon.lines.map((l, i) => ({ i, e: JSON.parse(l.text) }));
+  expect(routed.filter((x) => x.e.time < new Date(Date.now() - maxAgeS * 1000).toISOString()).length).toBe(old);
+  expect(st.pruned_age).toBe(old);
+  expect(st.pruned_size).toBeGreaterThan(0);
+  expect(left.length).toBeGreaterThan(100);
+  const byTime = routed.sort((a, b) => (a.e.time < b.e.time ? -1 : a.e.time > b.e.time ? 1 : a.i - b.i)).map((x) => x.e.event_id);
+  expect(left).toEqual(byTime.slice(-left.length));
+  d.proc.kill("SIGTERM");
+  expect(await d.proc.exited).toBe(0);
+  const db = new Database(join(dir, "e", "state", "events.db"), { readonly: true });
+  expect((db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
+  const pages = db.query("SELECT (SELECT page_count FROM pragma_page_count) - (SELECT freelist_count FROM pragma_freelist_count) AS used, (SELECT page_size FROM pragma_page_size) AS size").get() as { used: number; size: number };
+  expect(pages.used * pages.size).toBeLessThanOrEqual(1_000_000 * 1.1);
+  db.close();
+}, 60000);
