@@ -186,8 +186,14 @@ export class EventStore implements EventStoreService {
     const where: string[] = [];
     const args: (string | number)[] = [];
     const desc = q.order === "desc";
-    if (q.since_us !== undefined) { where.push("time_us >= ?"); args.push(q.since_us); }
-    if (q.until_us !== undefined) { where.push("time_us < ?"); args.push(q.until_us); }
+    // With a cursor, the bound on its side is the cursor's time when tighter: one range term per
+    // side, so SQLite walks the time index from the cursor on.
+    let since = q.since_us;
+    let until = q.until_us;
+    if (q.after && !desc) since = Math.max(since ?? -Infinity, q.after.time_us);
+    if (q.after && desc) until = Math.min(until ?? Infinity, q.after.time_us + 1);
+    if (since !== undefined) { where.push("time_us >= ?"); args.push(since); }
+    if (until !== undefined) { where.push("time_us < ?"); args.push(until); }
     const anyOf = (col: string, values: string[] | undefined) => {
       if (!values) return;
       if (!values.length) { where.push("0"); return; }
@@ -199,9 +205,8 @@ export class EventStore implements EventStoreService {
     anyOf("dev_name", q.dev_name);
     if (q.severity) anyOf("severity", SEVERITIES.filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[q.severity!]));
     if (q.after) {
-      // The plain range term lets SQLite walk the time index from the cursor on.
-      where.push(desc ? "time_us <= ? AND (time_us < ? OR seq < ?)" : "time_us >= ? AND (time_us > ? OR seq > ?)");
-      args.push(q.after.time_us, q.after.time_us, q.after.seq);
+      where.push(desc ? "(time_us < ? OR seq < ?)" : "(time_us > ? OR seq > ?)");
+      args.push(q.after.time_us, q.after.seq);
     }
     const dir = desc ? "DESC" : "ASC";
     const sql = `SELECT ${COLUMNS} FROM events${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY time_us ${dir}, seq ${dir}${q.limit !== undefined ? " LIMIT ?" : ""}`;

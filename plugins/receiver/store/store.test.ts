@@ -81,6 +81,18 @@ describe("EventStore", () => {
     }
     expect(seen.length).toBe(12);
     expect(seen.slice(5)).toEqual(Array.from({ length: 7 }, (_, i) => `tie ${i}`));
+    // The same backwards, and a cursor tighter than since/until wins.
+    const back: string[] = [];
+    let before: { time_us: number; seq: number } | undefined;
+    for (;;) {
+      const page = s.query({ order: "desc", limit: 4, until_us: T0 + 100, ...(before ? { after: before } : {}) });
+      back.push(...page.map((r) => r.event.msg));
+      if (page.length < 4) break;
+      before = { time_us: page.at(-1)!.time_us, seq: page.at(-1)!.seq };
+    }
+    expect(back).toEqual([...seen].reverse());
+    const mid = s.query({ since_us: T0, limit: 100 })[6]!;
+    expect(s.query({ since_us: T0, after: { time_us: mid.time_us, seq: mid.seq } }).map((r) => r.event.msg)).toEqual(seen.slice(7));
     s.close();
   });
 
