@@ -80,7 +80,7 @@ export async function runCommand(name: string, io: CommandIO, body: () => Promis
     }
     if (err instanceof ControlError) {
       io.err(`storeventd ${name}: ${err.message}\n`);
-      return 1;
+      return err.kind === "config" ? 2 : 1;
     }
     io.err(`storeventd ${name}: ${(err as Error).message}\n`);
     return 1;

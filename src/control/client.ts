@@ -13,8 +13,11 @@ export const DEFAULT_CONFIG = "/etc/storeventd/storeventd.toml";
 export class ControlError extends Error {
   constructor(
     message: string,
-    /** "unreachable": nothing listens (daemon not running); "denied": socket permissions; "http": an API error. */
-    readonly kind: "unreachable" | "denied" | "http" | "protocol",
+    /**
+     * "unreachable": nothing listens (daemon not running); "denied": socket permissions; "http": an
+     * API error; "protocol": a broken answer or stream; "config": the config file cannot be read.
+     */
+    readonly kind: "unreachable" | "denied" | "http" | "protocol" | "config",
     readonly status = 0,
     readonly code = "",
   ) {
@@ -74,7 +77,8 @@ export function resolveSocketPath(opts: { socket?: string; config?: string }): s
     try {
       doc = parseToml(readFileSync(f, "utf8"));
     } catch (err) {
-      throw new ControlError(`${f}: ${(err as Error).message.split("\n")[0]}`, "protocol");
+      const e = err as NodeJS.ErrnoException;
+      throw new ControlError(`${f}: ${e.code === "ENOENT" ? "no such config file" : e.message.split("\n")[0]}`, "config");
     }
     const m = doc.main as Record<string, unknown> | undefined;
     if (m && typeof m.control_socket === "string") socket = m.control_socket;

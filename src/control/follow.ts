@@ -207,7 +207,12 @@ export class FollowHub {
       let after: { time_us: number; seq: number } | undefined;
       for (;;) {
         if (client.done) return;
-        const page = store.query({ ...filter, since_us: sinceUs, limit: this.opts.pageSize, ...(after ? { after } : {}) });
+        let page: ReturnType<EventStoreService["query"]>;
+        try {
+          page = store.query({ ...filter, since_us: sinceUs, limit: this.opts.pageSize, ...(after ? { after } : {}) });
+        } catch {
+          break; // the store was closed under us (a reload restarted it): go on from memory
+        }
         for (const s of page) {
           const id = s.event.event_id;
           if (skip.has(id) || client.heldIds.has(id)) continue;

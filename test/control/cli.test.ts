@@ -1,6 +1,6 @@
 // monitor, query, status and reload as functions against a real control server on a real socket.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startControlServer, type ControlServer } from "../../src/control/server.ts";
 import { monitorCommand } from "../../src/cli/monitor.ts";
@@ -134,7 +134,7 @@ describe("storeventd monitor", () => {
     }
   });
 
-  test("monitor -c CONFIG takes control_socket from [main]", async () => {
+  test("-c CONFIG takes control_socket from [main] and conf.d snippets; a bad config exits 2", async () => {
     const cfg = join(daemon.dir, "storeventd.toml");
     writeFileSync(cfg, `[main]\ncontrol_socket = "${sock}"\n\n[store]\ntype = "receiver"\n`);
     const c = io();
@@ -144,6 +144,19 @@ describe("storeventd monitor", () => {
     daemon.emit(e);
     expect(await run).toBe(0);
     expect(JSON.parse(c.out)).toEqual(e);
+    // A snippet in conf.d/ beside it wins; a missing or broken config is a config error (exit 2).
+    mkdirSync(join(daemon.dir, "conf.d"));
+    writeFileSync(join(daemon.dir, "conf.d", "10-socket.toml"), `[main]\ncontrol_socket = "${join(daemon.dir, "other.sock")}"\n`);
+    const other = io();
+    expect(await statusCommand(["-c", cfg], other.io)).toBe(1);
+    expect(other.err).toContain(`cannot connect to ${join(daemon.dir, "other.sock")}`);
+    const missing = io();
+    expect(await statusCommand(["-c", join(daemon.dir, "nope.toml")], missing.io)).toBe(2);
+    expect(missing.err).toBe(`storeventd status: ${join(daemon.dir, "nope.toml")}: no such config file\n`);
+    writeFileSync(cfg, "[main\n");
+    const broken = io();
+    expect(await queryCommand(["-c", cfg], broken.io)).toBe(2);
+    expect(broken.err).toStartWith(`storeventd query: ${cfg}: `);
   });
 });
 

@@ -284,6 +284,28 @@ describe("follow stream", () => {
     expect(ids).toEqual(sent.map((e) => e.event_id));
   });
 
+  test("a store closed during a replay (reload restarted it) ends the replay; live events still follow", async () => {
+    const c = await start({ follow: { clientMaxBytes: 64 << 10, pageSize: 50 } });
+    const t = nowUs() - 60e6;
+    for (let i = 0; i < 3000; i++) daemon.store!.add([makeEvent({ time_us: t + i })]);
+    daemon.store!.flush();
+    const it = c.follow({ since: formatTime(t) });
+    const got: StorageEvent[] = [];
+    for (let i = 0; i < 10; i++) got.push((await it.next()).value!);
+    daemon.store!.close();
+    daemon.services.provide("store", undefined);
+    const live = makeEvent({ msg: "after the store went away" });
+    daemon.emit(live);
+    for (;;) {
+      const e = (await it.next()).value!;
+      got.push(e);
+      if (e.event_id === live.event_id) break;
+    }
+    expect(got.length).toBeLessThan(3001);
+    expect(new Set(got.map((e) => e.event_id)).size).toBe(got.length);
+    await it.return(undefined);
+  });
+
   test("close() ends follow streams cleanly: the client sees the end, not an error", async () => {
     const c = await start();
     const it = c.follow({});
