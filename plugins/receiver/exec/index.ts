@@ -98,7 +98,8 @@ export class ExecReceiver {
       this.children.delete(child);
       // A background grandchild may hold stderr open: don't wait for it long.
       const err = await Promise.race([stderr, Bun.sleep(200).then(() => "")]);
-      return { code: child.signalCode ? null : child.exitCode, signal: child.signalCode ?? null, timedOut, stderr: err };
+      const signal = child.signalCode == null ? null : String(child.signalCode);
+      return { code: signal ? null : child.exitCode, signal, timedOut, stderr: err };
     } finally {
       this.release();
     }
