@@ -1,25 +1,17 @@
-// Durations in config are strings like "250ms", "5s", "1m", "2h" (or a bare number of ms).
-import * as v from "valibot";
+// "250ms", "5s", "1m", "1h30m", "2d" -> milliseconds. A bare number means seconds (drbd-reactor style).
+const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Milliseconds, or undefined when the text is not a duration. */
 export function parseDuration(text: string | number): number | undefined {
-  if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? text : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
-}
-
-/** A valibot schema: "5s" -> 5000 (ms); rejects anything else with a readable message. */
-export function duration(description: string, dflt: string) {
-  return v.optional(
-    v.pipe(
-      v.union([v.string(), v.number()]),
-      v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m"'),
-      v.transform((x) => parseDuration(x)!),
-      v.description(description),
-    ),
-    dflt,
-  );
+  if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = re.exec(s))) {
+    total += Number(m[1]) * UNIT[m[2]!]!;
+    end = re.lastIndex;
+  }
+  return end === s.length && end > 0 ? total : undefined;
 }
