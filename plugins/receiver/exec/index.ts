@@ -4,8 +4,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import * as v from "valibot";
-import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { duration } from "../../../src/util/duration.ts";
+import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { batchEnv, eventEnv } from "./env.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -16,24 +15,21 @@ const schema = v.strictObject({
     v.check((c) => c[0] !== "", "command[0] is empty"),
     v.description('argv array, run without a shell (write ["sh", "-c", "..."] to get one); the program is looked up in PATH when not absolute.'),
   ),
-  batch: v.optional(
-    v.pipe(v.boolean(), v.description("One run per batch with NDJSON (one event per line) on stdin, instead of one run per event.")),
-    false,
+  batch: v.pipe(
+    v.optional(v.boolean(), false),
+    v.description("One run per batch with NDJSON (one event per line) on stdin, instead of one run per event."),
   ),
-  timeout: duration("A run longer than this gets SIGTERM, then SIGKILL after kill_after.", "30s"),
-  kill_after: duration("Grace between SIGTERM and SIGKILL.", "5s"),
-  parallel: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64), v.description("Runs at the same time at most.")),
-    4,
+  timeout: v.pipe(v.optional(Duration, "30s"), v.description("A run longer than this gets SIGTERM, then SIGKILL after kill_after.")),
+  kill_after: v.pipe(v.optional(Duration, "5s"), v.description("Grace between SIGTERM and SIGKILL.")),
+  parallel: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 4),
+    v.description("Runs at the same time at most."),
   ),
-  env: v.optional(
-    v.pipe(
-      v.record(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "bad environment variable name")), v.string()),
-      v.description("Extra environment for the command (it gets only PATH, these and STOREVENTD_*)."),
-    ),
-    {},
+  env: v.pipe(
+    v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "bad environment variable name")), v.string()), {}),
+    v.description("Extra environment for the command (it gets only PATH, these and STOREVENTD_*)."),
   ),
-  cwd: v.optional(v.pipe(v.string(), v.description("Working directory of the command.")), "/"),
+  cwd: v.pipe(v.optional(v.string(), "/"), v.description("Working directory of the command.")),
 });
 
 type Opts = v.InferOutput<typeof schema>;

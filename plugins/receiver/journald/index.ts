@@ -1,27 +1,28 @@
 // journald receiver: each event as one journal entry over the native protocol (AF_UNIX datagram
 // through the addon), large entries through a sealed memfd passed with SCM_RIGHTS.
 import * as v from "valibot";
-import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
-import { duration } from "../../../src/util/duration.ts";
 import { PRIORITY, encodeFields, eventFields } from "./encode.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const schema = v.strictObject({
-  path: v.optional(
-    v.pipe(
-      v.string(),
-      v.check((p) => p.startsWith("/") || p.startsWith("@"), "must be an absolute socket path (or @abstract)"),
-      v.maxLength(107, "a unix socket path is at most 107 bytes"),
-      v.description("The journal's native socket (a journal namespace: /run/systemd/journal.NAME/socket)."),
+  path: v.pipe(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.check((p) => p.startsWith("/") || p.startsWith("@"), "must be an absolute socket path (or @abstract)"),
+        v.maxLength(107, "a unix socket path is at most 107 bytes"),
+      ),
+      "/run/systemd/journal/socket",
     ),
-    "/run/systemd/journal/socket",
+    v.description("The journal's native socket (a journal namespace: /run/systemd/journal.NAME/socket)."),
   ),
-  identifier: v.optional(
-    v.pipe(v.string(), v.minLength(1), v.description("SYSLOG_IDENTIFIER of the entries.")),
-    "storeventd",
+  identifier: v.pipe(v.optional(v.pipe(v.string(), v.minLength(1)), "storeventd"), v.description("SYSLOG_IDENTIFIER of the entries.")),
+  timeout: v.pipe(
+    v.optional(Duration, "5s"),
+    v.description("How long one batch may retry while journald is busy (EAGAIN) or down; then its events count as errors."),
   ),
-  timeout: duration("How long one batch may retry while journald is busy (EAGAIN) or down; then its events count as errors.", "5s"),
 });
 
 const ERRNO = { EAGAIN: 11, ENOENT: 2, ECONNREFUSED: 111, EMSGSIZE: 90, ENOBUFS: 105 } as const;

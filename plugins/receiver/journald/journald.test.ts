@@ -54,6 +54,17 @@ describe("journald encoding", () => {
     expect(JSON.parse(f.STOREVENTD_JSON!)).toEqual(e);
   });
 
+  test("eventFields() of the SCSI sense fixture gives the hand-written fields", () => {
+    const e = JSON.parse(readFileSync(`${dir}/testdata/scsi-sense.json`, "utf8"));
+    const want = JSON.parse(readFileSync(`${dir}/testdata/scsi-sense.fields.json`, "utf8"));
+    const got = Object.fromEntries(eventFields(e));
+    expect(got.MESSAGE_ID).toBe(messageId("SCSI_SENSE"));
+    expect(JSON.parse(got.STOREVENTD_JSON!)).toEqual(e);
+    delete got.MESSAGE_ID;
+    delete got.STOREVENTD_JSON;
+    expect(got).toEqual(want);
+  });
+
   test("sample.toml validates and equals the README's Configuration block", () => {
     checkSampleAndReadme(plugin, dir);
   });
@@ -133,6 +144,17 @@ describe.skipIf(!canRun)("journald receiver against a real systemd-journald", ()
     expect(eb!.MESSAGE).toBe("sense: Medium Error\nsecond line");
     expect(eb!.STOREVENTD_EXT_ODD_KEY).toBe('{"nested":[1,2]}');
     expect(eb!.PRIORITY).toBe("6");
+  });
+
+  test("the SCSI sense fixture reads back with the hand-written fields", async () => {
+    const { ctx } = receiverContext();
+    const r = new JournaldReceiver(v_parse({ path: socket }), ctx);
+    const e = JSON.parse(readFileSync(`${dir}/testdata/scsi-sense.json`, "utf8"));
+    await r.send([e]);
+    const entry = await readBack(e.event_id);
+    const want = JSON.parse(readFileSync(`${dir}/testdata/scsi-sense.fields.json`, "utf8"));
+    for (const [k, val] of Object.entries(want)) expect([k, entry?.[k]]).toEqual([k, val]);
+    expect(entry?.MESSAGE_ID).toBe(messageId("SCSI_SENSE"));
   });
 
   test("journalctl MESSAGE_ID=<id> finds the event type's entries", async () => {

@@ -16,26 +16,21 @@ const schema = v.strictObject({
     v.check((g) => typeof parseGroup(g) !== "string", (i) => `bad group: ${parseGroup(String(i.input))}`),
     v.description('The group and port: "239.0.0.77:6699" or "[ff05::77]:6699".'),
   ),
-  ttl: v.optional(
-    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255), v.description("Multicast TTL / hop limit (1 = this subnet).")),
-    1,
+  ttl: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255)), 1),
+    v.description("Multicast TTL / hop limit (1 = this subnet)."),
   ),
-  interface: v.optional(
-    v.pipe(
-      v.string(),
-      v.description("Outgoing interface: for IPv4 a local address of it (10.0.0.5), for IPv6 its name (eth0). Default: the route's."),
-    ),
+  interface: v.pipe(
+    v.optional(v.string()),
+    v.description("Outgoing interface: for IPv4 a local address of it (10.0.0.5), for IPv6 its name (eth0). Default: the route's."),
   ),
-  loopback: v.optional(
-    v.pipe(v.boolean(), v.description("Also deliver to listeners on this host (a local `storeventd monitor --multicast`).")),
-    true,
+  loopback: v.pipe(
+    v.optional(v.boolean(), true),
+    v.description("Also deliver to listeners on this host (a local `storeventd monitor --multicast`)."),
   ),
-  max_size: v.optional(
-    v.pipe(
-      v.number(), v.integer(), v.minValue(512), v.maxValue(MAX_DATAGRAM),
-      v.description("Largest datagram in bytes; bigger events are truncated (raw dropped, then extension, then msg cut)."),
-    ),
-    65000,
+  max_size: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(512), v.maxValue(MAX_DATAGRAM)), 65000),
+    v.description("Largest datagram in bytes; bigger events are truncated (raw dropped, then extension, then msg cut)."),
   ),
 });
 
