@@ -53,9 +53,13 @@ export class EmailReceiver {
   private pending: StorageEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Aborted by close() after its grace, or by the core's signal: stops conversations and retries. */
+  private stop = new AbortController();
   private stats = { mails: 0, sent: 0, errors: 0, retries: 0, last_error: "", last_latency_ms: 0 };
 
-  constructor(private opts: Opts, private smtp: SmtpOptions, private ctx: ReceiverContext) {}
+  constructor(private opts: Opts, private smtp: SmtpOptions, private ctx: ReceiverContext) {
+    ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
+  }
 
   async send(events: readonly StorageEvent[]): Promise<void> {
     this.pending.push(...events);
@@ -81,7 +85,7 @@ export class EmailReceiver {
     const t0 = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await sendMail(this.smtp, { from: this.opts.from, to: this.opts.to, data: msg.data });
+        await sendMail(this.smtp, { from: this.opts.from, to: this.opts.to, data: msg.data }, this.stop.signal);
         this.stats.mails++;
         this.stats.sent += batch.length;
         this.stats.last_latency_ms = Math.round(performance.now() - t0);
@@ -91,7 +95,7 @@ export class EmailReceiver {
       } catch (e) {
         const err = e instanceof SmtpError ? e : new SmtpError(String(e), 0, true);
         this.stats.last_error = err.message;
-        if (!err.transient || attempt >= this.opts.retries || this.ctx.signal.aborted) {
+        if (!err.transient || attempt >= this.opts.retries || this.stop.signal.aborted) {
           this.stats.errors += batch.length;
           this.ctx.count("errors", batch.length);
           this.ctx.count("failed_mails");
@@ -100,13 +104,19 @@ export class EmailReceiver {
         }
         this.stats.retries++;
         this.ctx.count("retries");
-        await sleep(backoffDelay(attempt, { minTimeout: this.opts.retry_wait, maxTimeout: 300_000 }), this.ctx.signal);
+        await sleep(backoffDelay(attempt, { minTimeout: this.opts.retry_wait, maxTimeout: 300_000 }), this.stop.signal);
       }
     }
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /** Sends what is pending, for at most `ms`; then aborts the conversation and stops retrying. */
+  async close(ms = 5000): Promise<void> {
+    const done = this.flush();
+    if (!(await Promise.race([done.then(() => true), sleep(ms).then(() => false)]))) {
+      this.stop.abort();
+      await done;
+    }
+    this.stop.abort();
   }
 
   status(): Record<string, unknown> {

@@ -131,16 +131,30 @@ function upgrade(sock: net.Socket, o: SmtpOptions): Promise<tls.TLSSocket> {
 }
 
 /** Sends one message; resolves with the server's final reply text, throws SmtpError. */
-export async function sendMail(o: SmtpOptions, env: Envelope): Promise<string> {
+export async function sendMail(o: SmtpOptions, env: Envelope, signal?: AbortSignal): Promise<string> {
   let sock: net.Socket | undefined;
   let reader: ReplyReader | undefined;
-  const timer = setTimeout(() => {
-    reader?.fail(new SmtpError(`timed out after ${o.timeout} ms`, 0, true));
+  let finished = false;
+  const abort = (why: string) => {
+    reader?.fail(new SmtpError(why, 0, true));
     sock?.destroy();
-  }, o.timeout);
+  };
+  const timer = setTimeout(() => abort(`timed out after ${o.timeout} ms`), o.timeout);
+  const onAbort = () => abort("aborted (shutting down)");
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     try {
-      sock = await connect(o);
+      const connecting = connect(o);
+      // A connect that completes after an abort or timeout is closed at once.
+      connecting.then((s) => (finished ? s.destroy() : (sock = s)), () => {});
+      sock = await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          if (signal?.aborted) reject(new Error("aborted"));
+          signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+          setTimeout(() => reject(new Error(`timed out after ${o.timeout} ms`)), o.timeout).unref?.();
+        }),
+      ]);
     } catch (e) {
       throw new SmtpError(`connect ${o.host}:${o.port}: ${(e as Error).message}`, 0, true);
     }
@@ -190,7 +204,9 @@ export async function sendMail(o: SmtpOptions, env: Envelope): Promise<string> {
     sock.write("QUIT\r\n");
     return done.lines.join(" ");
   } finally {
+    finished = true;
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
     reader?.stop();
     sock?.end();
     sock?.destroy();

@@ -226,7 +226,8 @@ export class IrcReceiver {
     this.stop.abort();
     this.sock?.end();
     setTimeout(() => this.sock?.destroy(), 500).unref?.();
-    await this.loop;
+    // A connect in progress ends by its own timeout; do not wait for it.
+    await Promise.race([this.loop, sleep(1000)]);
   }
 
   status(): Record<string, unknown> {

@@ -86,7 +86,7 @@ export function connectionOptions(o: Opts, hostname: string): ConnectionOptions 
     tls: tls && Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)),
     reconnect: true,
     maxReconnectAttempts: -1,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: false, // the receiver's own loop retries the first connect with backoff
     timeout: 10_000,
     pingInterval: 30_000,
   };
@@ -262,8 +262,9 @@ export class NatsReceiver {
       if (this.buffer.length) await sleep(50);
     }
     this.stop.abort();
-    await this.starting;
-    await this.nc?.drain().catch(() => this.nc?.close());
+    await Promise.race([this.starting, sleep(1000)]);
+    const nc = this.nc;
+    if (nc && !nc.isClosed()) await Promise.race([nc.drain().catch(() => nc.close()), sleep(1000).then(() => nc.close())]);
   }
 
   status(): Record<string, unknown> {

@@ -66,6 +66,21 @@ async function make(opts: Record<string, unknown>) {
   return { r, counts: rec.counts, logs: rec.logs };
 }
 
+/** Every message of a stream, in order (checks the stream's subjects on the way). */
+async function readStream(port: number, stream: string): Promise<StorageEvent[]> {
+  const nc = await connect({ servers: `127.0.0.1:${port}` });
+  clients.push(nc);
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  expect(info.config.subjects).toEqual(["storeventd.>"]);
+  await jsm.consumers.add(stream, { durable_name: "check", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+  const c = await jetstream(nc).consumers.get(stream, "check");
+  const out: StorageEvent[] = [];
+  const msgs = await c.fetch({ max_messages: info.state.messages, expires: 5000 });
+  for await (const m of msgs) out.push(m.json());
+  return out;
+}
+
 async function until(f: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!f() && Date.now() < end) await Bun.sleep(20);
@@ -145,8 +160,7 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
 
   test("server down at start: events are buffered (bounded, drops counted) and published once it is up", async () => {
     const port = await freePort();
-    const sink: StorageEvent[] = [];
-    const { r, counts } = await make({ servers: [`127.0.0.1:${port}`], buffer_max: 5, reconnect_min: "50ms", reconnect_max: "200ms" });
+    const { r, counts } = await make({ servers: [`127.0.0.1:${port}`], jetstream: true, stream: "LATE", buffer_max: 5, reconnect_min: "50ms", reconnect_max: "200ms" });
     const events = Array.from({ length: 8 }, (_, i) => makeEvent({ msg: `e${i}` }));
     const t0 = performance.now();
     await r.send(events);
@@ -154,12 +168,9 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     expect(r.status().buffered).toBe(5);
     expect(counts.get("dropped")).toBe(3);
     const s = await startServer({ port });
-    const sub = await connect({ servers: `127.0.0.1:${s.port}` });
-    clients.push(sub);
-    sub.subscribe("storeventd.>", { callback: (_e, m) => void sink.push(m.json()) });
-    await sub.flush();
-    await until(() => sink.length === 5);
-    expect(sink.map((e) => e.msg)).toEqual(["e3", "e4", "e5", "e6", "e7"]);
+    await until(() => counts.get("sent") === 5);
+    const stored = await readStream(s.port, "LATE");
+    expect(stored.map((e) => e.msg)).toEqual(["e3", "e4", "e5", "e6", "e7"]);
     await r.close();
   });
 
@@ -196,16 +207,7 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     expect(counts.get("reconnects")).toBeGreaterThanOrEqual(1);
     expect(r.status().buffered_total as number).toBeGreaterThan(0);
 
-    const nc = await connect({ servers: `127.0.0.1:${s.port}` });
-    clients.push(nc);
-    const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info("SEVD");
-    expect(info.config.subjects).toEqual(["storeventd.>"]);
-    await jsm.consumers.add("SEVD", { durable_name: "check", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-    const c = await jetstream(nc).consumers.get("SEVD", "check");
-    const stored: StorageEvent[] = [];
-    const msgs = await c.fetch({ max_messages: info.state.messages, expires: 5000 });
-    for await (const m of msgs) stored.push(m.json());
+    const stored = await readStream(s.port, "SEVD");
     const ids = stored.map((e) => e.event_id);
     expect(new Set(ids).size).toBe(ids.length); // msgID de-duplication: no event twice
     expect(ids.sort()).toEqual(all.map((e) => e.event_id).sort());
