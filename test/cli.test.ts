@@ -50,6 +50,19 @@ describe("storeventd (compiled binary)", () => {
     expect(text.stdout).toMatch(/^storeventd \d+\.\d+\.\d+ \(commit [0-9a-f]+\)\naddon: loaded/);
   });
 
+  test("without the addon, version says so and run logs one warning and still runs on the fallbacks", async () => {
+    const env = { STOREVENTD_NO_ADDON: "1" };
+    const v = JSON.parse((await runBin(["version", "--json"], { env })).stdout);
+    expect(v.addon).toEqual({ loaded: false, features: [], error: "disabled by STOREVENTD_NO_ADDON=1" });
+    const cfg = join(dir, "fallback.toml");
+    writeFileSync(cfg, `[main]\nstate_dir = "${dir}/fb"\n[out]\ntype = "receiver"\nplugin = "stdout"\nformat = "json"\n`);
+    const d = await startDaemon(["run", "-c", cfg], (s) => s.includes("started"), env);
+    expect(d.stderr().match(/native addon not loaded, running on TypeScript fallbacks/g)).toHaveLength(1);
+    d.proc.kill("SIGTERM");
+    expect(await d.proc.exited).toBe(0);
+    expect(d.stdout()).toContain('"addon":false');
+  });
+
   test("check exits 0 on a valid config and 2 on an invalid one, naming file:line and key", async () => {
     const good = join(dir, "good.toml");
     writeFileSync(good, `[main]\nhostname = "n1"\n[out]\ntype = "receiver"\nplugin = "stdout"\n`);
@@ -83,7 +96,7 @@ describe("storeventd (compiled binary)", () => {
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
     const events = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(events.map((e) => e.event_type)).toEqual(["DAEMON_STARTED", "DAEMON_STOPPING"]);
+    expect(events.map((e) => e.event_type)).toEqual(["DAEMON_STARTED", "DAEMON_RELOADED", "DAEMON_STOPPING"]); // the failed reload emits nothing
     expect(events[0].hostname).toBe("n1");
     // The console receiver added by the first reload got the stop event as JSON on stdout.
     expect(d.stdout()).toContain('"event_type":"DAEMON_STOPPING"');

@@ -2,16 +2,16 @@
 // flagged, EOF ends the reader, and close() stops a reader blocked on an idle fd (eventfd wake).
 import { expect, test } from "bun:test";
 import { closeSync, writeSync } from "node:fs";
-import { nativeAddon } from "../../src/native.ts";
+import { nativeAddon, type NativeReader } from "../../src/native.ts";
 
 const addon = nativeAddon();
 
-function collect(reader: { start(cb: (...a: never[]) => void): void }) {
+function collect(reader: NativeReader) {
   const lines: string[] = [];
   const flags: number[] = [];
   let error: string | null = null;
   const done = new Promise<void>((resolve) => {
-    reader.start(((bytes: Buffer, ends: Uint32Array, nums: Float64Array, _lost: number, err: string | null) => {
+    reader.start((bytes, ends, nums, _lost, err) => {
       let s = 0;
       for (let i = 0; i < ends.length; i++) {
         lines.push(bytes.toString("utf8", s, ends[i]));
@@ -22,7 +22,7 @@ function collect(reader: { start(cb: (...a: never[]) => void): void }) {
         error = err;
         resolve();
       }
-    }) as never);
+    });
   });
   return { lines, flags, done, error: () => error };
 }
