@@ -87,7 +87,9 @@ export class JournaldReceiver {
   private fallback(events: readonly StorageEvent[]): void {
     this.ctx.log.once("no-addon", "journald: native addon not loaded; writing events to stderr as <priority> lines");
     let out = "";
-    for (const e of events) out += `<${PRIORITY[e.severity] ?? 6}>${e.event_type} ${e.dev_name}: ${e.msg.replace(/\n/g, " ")}\n`;
+    for (const e of events) {
+      out += `<${PRIORITY[e.severity] ?? 6}>${e.event_type}${e.dev_name ? " " + e.dev_name : ""}: ${e.msg.replace(/\n/g, " ")}\n`;
+    }
     process.stderr.write(out);
     this.ctx.count("fallback", events.length);
   }

@@ -65,6 +65,25 @@ describe("journald encoding", () => {
     expect(got).toEqual(want);
   });
 
+  test("without the addon: <priority> lines on stderr, logged once, counted", async () => {
+    const { ctx, rec } = receiverContext();
+    const r = new JournaldReceiver(v_parse({}), { ...ctx, native: null });
+    const written: string[] = [];
+    const orig = process.stderr.write;
+    process.stderr.write = ((chunk: string) => (written.push(chunk), true)) as typeof process.stderr.write;
+    try {
+      await r.send([makeEvent({ msg: "two\nlines" }), makeEvent({ severity: "info", event_type: "DAEMON_STARTED", system: "daemon", dev_name: "", msg: "up" })]);
+      await r.send([makeEvent({ severity: "warn", dev_name: "sdb", msg: "w" })]);
+    } finally {
+      process.stderr.write = orig;
+    }
+    expect(written.join("").split("\n").filter(Boolean)).toEqual([
+      "<3>DM_MPATH_PATH_DOWN sdc: two lines", "<6>DAEMON_STARTED: up", "<4>DM_MPATH_PATH_DOWN sdb: w",
+    ]);
+    expect(rec.counts.get("fallback")).toBe(3);
+    expect(rec.logs.filter((l) => l.includes("addon not loaded"))).toHaveLength(1);
+  });
+
   test("sample.toml validates and equals the README's Configuration block", () => {
     checkSampleAndReadme(plugin, dir);
   });
