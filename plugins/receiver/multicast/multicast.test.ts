@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { parseGroup } from "../../../src/util/multicast-group.ts";
+import { subscribe } from "../../../src/multicast/subscribe.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { encodeDatagram } from "./index.ts";
 
@@ -61,6 +62,11 @@ describe("multicast units", () => {
     expect(schemaErrors(plugin, { group: "[ff05::1]:6699", ttl: 4 })).toEqual([]);
   });
 
+  test("subscribe() rejects a bad group before opening anything", async () => {
+    const it = subscribe("10.0.0.1:6699");
+    await expect(it.next()).rejects.toThrow("bad multicast group: 10.0.0.1 is not an IPv4 multicast address");
+  });
+
   test("create() rejects an interface that does not fit the group's family", async () => {
     const { ctx } = receiverContext();
     const opts = v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "eth0" });
@@ -78,7 +84,7 @@ function ip(...args: string[]): void {
   if (p.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${p.stderr.toString()}`);
 }
 
-async function runPair(group: string, count: number, rate: number, iface = "", bigEvery = 0) {
+async function runPair(group: string, count: number, rate: number, iface = "", bigEvery = 0, junk = 0) {
   const listener = Bun.spawn(["ip", "netns", "exec", ns, bun, `${dir}/testdata/listen.ts`, group, String(count), "20000", iface], {
     stdout: "pipe", stderr: "inherit",
   });
@@ -91,7 +97,7 @@ async function runPair(group: string, count: number, rate: number, iface = "", b
   }
   expect(out).toContain("ready");
   const sender = Bun.spawn(["ip", "netns", "exec", ns, bun, `${dir}/testdata/send.ts`, group, String(count), String(rate), iface, String(bigEvery)], {
-    stdout: "pipe", stderr: "inherit",
+    stdout: "pipe", stderr: "inherit", env: { ...process.env, JUNK: String(junk) },
   });
   const sent = JSON.parse((await new Response(sender.stdout).text()).trim());
   for (;;) {
@@ -131,8 +137,9 @@ describe.skipIf(!canRun)("multicast between two processes in a network namespace
     expect(got.bad).toBe(0);
   }, 60_000);
 
-  test("IPv6 on an interface: events arrive; oversized ones truncated as documented", async () => {
-    const { sent, got } = await runPair("[ff05::5e:77]:16700", 2000, 5000, "mc0", 100);
+  test("IPv6 on an interface: events arrive; oversized ones truncated as documented; junk is reported, not yielded", async () => {
+    const { sent, got } = await runPair("[ff05::5e:77]:16700", 2000, 5000, "mc0", 100, 6);
+    expect(got.bad).toBe(6);
     expect(sent.sent).toBe(2000);
     expect(sent.truncated).toBe(20);
     expect(got.unique).toBe(2000);

@@ -13,6 +13,20 @@ const bigEvery = Number(bigEveryS ?? 0);
 const { ctx, rec } = receiverContext();
 const opts = v.parse(plugin.schema, { group, ...(iface ? { interface: iface } : {}) });
 const r = await plugin.create(opts, ctx);
+// JUNK=N: first N datagrams that are not events (half not JSON, half JSON of something else).
+const junk = Number(process.env.JUNK ?? 0);
+if (junk > 0) {
+  const dgram = await import("node:dgram");
+  const m = /^\[?(.+?)\]?:(\d+)$/.exec(group!)!;
+  const s = dgram.createSocket(m[1]!.includes(":") ? "udp6" : "udp4");
+  await new Promise<void>((r) => s.bind(0, () => r()));
+  if (iface) s.setMulticastInterface(m[1]!.includes(":") ? `::%${iface}` : iface);
+  for (let i = 0; i < junk; i++) {
+    const body = i % 2 ? Buffer.from([0xff, 0xfe, 0x00, 0x7b]) : Buffer.from(JSON.stringify({ hello: i }));
+    await new Promise<void>((r) => s.send(body, Number(m[2]), m[1]!, () => r()));
+  }
+  s.close();
+}
 const perTick = Math.max(1, Math.round(rate / 100));
 const t0 = performance.now();
 let n = 0;
