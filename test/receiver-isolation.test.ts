@@ -13,6 +13,7 @@ import { RootLog } from "../src/util/log.ts";
 import { ServiceMap } from "../src/util/services.ts";
 import { createDeviceDirectory } from "../src/devices/index.ts";
 import { loadConfig } from "../src/config/load.ts";
+import { freePort } from "./helpers/receiver.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "sevd-isolation-"));
 const hung: net.Socket[] = [];
@@ -22,14 +23,6 @@ afterAll(() => {
   blackhole.close();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function pipeline(toml: string) {
   const registry = new Registry(plugins);

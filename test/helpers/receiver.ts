@@ -1,6 +1,7 @@
 // Helpers for receiver tests: realistic events, a receiver context, the sample/README check.
 import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import * as v from "valibot";
@@ -64,4 +65,33 @@ export function checkSampleAndReadme(def: AnyPluginDef, dir: string): void {
 export function schemaErrors(def: AnyPluginDef, opts: Record<string, unknown>): string[] {
   const r = v.safeParse(def.schema, opts);
   return (r.issues ?? []).map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (servers started by tests bind it). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Polls until f() holds or ms pass. */
+export async function until(f: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f() && Date.now() < end) await Bun.sleep(20);
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:port (a server the test started). */
+export async function waitForPort(port: number, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => (s.destroy(), r(true)));
+      s.on("error", () => r(false));
+    });
+    if (ok) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`${what} does not accept connections on port ${port}`);
 }

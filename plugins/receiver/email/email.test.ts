@@ -6,7 +6,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
+import { checkSampleAndReadme, freePort, until, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { EmailReceiver, parseServer } from "./index.ts";
 import { bodyOf, buildMessage, encodeHeader, quotedPrintable, subjectOf } from "./message.ts";
 import { dotStuff } from "./smtp.ts";
@@ -40,14 +40,6 @@ function parseMail(data: string): { headers: Record<string, string>; body: strin
   return { headers, body: qpDecode(rest.join("\r\n\r\n")).replace(/\r\n/g, "\n") };
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 interface Server {
   port: number;
   out: string;
@@ -79,10 +71,7 @@ async function startSmtp(mode: "plain" | "starttls" | "tls", env: Record<string,
   return srv;
 }
 
-async function waitFor(f: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await Bun.sleep(20);
-}
+const waitFor = (f: () => boolean) => until(f, 3000);
 
 async function make(opts: Record<string, unknown>) {
   const { ctx, rec } = receiverContext();

@@ -1,10 +1,10 @@
 // email receiver: batches events into plain-text mails (one per batch_max events or batch_wait)
 // and sends them over SMTP with STARTTLS or implicit TLS and AUTH; transient failures are retried
 // with backoff, a bounded number of times.
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import { parseHostPort, readOptionFile } from "../../../src/util/endpoint.ts";
 import { buildMessage } from "./message.ts";
 import { SmtpError, sendMail, type SmtpOptions } from "./smtp.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -13,11 +13,7 @@ import sample from "./sample.toml" with { type: "text" };
 const Address = v.pipe(v.string(), v.regex(/^[^\s<>,;"]+@[^\s<>,;"@]+$/, "not an e-mail address (user@domain)"));
 
 export function parseServer(text: string, security: string): { host: string; port: number } | string {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:[\]\s]+)(?::(\d+))?$/.exec(text);
-  if (!m) return `"${text}" is not HOST[:PORT] (IPv6 as [ADDR]:PORT)`;
-  const port = m[2] === undefined ? (security === "tls" ? 465 : 587) : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port ${m[2]} is not 1..65535`;
-  return { host: m[1]!, port };
+  return parseHostPort(text, security === "tls" ? 465 : 587);
 }
 
 const schema = v.strictObject({
@@ -134,28 +130,14 @@ export default definePlugin({
     const server = parseServer(config.server, config.security);
     if (typeof server === "string") throw new Error(`server: ${server}`);
     if (config.password !== undefined && config.password_file !== undefined) throw new Error("password and password_file: give one");
-    let password = config.password;
-    if (config.password_file !== undefined) {
-      try {
-        password = readFileSync(config.password_file, "utf8").replace(/\r?\n$/, "");
-      } catch (e) {
-        throw new Error(`password_file: ${(e as Error).message}`);
-      }
-    }
+    const password = config.password ?? readOptionFile(config.password_file, "password_file")?.replace(/\r?\n$/, "");
     if ((config.username === undefined) !== (password === undefined)) {
       throw new Error("username and password (or password_file) go together: give both or neither");
     }
     if (config.username !== undefined && config.security === "none" && !/^(127\.|::1$|localhost$)/.test(server.host)) {
       throw new Error('AUTH over security = "none" would send the password in clear text; use "starttls" or "tls"');
     }
-    let ca: string | undefined;
-    if (config.ca_file !== undefined) {
-      try {
-        ca = readFileSync(config.ca_file, "utf8");
-      } catch (e) {
-        throw new Error(`ca_file: ${(e as Error).message}`);
-      }
-    }
+    const ca = readOptionFile(config.ca_file, "ca_file");
     const smtp: SmtpOptions = {
       host: server.host, port: server.port, security: config.security, verify: config.tls_verify, ca,
       username: config.username, password, auth: config.auth, helo: config.helo ?? ctx.hostname, timeout: config.timeout,

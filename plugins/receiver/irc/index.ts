@@ -2,19 +2,15 @@
 // 001, JOIN, PRIVMSG through a token bucket (flood control), answer PING, reconnect with backoff.
 import net from "node:net";
 import tls from "node:tls";
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, sleep } from "../../../src/util/backoff.ts";
+import { parseHostPort, readOptionFile } from "../../../src/util/endpoint.ts";
 import { CHANNEL_RE, NICK_RE, TokenBucket, eventLine } from "./line.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export function parseServer(text: string, useTls: boolean): { host: string; port: number } | string {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:[\]\s]+)(?::(\d+))?$/.exec(text);
-  if (!m) return `"${text}" is not HOST[:PORT] (IPv6 as [ADDR]:PORT)`;
-  const port = m[2] === undefined ? (useTls ? 6697 : 6667) : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port ${m[2]} is not 1..65535`;
-  return { host: m[1]!, port };
+  return parseHostPort(text, useTls ? 6697 : 6667);
 }
 
 const schema = v.strictObject({
@@ -245,14 +241,6 @@ export default definePlugin({
     const server = parseServer(config.server, config.tls);
     if (typeof server === "string") throw new Error(`server: ${server}`);
     if (config.reconnect_min > config.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
-    let ca: string | undefined;
-    if (config.ca_file !== undefined) {
-      try {
-        ca = readFileSync(config.ca_file, "utf8");
-      } catch (e) {
-        throw new Error(`ca_file: ${(e as Error).message}`);
-      }
-    }
-    return new IrcReceiver(config, server, ca, ctx);
+    return new IrcReceiver(config, server, readOptionFile(config.ca_file, "ca_file"), ctx);
   },
 });

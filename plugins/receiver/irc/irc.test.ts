@@ -8,21 +8,13 @@ import tls from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
+import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { IrcReceiver } from "./index.ts";
 import { TokenBucket, eventLine } from "./line.ts";
 
 const dir = import.meta.dir;
 const ngircd = Bun.which("ngircd") ?? Bun.which("ngircd", { PATH: "/usr/sbin:/usr/bin" });
 const tmp = mkdtempSync(join(tmpdir(), "sevd-irc-"));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let port = 0;
 let tlsPort = 0;
@@ -35,15 +27,7 @@ async function startServer(): Promise<void> {
   writeFileSync(conf, readFileSync(join(dir, "testdata/ngircd.conf.in"), "utf8")
     .replaceAll("@PORT@", String(port)).replaceAll("@TLSPORT@", String(tlsPort)).replaceAll("@CERT@", cert).replaceAll("@KEY@", key));
   server = Bun.spawn([ngircd!, "-n", "-f", conf], { stdout: "ignore", stderr: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ host: "127.0.0.1", port }, () => (s.destroy(), r(true)));
-      s.on("error", () => r(false));
-    });
-    if (ok) return;
-    await Bun.sleep(50);
-  }
-  throw new Error("ngircd did not start");
+  await waitForPort(port, "ngircd");
 }
 
 async function killServer(): Promise<void> {
@@ -90,11 +74,6 @@ async function make(opts: Record<string, unknown>) {
   const { ctx, rec, abort } = receiverContext();
   const r = (await plugin.create(v.parse(plugin.schema, { server: `127.0.0.1:${port}`, nick: "sevd", channel: "#storage", ...opts }), ctx)) as IrcReceiver;
   return { r, counts: rec.counts, abort };
-}
-
-async function until(f: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await Bun.sleep(20);
 }
 
 describe("irc units", () => {

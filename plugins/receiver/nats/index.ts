@@ -1,12 +1,12 @@
 // nats receiver: publishes each event as JSON to <prefix>.<hostname>.<system>.<event_type>, core
 // NATS (at most once) or JetStream with publish acks (msgID = event_id, so a retry after a
 // reconnect is de-duplicated by the server). Buffers while disconnected, bounded, drops counted.
-import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import { readOptionFile } from "../../../src/util/endpoint.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const TOKEN_RE = /^[^\s.*>]+$/;
@@ -52,15 +52,6 @@ const schema = v.strictObject({
 
 type Opts = v.InferOutput<typeof schema>;
 
-function readOpt(path: string | undefined, what: string): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
-  }
-}
-
 /** Cross-field checks and file reads; throws a config error. Pure apart from reading the files. */
 export function connectionOptions(o: Opts, hostname: string): ConnectionOptions {
   const auths = [o.user !== undefined || o.password !== undefined, o.token !== undefined || o.token_file !== undefined, o.credentials !== undefined];
@@ -69,12 +60,12 @@ export function connectionOptions(o: Opts, hostname: string): ConnectionOptions 
   if (o.token !== undefined && o.token_file !== undefined) throw new Error("token and token_file: give one");
   if ((o.cert_file === undefined) !== (o.key_file === undefined)) throw new Error("cert_file and key_file go together");
   if (o.reconnect_min > o.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
-  const token = o.token ?? readOpt(o.token_file, "token_file")?.trim();
-  const creds = readOpt(o.credentials, "credentials");
+  const token = o.token ?? readOptionFile(o.token_file, "token_file")?.trim();
+  const creds = readOptionFile(o.credentials, "credentials");
   if (creds !== undefined && !/-----BEGIN NATS USER JWT-----/.test(creds)) throw new Error(`credentials: ${o.credentials} is not a NATS .creds file`);
   const anyTls = o.tls || o.ca_file !== undefined || o.cert_file !== undefined || o.servers.some((s) => s.startsWith("tls://"));
   const tls = anyTls
-    ? { ca: readOpt(o.ca_file, "ca_file"), cert: readOpt(o.cert_file, "cert_file"), key: readOpt(o.key_file, "key_file") }
+    ? { ca: readOptionFile(o.ca_file, "ca_file"), cert: readOptionFile(o.cert_file, "cert_file"), key: readOptionFile(o.key_file, "key_file") }
     : undefined;
   return {
     servers: o.servers,

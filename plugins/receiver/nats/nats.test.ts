@@ -2,27 +2,18 @@
 // storage) started by the test; kill -9 and restart mid-stream: nothing acked is lost.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
+import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { NatsReceiver, subjectOf } from "./index.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
 
 const dir = import.meta.dir;
 const natsServer = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin" });
 const tmp = mkdtempSync(join(tmpdir(), "sevd-nats-"));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Srv {
   port: number;
@@ -36,14 +27,7 @@ const clients: NatsConnection[] = [];
 async function startServer(srv?: Partial<Srv>): Promise<Srv> {
   const s: Srv = { port: srv?.port ?? (await freePort()), store: srv?.store ?? mkdtempSync(join(tmp, "js-")), extra: srv?.extra ?? [] };
   s.proc = Bun.spawn([natsServer!, "-a", "127.0.0.1", "-p", String(s.port), "-js", "-sd", s.store, ...s.extra], { stdout: "ignore", stderr: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect({ host: "127.0.0.1", port: s.port }, () => (c.destroy(), r(true)));
-      c.on("error", () => r(false));
-    });
-    if (ok) break;
-    await Bun.sleep(50);
-  }
+  await waitForPort(s.port, "nats-server");
   if (!servers.includes(s)) servers.push(s);
   return s;
 }
@@ -79,11 +63,6 @@ async function readStream(port: number, stream: string): Promise<StorageEvent[]>
   const msgs = await c.fetch({ max_messages: info.state.messages, expires: 5000 });
   for await (const m of msgs) out.push(m.json());
   return out;
-}
-
-async function until(f: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await Bun.sleep(20);
 }
 
 describe("nats units", () => {
