@@ -1,7 +1,7 @@
 // nats receiver: subjects and config errors, and a real nats-server (core and JetStream with file
 // storage) started by the test; kill -9 and restart mid-stream: nothing acked is lost.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -135,6 +135,36 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     expect(bad.logs.join("\n")).toMatch(/authorization|auth/i);
     await good.r.close();
     await bad.r.close(0);
+  });
+
+  test("token_file authentication and TLS with ca_file", async () => {
+    const cert = join(tmp, "cert.pem");
+    const key = join(tmp, "key.pem");
+    const ssl = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]);
+    expect(ssl.exitCode).toBe(0);
+    writeFileSync(join(tmp, "token"), "t0k3n\n");
+    const s = await startServer({ extra: ["--auth", "t0k3n", "--tls", "--tlscert", cert, "--tlskey", key] });
+    const sub = await connect({ servers: `127.0.0.1:${s.port}`, token: "t0k3n", tls: { ca: readFileSync(cert, "utf8") } });
+    clients.push(sub);
+    const got: string[] = [];
+    sub.subscribe("storeventd.>", { callback: (_e, m) => void got.push(m.subject) });
+    await sub.flush();
+    const { r, counts } = await make({ servers: [`tls://127.0.0.1:${s.port}`], token_file: join(tmp, "token"), ca_file: cert });
+    await until(() => r.status().connected === true, 5000);
+    await r.send([makeEvent()]);
+    await until(() => got.length === 1, 5000);
+    expect(got).toEqual(["storeventd.node-a.multipath.DM_MPATH_PATH_DOWN"]);
+    expect(counts.get("sent")).toBe(1);
+    await r.close();
+    // Without the CA the server's certificate is not trusted: never connected, event kept.
+    const untrusted = await make({ servers: [`tls://127.0.0.1:${s.port}`], token: "t0k3n", reconnect_min: "50ms", reconnect_max: "100ms" });
+    await untrusted.r.send([makeEvent()]);
+    await until(() => untrusted.logs.length > 0, 3000);
+    expect(untrusted.r.status().connected).toBe(false);
+    expect(untrusted.r.status().buffered).toBe(1);
+    expect(untrusted.logs.join("\n")).toMatch(/certificate|self.signed|verify/i);
+    await untrusted.r.close(0);
   });
 
   test("server down at start: events are buffered (bounded, drops counted) and published once it is up", async () => {
