@@ -2,6 +2,7 @@
 // (`storeventd monitor --multicast GROUP`) can watch a subnet of storage hosts.
 import dgram from "node:dgram";
 import { isIPv4 } from "node:net";
+import { networkInterfaces } from "node:os";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { parseGroup, type MulticastGroup } from "../../../src/util/multicast-group.ts";
@@ -22,7 +23,7 @@ const schema = v.strictObject({
   ),
   interface: v.pipe(
     v.optional(v.string()),
-    v.description("Outgoing interface: for IPv4 a local address of it (10.0.0.5), for IPv6 its name (eth0). Default: the route's."),
+    v.description("Outgoing interface: its name (eth0), or for IPv4 also a local address of it (10.0.0.5). Default: the route's."),
   ),
   loopback: v.pipe(
     v.optional(v.boolean(), true),
@@ -63,6 +64,19 @@ export function encodeDatagram(e: StorageEvent, max: number): { buf: Buffer; tru
     }
   }
   return { buf, truncated: true };
+}
+
+/**
+ * What the socket API wants for the outgoing interface: IPv4 a local address (a name is looked up),
+ * IPv6 the interface name (which must exist).
+ */
+export function resolveInterface(iface: string, family: 4 | 6, nics = networkInterfaces()): string | { error: string } {
+  if (family === 4 && isIPv4(iface)) return iface;
+  const addrs = nics[iface];
+  if (!addrs) return { error: `no interface ${iface}` + (family === 4 ? " (give its name or one of its IPv4 addresses)" : "") };
+  if (family === 6) return iface;
+  const a4 = addrs.find((a) => a.family === "IPv4");
+  return a4 ? a4.address : { error: `interface ${iface} has no IPv4 address` };
 }
 
 export class MulticastReceiver {
@@ -148,11 +162,9 @@ export default definePlugin({
   sample,
   async create(config, ctx) {
     const g = parseGroup(config.group) as MulticastGroup;
-    if (config.interface !== undefined) {
-      const ok = g.family === 4 ? isIPv4(config.interface) : /^[A-Za-z0-9_.:-]{1,15}$/.test(config.interface);
-      if (!ok) throw new Error("interface: for an IPv4 group give a local IPv4 address, for an IPv6 group an interface name");
-    }
-    const r = new MulticastReceiver(config, ctx);
+    const iface = config.interface === undefined ? undefined : resolveInterface(config.interface, g.family);
+    if (typeof iface === "object") throw new Error(`interface: ${iface.error}`);
+    const r = new MulticastReceiver({ ...config, interface: iface }, ctx);
     try {
       await r.opened();
     } catch (e) {

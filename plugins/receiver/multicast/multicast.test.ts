@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { parseGroup } from "../../../src/util/multicast-group.ts";
 import { subscribe } from "../../../src/multicast/subscribe.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
-import plugin, { encodeDatagram } from "./index.ts";
+import plugin, { encodeDatagram, resolveInterface } from "./index.ts";
 
 const dir = import.meta.dir;
 const bun = process.execPath;
@@ -67,10 +67,25 @@ describe("multicast units", () => {
     await expect(it.next()).rejects.toThrow("bad multicast group: 10.0.0.1 is not an IPv4 multicast address");
   });
 
-  test("create() rejects an interface that does not fit the group's family", async () => {
+  test("resolveInterface(): IPv4 takes an address or a name (looked up), IPv6 a name that exists", () => {
+    const nics = {
+      lo: [{ address: "127.0.0.1", family: "IPv4" }, { address: "::1", family: "IPv6" }],
+      v6only: [{ address: "fd00::1", family: "IPv6" }],
+    } as unknown as ReturnType<typeof import("node:os").networkInterfaces>;
+    expect(resolveInterface("10.0.0.5", 4, nics)).toBe("10.0.0.5");
+    expect(resolveInterface("lo", 4, nics)).toBe("127.0.0.1");
+    expect(resolveInterface("lo", 6, nics)).toBe("lo");
+    expect(resolveInterface("v6only", 4, nics)).toEqual({ error: "interface v6only has no IPv4 address" });
+    expect(resolveInterface("eth9", 6, nics)).toEqual({ error: "no interface eth9" });
+  });
+
+  test("create() rejects an interface that does not exist", async () => {
     const { ctx } = receiverContext();
-    const opts = v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "eth0" });
-    await expect(Promise.resolve().then(() => plugin.create(opts, ctx))).rejects.toThrow("IPv4 address");
+    const opts = v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "nosuchnic0" });
+    await expect(Promise.resolve().then(() => plugin.create(opts, ctx))).rejects.toThrow("interface: no interface nosuchnic0");
+    const r = await plugin.create(v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "lo" }), ctx);
+    expect(r.status!().group).toBe("239.1.1.1:6699");
+    await r.close?.();
   });
 });
 
