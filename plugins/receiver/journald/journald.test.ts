@@ -201,6 +201,35 @@ describe.skipIf(!canRun)("journald receiver against a real systemd-journald", ()
     expectEntryMatches(await readBack(mid.event_id), mid);
   });
 
+  test("a stopped journald (full socket queue): EAGAIN is retried without blocking, then counted; it recovers", async () => {
+    const { ctx, rec } = receiverContext();
+    const r = new JournaldReceiver(v_parse({ path: socket, timeout: "300ms" }), ctx);
+    journald!.kill("SIGSTOP");
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10); // runs only if send() yields the event loop
+    const t0 = performance.now();
+    try {
+      await r.send(Array.from({ length: 1500 }, (_, i) => makeEvent({ msg: `flood ${i}` })));
+    } finally {
+      clearInterval(ticker);
+      journald!.kill("SIGCONT");
+    }
+    const ms = performance.now() - t0;
+    expect(rec.counts.get("retries")).toBeGreaterThan(0);
+    expect(rec.counts.get("errors")).toBeGreaterThan(0);
+    expect((rec.counts.get("sent") ?? 0) + (rec.counts.get("errors") ?? 0)).toBe(1500);
+    expect(ms).toBeLessThan(3000);
+    expect(ticks).toBeGreaterThan(5);
+    // journald reads its queue again; the next event goes through at once.
+    const e = makeEvent({ msg: "after SIGCONT" });
+    for (let i = 0; i < 50 && !rec.counts.get("sent_after"); i++) {
+      await r.send([e]);
+      if (r.status().down === false) rec.counts.set("sent_after", 1);
+      else await Bun.sleep(100);
+    }
+    expectEntryMatches(await readBack(e.event_id), e);
+  });
+
   test("a journald that is not there: bounded retries, errors counted, send() returns", async () => {
     const { ctx, rec } = receiverContext();
     const r = new JournaldReceiver(v_parse({ path: `/run/systemd/journal.${ns}-absent/socket`, timeout: "300ms" }), ctx);
