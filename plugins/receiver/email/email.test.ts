@@ -200,6 +200,31 @@ describe.skipIf(!hasAiosmtpd)("email against a real aiosmtpd", () => {
     expect(counts.get("sent")).toBe(1);
   });
 
+  test("close() sends the pending partial batch", async () => {
+    const srv = await startSmtp("plain");
+    const { r, counts } = await make({ server: `127.0.0.1:${srv.port}`, security: "none", batch_max: 10, batch_wait: "1h" });
+    await r.send([makeEvent({ msg: "pending at shutdown" })]);
+    expect(srv.mails().length).toBe(0);
+    await r.close();
+    expect(srv.mails().length).toBe(1);
+    expect(parseMail(srv.mails()[0]!.data).body).toContain("pending at shutdown");
+    expect(counts.get("sent")).toBe(1);
+  });
+
+  test("close() gives up on a server that hangs after its grace", async () => {
+    const hang = net.createServer(() => {});
+    await new Promise<void>((res) => hang.listen(0, "127.0.0.1", () => res()));
+    const port = (hang.address() as net.AddressInfo).port;
+    const { r, counts } = await make({ server: `127.0.0.1:${port}`, security: "none", batch_max: 10, timeout: "1m" });
+    await r.send([makeEvent()]);
+    const t0 = performance.now();
+    await r.close(300);
+    const ms = performance.now() - t0;
+    hang.close();
+    expect(ms).toBeLessThan(1500);
+    expect(counts.get("errors")).toBe(1);
+  });
+
   test("wrong password is a permanent error: not retried, counted", async () => {
     const srv = await startSmtp("starttls", { SMTP_USER: "u", SMTP_PASSWORD: "p" });
     const { r, counts, logs } = await make({ server: `127.0.0.1:${srv.port}`, ca_file: cert, username: "u", password: "wrong", batch_max: 1 });
