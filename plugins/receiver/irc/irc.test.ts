@@ -207,6 +207,29 @@ describe.skipIf(!ngircd)("irc receiver against a real ngircd", () => {
     w.close();
   }, 20_000);
 
+  test("close() sends what the rate allows within its grace, then QUITs", async () => {
+    const w = new Watcher();
+    await w.join("#bye");
+    const { r } = await make({ nick: "leaver", channel: "#bye", burst: 1, rate: "200ms" });
+    await until(() => r.status().state === "joined");
+    const events = Array.from({ length: 4 }, (_, i) => makeEvent({ msg: `last words ${i}` }));
+    r.send(events);
+    expect(r.status().queued).toBe(3);
+    await r.close(2000);
+    await w.waitFor(4, 3000);
+    expect(w.got.map((g) => g.text)).toEqual(events.map((e) => eventLine(e, 400).text));
+    expect(r.status().state).toBe("closed");
+    w.close();
+  });
+
+  test("TLS: an untrusted certificate is refused (no ca_file) and retried", async () => {
+    const { r, counts } = await make({ server: `127.0.0.1:${tlsPort}`, tls: true, nick: "untrusting", reconnect_min: "100ms", reconnect_max: "200ms" });
+    await until(() => (counts.get("connect_errors") ?? 0) >= 2, 5000);
+    expect(r.status().state).not.toBe("joined");
+    expect(String(r.status().last_error)).toMatch(/certificate|self.signed|verify/i);
+    await r.close(0);
+  });
+
   test("queue_max bounds the waiting lines; the oldest are dropped and counted", async () => {
     const { r, counts } = await make({ server: `127.0.0.1:${await freePort()}`, queue_max: 3, nick: "nobody1" });
     r.send(Array.from({ length: 5 }, () => makeEvent()));
