@@ -170,6 +170,15 @@ export class IrcReceiver {
             this.stats.last_error = line;
             this.ctx.log.once(`join-${cmd}`, `irc: cannot join ${o.channel}: ${line}`);
             sock.destroy(new Error(`cannot join: ${line}`));
+          } else if (cmd === "KICK" && params.split(" ")[1] === this.st.nick) {
+            // Kicked from the channel: lines wait; join again after reconnect_min.
+            this.st = { ...this.st, state: "registering" };
+            this.ctx.count("kicks");
+            this.ctx.log.warn(`irc: kicked from ${o.channel}: ${line}`);
+            const t = setTimeout(() => {
+              if (!sock.destroyed) write(`JOIN ${o.channel}${o.channel_key ? " " + o.channel_key : ""}`);
+            }, o.reconnect_min);
+            sock.once("close", () => clearTimeout(t));
           } else if (cmd === "ERROR") {
             this.stats.last_error = line;
             sock.destroy();

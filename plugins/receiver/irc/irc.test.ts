@@ -65,6 +65,9 @@ class Watcher {
     const end = Date.now() + ms;
     while (this.got.length < n && Date.now() < end) await Bun.sleep(20);
   }
+  raw(line: string): void {
+    this.sock.write(line + "\r\n");
+  }
   close(): void {
     this.sock.destroy();
   }
@@ -165,6 +168,24 @@ describe.skipIf(!ngircd)("irc receiver against a real ngircd", () => {
     expect(counts.get("reconnects")).toBeUndefined();
     await r.close();
   }, 15_000);
+
+  test("kicked: joins again after reconnect_min and keeps posting", async () => {
+    const w = new Watcher();
+    await w.join("#kick"); // first in the channel: operator
+    const { r, counts } = await make({ nick: "kickme", channel: "#kick", reconnect_min: "300ms" });
+    await until(() => r.status().state === "joined");
+    w.raw("KICK #kick kickme :testing");
+    await until(() => r.status().state !== "joined", 3000);
+    expect(counts.get("kicks")).toBe(1);
+    await until(() => r.status().state === "joined", 5000);
+    const e = makeEvent({ msg: "back after a kick" });
+    r.send([e]);
+    await w.waitFor(1);
+    expect(w.got.map((g) => g.text)).toEqual([eventLine(e, 400).text]);
+    expect(counts.get("connects")).toBe(1); // same connection
+    await r.close();
+    w.close();
+  });
 
   test("a nick in use gets _ appended", async () => {
     const w = new Watcher();
