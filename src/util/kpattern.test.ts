@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { HeldReports, PatternTable, bitNames, decNum, hexNum } from "./kpattern.ts";
+
+describe("PatternTable", () => {
+  const table = new PatternTable([
+    { id: "down", needle: "link down", re: /^(?<port>ata\d+): SATA link down/, source: "x.c", format: "f" },
+    { id: "up", needle: "link up", re: /^(?<port>ata\d+): SATA link up (?<spd>[\d.]+ Gbps)/, source: "x.c", format: "f" },
+  ] as const);
+
+  test("match() returns the first pattern whose needle and regex match, with groups", () => {
+    expect(table.match("ata3: SATA link up 6.0 Gbps (SStatus 133 SControl 300)")).toEqual({
+      id: "up", groups: { port: "ata3", spd: "6.0 Gbps" },
+    });
+    expect(table.match("ata1: SATA link down (SStatus 0 SControl 300)")?.id).toBe("down");
+  });
+
+  test("match() skips a needle hit whose regex fails", () => {
+    expect(table.match("xata3: SATA link down")).toBeUndefined();
+    expect(table.mayMatch("xata3: SATA link down")).toBe(true);
+    expect(table.mayMatch("nothing here")).toBe(false);
+  });
+
+  test("constructor rejects duplicate ids and empty needles", () => {
+    expect(() => new PatternTable([
+      { id: "a", needle: "x", re: /x/, source: "", format: "" },
+      { id: "a", needle: "y", re: /y/, source: "", format: "" },
+    ])).toThrow(/twice/);
+    expect(() => new PatternTable([{ id: "a", needle: "", re: /x/, source: "", format: "" }])).toThrow(/empty/);
+  });
+});
+
+test("hexNum/decNum/bitNames decode kernel numbers", () => {
+  expect(hexNum("0x1f")).toBe(31);
+  expect(hexNum("80700")).toBe(0x80700);
+  expect(hexNum("zz")).toBeUndefined();
+  expect(decNum("-19")).toBe(-19);
+  expect(decNum("12a")).toBeUndefined();
+  expect(bitNames(0b1011, { 0: "a", 1: "b", 3: "d" })).toEqual(["a", "b", "d"]);
+  expect(bitNames(1 << 7, {})).toEqual(["bit7"]);
+});
+
+describe("HeldReports", () => {
+  test("expire() returns reports idle longer than maxAge, all when final", () => {
+    let now = 0;
+    const held = new HeldReports<{ records: string[] }>(1000, 10, () => now);
+    held.open("a", { records: ["1"] });
+    now = 600;
+    held.open("b", { records: ["2"] });
+    now = 1200;
+    expect(held.expire(false).map((r) => r.records[0])).toEqual(["1"]);
+    expect(held.expire(true).map((r) => r.records[0])).toEqual(["2"]);
+    expect(held.size).toBe(0);
+  });
+
+  test("open() hands back the report it replaces and evicts beyond maxHeld", () => {
+    const held = new HeldReports<{ records: string[] }>(1000, 2, () => 0);
+    expect(held.open("a", { records: ["a1"] })).toEqual([]);
+    expect(held.open("a", { records: ["a2"] })).toEqual([{ records: ["a1"] }]);
+    held.open("b", { records: ["b"] });
+    expect(held.open("c", { records: ["c"] })).toEqual([{ records: ["a2"] }]);
+    expect(held.take("b")).toEqual({ records: ["b"] });
+    expect(held.get("b")).toBeUndefined();
+  });
+});

@@ -1,0 +1,140 @@
+// Kernel-message pattern tables for parser plugins: each entry pairs a literal the message must
+// contain (a cheap String.includes prefilter) with a regex of named groups built from the kernel's
+// own format string, and names the kernel source file it comes from. Pure; no I/O.
+
+/** One kernel message pattern. */
+export interface KPattern<K extends string = string> {
+  /** Unique within its table; parsers switch on it. */
+  id: K;
+  /** A literal every matching message contains; checked before the regex runs. */
+  needle: string;
+  /** Named groups carry the fields; keep quantifiers bounded (10 MB lines must stay linear). */
+  re: RegExp;
+  /** Kernel source file(s) of the format string, e.g. "drivers/scsi/scsi_error.c". */
+  source: string;
+  /** The kernel format string(s) this pattern follows (documentation). */
+  format: string;
+}
+
+export interface KMatch<K extends string = string> {
+  id: K;
+  groups: Record<string, string | undefined>;
+}
+
+/** Longest message a kernel record can carry (printk's line limit is ~1 KiB); longer is not kernel text. */
+export const MAX_KMSG_LEN = 8192;
+
+/** An ordered table: the first pattern whose needle occurs and whose regex matches wins. */
+export class PatternTable<K extends string = string> {
+  readonly patterns: readonly KPattern<K>[];
+
+  constructor(patterns: readonly KPattern<K>[]) {
+    const seen = new Set<string>();
+    for (const p of patterns) {
+      if (seen.has(p.id)) throw new Error(`pattern id ${p.id} used twice`);
+      if (!p.needle) throw new Error(`pattern ${p.id} has an empty needle`);
+      seen.add(p.id);
+    }
+    this.patterns = patterns;
+  }
+
+  match(msg: string): KMatch<K> | undefined {
+    for (const p of this.patterns) {
+      if (!msg.includes(p.needle)) continue;
+      const m = p.re.exec(msg);
+      if (m) return { id: p.id, groups: m.groups ?? {} };
+    }
+    return undefined;
+  }
+
+  /** True when some needle occurs: the cheap "could this be ours" test. */
+  mayMatch(msg: string): boolean {
+    for (const p of this.patterns) if (msg.includes(p.needle)) return true;
+    return false;
+  }
+}
+
+/** Parses "0x1f" / "1f" / "31" style numbers; NaN-free: undefined when not a number. */
+export function hexNum(s: string | undefined): number | undefined {
+  if (s === undefined || s === "") return undefined;
+  const n = Number.parseInt(s.startsWith("0x") || s.startsWith("0X") ? s.slice(2) : s, 16);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function decNum(s: string | undefined): number | undefined {
+  if (s === undefined || !/^-?\d{1,15}$/.test(s)) return undefined;
+  return Number(s);
+}
+
+/** Names of the bits set in `value`, using `names` (bit index -> name); unknown bits as "bitN". */
+export function bitNames(value: number, names: Readonly<Record<number, string>>): string[] {
+  const out: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    if ((value >>> bit) & 1) out.push(names[bit] ?? `bit${bit}`);
+  }
+  return out;
+}
+
+/**
+ * Multi-record kernel reports (a SCSI failure's Result/Sense/CDB lines, an ATA exception's
+ * SError/failed command/res lines) held per key until complete, superseded or stale.
+ */
+export class HeldReports<R extends { records: string[] }> {
+  private held = new Map<string, { report: R; lastMs: number }>();
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly maxHeld = 256,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  get(key: string): R | undefined {
+    return this.held.get(key)?.report;
+  }
+
+  /** Starts or replaces the report under key; returns the one it replaced (to emit), if any. */
+  open(key: string, report: R): R[] {
+    const out: R[] = [];
+    const prev = this.held.get(key);
+    if (prev) {
+      this.held.delete(key);
+      out.push(prev.report);
+    }
+    this.held.set(key, { report, lastMs: this.now() });
+    while (this.held.size > this.maxHeld) {
+      const oldest = this.held.keys().next().value as string;
+      out.push(this.held.get(oldest)!.report);
+      this.held.delete(oldest);
+    }
+    return out;
+  }
+
+  touch(key: string): void {
+    const h = this.held.get(key);
+    if (h) h.lastMs = this.now();
+  }
+
+  take(key: string): R | undefined {
+    const h = this.held.get(key);
+    if (!h) return undefined;
+    this.held.delete(key);
+    return h.report;
+  }
+
+  /** Removes and returns reports idle for maxAgeMs (all of them when final), oldest first. */
+  expire(final: boolean): R[] {
+    const out: R[] = [];
+    const limit = this.now() - this.maxAgeMs;
+    for (const [key, h] of this.held) {
+      if (final || h.lastMs <= limit) {
+        out.push(h.report);
+        this.held.delete(key);
+      }
+    }
+    return out;
+  }
+}
