@@ -125,6 +125,18 @@ export class HeldReports<R extends { records: string[] }> {
     return h.report;
   }
 
+  /** Removes and returns the reports `pred` selects, oldest first. */
+  takeWhere(pred: (r: R) => boolean): R[] {
+    const out: R[] = [];
+    for (const [key, h] of this.held) {
+      if (pred(h.report)) {
+        out.push(h.report);
+        this.held.delete(key);
+      }
+    }
+    return out;
+  }
+
   /** Removes and returns reports idle for maxAgeMs (all of them when final), oldest first. */
   expire(final: boolean): R[] {
     const out: R[] = [];
@@ -137,4 +149,38 @@ export class HeldReports<R extends { records: string[] }> {
     }
     return out;
   }
+}
+
+/** Counters and once-per-kind logging, the part of a plugin context the guard needs. */
+export interface GuardContext {
+  count(name: string, n?: number): void;
+  log: { once(kind: string, msg: string, fields?: Record<string, unknown>): void };
+}
+
+/**
+ * The message of a kmsg record when it can be kernel text, else undefined (counted and logged once):
+ * other record kinds, messages over MAX_KMSG_LEN, and NUL bytes (the kernel escapes those as \x00).
+ */
+export function kernelMsg(rec: { kind: string; msg?: string }, ctx: GuardContext): string | undefined {
+  if (rec.kind !== "kmsg" || typeof rec.msg !== "string") return undefined;
+  const msg = rec.msg;
+  if (msg.length > MAX_KMSG_LEN) {
+    ctx.count("records_oversize");
+    ctx.log.once("oversize", `skipping a kmsg record of ${msg.length} characters (kernel lines are at most ${MAX_KMSG_LEN})`);
+    return undefined;
+  }
+  if (msg.includes("\0")) {
+    ctx.count("records_nul");
+    ctx.log.once("nul", "skipping a kmsg record with a raw NUL byte (the kernel escapes NUL as \\x00)");
+    return undefined;
+  }
+  return msg;
+}
+
+/** Milliseconds of a duration string: "250ms", "5s", "1m". */
+export function durationMs(s: string): number {
+  const m = /^(\d{1,9})(ms|s|m)$/.exec(s);
+  if (!m) throw new Error(`bad duration ${JSON.stringify(s)} (use e.g. "250ms", "2s", "1m")`);
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
 }

@@ -1,0 +1,37 @@
+// Parser plugin "scsi": SCSI midlayer and sd kernel messages -> SCSI_SENSE, SCSI_TIMEOUT,
+// SCSI_CMD_FAILED, SCSI_DEVICE_OFFLINE, SCSI_DEVICE_ADDED, SCSI_DEVICE_REMOVED.
+import * as v from "valibot";
+import { definePlugin } from "../../../src/plugin-api.ts";
+import { durationMs, kernelMsg } from "../../../src/util/kpattern.ts";
+import sample from "./sample.toml" with { type: "text" };
+import { ScsiParser } from "./scsi.ts";
+
+const schema = v.strictObject({
+  report_hold: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+(ms|s|m)$/, 'a duration like "1s" or "500ms"'),
+      v.description("How long an incomplete multi-record failure report (Result, Sense Key, Add. Sense, CDB) is held before it is emitted as it is.")),
+    "1s",
+  ),
+});
+
+export default definePlugin({
+  kind: "parser",
+  name: "scsi",
+  description: "SCSI sense data, command timeouts and failures, offline devices, disk attach (kernel log)",
+  schema,
+  sample,
+  create(config, ctx) {
+    const state = new ScsiParser(durationMs(config.report_hold));
+    return {
+      accepts: ["kmsg"] as const,
+      parse(rec, emit) {
+        if (rec.kind !== "kmsg") return;
+        const msg = kernelMsg(rec, ctx);
+        if (msg !== undefined) state.parse(rec, msg, emit);
+      },
+      flush(emit, final) {
+        state.flush(emit, final);
+      },
+    };
+  },
+});

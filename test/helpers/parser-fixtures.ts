@@ -1,0 +1,142 @@
+// Fixture walker for kernel-log parser plugins: each plugins/parser/<name>/testdata/<case>/ holds
+// input.kmsg (raw /dev/kmsg records, `pri,seq,ts,flags;msg` plus ` KEY=value` lines) and
+// expected.ndjson (the exact EventDrafts). `UPDATE=1 bun test ...` rewrites expected.ndjson.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import type { AnyPluginDef, EventDraft, KmsgRecord, Parser } from "../../src/plugin-api.ts";
+import type { PatternTable } from "../../src/util/kpattern.ts";
+import { decodeKmsgText } from "../../src/kmsg/decode.ts";
+import { makeContext, type Recorded } from "./context.ts";
+
+/** Wall clock of boot for fixtures whose decoder leaves time_us empty: 2026-01-01T00:00:00Z. */
+export const FIXTURE_BOOT_US = 1_767_225_600_000_000;
+
+/** Minimal reader of /dev/kmsg record lines (Documentation/ABI/testing/dev-kmsg), used until the
+ * shared decoder (src/kmsg/decode.ts) returns records. */
+function readKmsgLines(text: string, source: string): KmsgRecord[] {
+  const out: KmsgRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith(" ") && out.length > 0) {
+      const prev = out[out.length - 1]!;
+      const eq = line.indexOf("=");
+      if (eq > 1) prev.props[line.slice(1, eq)] = line.slice(eq + 1);
+      prev.raw += `\n${line}`;
+      continue;
+    }
+    const semi = line.indexOf(";");
+    const head = semi > 0 ? line.slice(0, semi).split(",") : [];
+    if (head.length < 4 || !/^\d+$/.test(head[0]!) || !/^\d+$/.test(head[1]!) || !/^\d+$/.test(head[2]!)) continue;
+    const pri = Number(head[0]);
+    const ts = Number(head[2]);
+    out.push({
+      kind: "kmsg", source, priority: pri & 7, facility: pri >> 3, seq: Number(head[1]), ts_us: ts,
+      flags: head[3]!, msg: unescapeKmsg(line.slice(semi + 1)), props: {}, raw: line,
+    });
+  }
+  return out;
+}
+
+/** Undoes the kernel's \xNN escapes where the bytes form printable UTF-8; keeps them otherwise. */
+function unescapeKmsg(s: string): string {
+  return s.replace(/(?:\\x[0-9a-f]{2})+/g, (run) => {
+    const bytes = Uint8Array.from(run.match(/[0-9a-f]{2}/g)!.map((h) => Number.parseInt(h, 16)));
+    try {
+      const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      return /^[^\u0000-\u001f\u007f]+$/.test(text) ? text : run;
+    } catch {
+      return run;
+    }
+  });
+}
+
+export function readKmsgFixture(text: string, source = "kmsg"): KmsgRecord[] {
+  let recs = [...decodeKmsgText(text, source)];
+  if (recs.length === 0 && text.trim() !== "") recs = readKmsgLines(text, source);
+  for (const r of recs) r.time_us ??= FIXTURE_BOOT_US + r.ts_us;
+  return recs;
+}
+
+export async function makeParser(def: AnyPluginDef, options: Record<string, unknown> = {}): Promise<{ parser: Parser; rec: Recorded }> {
+  const { ctx, rec } = makeContext();
+  const config = v.parse(def.schema, options);
+  const parser = (await def.create(config, ctx)) as Parser;
+  return { parser, rec };
+}
+
+export function runRecords(parser: Parser, records: Iterable<KmsgRecord>): EventDraft[] {
+  const out: EventDraft[] = [];
+  const emit = (d: EventDraft) => void out.push(d);
+  for (const r of records) parser.parse(r, emit);
+  parser.flush?.(emit, true);
+  return out;
+}
+
+/** Case folders under dir (sorted). */
+export function fixtureCases(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/** One bun test per testdata case: drafts equal expected.ndjson (UPDATE=1 rewrites it). */
+export function describeFixtures(def: AnyPluginDef, dir: string): void {
+  describe(`${def.name} parser fixtures`, () => {
+    for (const name of fixtureCases(dir)) {
+      test(`testdata/${name} gives expected.ndjson`, async () => {
+        const caseDir = join(dir, name);
+        const { parser } = await makeParser(def);
+        const got = runRecords(parser, readKmsgFixture(readFileSync(join(caseDir, "input.kmsg"), "utf8")));
+        const file = join(caseDir, "expected.ndjson");
+        const text = got.map((d) => JSON.stringify(d)).join("\n") + (got.length ? "\n" : "");
+        if (process.env.UPDATE === "1") writeFileSync(file, text);
+        expect(existsSync(file)).toBe(true);
+        const want = readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+        expect(JSON.parse(JSON.stringify(got))).toEqual(want);
+      });
+    }
+  });
+}
+
+/** Every pattern of the table is hit by at least one fixture line, and near-miss lines hit none. */
+export function describeCoverage(table: PatternTable, dir: string): void {
+  test("every pattern of the table has a fixture line that hits it", () => {
+    const hit = new Set<string>();
+    for (const name of fixtureCases(dir)) {
+      if (name.startsWith("near-miss")) continue;
+      for (const r of readKmsgFixture(readFileSync(join(dir, name, "input.kmsg"), "utf8"))) {
+        const m = table.match(r.msg);
+        if (m) hit.add(m.id);
+      }
+    }
+    expect(table.patterns.map((p) => p.id).filter((id) => !hit.has(id))).toEqual([]);
+  });
+  test("testdata/near-miss* lines hit no pattern", () => {
+    const cases = fixtureCases(dir).filter((n) => n.startsWith("near-miss"));
+    expect(cases.length).toBeGreaterThan(0);
+    for (const name of cases) {
+      const recs = readKmsgFixture(readFileSync(join(dir, name, "input.kmsg"), "utf8"));
+      expect(recs.length).toBeGreaterThan(3);
+      for (const r of recs) expect({ msg: r.msg, hit: table.match(r.msg)?.id }).toEqual({ msg: r.msg, hit: undefined });
+    }
+  });
+}
+
+/** Hostile records: a 10 MB line, invalid UTF-8 escapes, NUL bytes, truncated lines and continuations. */
+export function hostileRecords(sample: string): KmsgRecord[] {
+  const mk = (seq: number, msg: string, props: Record<string, string> = {}): KmsgRecord => ({
+    kind: "kmsg", source: "kmsg", priority: 3, facility: 0, seq, ts_us: seq * 1000, flags: "-", msg, props,
+    time_us: FIXTURE_BOOT_US + seq * 1000, raw: `3,${seq},${seq * 1000},-;${msg}`,
+  });
+  return [
+    mk(1, sample + "x".repeat(10 * 1024 * 1024)),
+    mk(2, "x".repeat(10 * 1024 * 1024) + sample),
+    mk(3, sample.replace(/ /g, "\\xff\\xfe ")),
+    mk(4, sample.slice(0, Math.floor(sample.length / 2))),
+    mk(5, sample.slice(0, 7)),
+    mk(6, sample.replace(" ", "\0 ")),
+    mk(7, "\0".repeat(64)),
+    mk(8, ""),
+    mk(9, "\uFFFD\uFFFD" + sample.slice(3)),
+    mk(10, sample.slice(0, -1) + "\\x", { SUBSYSTEM: "scsi", DEVICE: "+scsi:2:0:0:1\\x" }),
+  ];
+}
