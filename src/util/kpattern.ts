@@ -1,6 +1,7 @@
 // Kernel-message pattern tables for parser plugins: each entry pairs a literal the message must
 // contain (a cheap String.includes prefilter) with a regex of named groups built from the kernel's
 // own format string, and names the kernel source file it comes from. Pure; no I/O.
+import type { EventDraft, KmsgRecord, Parser } from "../plugin-api.ts";
 
 /** One kernel message pattern. */
 export interface KPattern<K extends string = string> {
@@ -183,4 +184,47 @@ export function durationMs(s: string): number {
   if (!m) throw new Error(`bad duration ${JSON.stringify(s)} (use e.g. "250ms", "2s", "1m")`);
   const n = Number(m[1]);
   return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
+}
+
+type Emit = (draft: EventDraft) => void;
+
+/** What a kernel-log parser plugin implements: its messages, already guarded by kernelMsg(). */
+export interface KmsgParserState {
+  parse(rec: KmsgRecord, msg: string, emit: Emit): void;
+  flush?(emit: Emit, final: boolean): void;
+}
+
+/** The Parser object of a kernel-log parser plugin: accepts kmsg, guards messages, delegates. */
+export function kmsgParser(ctx: GuardContext, state: KmsgParserState): Parser {
+  return {
+    accepts: ["kmsg"],
+    parse(rec, emit) {
+      if (rec.kind !== "kmsg") return;
+      const msg = kernelMsg(rec, ctx);
+      if (msg !== undefined) state.parse(rec, msg, emit);
+    },
+    flush(emit, final) {
+      state.flush?.(emit, final);
+    },
+  };
+}
+
+/** A stateless parser: each matching line becomes at most one event built by `build`. */
+export function lineParser<K extends string>(
+  table: PatternTable<K>,
+  build: (id: K, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string) => EventDraft | undefined,
+): KmsgParserState {
+  return {
+    parse(rec, msg, emit) {
+      const m = table.match(msg);
+      if (!m) return;
+      const d = build(m.id, m.groups, rec, msg);
+      if (d) emit(d);
+    },
+  };
+}
+
+/** time_us, source and raw of a draft made from one record. */
+export function fromRecord(rec: KmsgRecord, msg: string): { time_us?: number; source: string; raw: string } {
+  return { time_us: rec.time_us, source: rec.source, raw: msg };
 }

@@ -140,3 +140,37 @@ export function hostileRecords(sample: string): KmsgRecord[] {
     mk(10, sample.slice(0, -1) + "\\x", { SUBSYSTEM: "scsi", DEVICE: "+scsi:2:0:0:1\\x" }),
   ];
 }
+
+/**
+ * The tests every kernel-log parser plugin shares: fixture cases, table coverage, near-misses,
+ * sample.toml vs README and schema, and hostile records (no throw, no event, counted).
+ */
+export function describeParserPlugin(def: AnyPluginDef, table: PatternTable, dir: string, hostileSample: string): void {
+  describeFixtures(def, dir);
+  describeCoverage(table, dir);
+  describe(`${def.name} plugin`, () => {
+    test("sample.toml validates with the schema and equals the README's Configuration block", async () => {
+      const { parse } = await import("smol-toml");
+      const tables = parse(def.sample!) as Record<string, Record<string, unknown>>;
+      const { type, ...opts } = tables[def.name]!;
+      expect(type).toBe("parser");
+      v.parse(def.schema, opts);
+      expect(() => v.parse(def.schema, { ...opts, no_such_option: 1 })).toThrow();
+      const readme = readFileSync(join(dir, "..", "README.md"), "utf8");
+      expect(readme).toContain("## Configuration\n\n```toml\n" + def.sample!.trim() + "\n```");
+    });
+    test("the hostile sample itself is parsed (so the hostile test below is meaningful)", async () => {
+      const { parser } = await makeParser(def);
+      const [r] = readKmsgFixture(`3,1,1,-;${hostileSample}\n`);
+      expect(table.match(r!.msg)).toBeDefined();
+      expect(runRecords(parser, [r!]).length).toBeGreaterThan(0);
+    });
+    test("hostile records (10 MB, invalid UTF-8, NUL, truncated) throw nothing, emit nothing, are counted", async () => {
+      const { parser, rec } = await makeParser(def);
+      expect(runRecords(parser, hostileRecords(hostileSample))).toEqual([]);
+      expect(rec.counts.get("records_oversize")).toBe(2);
+      expect(rec.counts.get("records_nul")).toBe(2);
+      expect(rec.logs.filter((l) => l.startsWith("once:")).length).toBe(2);
+    });
+  });
+}

@@ -2,7 +2,7 @@
 // SCSI_CMD_FAILED, SCSI_DEVICE_OFFLINE, SCSI_DEVICE_ADDED, SCSI_DEVICE_REMOVED.
 import * as v from "valibot";
 import { definePlugin } from "../../../src/plugin-api.ts";
-import { durationMs, kernelMsg } from "../../../src/util/kpattern.ts";
+import { durationMs, kmsgParser } from "../../../src/util/kpattern.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { ScsiParser } from "./scsi.ts";
 
@@ -21,17 +21,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    const state = new ScsiParser(durationMs(config.report_hold));
-    return {
-      accepts: ["kmsg"] as const,
-      parse(rec, emit) {
-        if (rec.kind !== "kmsg") return;
-        const msg = kernelMsg(rec, ctx);
-        if (msg !== undefined) state.parse(rec, msg, emit);
-      },
-      flush(emit, final) {
-        state.flush(emit, final);
-      },
-    };
+    return kmsgParser(ctx, new ScsiParser(durationMs(config.report_hold)));
   },
 });
