@@ -20,6 +20,17 @@ describe("PatternTable", () => {
     expect(table.mayMatch("nothing here")).toBe(false);
   });
 
+  test("a gate skips messages before any needle or regex runs", () => {
+    let calls = 0;
+    const gated = new PatternTable([
+      { id: "x", needle: "link", re: { exec: (m: string) => (calls++, /link/.exec(m)) } as unknown as RegExp, source: "", format: "" },
+    ], (m) => m.startsWith("ata"));
+    expect(gated.match("usb1: link")).toBeUndefined();
+    expect(gated.mayMatch("usb1: link")).toBe(false);
+    expect(calls).toBe(0);
+    expect(gated.match("ata1: link")?.id).toBe("x");
+  });
+
   test("constructor rejects duplicate ids and empty needles", () => {
     expect(() => new PatternTable([
       { id: "a", needle: "x", re: /x/, source: "", format: "" },

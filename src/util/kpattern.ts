@@ -29,7 +29,11 @@ export const MAX_KMSG_LEN = 8192;
 export class PatternTable<K extends string = string> {
   readonly patterns: readonly KPattern<K>[];
 
-  constructor(patterns: readonly KPattern<K>[]) {
+  /**
+   * `gate`, when given, is a cheaper test every matching message passes (e.g. a device prefix);
+   * messages failing it skip the needles and regexes.
+   */
+  constructor(patterns: readonly KPattern<K>[], private readonly gate?: (msg: string) => boolean) {
     const seen = new Set<string>();
     for (const p of patterns) {
       if (seen.has(p.id)) throw new Error(`pattern id ${p.id} used twice`);
@@ -40,6 +44,7 @@ export class PatternTable<K extends string = string> {
   }
 
   match(msg: string): KMatch<K> | undefined {
+    if (this.gate && !this.gate(msg)) return undefined;
     for (const p of this.patterns) {
       if (!msg.includes(p.needle)) continue;
       const m = p.re.exec(msg);
@@ -50,6 +55,7 @@ export class PatternTable<K extends string = string> {
 
   /** True when some needle occurs: the cheap "could this be ours" test. */
   mayMatch(msg: string): boolean {
+    if (this.gate && !this.gate(msg)) return false;
     for (const p of this.patterns) if (msg.includes(p.needle)) return true;
     return false;
   }

@@ -62,7 +62,7 @@ export const ATA_PATTERNS: readonly KPattern<AtaPatternId>[] = [
   },
 ];
 
-export const ATA_TABLE = new PatternTable<AtaPatternId>(ATA_PATTERNS);
+export const ATA_TABLE = new PatternTable<AtaPatternId>(ATA_PATTERNS, (msg) => msg.startsWith("ata"));
 
 /** AC_ERR_* of include/linux/libata.h, by bit. */
 const AC_ERR: Readonly<Record<number, string>> = {

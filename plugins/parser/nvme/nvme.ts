@@ -42,7 +42,7 @@ export const NVME_PATTERNS: readonly KPattern<NvmePatternId>[] = [
   },
 ];
 
-export const NVME_TABLE = new PatternTable<NvmePatternId>(NVME_PATTERNS);
+export const NVME_TABLE = new PatternTable<NvmePatternId>(NVME_PATTERNS, (msg) => msg.startsWith("nvme nvme"));
 
 const ERRNO: Readonly<Record<number, string>> = {
   [-4]: "EINTR", [-5]: "EIO", [-12]: "ENOMEM", [-16]: "EBUSY", [-19]: "ENODEV", [-22]: "EINVAL", [-110]: "ETIMEDOUT",

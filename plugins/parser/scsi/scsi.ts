@@ -95,7 +95,15 @@ export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
   },
 ];
 
-export const SCSI_TABLE = new PatternTable<ScsiPatternId>(SCSI_PATTERNS);
+/** Cheap PFX test: a lowercase driver name, one space, a digit. */
+function scsiGate(msg: string): boolean {
+  const sp = msg.indexOf(" ");
+  if (sp < 1 || sp > 8) return false;
+  const c = msg.charCodeAt(sp + 1);
+  return c >= 48 && c <= 57;
+}
+
+export const SCSI_TABLE = new PatternTable<ScsiPatternId>(SCSI_PATTERNS, scsiGate);
 
 interface Report {
   records: string[];
