@@ -184,14 +184,6 @@ export function kernelMsg(rec: { kind: string; msg?: string }, ctx: GuardContext
   return msg;
 }
 
-/** Milliseconds of a duration string: "250ms", "5s", "1m". */
-export function durationMs(s: string): number {
-  const m = /^(\d{1,9})(ms|s|m)$/.exec(s);
-  if (!m) throw new Error(`bad duration ${JSON.stringify(s)} (use e.g. "250ms", "2s", "1m")`);
-  const n = Number(m[1]);
-  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
-}
-
 type Emit = (draft: EventDraft) => void;
 
 /** What a kernel-log parser plugin implements: its messages, already guarded by kernelMsg(). */

@@ -1,17 +1,13 @@
 // Parser plugin "scsi": SCSI midlayer and sd kernel messages -> SCSI_SENSE, SCSI_TIMEOUT,
 // SCSI_CMD_FAILED, SCSI_DEVICE_OFFLINE, SCSI_DEVICE_ADDED, SCSI_DEVICE_REMOVED.
 import * as v from "valibot";
-import { definePlugin } from "../../../src/plugin-api.ts";
-import { durationMs, kmsgParser } from "../../../src/util/kpattern.ts";
+import { definePlugin, Duration } from "../../../src/plugin-api.ts";
+import { kmsgParser } from "../../../src/util/kpattern.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { ScsiParser } from "./scsi.ts";
 
 const schema = v.strictObject({
-  report_hold: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+(ms|s|m)$/, 'a duration like "1s" or "500ms"'),
-      v.description("How long an incomplete multi-record failure report (Result, Sense Key, Add. Sense, CDB) is held before it is emitted as it is.")),
-    "1s",
-  ),
+  report_hold: v.pipe(v.optional(Duration, "1s"), v.description("How long an incomplete multi-record failure report (Result, Sense Key, Add. Sense, CDB) is held before it is emitted as it is.")),
 });
 
 export default definePlugin({
@@ -21,6 +17,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return kmsgParser(ctx, new ScsiParser(durationMs(config.report_hold)));
+    return kmsgParser(ctx, new ScsiParser(config.report_hold));
   },
 });
