@@ -17,7 +17,7 @@ export type ScsiPatternId =
 export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
   {
     id: "result", needle: "Result: hostbyte=",
-    re: re(String.raw`(?:(?<what>[^:\[\]]{1,80}): )?(?:(?<disp>[A-Z][A-Z_]{1,23}|UNKNOWN\(0x[0-9a-f]{2}\)) )?Result: hostbyte=(?<host>\w{1,32}) driverbyte=(?<drvbyte>\w{1,32})(?: cmd_age=(?<age>\d{1,10})s)? ?$`),
+    re: re(String.raw`(?:(?<what>[^:\[\]]{1,80}): )?(?:(?<disp>[A-Z][A-Z_]{1,23}|UNKNOWN\(0x[0-9a-f]{2,8}\)) )?Result: hostbyte=(?<host>\w{1,32}) driverbyte=(?<drvbyte>\w{1,32})(?: cmd_age=(?<age>\d{1,10})s)? ?$`),
     source: "drivers/scsi/scsi_logging.c (scsi_print_result), drivers/scsi/sd.c (sd_print_result)",
     format: `"%s Result: hostbyte=%s driverbyte=DRIVER_OK cmd_age=%lus" (6.x); "%s Result: hostbyte=%s driverbyte=%s" (4.18); sd: "%s: Result: hostbyte=%s driverbyte=%s"`,
   },
@@ -228,7 +228,7 @@ export class ScsiParser {
   /** Another message about a device with a held report ends that report (the kernel moved on). */
   private flushMentioned(msg: string, emit: Emit): void {
     const done = this.held.takeWhere((r) =>
-      msg.includes(`${r.addr}:`) || (r.disk !== undefined && msg.includes(`dev ${r.disk},`)));
+      msg.includes(` ${r.addr}:`) || (r.disk !== undefined && msg.includes(`dev ${r.disk},`)));
     for (const r of done) emit(toDraft(r));
   }
 }
