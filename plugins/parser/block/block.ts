@@ -45,7 +45,8 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
   },
 ];
 
-export const BLOCK_TABLE = new PatternTable<BlockPatternId>(BLOCK_PATTERNS);
+/** Every pattern's message has " error" (request and buffer errors) or is sd's ("sd 2:0:0:1: [sdb] ..."). */
+export const BLOCK_TABLE = new PatternTable<BlockPatternId>(BLOCK_PATTERNS, (msg) => msg.includes(" error") || msg.startsWith("sd "));
 
 const PRIO_CLASS = ["none", "realtime", "best-effort", "idle"];
 const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry"]);

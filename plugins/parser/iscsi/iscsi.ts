@@ -21,7 +21,13 @@ export const ISCSI_PATTERNS: readonly KPattern<IscsiPatternId>[] = [
   },
 ];
 
-export const ISCSI_TABLE = new PatternTable<IscsiPatternId>(ISCSI_PATTERNS);
+/** The first non-space character: "c"onnection, "s"ession, or a class name ("i"scsi_...). */
+function iscsiGate(msg: string): boolean {
+  const c = msg.charCodeAt(msg.charCodeAt(0) === 32 ? 1 : 0);
+  return c === 99 || c === 115 || c === 105;
+}
+
+export const ISCSI_TABLE = new PatternTable<IscsiPatternId>(ISCSI_PATTERNS, iscsiGate);
 
 /** enum iscsi_err of include/scsi/iscsi_if.h (ISCSI_ERR_BASE 1000 + n). */
 const ISCSI_ERR: readonly string[] = [
