@@ -1,6 +1,8 @@
 // Kernel-message pattern tables for parser plugins: each entry pairs a literal the message must
 // contain (a cheap String.includes prefilter) with a regex of named groups built from the kernel's
 // own format string, and names the kernel source file it comes from. Pure; no I/O.
+// Also: HeldReports (multi-record reports held per key), kernelMsg/kmsgParser (the guard and the
+// Parser object every kernel-log parser plugin shares), lineParser (one line, one event).
 import type { EventDraft, KmsgRecord, Parser } from "../plugin-api.ts";
 
 /** One kernel message pattern. */

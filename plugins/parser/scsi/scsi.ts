@@ -3,12 +3,14 @@
 // SCSI_SENSE (or SCSI_TIMEOUT / SCSI_CMD_FAILED when there is no sense data) event.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
 import { HeldReports, PatternTable, decNum, hexNum, type KPattern } from "../../../src/util/kpattern.ts";
-import { ASC_RANGES, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
+import { ASC_RANGES, SENSE_KEYS, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
 
 // dev_printk prefix of a scsi_device ("sd 2:0:0:1: ", "scsi 3:0:0:0: " before a driver binds), then
 // what scmd_printk/sdev_prefix_printk add: "[sdb] " (disk name) and "tag#%d " (drivers/scsi/scsi_logging.c).
 const PFX = String.raw`^(?<drv>[a-z]{1,8}) (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): (?:\[(?<disk>[^\]\s]{1,32})\] )?(?:tag#(?<tag>\d{1,7}) )?`;
 const re = (body: string) => new RegExp(PFX + body);
+/** snstext[] names, or "0x%x" when the kernel has no name. */
+const SENSE_KEY_RE = [...SENSE_KEYS.map((k) => k.replace(/[()]/g, "\\$&")), "0x[0-9a-f]{1,2}"].join("|");
 
 export type ScsiPatternId =
   | "result" | "sense_key" | "add_sense" | "asc_raw" | "cdb" | "cdb_cont"
@@ -23,7 +25,7 @@ export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
   },
   {
     id: "sense_key", needle: "Sense Key : ",
-    re: re(String.raw`Sense Key : (?<key>[^\[\]]{1,40}?) \[(?<when>current|deferred)\](?<desc> \[descriptor\])? ?$`),
+    re: re(String.raw`Sense Key : (?<key>${SENSE_KEY_RE}) \[(?<when>current|deferred)\](?<desc> \[descriptor\])? ?$`),
     source: "drivers/scsi/scsi_logging.c (scsi_format_sense_hdr), drivers/scsi/constants.c (snstext)",
     format: `"Sense Key : " "%s " "[current] "|"[deferred] " ["[descriptor] "]`,
   },
