@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { HeldReports, PatternTable, bitNames, decNum, hexNum } from "./kpattern.ts";
+import { HeldReports, MAX_KMSG_LEN, PatternTable, bitNames, decNum, hexNum, kmsgParser, lineParser } from "./kpattern.ts";
+import type { EventDraft, KmsgRecord, RawRecord } from "../plugin-api.ts";
 
 describe("PatternTable", () => {
   const table = new PatternTable([
@@ -71,5 +72,31 @@ describe("HeldReports", () => {
     expect(held.open("c", { records: ["c"] })).toEqual([{ records: ["a2"] }]);
     expect(held.take("b")).toEqual({ records: ["b"] });
     expect(held.get("b")).toBeUndefined();
+  });
+});
+
+describe("kmsgParser + lineParser", () => {
+  const table = new PatternTable([{ id: "up", needle: "link up", re: /^(?<port>ata\d+): SATA link up/, source: "", format: "" }]);
+  const counts = new Map<string, number>();
+  const logged: string[] = [];
+  const ctx = { count: (n: string, k = 1) => void counts.set(n, (counts.get(n) ?? 0) + k), log: { once: (kind: string) => void logged.push(kind) } };
+  const parser = kmsgParser(ctx, lineParser(table, (id, g, rec, msg) => ({
+    severity: "info", system: "ata", event_type: "ATA_LINK_UP", msg: `${g.port} ${id}`, raw: msg, time_us: rec.time_us,
+  })));
+  const kmsg = (msg: string): KmsgRecord => ({ kind: "kmsg", source: "kmsg", priority: 6, facility: 0, seq: 1, ts_us: 1, flags: "-", msg, props: {}, raw: msg, time_us: 7 });
+
+  test("parses kmsg records, ignores other kinds, skips and counts oversize and NUL messages once-logged", () => {
+    const out: EventDraft[] = [];
+    const emit = (d: EventDraft) => void out.push(d);
+    expect(parser.accepts).toEqual(["kmsg"]);
+    parser.parse(kmsg("ata3: SATA link up 6.0 Gbps (SStatus 133 SControl 300)"), emit);
+    parser.parse({ kind: "uevent", source: "udev", action: "add", devpath: "/x", props: {}, origin: "kernel", raw: "ata3: SATA link up" } as RawRecord, emit);
+    parser.parse(kmsg("ata3: SATA link up" + " ".repeat(MAX_KMSG_LEN)), emit);
+    parser.parse(kmsg("ata3: SATA link up\0"), emit);
+    parser.parse(kmsg("ata4: SATA link up\0 again"), emit);
+    parser.flush!(emit, true);
+    expect(out).toEqual([{ severity: "info", system: "ata", event_type: "ATA_LINK_UP", msg: "ata3 up", raw: "ata3: SATA link up 6.0 Gbps (SStatus 133 SControl 300)", time_us: 7 }]);
+    expect([...counts]).toEqual([["records_oversize", 1], ["records_nul", 2]]);
+    expect(logged).toEqual(["oversize", "nul", "nul"]);
   });
 });
