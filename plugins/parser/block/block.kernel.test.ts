@@ -1,7 +1,7 @@
 // Real kernel, real lines: a loop device whose backing file lives on an ext4 that has been shut
 // down fails every request with EIO, and this kernel logs them through blk_print_req_error and
 // buffer_io_error. The block parser must turn exactly those records into BLK_IO_ERROR events.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import plugin from "./index.ts";
@@ -14,6 +14,12 @@ function sh(cmd: string[], allowFail = false): string {
   if (r.exitCode !== 0 && !allowFail) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
   return r.stdout.toString().trim();
 }
+
+/**
+ * blk_print_req_error is printk_ratelimited: 10 lines per 5 s per call site. Each phase waits
+ * out the previous window so its own lines (at most 7) all reach the log.
+ */
+const freshRatelimitWindow = () => Bun.sleep(5200);
 
 const dir = mkdtempSync("/tmp/storeventd-blk-kernel-");
 const undo: (() => void)[] = [];
@@ -35,6 +41,7 @@ beforeAll(async () => {
   undo.push(() => sh(["losetup", "-d", inner], true));
   loop = inner.replace("/dev/", "");
 
+  await freshRatelimitWindow();
   const tap = new KmsgTap();
   undo.push(() => tap.close());
   sh(["xfs_io", "-x", "-c", "shutdown", join(dir, "mnt")]);
@@ -46,7 +53,7 @@ beforeAll(async () => {
   kernelLines = recs.map((r) => r.msg);
   const { parser } = await makeParser(plugin);
   events = runRecords(parser, recs);
-});
+}, 20_000);
 
 afterAll(() => {
   for (const f of undo.reverse()) f();
@@ -67,4 +74,61 @@ test("the kernel's own I/O error lines for a failing loop device become BLK_IO_E
 test("the buffered read's 'Buffer I/O error' line becomes a BLK_IO_ERROR at logical block 100", () => {
   const buffered = events.filter((e) => e.extension?.status === "buffer I/O");
   expect(buffered.map((e) => [e.dev_name, e.extension?.logical_block, e.extension?.detail])).toEqual([[loop, 100, "async page read"]]);
+});
+
+// Every block status the kernel names, from the real kernel: a loop device over a FUSE file that
+// answers reads of block N with errno N (errno-fs.py) maps them through errno_to_blk_status.
+describe("a loop device over errno-fs (FUSE)", () => {
+  const mnt = mkdtempSync("/tmp/storeventd-blk-errnofs-");
+  const cleanup: (() => void)[] = [];
+  let got: EventDraft[] = [];
+  let lines: string[] = [];
+  let dev = "";
+
+  beforeAll(async () => {
+    const server = Bun.spawn(["python3", join(import.meta.dir, "errno-fs.py"), mnt], { stdout: "pipe", stderr: "inherit" });
+    cleanup.push(() => server.kill());
+    cleanup.push(() => sh(["umount", "-l", mnt], true));
+    const reader = server.stdout.getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`errno-fs.py exited: ${out}`);
+      out += new TextDecoder().decode(value);
+    }
+    expect(out).toBe("ready\n");
+    const loopDev = sh(["losetup", "-f", "--show", join(mnt, "disk.img")]);
+    cleanup.push(() => sh(["losetup", "-d", loopDev], true));
+    dev = loopDev.replace("/dev/", "");
+    await freshRatelimitWindow();
+    const tap = new KmsgTap();
+    cleanup.push(() => tap.close());
+    for (let block = 0; block < 6; block++) {
+      sh(["dd", `if=${loopDev}`, "of=/dev/null", "bs=4096", "count=1", `skip=${block}`, "iflag=direct"], true);
+    }
+    sh(["dd", "if=/dev/zero", `of=${loopDev}`, "bs=4096", "count=1", "seek=8", "oflag=direct"], true);
+    const recs = readKmsgFixture(tap.drain()).filter((r) => r.facility === 0 && r.msg.includes(`, dev ${dev}, `));
+    lines = recs.map((r) => r.msg);
+    const { parser } = await makeParser(plugin);
+    got = runRecords(parser, recs);
+  }, 20_000);
+
+  afterAll(() => {
+    for (const f of cleanup.reverse()) f();
+    rmSync(mnt, { recursive: true, force: true });
+  });
+
+  test("each errno becomes the kernel's status line and the matching BLK event", () => {
+    expect(got.map((e) => e.raw)).toEqual(lines);
+    expect(got.map((e) => [e.event_type, e.extension?.status, e.extension?.op_name, e.extension?.sector])).toEqual([
+      ["BLK_CRITICAL_MEDIUM_ERROR", "critical medium", "READ", 0], // ENODATA
+      ["BLK_IO_ERROR", "timeout", "READ", 8], // ETIMEDOUT
+      ["BLK_IO_ERROR", "critical target", "READ", 16], // EREMOTEIO
+      ["BLK_IO_ERROR", "recoverable transport", "READ", 24], // ENOLINK
+      ["BLK_IO_ERROR", "protection", "READ", 32], // EILSEQ
+      ["BLK_IO_ERROR", "I/O", "READ", 40], // EIO
+      ["BLK_IO_ERROR", "critical space allocation", "WRITE", 64], // ENOSPC on write
+    ]);
+    expect(got.every((e) => e.dev_name === dev && e.severity === "error")).toBe(true);
+  });
 });
