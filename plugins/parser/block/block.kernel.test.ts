@@ -21,6 +21,21 @@ function sh(cmd: string[], allowFail = false): string {
  */
 const freshRatelimitWindow = () => Bun.sleep(5200);
 
+/** Runs `act` in a fresh ratelimit window and parses the kernel records it caused that `keep` selects. */
+async function kernelEvents(act: () => void, keep: (msg: string) => boolean): Promise<{ lines: string[]; events: EventDraft[] }> {
+  await freshRatelimitWindow();
+  const tap = new KmsgTap();
+  try {
+    act();
+    // Only this test's device: other tests on this machine log at the same time.
+    const recs = readKmsgFixture(tap.drain()).filter((r) => r.facility === 0 && keep(r.msg));
+    const { parser } = await makeParser(plugin);
+    return { lines: recs.map((r) => r.msg), events: runRecords(parser, recs) };
+  } finally {
+    tap.close();
+  }
+}
+
 const dir = mkdtempSync("/tmp/storeventd-blk-kernel-");
 const undo: (() => void)[] = [];
 let loop = "";
@@ -41,18 +56,12 @@ beforeAll(async () => {
   undo.push(() => sh(["losetup", "-d", inner], true));
   loop = inner.replace("/dev/", "");
 
-  await freshRatelimitWindow();
-  const tap = new KmsgTap();
-  undo.push(() => tap.close());
-  sh(["xfs_io", "-x", "-c", "shutdown", join(dir, "mnt")]);
-  sh(["dd", `if=${inner}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct"], true);
-  sh(["dd", "if=/dev/zero", `of=${inner}`, "bs=4096", "count=1", "seek=3", "oflag=direct"], true);
-  sh(["dd", `if=${inner}`, "of=/dev/null", "bs=4096", "count=1", "skip=100"], true);
-  // Only this test's device: other tests on this machine log at the same time.
-  const recs = readKmsgFixture(tap.drain()).filter((r) => r.facility === 0 && new RegExp(`\\b${loop}\\b`).test(r.msg));
-  kernelLines = recs.map((r) => r.msg);
-  const { parser } = await makeParser(plugin);
-  events = runRecords(parser, recs);
+  ({ lines: kernelLines, events } = await kernelEvents(() => {
+    sh(["xfs_io", "-x", "-c", "shutdown", join(dir, "mnt")]);
+    sh(["dd", `if=${inner}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct"], true);
+    sh(["dd", "if=/dev/zero", `of=${inner}`, "bs=4096", "count=1", "seek=3", "oflag=direct"], true);
+    sh(["dd", `if=${inner}`, "of=/dev/null", "bs=4096", "count=1", "skip=100"], true);
+  }, (msg) => new RegExp(`\\b${loop}\\b`).test(msg)));
 }, 20_000);
 
 afterAll(() => {
@@ -100,17 +109,12 @@ describe("a loop device over errno-fs (FUSE)", () => {
     const loopDev = sh(["losetup", "-f", "--show", join(mnt, "disk.img")]);
     cleanup.push(() => sh(["losetup", "-d", loopDev], true));
     dev = loopDev.replace("/dev/", "");
-    await freshRatelimitWindow();
-    const tap = new KmsgTap();
-    cleanup.push(() => tap.close());
-    for (let block = 0; block < 6; block++) {
-      sh(["dd", `if=${loopDev}`, "of=/dev/null", "bs=4096", "count=1", `skip=${block}`, "iflag=direct"], true);
-    }
-    sh(["dd", "if=/dev/zero", `of=${loopDev}`, "bs=4096", "count=1", "seek=8", "oflag=direct"], true);
-    const recs = readKmsgFixture(tap.drain()).filter((r) => r.facility === 0 && r.msg.includes(`, dev ${dev}, `));
-    lines = recs.map((r) => r.msg);
-    const { parser } = await makeParser(plugin);
-    got = runRecords(parser, recs);
+    ({ lines, events: got } = await kernelEvents(() => {
+      for (let block = 0; block < 6; block++) {
+        sh(["dd", `if=${loopDev}`, "of=/dev/null", "bs=4096", "count=1", `skip=${block}`, "iflag=direct"], true);
+      }
+      sh(["dd", "if=/dev/zero", `of=${loopDev}`, "bs=4096", "count=1", "seek=8", "oflag=direct"], true);
+    }, (msg) => msg.includes(`, dev ${dev}, `)));
   }, 20_000);
 
   afterAll(() => {
