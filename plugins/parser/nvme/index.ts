@@ -1,4 +1,4 @@
-// Parser plugin "nvme": NVME_IO_TIMEOUT, NVME_CTRL_RESET, NVME_CTRL_DEAD.
+// Parser plugin "nvme": NVME_IO_TIMEOUT, NVME_IO_ERROR, NVME_CTRL_RESET, NVME_CTRL_DEAD.
 import * as v from "valibot";
 import { definePlugin } from "../../../src/plugin-api.ts";
 import { kmsgParser } from "../../../src/util/kpattern.ts";
@@ -8,7 +8,7 @@ import { nvmeParser } from "./nvme.ts";
 export default definePlugin({
   kind: "parser",
   name: "nvme",
-  description: "NVMe command timeouts, controller resets and dead controllers (kernel log)",
+  description: "NVMe command timeouts and errors, controller resets and dead controllers (kernel log)",
   schema: v.strictObject({}),
   sample,
   create(_config, ctx) {

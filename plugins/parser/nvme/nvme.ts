@@ -7,7 +7,7 @@ import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern } f
 const PFX = String.raw`^nvme (?<ctrl>nvme\d{1,5}): `;
 const re = (body: string) => new RegExp(PFX + body);
 
-export type NvmePatternId = "timeout" | "ctrl_down" | "reset" | "removing" | "disabling";
+export type NvmePatternId = "timeout" | "ctrl_down" | "reset" | "removing" | "disabling" | "io_error";
 
 export const NVME_PATTERNS: readonly KPattern<NvmePatternId>[] = [
   {
@@ -40,15 +40,25 @@ export const NVME_PATTERNS: readonly KPattern<NvmePatternId>[] = [
     source: "drivers/nvme/host/pci.c (nvme_reset_work, 5.x/6.x)",
     format: `"Disabling device after reset failure: %d"`,
   },
+  {
+    id: "io_error", needle: " blocks, ",
+    re: /^(?<ns>nvme\d{1,5}(?:c\d{1,5})?n\d{1,5}): (?<op>[^()]{1,40})\(0x(?<opcode>[0-9a-f]{1,2})\) @ LBA (?<lba>\d{1,20}), (?<blocks>\d{1,10}) blocks, (?<status>.{1,80}?) \(sct 0x(?<sct>[0-9a-f]) \/ sc 0x(?<sc>[0-9a-f]{1,2})\) ?(?<more>MORE )?(?<dnr>DNR )?$/,
+    source: "drivers/nvme/host/core.c (nvme_log_error, 5.18+), status text from drivers/nvme/host/constants.c",
+    format: `"%s: %s(0x%x) @ LBA %llu, %u blocks, %s (sct 0x%x / sc 0x%x) %s%s" ("MORE ", "DNR ")`,
+  },
 ];
 
-export const NVME_TABLE = new PatternTable<NvmePatternId>(NVME_PATTERNS, (msg) => msg.startsWith("nvme nvme"));
+export const NVME_TABLE = new PatternTable<NvmePatternId>(NVME_PATTERNS, (msg) => msg.startsWith("nvme"));
 
 const ERRNO: Readonly<Record<number, string>> = {
   [-4]: "EINTR", [-5]: "EIO", [-12]: "ENOMEM", [-16]: "EBUSY", [-19]: "ENODEV", [-22]: "EINVAL", [-110]: "ETIMEDOUT",
 };
 
+/** Status Code Types (NVMe base specification, Completion Queue Entry). */
+const SCT = ["generic", "command specific", "media and data integrity", "path related"];
+
 function build(id: NvmePatternId, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft {
+  if (id === "io_error") return ioError(g, rec, msg);
   const ctrl = g.ctrl!;
   const ext: Record<string, unknown> = { controller: ctrl };
   const d = { ...fromRecord(rec, msg), system: "nvme" as const, dev_name: ctrl, extension: ext };
@@ -96,6 +106,18 @@ function build(id: NvmePatternId, g: Record<string, string | undefined>, rec: Km
       return { ...d, severity: "error", event_type: "NVME_CTRL_DEAD", msg: `${ctrl}: controller ${how} (${ERRNO[status] ?? status})` };
     }
   }
+}
+
+function ioError(g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft {
+  const sct = hexNum(g.sct)!;
+  const ext: Record<string, unknown> = {
+    namespace: g.ns, command: g.op, opcode: hexNum(g.opcode), lba: decNum(g.lba) ?? g.lba, blocks: decNum(g.blocks),
+    status: g.status, sct, sct_name: SCT[sct] ?? "vendor specific", sc: hexNum(g.sc), more: g.more !== undefined, dnr: g.dnr !== undefined,
+  };
+  return {
+    ...fromRecord(rec, msg), system: "nvme", dev_name: g.ns, extension: ext, severity: "error", event_type: "NVME_IO_ERROR",
+    msg: `${g.ns}: ${g.status} on ${g.op} at LBA ${g.lba}${g.dnr ? " (do not retry)" : ""}`,
+  };
 }
 
 export const nvmeParser = () => lineParser(NVME_TABLE, build);
