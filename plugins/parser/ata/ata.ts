@@ -9,7 +9,7 @@ const PFX = String.raw`^(?<link>ata(?<port>\d{1,4})(?:\.(?<sub>\d{2}))?): `;
 const re = (body: string) => new RegExp(PFX + body);
 const TF = String.raw`[0-9a-f]{2}/[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}/[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}/[0-9a-f]{2}`;
 
-export type AtaPatternId = "link_down" | "link_up" | "exception" | "serror" | "failed_cmd" | "cmd_res" | "status" | "error";
+export type AtaPatternId = "link_down" | "link_up" | "disabled" | "exception" | "serror" | "failed_cmd" | "cmd_res" | "status" | "error";
 
 export const ATA_PATTERNS: readonly KPattern<AtaPatternId>[] = [
   {
@@ -23,6 +23,12 @@ export const ATA_PATTERNS: readonly KPattern<AtaPatternId>[] = [
     re: re(String.raw`SATA link up (?<spd>\d{1,2}\.\d Gbps|<unknown>) \(SStatus (?<ss>[0-9A-Fa-f]{1,8}) SControl (?<sc>[0-9A-Fa-f]{1,8})\)$`),
     source: "drivers/ata/libata-core.c (sata_print_link_status), speed from sata_spd_string",
     format: `"SATA link up %s (SStatus %X SControl %X)\\n"`,
+  },
+  {
+    id: "disabled", needle: "disable",
+    re: re(String.raw`(?:disable device|disabled)$`),
+    source: "drivers/ata/libata-eh.c (ata_dev_disable)",
+    format: `"disable device\\n" (5.19+), "disabled\\n" (4.18/5.14)`,
   },
   {
     id: "exception", needle: "exception Emask 0x",
@@ -136,6 +142,13 @@ export class AtaParser {
         });
         return;
       }
+      case "disabled":
+        this.endPort(port, emit);
+        emit({
+          ...fromRecord(rec, msg), system: "ata", dev_name: port, extension: { port, link: g.link },
+          severity: "error", event_type: "ATA_DEVICE_DISABLED", msg: `${g.link}: ATA device disabled by the error handler`,
+        });
+        return;
       case "exception": {
         const r: Report = {
           records: [msg], port, link: g.link!, time_us: rec.time_us, source: rec.source,

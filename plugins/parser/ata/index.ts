@@ -1,4 +1,4 @@
-// Parser plugin "ata": ATA_LINK_DOWN, ATA_LINK_UP, ATA_EXCEPTION.
+// Parser plugin "ata": ATA_LINK_DOWN, ATA_LINK_UP, ATA_EXCEPTION, ATA_DEVICE_DISABLED.
 import * as v from "valibot";
 import { definePlugin, Duration } from "../../../src/plugin-api.ts";
 import { kmsgParser } from "../../../src/util/kpattern.ts";
