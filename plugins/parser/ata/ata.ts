@@ -138,7 +138,7 @@ export class AtaParser {
         emit({
           ...fromRecord(rec, msg), system: "ata", dev_name: port, extension: ext,
           severity: up ? "info" : "warn", event_type: up ? "ATA_LINK_UP" : "ATA_LINK_DOWN",
-          msg: up ? `${g.link}: SATA link up at ${g.spd}` : `${g.link}: SATA link down${(ss & 0xf) === 0 ? " (no device detected)" : ""}`,
+          msg: `SATA link ${up ? `up at ${g.spd}` : "down"}${g.link !== port ? ` on ${g.link}` : ""}${!up && (ss & 0xf) === 0 ? " (no device detected)" : ""}`,
         });
         return;
       }
@@ -146,7 +146,7 @@ export class AtaParser {
         this.endPort(port, emit);
         emit({
           ...fromRecord(rec, msg), system: "ata", dev_name: port, extension: { port, link: g.link },
-          severity: "error", event_type: "ATA_DEVICE_DISABLED", msg: `${g.link}: ATA device disabled by the error handler`,
+          severity: "error", event_type: "ATA_DEVICE_DISABLED", msg: `ATA device ${g.link} disabled by the error handler`,
         });
         return;
       case "exception": {
@@ -230,10 +230,10 @@ function toDraft(r: Report): EventDraft {
   if (r.commands.length) ext.commands = r.commands;
   const errs = bitNames(mask & ~0x600, AC_ERR); // without the nodev/NCQ markers
   const first = r.commands[0];
-  const what = first?.command ? ` on ${first.command}` : "";
+  const what = first?.command ? ` during ${first.command}` : "";
   return {
     time_us: r.time_us, source: r.source, raw: r.records.join("\n"), system: "ata", dev_name: r.port, extension: ext,
     severity: mask & SEVERE_EMASK ? "error" : "warn", event_type: "ATA_EXCEPTION",
-    msg: `${r.link}: exception${errs.length ? ` (${errs.join(", ")})` : ""}${what}${r.frozen ? ", port frozen" : ""}`,
+    msg: `exception on ${r.link}${errs.length ? ` (${errs.join(", ")})` : ""}${what}${r.frozen ? ", port frozen" : ""}`,
   };
 }

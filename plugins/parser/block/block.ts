@@ -72,7 +72,7 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
         ...base, dev_name: g.dev, extension: ext,
         severity: MILD.has(status) ? "warn" : "error",
         event_type: medium ? "BLK_CRITICAL_MEDIUM_ERROR" : "BLK_IO_ERROR",
-        msg: `${g.dev}: ${status} error${op} at sector ${g.sector}`,
+        msg: `${status} error${op} at sector ${g.sector}`,
       };
     }
     case "buffer_io": {
@@ -82,7 +82,7 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
       if (g.what) ext.detail = g.what;
       return {
         ...base, dev_name: dev, extension: ext, severity: "error", event_type: "BLK_IO_ERROR",
-        msg: `${dev}: buffer I/O error at logical block ${g.block}${g.what ? ` (${g.what})` : ""}`,
+        msg: `buffer I/O error at logical block ${g.block}${g.what ? ` (${g.what})` : ""}`,
       };
     }
     case "write_cache": {
@@ -90,14 +90,14 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
       return {
         ...base, dev_name: g.disk, severity: "info", event_type: "BLK_WRITE_CACHE_CHANGED",
         extension: { scsi_addr: g.addr, write_cache: g.wce === "enabled", read_cache: g.rc === "enabled", dpo_fua: fua },
-        msg: `${g.disk}: write cache ${g.wce}, read cache ${g.rc}, ${fua ? "DPO/FUA supported" : "no DPO/FUA"}`,
+        msg: `write cache ${g.wce}, read cache ${g.rc}, ${fua ? "DPO/FUA supported" : "no DPO/FUA"}`,
       };
     }
     case "assume_cache":
       return {
         ...base, dev_name: g.disk, severity: "warn", event_type: "BLK_WRITE_CACHE_CHANGED",
         extension: { scsi_addr: g.addr, write_cache: g.mode === "back", assumed: true },
-        msg: `${g.disk}: cache mode unknown, assuming write ${g.mode}`,
+        msg: `cache mode unknown, assuming write ${g.mode}`,
       };
   }
 }

@@ -52,13 +52,13 @@ function build(id: IscsiPatternId, g: Record<string, string | undefined>, rec: K
     const text = name ? ERR_TEXT[name] ?? name.toLowerCase().replace(/_/g, " ") : `error ${err}`;
     return {
       ...base, dev_name: g.conn, extension: ext, severity: "warn", event_type: "ISCSI_CONN_ERROR",
-      msg: `${g.conn}: iSCSI connection error ${err} (${text})`,
+      msg: `iSCSI connection error ${err} (${text})`,
     };
   }
   return {
     ...base, dev_name: session, extension: { session, recovery_timeout_s: decNum(g.secs) },
     severity: "error", event_type: "ISCSI_SESSION_RECOVERY_TIMEOUT",
-    msg: `${session}: iSCSI session not recovered within ${g.secs}s, its devices fail I/O`,
+    msg: `iSCSI session not recovered within ${g.secs}s, its devices fail I/O`,
   };
 }
 

@@ -78,7 +78,7 @@ function build(id: NvmePatternId, g: Record<string, string | undefined>, rec: Km
       const what = g.opname ? `${g.opname} command` : "command";
       return {
         ...d, severity: severe ? "error" : "warn", event_type: "NVME_IO_TIMEOUT",
-        msg: `${ctrl}: ${what} timed out on ${g.qid === "0" ? "admin queue" : `queue ${g.qid}`}, ${action}`,
+        msg: `${what} timed out on ${g.qid === "0" ? "admin queue" : `queue ${g.qid}`}, ${action}`,
       };
     }
     case "ctrl_down": {
@@ -91,19 +91,19 @@ function build(id: NvmePatternId, g: Record<string, string | undefined>, rec: Km
       ext.unreachable = gone;
       return {
         ...d, severity: "error", event_type: "NVME_CTRL_RESET",
-        msg: gone ? `${ctrl}: controller unreachable (CSTS all ones), resetting` : `${ctrl}: controller is down (CSTS 0x${g.csts}), resetting`,
+        msg: gone ? "controller unreachable (CSTS all ones), resetting" : `controller is down (CSTS 0x${g.csts}), resetting`,
       };
     }
     case "reset":
       if (g.reason) ext.reason = g.reason;
-      return { ...d, severity: "warn", event_type: "NVME_CTRL_RESET", msg: `${ctrl}: resetting controller${g.reason ? ` due to ${g.reason}` : ""}` };
+      return { ...d, severity: "warn", event_type: "NVME_CTRL_RESET", msg: `resetting controller${g.reason ? ` due to ${g.reason}` : ""}` };
     case "removing":
     case "disabling": {
       const status = decNum(g.status)!;
       ext.status = status;
       if (ERRNO[status]) ext.errno = ERRNO[status];
       const how = id === "removing" ? "removed after probe failure" : "disabled after reset failure";
-      return { ...d, severity: "error", event_type: "NVME_CTRL_DEAD", msg: `${ctrl}: controller ${how} (${ERRNO[status] ?? status})` };
+      return { ...d, severity: "error", event_type: "NVME_CTRL_DEAD", msg: `controller ${how} (${ERRNO[status] ?? status})` };
     }
   }
 }
@@ -116,7 +116,7 @@ function ioError(g: Record<string, string | undefined>, rec: KmsgRecord, msg: st
   };
   return {
     ...fromRecord(rec, msg), system: "nvme", dev_name: g.ns, extension: ext, severity: "error", event_type: "NVME_IO_ERROR",
-    msg: `${g.ns}: ${g.status} on ${g.op} at LBA ${g.lba}${g.dnr ? " (do not retry)" : ""}`,
+    msg: `${g.status} on ${g.op} at LBA ${g.lba}${g.dnr ? " (do not retry)" : ""}`,
   };
 }
 

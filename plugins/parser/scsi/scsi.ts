@@ -288,15 +288,15 @@ function toDraft(r: Report): EventDraft {
     const detail = r.ascText ?? (r.asc !== undefined ? `ASC 0x${r.asc.toString(16)} ASCQ 0x${(r.ascq ?? 0).toString(16)}` : "");
     return {
       ...draft, severity: senseSeverity(r.senseKey), system: "scsi", event_type: "SCSI_SENSE",
-      msg: `${dev}: ${keyText}${detail ? ` / ${detail}` : ""}${on}`,
+      msg: `${keyText}${detail ? ` / ${detail}` : ""}${on}`,
     };
   }
   if (r.result?.host === "DID_TIME_OUT") {
-    return { ...draft, severity: "error", system: "scsi", event_type: "SCSI_TIMEOUT", msg: `${dev}: command timed out${on}` };
+    return { ...draft, severity: "error", system: "scsi", event_type: "SCSI_TIMEOUT", msg: `command timed out${on}` };
   }
   return {
     ...draft, severity: "error", system: "scsi", event_type: "SCSI_CMD_FAILED",
-    msg: `${dev}: command failed${on}${r.result ? ` (hostbyte ${r.result.host})` : ""}`,
+    msg: `command failed${on}${r.result ? ` (hostbyte ${r.result.host})` : ""}`,
   };
 }
 
@@ -308,21 +308,21 @@ function single(id: ScsiPatternId, rec: KmsgRecord, msg: string, g: Groups): Eve
   switch (id) {
     case "timing_out":
       ext.waited_s = decNum(g.secs);
-      return { ...d, severity: "error", event_type: "SCSI_TIMEOUT", msg: `${dev}: command timed out after ${g.secs}s of retries` };
+      return { ...d, severity: "error", event_type: "SCSI_TIMEOUT", msg: `command timed out after ${g.secs}s of retries` };
     case "offlined":
-      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `${dev}: device offlined, not ready after error recovery` };
+      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `device offlined, not ready after error recovery` };
     case "medium_timeout":
-      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `${dev}: device offlined after repeated medium access timeouts` };
+      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `device offlined after repeated medium access timeouts` };
     case "rejecting_offline":
-      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `${dev}: I/O rejected, device is offline` };
+      return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: "I/O rejected, device is offline" };
     case "rejecting_dead":
-      return { ...d, severity: "warn", event_type: "SCSI_DEVICE_REMOVED", msg: `${dev}: I/O rejected, device has been removed` };
+      return { ...d, severity: "warn", event_type: "SCSI_DEVICE_REMOVED", msg: "I/O rejected, device has been removed" };
     case "attached":
       if (g.removable) ext.removable = true;
-      return { ...d, severity: "info", event_type: "SCSI_DEVICE_ADDED", msg: `${dev}: SCSI ${g.removable ? "removable " : ""}disk attached at ${addr}` };
+      return { ...d, severity: "info", event_type: "SCSI_DEVICE_ADDED", msg: `SCSI ${g.removable ? "removable " : ""}disk attached at ${addr}` };
     case "attached_sr":
       ext.type = "cdrom";
-      return { ...d, severity: "info", event_type: "SCSI_DEVICE_ADDED", msg: `${dev}: SCSI CD-ROM attached at ${addr}` };
+      return { ...d, severity: "info", event_type: "SCSI_DEVICE_ADDED", msg: `SCSI CD-ROM attached at ${addr}` };
     default:
       throw new Error(`unhandled scsi pattern ${id}`);
   }
