@@ -111,6 +111,8 @@ interface Report {
 }
 
 type Emit = (d: EventDraft) => void;
+/** Bound on the records (and commands) one exception report keeps. */
+const MAX_RECORDS = 256;
 
 export class AtaParser {
   private held: HeldReports<Report>;
@@ -161,6 +163,7 @@ export class AtaParser {
       default: {
         const r = this.held.get(port);
         if (!r) return; // report parts without an exception line (e.g. after a dropped record)
+        if (r.records.length >= MAX_RECORDS) return; // 32 failed NCQ commands take ~160 records
         r.records.push(msg);
         this.held.touch(port);
         const cmd = r.commands.at(-1);

@@ -60,3 +60,15 @@ describe("scsi parser", () => {
     expect(ascText(0x3a, 0)).toBe("Medium not present");
   });
 });
+
+test("a held report keeps at most 64 records however many CDB[xx] lines arrive", () => {
+  const state = new ScsiParser(1000, () => 0);
+  const out: EventDraft[] = [];
+  const lines = ["6,1,1,-;sd 2:0:0:1: [sdb] tag#1 FAILED Result: hostbyte=DID_OK driverbyte=DRIVER_OK cmd_age=0s", "6,2,2,-;sd 2:0:0:1: [sdb] tag#1 CDB: Write(32)"];
+  for (let i = 0; i < 1000; i++) lines.push(`6,${i + 3},${i + 3},-;sd 2:0:0:1: [sdb] tag#1 CDB[10]: 00 00 00 00`);
+  for (const r of readKmsgFixture(lines.join("\n") + "\n")) state.parse(r, r.msg, (d) => void out.push(d));
+  state.flush((d) => void out.push(d), true);
+  expect(out.length).toBe(1);
+  expect(out[0]!.raw!.split("\n").length).toBe(64);
+  expect((out[0]!.extension!.cdb as string).split(" ").length).toBe(62 * 4);
+});

@@ -128,6 +128,8 @@ interface Report {
 }
 
 type Emit = (d: EventDraft) => void;
+/** Bound on the records one report keeps in raw (hostile streams of CDB[xx] lines). */
+const MAX_RECORDS = 64;
 type Groups = Record<string, string | undefined>;
 
 /** The SCSI parser's state: held multi-record reports. */
@@ -199,7 +201,7 @@ export class ScsiParser {
       }
       case "cdb_cont": {
         const r = this.held.get(key);
-        if (!r) return;
+        if (!r || r.records.length >= MAX_RECORDS) return;
         this.add(r, key, msg);
         r.cdb = r.cdb ? `${r.cdb} ${g.bytes}` : g.bytes;
         return;
@@ -223,7 +225,7 @@ export class ScsiParser {
   }
 
   private add(r: Report, key: string, msg: string): void {
-    r.records.push(msg);
+    if (r.records.length < MAX_RECORDS) r.records.push(msg); // a 32-byte CDB report has 6 records
     this.held.touch(key);
   }
 
