@@ -97,12 +97,14 @@ export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
   },
 ];
 
-/** Cheap PFX test: a lowercase driver name, one space, a digit. */
+const ADDR_PFX = /^[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: /;
+
+/** PFX first: a lowercase driver name, one space, a digit (cheap), then the whole SCSI address. */
 function scsiGate(msg: string): boolean {
   const sp = msg.indexOf(" ");
   if (sp < 1 || sp > 8) return false;
   const c = msg.charCodeAt(sp + 1);
-  return c >= 48 && c <= 57;
+  return c >= 48 && c <= 57 && ADDR_PFX.test(msg);
 }
 
 export const SCSI_TABLE = new PatternTable<ScsiPatternId>(SCSI_PATTERNS, scsiGate);
@@ -231,6 +233,8 @@ export class ScsiParser {
 
   /** Another message about a device with a held report ends that report (the kernel moved on). */
   private flushMentioned(msg: string, emit: Emit): void {
+    // Only a SCSI device line or the block layer's "..., dev sdb, ..." can name a held report's device.
+    if (!msg.includes(", dev ") && !scsiGate(msg)) return;
     const done = this.held.takeWhere((r) =>
       msg.includes(` ${r.addr}:`) || (r.disk !== undefined && msg.includes(`dev ${r.disk},`)));
     for (const r of done) emit(toDraft(r));
