@@ -13,47 +13,9 @@ import { makeContext, type Recorded } from "./context.ts";
 /** Wall clock of boot for fixtures whose decoder leaves time_us empty: 2026-01-01T00:00:00Z. */
 export const FIXTURE_BOOT_US = 1_767_225_600_000_000;
 
-/** Minimal reader of /dev/kmsg record lines (Documentation/ABI/testing/dev-kmsg), used until the
- * shared decoder (src/kmsg/decode.ts) returns records. */
-function readKmsgLines(text: string, source: string): KmsgRecord[] {
-  const out: KmsgRecord[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith(" ") && out.length > 0) {
-      const prev = out[out.length - 1]!;
-      const eq = line.indexOf("=");
-      if (eq > 1) prev.props[line.slice(1, eq)] = line.slice(eq + 1);
-      prev.raw += `\n${line}`;
-      continue;
-    }
-    const semi = line.indexOf(";");
-    const head = semi > 0 ? line.slice(0, semi).split(",") : [];
-    if (head.length < 4 || !/^\d+$/.test(head[0]!) || !/^\d+$/.test(head[1]!) || !/^\d+$/.test(head[2]!)) continue;
-    const pri = Number(head[0]);
-    const ts = Number(head[2]);
-    out.push({
-      kind: "kmsg", source, priority: pri & 7, facility: pri >> 3, seq: Number(head[1]), ts_us: ts,
-      flags: head[3]!, msg: unescapeKmsg(line.slice(semi + 1)), props: {}, raw: line,
-    });
-  }
-  return out;
-}
-
-/** Undoes the kernel's \xNN escapes where the bytes form printable UTF-8; keeps them otherwise. */
-function unescapeKmsg(s: string): string {
-  return s.replace(/(?:\\x[0-9a-f]{2})+/g, (run) => {
-    const bytes = Uint8Array.from(run.match(/[0-9a-f]{2}/g)!.map((h) => Number.parseInt(h, 16)));
-    try {
-      const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      return /^[^\u0000-\u001f\u007f]+$/.test(text) ? text : run;
-    } catch {
-      return run;
-    }
-  });
-}
-
+/** Records of a fixture (or of a /dev/kmsg read) through the shared decoder, with fixture wall-clock times. */
 export function readKmsgFixture(text: string, source = "kmsg"): KmsgRecord[] {
-  let recs = [...decodeKmsgText(text, source)];
-  if (recs.length === 0 && text.trim() !== "") recs = readKmsgLines(text, source);
+  const recs = [...decodeKmsgText(text, source)];
   for (const r of recs) r.time_us ??= FIXTURE_BOOT_US + r.ts_us;
   return recs;
 }
