@@ -8,18 +8,7 @@ import plugin from "./index.ts";
 import { makeParser, readKmsgFixture, runRecords } from "../../../test/helpers/parser-fixtures.ts";
 import { KmsgTap } from "../../../test/helpers/kmsg-live.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
-
-function sh(cmd: string[], allowFail = false): string {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0 && !allowFail) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
-  return r.stdout.toString().trim();
-}
-
-/**
- * blk_print_req_error is printk_ratelimited: 10 lines per 5 s per call site. Each phase waits
- * out the previous window so its own lines (at most 7) all reach the log.
- */
-const freshRatelimitWindow = () => Bun.sleep(5200);
+import { READ_ERRNO_BLOCKS, errnoLoop, freshRatelimitWindow, sh, type ErrnoLoop } from "./errno-loop.ts";
 
 /** Runs `act` in a fresh ratelimit window and parses the kernel records it caused that `keep` selects. */
 async function kernelEvents(act: () => void, keep: (msg: string) => boolean): Promise<{ lines: string[]; events: EventDraft[] }> {
@@ -88,39 +77,21 @@ test("the buffered read's 'Buffer I/O error' line becomes a BLK_IO_ERROR at logi
 // Every block status the kernel names, from the real kernel: a loop device over a FUSE file that
 // answers reads of block N with errno N (errno-fs.py) maps them through errno_to_blk_status.
 describe("a loop device over errno-fs (FUSE)", () => {
-  const mnt = mkdtempSync("/tmp/storeventd-blk-errnofs-");
-  const cleanup: (() => void)[] = [];
+  let loopDev: ErrnoLoop | undefined;
   let got: EventDraft[] = [];
   let lines: string[] = [];
   let dev = "";
 
   beforeAll(async () => {
-    const server = Bun.spawn(["python3", join(import.meta.dir, "errno-fs.py"), mnt], { stdout: "pipe", stderr: "inherit" });
-    cleanup.push(() => server.kill());
-    cleanup.push(() => sh(["umount", "-l", mnt], true));
-    const reader = server.stdout.getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`errno-fs.py exited: ${out}`);
-      out += new TextDecoder().decode(value);
-    }
-    expect(out).toBe("ready\n");
-    const loopDev = sh(["losetup", "-f", "--show", join(mnt, "disk.img")]);
-    cleanup.push(() => sh(["losetup", "-d", loopDev], true));
-    dev = loopDev.replace("/dev/", "");
+    loopDev = await errnoLoop();
+    dev = loopDev.dev;
     ({ lines, events: got } = await kernelEvents(() => {
-      for (let block = 0; block < 6; block++) {
-        sh(["dd", `if=${loopDev}`, "of=/dev/null", "bs=4096", "count=1", `skip=${block}`, "iflag=direct"], true);
-      }
-      sh(["dd", "if=/dev/zero", `of=${loopDev}`, "bs=4096", "count=1", "seek=8", "oflag=direct"], true);
+      for (let block = 0; block < READ_ERRNO_BLOCKS; block++) loopDev!.readBlock(block);
+      loopDev!.writeBlock(8);
     }, (msg) => msg.includes(`, dev ${dev}, `)));
   }, 20_000);
 
-  afterAll(() => {
-    for (const f of cleanup.reverse()) f();
-    rmSync(mnt, { recursive: true, force: true });
-  });
+  afterAll(() => loopDev?.cleanup());
 
   test("each errno becomes the kernel's status line and the matching BLK event", () => {
     expect(got.map((e) => e.raw)).toEqual(lines);
