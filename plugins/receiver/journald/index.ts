@@ -25,7 +25,8 @@ const schema = v.strictObject({
   ),
 });
 
-const ERRNO = { EAGAIN: 11, ENOENT: 2, ECONNREFUSED: 111, EMSGSIZE: 90, ENOBUFS: 105 } as const;
+const ERRNO = { EAGAIN: 11, ENOENT: 2, ECONNREFUSED: 111, EMSGSIZE: 90, ENOBUFS: 105, EACCES: 13, EPERM: 1 } as const;
+const errnoName = (n: number) => Object.entries(ERRNO).find(([, x]) => x === n)?.[0] ?? `errno ${n}`;
 // Busy or restarting journald: worth retrying within the timeout.
 const RETRIABLE = new Set<number>([ERRNO.EAGAIN, ERRNO.ENOENT, ERRNO.ECONNREFUSED, ERRNO.ENOBUFS]);
 
@@ -74,7 +75,7 @@ export class JournaldReceiver {
           if (RETRIABLE.has(rc)) this.down = true;
           this.errors++;
           this.ctx.count("errors");
-          this.ctx.log.once(`errno-${rc}`, `journald: sending to ${this.opts.path} failed (errno ${rc})`);
+          this.ctx.log.once(`errno-${rc}`, `journald: sending to ${this.opts.path} failed: ${errnoName(rc)}`);
           break;
         }
         this.ctx.count("retries");
@@ -95,7 +96,7 @@ export class JournaldReceiver {
   }
 
   status(): Record<string, unknown> {
-    return { path: this.opts.path, down: this.down, sent: this.sent, errors: this.errors, last_errno: this.lastErrno, addon: Boolean(this.ctx.native) };
+    return { path: this.opts.path, down: this.down, sent: this.sent, errors: this.errors, last_error: this.lastErrno ? errnoName(this.lastErrno) : "", addon: Boolean(this.ctx.native) };
   }
 }
 
