@@ -122,11 +122,18 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     await r.close();
   });
 
-  test("user + password authentication; a wrong password is logged and counted as not connected", async () => {
-    const s = await startServer({ extra: ["--user", "sevd", "--pass", "pw"] });
+  test("user + password (server config with permissions); a wrong password is logged and not connected", async () => {
+    const s = await startServer({ extra: ["-c", join(dir, "testdata/auth.conf")] });
+    const sub = await connect({ servers: `127.0.0.1:${s.port}`, user: "watcher", pass: "w" });
+    clients.push(sub);
+    const got: string[] = [];
+    sub.subscribe("storeventd.>", { callback: (_e, m) => void got.push(m.subject) });
+    await sub.flush();
     const good = await make({ servers: [`127.0.0.1:${s.port}`], user: "sevd", password: "pw" });
     await until(() => good.r.status().connected === true);
-    expect(good.r.status().connected).toBe(true);
+    await good.r.send([makeEvent()]);
+    await until(() => got.length === 1, 3000);
+    expect(got).toEqual(["storeventd.node-a.multipath.DM_MPATH_PATH_DOWN"]);
     const bad = await make({ servers: [`127.0.0.1:${s.port}`], user: "sevd", password: "wrong", reconnect_min: "50ms", reconnect_max: "100ms" });
     await bad.r.send([makeEvent()]);
     await until(() => bad.logs.some((l) => /auth/i.test(l)), 3000);
