@@ -117,6 +117,7 @@ describe("exec receiver", () => {
     const { recv, counts, logs } = await make({ command: [recorder], env: { REC_EXIT: "3" } });
     await recv.send([makeEvent(), makeEvent()]);
     expect(counts.get("failed")).toBe(2);
+    expect(counts.get("exit_3")).toBe(2);
     expect(counts.get("errors")).toBe(2);
     expect(counts.get("sent")).toBeUndefined();
     expect(logs.join("\n")).toContain("exited 3");
@@ -138,6 +139,7 @@ describe("exec receiver", () => {
     const ms = performance.now() - t0;
     expect(existsSync(join(rec, "stubborn.started"))).toBe(true);
     expect(counts.get("timeouts")).toBe(1);
+    expect(counts.get("signal_SIGKILL")).toBe(1);
     expect(counts.get("errors")).toBe(1);
     expect(ms).toBeGreaterThanOrEqual(450);
     expect(ms).toBeLessThan(3000);

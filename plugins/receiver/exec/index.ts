@@ -115,6 +115,9 @@ export class ExecReceiver {
     }
     this.stats.failed++;
     this.ctx.count("failed");
+    // Per exit status (0..255) or signal: a bounded set of counter names.
+    if (r.signal) this.ctx.count(`signal_${r.signal}`);
+    else if (r.code !== null) this.ctx.count(`exit_${r.code}`);
     this.ctx.count("errors", n);
     const how = r.timedOut ? "timed out" : r.signal ? `killed by ${r.signal}` : r.code === null ? "did not start" : `exited ${r.code}`;
     this.last = { ...r, at: new Date().toISOString() };
