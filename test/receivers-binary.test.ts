@@ -2,10 +2,11 @@
 // file:line, and `run` delivers the daemon's own events to a real journald (journal namespace,
 // through the embedded addon) and to an exec recorder.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBin, startDaemon } from "./helpers/bin.ts";
+import { canRunJournald, startJournalNamespace } from "./helpers/journald.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sevd-rcvbin-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,16 +95,11 @@ plugin = "journald"
   expect(r.stdout).toContain("receivers: alerts (multicast), mail (email), chat (irc), bus (nats), script (exec), journal (journald)");
 });
 
-const canJournal = process.getuid?.() === 0 && existsSync("/lib/systemd/systemd-journald");
-
-test.skipIf(!canJournal)("run: DAEMON_STARTED/STOPPING reach a real journald through the binary's addon, and an exec recorder", async () => {
-  const ns = `sevdbin${process.pid}`;
-  const socket = `/run/systemd/journal.${ns}/socket`;
-  const machineId = readFileSync("/etc/machine-id", "utf8").trim();
-  const journald = Bun.spawn(["/lib/systemd/systemd-journald", ns], { stdout: "ignore", stderr: "ignore" });
+test.skipIf(!canRunJournald)("run: DAEMON_STARTED/STOPPING reach a real journald through the binary's addon, and an exec recorder", async () => {
+  const jd = await startJournalNamespace("sevdbin");
+  const socket = jd.socket;
   const rec = join(dir, "rec");
   try {
-    for (let i = 0; i < 100 && !existsSync(socket); i++) await Bun.sleep(50);
     const cfg = join(dir, "run.toml");
     writeFileSync(cfg, `[main]
 hostname = "n1"
@@ -123,12 +119,7 @@ env = { REC_DIR = "${rec}" }
     await Bun.sleep(300);
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);
-    let entries: Record<string, string>[] = [];
-    for (let i = 0; i < 50 && entries.length < 2; i++) {
-      const j = Bun.spawnSync(["journalctl", `--namespace=${ns}`, "-o", "json", "SYSLOG_IDENTIFIER=storeventd"]);
-      entries = j.stdout.toString().trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-      await Bun.sleep(100);
-    }
+    const entries = await jd.entries(["SYSLOG_IDENTIFIER=storeventd"], 2);
     expect(entries.map((e) => e.STOREVENTD_EVENT_TYPE)).toEqual(["DAEMON_STARTED", "DAEMON_STOPPING"]);
     expect(entries[0]!.STOREVENTD_SYSTEM).toBe("daemon");
     expect(JSON.parse(entries[0]!.STOREVENTD_JSON!).hostname).toBe("n1");
@@ -145,10 +136,6 @@ env = { REC_DIR = "${rec}" }
     expect(f.stderr()).toMatch(/^<6>DAEMON_STOPPING: storeventd stopping$/m);
     expect(f.stderr().match(/native addon not loaded; writing events to stderr/g)).toHaveLength(1);
   } finally {
-    journald.kill("SIGTERM");
-    await journald.exited;
-    rmSync(`/run/systemd/journal.${ns}`, { recursive: true, force: true });
-    rmSync(`/var/log/journal/${machineId}.${ns}`, { recursive: true, force: true });
-    rmSync(`/run/log/journal/${machineId}.${ns}`, { recursive: true, force: true });
+    await jd.stop();
   }
 }, 30_000);

@@ -1,8 +1,9 @@
 // journald receiver: encoding units, and entries read back from a real systemd-journald run by the
 // test in its own journal namespace (so it never touches the host's /run/systemd/journal/socket).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as v from "valibot";
+import { canRunJournald, startJournalNamespace, type JournalNamespace } from "../../../test/helpers/journald.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { JournaldReceiver } from "./index.ts";
 import { decodeFields, encodeFields, eventFields, fieldName, messageId } from "./encode.ts";
@@ -99,29 +100,12 @@ describe("journald encoding", () => {
 
 // ---- against a real journald ----
 
-const ns = `sevdtest${process.pid}${Math.floor(Math.random() * 1e6)}`;
-const socket = `/run/systemd/journal.${ns}/socket`;
-const machineId = existsSync("/etc/machine-id") ? readFileSync("/etc/machine-id", "utf8").trim() : "";
-let journald: ReturnType<typeof Bun.spawn> | undefined;
-const canRun = process.getuid?.() === 0 && existsSync("/lib/systemd/systemd-journald");
-
-function cleanupJournal(): void {
-  journald?.kill("SIGTERM");
-  rmSync(`/run/systemd/journal.${ns}`, { recursive: true, force: true });
-  if (machineId) {
-    rmSync(`/var/log/journal/${machineId}.${ns}`, { recursive: true, force: true });
-    rmSync(`/run/log/journal/${machineId}.${ns}`, { recursive: true, force: true });
-  }
-}
+let jd: JournalNamespace;
+let socket = "";
+let journald: JournalNamespace["proc"] | undefined;
 
 async function readBack(id: string): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 50; i++) {
-    const p = Bun.spawnSync(["journalctl", `--namespace=${ns}`, "-o", "json", "--all", `STOREVENTD_EVENT_ID=${id}`]);
-    const line = p.stdout.toString().trim().split("\n").filter(Boolean).pop();
-    if (line) return JSON.parse(line);
-    await Bun.sleep(100);
-  }
-  return undefined;
+  return (await jd.entries([`STOREVENTD_EVENT_ID=${id}`])).pop();
 }
 
 function expectEntryMatches(entry: Record<string, unknown> | undefined, e: StorageEvent): void {
@@ -131,16 +115,14 @@ function expectEntryMatches(entry: Record<string, unknown> | undefined, e: Stora
   expect(JSON.parse(entry!.STOREVENTD_JSON as string)).toEqual(e);
 }
 
-describe.skipIf(!canRun)("journald receiver against a real systemd-journald", () => {
+describe.skipIf(!canRunJournald)("journald receiver against a real systemd-journald", () => {
   beforeAll(async () => {
-    journald = Bun.spawn(["/lib/systemd/systemd-journald", ns], { stdout: "ignore", stderr: "ignore" });
-    for (let i = 0; i < 100 && !existsSync(socket); i++) await Bun.sleep(50);
-    expect(existsSync(socket)).toBe(true);
+    jd = await startJournalNamespace();
+    socket = jd.socket;
+    journald = jd.proc;
   });
   afterAll(async () => {
-    cleanupJournal();
-    await journald?.exited;
-    cleanupJournal();
+    await jd?.stop();
   });
 
   test("every field of an entry reads back with journalctl, including multi-line values", async () => {
@@ -182,8 +164,7 @@ describe.skipIf(!canRun)("journald receiver against a real systemd-journald", ()
     const e = makeEvent({ event_type: "FS_REMOUNT_RO", system: "fs", dev_name: "dm-7" });
     await r.send([e]);
     await readBack(e.event_id);
-    const p = Bun.spawnSync(["journalctl", `--namespace=${ns}`, "-o", "json", `MESSAGE_ID=${messageId("FS_REMOUNT_RO")}`]);
-    const ids = p.stdout.toString().trim().split("\n").map((l) => JSON.parse(l).STOREVENTD_EVENT_ID);
+    const ids = (await jd.entries([`MESSAGE_ID=${messageId("FS_REMOUNT_RO")}`])).map((x) => x.STOREVENTD_EVENT_ID);
     expect(ids).toEqual([e.event_id]);
   });
 
@@ -232,7 +213,7 @@ describe.skipIf(!canRun)("journald receiver against a real systemd-journald", ()
 
   test("a journald that is not there: bounded retries, errors counted, send() returns", async () => {
     const { ctx, rec } = receiverContext();
-    const r = new JournaldReceiver(v_parse({ path: `/run/systemd/journal.${ns}-absent/socket`, timeout: "300ms" }), ctx);
+    const r = new JournaldReceiver(v_parse({ path: `/run/systemd/journal.${jd.ns}-absent/socket`, timeout: "300ms" }), ctx);
     const t0 = performance.now();
     await r.send([makeEvent(), makeEvent()]);
     const first = performance.now() - t0;
