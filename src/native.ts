@@ -19,6 +19,10 @@ export interface NativeAddon {
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;
+  /** NETLINK_KOBJECT_UEVENT reader (native/src/uevent_reader.cc); groups: 1 kernel, 2 udev, 3 both. */
+  UeventReader?: new (groups?: number, rcvbuf?: number) => NativeReader & { dropped(): number };
+  /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
+  ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }
