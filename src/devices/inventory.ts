@@ -200,7 +200,7 @@ export class DeviceInventory implements DeviceDirectory {
     };
     if (p.MAJOR && p.MINOR) dev.majmin = `${p.MAJOR}:${p.MINOR}`;
     dev.devtype = devtype;
-    dev.dev_path = p.DEVNAME ? `${this.devRoot}/${p.DEVNAME}` : dev.dev_path;
+    if (p.DEVNAME) dev.dev_path = p.DEVNAME.startsWith("/") ? p.DEVNAME : `${this.devRoot}/${p.DEVNAME}`;
     if (devtype === "partition") dev.parent = parts[parts.length - 2] ?? "";
     if (hctl) dev.scsi_address = hctl;
     if (p.DM_NAME) dev.dm_name = p.DM_NAME;

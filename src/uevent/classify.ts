@@ -16,7 +16,7 @@
 import { basename } from "node:path";
 import type { EventDraft, Severity } from "../event.ts";
 import type { UeventRecord } from "../records.ts";
-import type { ApplyResult, BlockDevice, DeviceInventory } from "../devices/inventory.ts";
+import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../devices/inventory.ts";
 
 export const DEFAULT_SUBSYSTEMS = ["block", "scsi", "nvme"] as const;
 
@@ -99,15 +99,59 @@ export function formatBytes(n: number): string {
 export interface ClassifyOptions {
   /** Kernel SUBSYSTEM values to act on (default block, scsi, nvme). */
   subsystems?: readonly string[];
+  /** How many recent SEQNUMs are remembered to drop udevd's copy of a kernel uevent (default 4096). */
+  dedupSeqnums?: number;
+}
+
+/** Remembers the last n SEQNUMs (the kernel's and udevd's copies of one uevent share it). */
+export class SeqWindow {
+  private set = new Set<string>();
+  private ring: string[] = [];
+  private at = 0;
+  constructor(private n: number) {}
+  /** True when seq was seen within the window; records it otherwise. */
+  seen(seq: string): boolean {
+    if (this.set.has(seq)) return true;
+    if (this.ring.length < this.n) this.ring.push(seq);
+    else {
+      this.set.delete(this.ring[this.at]!);
+      this.ring[this.at] = seq;
+      this.at = (this.at + 1) % this.n;
+    }
+    this.set.add(seq);
+    return false;
+  }
+}
+
+export interface Handled {
+  /** "ignored": other subsystem; "duplicate": second copy of a SEQNUM; "new": forward to parsers. */
+  status: "ignored" | "duplicate" | "new";
+  drafts: EventDraft[];
+  /** Non-empty when a value could not be decoded (count it as bad). */
+  bad: string;
 }
 
 export class UeventClassifier {
   private subsystems: Set<string>;
+  private seqs: SeqWindow;
   /** Set when a record could not be classified (bad NVME_AEN value ...): the caller counts it. */
   lastBad = "";
 
   constructor(readonly inventory: DeviceInventory, opts: ClassifyOptions = {}) {
     this.subsystems = new Set(opts.subsystems ?? DEFAULT_SUBSYSTEMS);
+    this.seqs = new SeqWindow(opts.dedupSeqnums ?? 4096);
+  }
+
+  /** Filter, de-duplicate (by SEQNUM) and classify one uevent, live or replayed. */
+  handle(rec: UeventRecord): Handled {
+    if (!this.wants(rec)) return { status: "ignored", drafts: [], bad: "" };
+    const seq = rec.props.SEQNUM;
+    if (seq !== undefined && this.seqs.seen(seq)) {
+      if (rec.origin === "udev") this.inventory.applyUevent(rec); // udevd's by-id links and IDs
+      return { status: "duplicate", drafts: [], bad: "" };
+    }
+    const drafts = this.classify(rec);
+    return { status: "new", drafts, bad: this.lastBad };
   }
 
   wants(rec: UeventRecord): boolean {
@@ -183,7 +227,8 @@ export class UeventClassifier {
         if ((old > 0 && size > 0 && old !== size) || p.RESIZE === "1") {
           const shrunk = old > 0 && size >= 0 && size < old;
           return [this.draft(rec, shrunk ? "warn" : "info", "block", "DEVICE_RESIZED",
-            `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}`, dev, name, { ...base, ...sizes })];
+            old >= 0 && size >= 0 ? `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}` : `${name} resized`,
+            dev, name, { ...base, ...sizes })];
         }
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED",
           `${name} changed${old >= 0 && size >= 0 && old !== size ? ` (size ${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,
@@ -228,7 +273,7 @@ export class UeventClassifier {
     if (p.SEQNUM) ext.seqnum = Number(p.SEQNUM);
     const d = (severity: Severity, type: string, msg: string): EventDraft[] => {
       const draft = this.draft(rec, severity, "nvme", type, msg, undefined, name, ext);
-      if (p.DEVNAME) draft.dev_path = `${this.inventory.devRoot}/${p.DEVNAME}`;
+      if (p.DEVNAME) draft.dev_path = p.DEVNAME.startsWith("/") ? p.DEVNAME : `${this.inventory.devRoot}/${p.DEVNAME}`;
       return [draft];
     };
     if (aen.type === 1) {
@@ -238,4 +283,9 @@ export class UeventClassifier {
     const severity: Severity = aen.type === 0 ? (aen.info === 0x02 || aen.info === 0x03 ? "error" : "warn") : "info";
     return d(severity, "NVME_ASYNC_EVENT", `${name}: async event: ${aen.type_name}: ${aen.info_name} (${aen.aen})`);
   }
+}
+
+/** A classifier over an inventory that never reads this host's sysfs (replay of recorded uevents). */
+export function replayClassifier(opts: ClassifyOptions = {}, inventory?: DeviceInventory): UeventClassifier {
+  return new UeventClassifier(inventory ?? new DeviceInventoryCtor({ sysRoot: "/dev/null/no-sysfs", mountinfo: "/dev/null" }), opts);
 }

@@ -118,7 +118,7 @@ export function unpackUevent(packed: string, origin: "kernel" | "udev", source: 
 
 // ---- recorded input (replay --uevent) ----
 
-const HEADER_RE = /^(KERNEL|UDEV)\[(\d+(?:\.\d+)?)\]\s+(\S+)\s+(\/\S*)\s+\(([^)]*)\)\s*$/;
+const HEADER_RE = /^(KERNEL|UDEV)\s*\[(\d+(?:\.\d+)?)\]\s+(\S+)\s+(\/\S*)\s+\(([^)]*)\)\s*$/;
 
 function* decodeMonitorText(text: string, source: string, onBad: (reason: string) => void): Iterable<UeventRecord> {
   let cur: { origin: "kernel" | "udev"; action: string; devpath: string; subsystem: string; lines: string[] } | undefined;
@@ -197,7 +197,7 @@ export function splitRawCapture(data: Uint8Array): number[] {
 function looksLikeMonitorText(data: Uint8Array): boolean {
   const head = data.subarray(0, 65536);
   if (head.indexOf(0) >= 0) return false;
-  return /^(KERNEL|UDEV)\[\d/m.test(new TextDecoder().decode(head));
+  return /^(KERNEL|UDEV)\s*\[\d/m.test(new TextDecoder().decode(head));
 }
 
 /**

@@ -47,55 +47,30 @@ function pickInventory(config: UdevConfig, ctx: SenderContext): DeviceInventory 
   return new DeviceInventory({ sysRoot: config.sys_root, devRoot: config.dev_root, mountinfo: config.mountinfo });
 }
 
-/** Remembers the last n SEQNUMs (kernel and udevd copies of one uevent share it). */
-class SeqWindow {
-  private set = new Set<string>();
-  private ring: string[] = [];
-  private at = 0;
-  constructor(private n: number) {}
-  seen(seq: string): boolean {
-    if (this.set.has(seq)) return true;
-    if (this.ring.length < this.n) this.ring.push(seq);
-    else {
-      this.set.delete(this.ring[this.at]!);
-      this.ring[this.at] = seq;
-      this.at = (this.at + 1) % this.n;
-    }
-    this.set.add(seq);
-    return false;
-  }
-}
-
 export class UdevSender {
   readonly inventory: DeviceInventory;
   readonly classifier: UeventClassifier;
-  private seqs: SeqWindow;
   private reader: { close(): void; dropped(): number } | undefined;
   private droppedSeen = 0;
   private mode: "netlink" | "poll" = "netlink";
 
   constructor(private config: UdevConfig, private ctx: SenderContext) {
     this.inventory = pickInventory(config, ctx);
-    this.classifier = new UeventClassifier(this.inventory, { subsystems: config.subsystems });
-    this.seqs = new SeqWindow(config.dedup_seqnums);
+    this.classifier = new UeventClassifier(this.inventory, { subsystems: config.subsystems, dedupSeqnums: config.dedup_seqnums });
   }
 
   /** One uevent (from the socket, or a test): dedup, records to parsers, inventory, catalog events. */
   handle(rec: UeventRecord): void {
     const ctx = this.ctx;
     ctx.count("received");
-    if (!this.classifier.wants(rec)) return;
-    const seq = rec.props.SEQNUM;
-    if (seq !== undefined && this.seqs.seen(seq)) {
-      ctx.count("duplicates");
-      if (rec.origin === "udev") this.inventory.applyUevent(rec); // udevd's by-id links and IDs
-      return;
-    }
+    const h = this.classifier.handle(rec);
+    if (h.status === "duplicate") ctx.count("duplicates");
+    if (h.status !== "new") return;
     ctx.emit(rec);
-    for (const d of this.classifier.classify(rec)) ctx.emitEvent(d);
-    if (this.classifier.lastBad) {
+    for (const d of h.drafts) ctx.emitEvent(d);
+    if (h.bad) {
       ctx.count("bad");
-      ctx.log.once("bad-uevent-value", `${this.classifier.lastBad}: ${rec.raw.slice(0, 200)}`);
+      ctx.log.once("bad-uevent-value", `${h.bad}: ${rec.raw.slice(0, 200)}`);
     }
   }
 
