@@ -1,0 +1,160 @@
+// The udev sender on the real kernel: a loop device of our own through its whole life, and a
+// forged uevent from a user process. Needs root, /dev/loop-control, losetup, sfdisk, partx and the
+// addon. Other engineers create loop devices at the same time: everything filters on our names.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { nativeAddon } from "../../../src/native.ts";
+import type { EventDraft } from "../../../src/plugin-api.ts";
+import { makeContext } from "../../../test/helpers/context.ts";
+import { schema, UdevSender } from "./index.ts";
+
+const LOOP_CTL_ADD = 0x4c80;
+const LOOP_CTL_REMOVE = 0x4c81;
+const MiB = 1 << 20;
+
+const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
+const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && Boolean(nativeAddon()?.UeventReader) &&
+  ["losetup", "sfdisk", "partx", "python3"].every(have);
+
+function sh(cmd: string[]): string {
+  const r = Bun.spawnSync(cmd, { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString().trim()}`);
+  return r.stdout.toString().trim();
+}
+
+/** LOOP_CTL_ADD / LOOP_CTL_REMOVE on /dev/loop-control: the kernel's answer or -errno. */
+function loopCtl(op: number, n: number): number {
+  const py = "import fcntl,os,sys\nfd=os.open('/dev/loop-control',os.O_RDWR)\n" +
+    "try: print(fcntl.ioctl(fd,int(sys.argv[1]),int(sys.argv[2])))\nexcept OSError as e: print(-e.errno)";
+  return Number(sh(["python3", "-c", py, String(op), String(n)]));
+}
+
+describe.skipIf(!canRun)("udev sender on the real kernel", () => {
+  const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-"));
+  const img = join(dir, "disk.img");
+  const { ctx, rec, abort } = makeContext();
+  const sender = new UdevSender(v.parse(schema, {}), ctx);
+  let running: Promise<void> | undefined;
+  let n = -1; // our loop device number
+  let name = "";
+  let attached = false;
+  let extraLoop = ""; // the one `losetup -f` picked
+
+  const ours = (dev: string) => (e: EventDraft) => e.dev_name === dev;
+  async function waitFor(pred: (e: EventDraft) => boolean, what: string, ms = 4000): Promise<EventDraft> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const hit = rec.events.find(pred);
+      if (hit) return hit;
+      if (Date.now() > end) throw new Error(`no ${what}; got ${rec.events.map((e) => `${e.event_type} ${e.dev_name}`).join(", ")}`);
+      await Bun.sleep(20);
+    }
+  }
+
+  beforeAll(async () => {
+    running = sender.run();
+    for (let i = 0; i < 250 && rec.readyCalls === 0; i++) await Bun.sleep(20);
+    // A node number of our own, far from what `losetup -f` hands out.
+    for (let tries = 0; tries < 20 && n < 0; tries++) {
+      const want = 400 + Math.floor(Math.random() * 500);
+      if (loopCtl(LOOP_CTL_ADD, want) === want) n = want;
+    }
+    name = `loop${n}`;
+    sh(["truncate", "-s", `${20 * MiB}`, img]);
+  });
+
+  afterAll(async () => {
+    if (attached) Bun.spawnSync(["losetup", "-d", `/dev/${name}`]);
+    if (extraLoop) Bun.spawnSync(["losetup", "-d", extraLoop]);
+    if (n >= 0 && existsSync(`/sys/class/block/${name}`)) loopCtl(LOOP_CTL_REMOVE, n);
+    abort.abort();
+    await running;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("ctx.ready() after the initial scan; the inventory is provided as a service", () => {
+    expect(rec.readyCalls).toBe(1);
+    expect(ctx.services.get("devices.inventory")).toBe(sender.inventory);
+    expect(n).toBeGreaterThan(0);
+  });
+
+  test("LOOP_CTL_ADD -> DEVICE_ADDED; attaching 20 MiB -> DEVICE_CHANGED with the size", async () => {
+    const added = await waitFor((e) => e.event_type === "DEVICE_ADDED" && e.dev_name === name, `DEVICE_ADDED ${name}`);
+    expect(added.extension).toMatchObject({ devtype: "disk", majmin: `7:${n}`, size_bytes: 0 });
+    sh(["losetup", `/dev/${name}`, img]);
+    attached = true;
+    const changed = await waitFor((e) => e.event_type === "DEVICE_CHANGED" && e.dev_name === name, "DEVICE_CHANGED");
+    expect(changed.extension).toMatchObject({ old_size_bytes: 0, new_size_bytes: 20 * MiB });
+    expect(sender.inventory.get(name)?.size_bytes).toBe(20 * MiB);
+  });
+
+  test("truncate +10M; losetup -c -> DEVICE_RESIZED with old and new size", async () => {
+    sh(["truncate", "-s", `+${10 * MiB}`, img]);
+    sh(["losetup", "-c", `/dev/${name}`]);
+    const e = await waitFor((x) => x.event_type === "DEVICE_RESIZED" && x.dev_name === name, "DEVICE_RESIZED");
+    expect(e.extension).toMatchObject({ old_size_bytes: 20 * MiB, new_size_bytes: 30 * MiB });
+    expect(e.severity).toBe("info");
+  });
+
+  test("sfdisk + partx -a -> partitions appear with the disk as parent", async () => {
+    const r = Bun.spawnSync(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", `/dev/${name}`], {
+      stdin: new TextEncoder().encode("label: dos\n,10M,L\n,,L\n"), stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(0);
+    sh(["partx", "-a", `/dev/${name}`]);
+    const p1 = await waitFor((e) => e.event_type === "DEVICE_ADDED" && e.dev_name === `${name}p1`, "p1");
+    const p2 = await waitFor((e) => e.event_type === "DEVICE_ADDED" && e.dev_name === `${name}p2`, "p2");
+    expect(p1.extension).toMatchObject({ devtype: "partition", parent: name, size_bytes: 10 * MiB });
+    expect(p2.extension).toMatchObject({ devtype: "partition", parent: name });
+    expect(sender.inventory.get(name)?.partitions).toEqual([`${name}p1`, `${name}p2`]);
+    expect(sender.inventory.identify(`/dev/${name}p1`)).toMatchObject({ dev_name: `${name}p1`, dev_path: `/dev/${name}p1` });
+  });
+
+  test("losetup -d -> MEDIA_CHANGED (DISK_MEDIA_CHANGE=1), size 0, the node stays", async () => {
+    sh(["losetup", "-d", `/dev/${name}`]);
+    attached = false;
+    const media = await waitFor((e) => e.event_type === "MEDIA_CHANGED" && e.dev_name === name, "MEDIA_CHANGED");
+    expect(media.raw).toContain("DISK_MEDIA_CHANGE=1");
+    expect(rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === name)).toBe(false);
+    // Partitions added with partx (BLKPG) stay until the node goes: the loop has no partscan flag.
+    expect(sender.inventory.get(name)).toMatchObject({ size_bytes: 0, partitions: [`${name}p1`, `${name}p2`] });
+  });
+
+  test("LOOP_CTL_REMOVE -> DEVICE_REMOVED for the partitions and the disk", async () => {
+    expect(loopCtl(LOOP_CTL_REMOVE, n)).toBe(0);
+    await waitFor((x) => x.event_type === "DEVICE_REMOVED" && x.dev_name === `${name}p1`, "p1 removed");
+    await waitFor((x) => x.event_type === "DEVICE_REMOVED" && x.dev_name === `${name}p2`, "p2 removed");
+    const e = await waitFor((x) => x.event_type === "DEVICE_REMOVED" && x.dev_name === name, "DEVICE_REMOVED");
+    expect(e.severity).toBe("info"); // a virtual device
+    expect(sender.inventory.get(name)).toBeUndefined();
+    expect(sender.inventory.identify(name)).toEqual({ dev_name: name, dev_path: "", dev_wwid: "", owners: [] });
+  });
+
+  test("losetup -f --show -> an event for that loop device with the right size", async () => {
+    extraLoop = sh(["losetup", "-f", "--show", img]);
+    const dev = extraLoop.replace("/dev/", "");
+    const e = await waitFor((x) => ours(dev)(x) && (x.event_type === "DEVICE_CHANGED" || x.event_type === "DEVICE_ADDED") &&
+      (x.extension?.new_size_bytes === 30 * MiB || x.extension?.size_bytes === 30 * MiB), `event for ${dev}`);
+    expect(e.system).toBe("block");
+    sh(["losetup", "-d", extraLoop]);
+    extraLoop = "";
+  });
+
+  test("a forged uevent from a user process on the kernel group is dropped and counted", async () => {
+    const before = rec.counts.get("dropped_untrusted") ?? 0;
+    const forged = `forged${process.pid}`;
+    const msg = `add@/devices/virtual/block/${forged}\\0ACTION=add\\0DEVPATH=/devices/virtual/block/${forged}\\0` +
+      `SUBSYSTEM=block\\0DEVNAME=${forged}\\0DEVTYPE=disk\\0SEQNUM=1\\0`;
+    sh(["python3", "-c", "import socket\ns=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,15)\ns.bind((0,0))\n" +
+      `s.sendto(b'${msg}',(0,1))`]);
+    const end = Date.now() + 3000;
+    while ((rec.counts.get("dropped_untrusted") ?? 0) === before && Date.now() < end) await Bun.sleep(20);
+    expect(rec.counts.get("dropped_untrusted") ?? 0).toBeGreaterThan(before);
+    await Bun.sleep(100);
+    expect(rec.events.filter((e) => e.dev_name === forged)).toEqual([]);
+    expect(rec.records.filter((r) => r.kind === "uevent" && r.devpath.includes(forged))).toEqual([]);
+  });
+});
