@@ -314,7 +314,9 @@ export class DeviceInventory implements DeviceDirectory {
     };
     const before = this.devs.get(name);
     if (before?.by_id.length && !dev.by_id.length) dev.by_id = before.by_id; // learnt from udevd
-    dev.wwid = pickWwid(dev, read(`${diskBase}/wwid`) || read(`${diskBase}/device/wwid`));
+    // A partition's id is its disk's, with -partN (as udev's by-id links do).
+    const idSource = isPart ? { ...dev, by_id: byId.get(dev.parent) ?? this.devs.get(dev.parent)?.by_id ?? [] } : dev;
+    dev.wwid = pickWwid(idSource, read(`${diskBase}/wwid`) || read(`${diskBase}/device/wwid`));
     if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${read(`${base}/partition`)}`;
     return dev;
   }
