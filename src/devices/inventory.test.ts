@@ -1,10 +1,11 @@
 // DeviceInventory on the real sysfs with loop devices and a mounted ext4, and on a sysfs-shaped
 // tree for what this machine cannot have (SCSI disks, dm multipath and md stacks, by-id links).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createDeviceDirectory, DeviceInventory, parseMountinfo } from "./index.ts";
+import { fakeSys } from "./fake-sysfs.ts";
 
 const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
 const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") && ["losetup", "sfdisk", "partx", "mkfs.ext4"].every(have);
@@ -71,63 +72,20 @@ describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
   test("a device attached after the scan is found lazily; a vanished one keeps its name", () => {
     const inv = new DeviceInventory();
     inv.scan();
+    const img2 = join(dir, "late.img");
+    sh(["truncate", "-s", "8M", img2]);
+    const late = sh(["losetup", "-f", "--show", img2]);
+    try {
+      // a loop node losetup had to create is not in the scan; an existing one is, with size 0
+      expect(inv.identify(late)).toMatchObject({ dev_name: late.slice(5), dev_path: late });
+      expect(inv.refresh(late.slice(5))?.size_bytes).toBe(8 << 20);
+    } finally {
+      sh(["losetup", "-d", late]);
+    }
     expect(inv.identify("loop-does-not-exist")).toEqual({ dev_name: "loop-does-not-exist", dev_path: "", dev_wwid: "", owners: [] });
     expect(inv.identify("/dev/nope0")).toEqual({ dev_name: "nope0", dev_path: "", dev_wwid: "", owners: [] });
   });
 });
-
-/** A sysfs-shaped tree: SCSI disk sdb (2:0:0:1) and sdc, both paths of multipath dm-3, an md0 on sdd1. */
-function fakeSys(root: string): void {
-  const w = (p: string, text: string) => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text + "\n");
-  };
-  const l = (p: string, target: string) => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    symlinkSync(target, join(root, p));
-  };
-  const disk = (name: string, majmin: string, devdir: string, sectors: number) => {
-    w(`${devdir}/${name}/dev`, majmin);
-    w(`${devdir}/${name}/size`, String(sectors));
-    w(`${devdir}/${name}/uevent`, `MAJOR=${majmin.split(":")[0]}\nMINOR=${majmin.split(":")[1]}\nDEVNAME=${name}\nDEVTYPE=disk`);
-    mkdirSync(join(root, `${devdir}/${name}/holders`), { recursive: true });
-    mkdirSync(join(root, `${devdir}/${name}/slaves`), { recursive: true });
-    l(`sys/class/block/${name}`, join(root, devdir, name));
-  };
-  const host = "sys/devices/pci0000:00/0000:00:17.0/host2/target2:0:0";
-  w(`${host}/2:0:0:1/wwid`, "naa.600140512345678901234567890abcd1");
-  w(`${host}/2:0:0:1/model`, "LIO-ORG disk");
-  disk("sdb", "8:16", `${host}/2:0:0:1/block`, 2048);
-  l(`${host}/2:0:0:1/block/sdb/device`, join(root, host, "2:0:0:1"));
-  l("sys/class/scsi_device/2:0:0:1/device", join(root, host, "2:0:0:1"));
-  w(`${host}/2:0:0:2/wwid`, "naa.600140512345678901234567890abcd1");
-  disk("sdc", "8:32", `${host}/2:0:0:2/block`, 2048);
-  l(`${host}/2:0:0:2/block/sdc/device`, join(root, host, "2:0:0:2"));
-  disk("dm-3", "253:3", "sys/devices/virtual/block", 2048);
-  w("sys/devices/virtual/block/dm-3/dm/uuid", "mpath-3600140512345678901234567890abcd1");
-  w("sys/devices/virtual/block/dm-3/dm/name", "mpatha");
-  l("sys/devices/virtual/block/dm-3/slaves/sdb", "../../../../../pci0000:00");
-  l("sys/devices/virtual/block/dm-3/slaves/sdc", "../../../../../pci0000:00");
-  l(`${host}/2:0:0:1/block/sdb/holders/dm-3`, "x");
-  l(`${host}/2:0:0:2/block/sdc/holders/dm-3`, "x");
-  disk("sdd", "8:48", "sys/devices/pci0000:00/0000:00:17.0/host3/target3:0:0/3:0:0:0/block", 4096);
-  const sdd = "sys/devices/pci0000:00/0000:00:17.0/host3/target3:0:0/3:0:0:0/block/sdd";
-  w(`${sdd}/sdd1/dev`, "8:49");
-  w(`${sdd}/sdd1/size`, "4000");
-  w(`${sdd}/sdd1/partition`, "1");
-  w(`${sdd}/sdd1/uevent`, "MAJOR=8\nMINOR=49\nDEVNAME=sdd1\nDEVTYPE=partition\nPARTN=1");
-  mkdirSync(join(root, `${sdd}/sdd1/slaves`), { recursive: true });
-  l(`${sdd}/sdd1/holders/md0`, "x");
-  l("sys/class/block/sdd1", join(root, sdd, "sdd1"));
-  w(`${sdd}/serial`, "");
-  disk("md0", "9:0", "sys/devices/virtual/block", 3968);
-  w("sys/devices/virtual/block/md0/md/uuid", "3a9f1c2e:8d41b7a0:5e6f7081:92a3b4c5");
-  l("sys/devices/virtual/block/md0/slaves/sdd1", "x");
-  mkdirSync(join(root, "dev/disk/by-id"), { recursive: true });
-  l("dev/disk/by-id/wwn-0x5000c500a1b2c3d4", "../../sdd");
-  l("dev/disk/by-id/ata-ST1000_Z1D2", "../../sdd");
-  for (const n of ["sdb", "sdc", "sdd", "sdd1", "dm-3", "md0"]) writeFileSync(join(root, "dev", n), "");
-}
 
 describe("DeviceInventory on a sysfs-shaped tree (SCSI, multipath, md: not on this machine)", () => {
   const root = mkdtempSync(join(tmpdir(), "storeventd-fakesys-"));
