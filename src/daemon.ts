@@ -15,6 +15,7 @@ import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
 import { sdNotify } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
+import { startWebListener, type WebListener } from "./web/server.ts";
 
 export interface DaemonOptions {
   configPath?: string;
@@ -30,6 +31,7 @@ export class Daemon {
   private log = rootLog.child("storeventd");
   private started = nowUs();
   private reloading: Promise<ReloadResult> | undefined;
+  private web: WebListener | undefined;
   cfg!: Config;
 
   constructor(private opts: DaemonOptions) {
@@ -60,6 +62,7 @@ export class Daemon {
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
     const res = await this.pipeline.apply(this.cfg);
+    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
   }
@@ -82,6 +85,7 @@ export class Daemon {
       this.cfg = next;
       this.applyLogLevel(next);
       this.log.info(`reloaded: started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`);
+      this.event({ severity: "info", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded: ${res.started.length} started, ${res.stopped.length} stopped, ${res.kept.length} kept`, extension: { ...res } });
       return { ok: true, ...res };
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : (e as Error).message;
@@ -95,6 +99,7 @@ export class Daemon {
   async stop(): Promise<void> {
     sdNotify("STOPPING=1");
     this.log.info("stopping");
+    await this.web?.close();
     await this.pipeline.stop(this.cfg.main.shutdown_timeout, () =>
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STOPPING", msg: "storeventd stopping", extension: { pid: process.pid } }),
     );

@@ -13,6 +13,7 @@ import type { RootLog } from "./util/log.ts";
 import type { ServiceMap } from "./util/services.ts";
 import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
+import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
@@ -166,7 +167,7 @@ export class Pipeline {
     r.abort.abort();
     if (r.sender) {
       await r.sender.close?.();
-      await Promise.race([r.senderDone, Bun.sleep(timeoutMs)]);
+      if (!(await within(r.senderDone, timeoutMs))) this.opts.log.child(name).warn(`did not stop within ${timeoutMs} ms`);
     }
     if (r.parser) r.parser.flush?.((d) => this.emitDraft(d, undefined, name), true);
     if (r.slot) {
@@ -280,10 +281,8 @@ export class Pipeline {
   /** Resolves true once every sender called ready(), false at the timeout. */
   async whenReady(timeoutMs: number): Promise<boolean> {
     if (this.isReady()) return true;
-    return Promise.race([
-      new Promise<boolean>((r) => this.readyWaiters.push(() => r(true))),
-      Bun.sleep(timeoutMs).then(() => this.isReady()),
-    ]);
+    await within(new Promise<void>((r) => this.readyWaiters.push(r)), timeoutMs);
+    return this.isReady();
   }
 
   /** Stops senders first, flushes, then drains and closes receivers. */

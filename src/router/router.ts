@@ -4,6 +4,7 @@ import type { StorageEvent } from "../event.ts";
 import type { Logger, Receiver } from "../plugin-api.ts";
 import type { QueueConfig } from "../config/schema.ts";
 import { BoundedQueue } from "./queue.ts";
+import { within } from "../util/timeout.ts";
 import type { EventFilter } from "./filter.ts";
 
 export interface SlotStats {
@@ -75,22 +76,13 @@ export class ReceiverSlot {
   /** Resolves when the queue is empty and no send is in flight (or after timeoutMs). */
   async drained(timeoutMs: number): Promise<boolean> {
     if (this.queue.length === 0 && !this.busy) return true;
-    let timer: Timer | undefined;
-    const ok = await Promise.race([
-      new Promise<boolean>((r) => this.idle.push(() => r(true))),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    return ok;
+    return within(new Promise<void>((r) => this.idle.push(r)), timeoutMs);
   }
 
   /** Drains (bounded by timeoutMs), then stops the loop and closes the receiver. */
   async close(timeoutMs: number): Promise<void> {
     this.queue.close();
-    const done = await Promise.race([
-      (this.loop ?? Promise.resolve()).then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs)),
-    ]);
+    const done = await within(this.loop, timeoutMs);
     if (!done) {
       this.log.warn(`did not drain within ${timeoutMs} ms; ${this.queue.length} events dropped`);
       this.unreported += this.queue.length;
