@@ -95,6 +95,8 @@ export class DeviceInventory implements DeviceDirectory {
   private devs = new Map<string, BlockDevice>();
   private byMajmin = new Map<string, string>();
   private scanned = false;
+  /** False when sysRoot has no class/block (replay elsewhere): uevents are then the only source. */
+  private hasSysfs = true;
   private mounts: { at: number; map: Map<string, Mount[]> } = { at: 0, map: new Map() };
   private missing = new Map<string, number>();
   private listeners = new Set<(r: ApplyResult) => void>();
@@ -107,6 +109,7 @@ export class DeviceInventory implements DeviceDirectory {
 
   /** Full rescan of <sys>/class/block; returns what changed against the previous view. */
   scan(): ApplyResult[] {
+    this.hasSysfs = existsSync(`${this.sysRoot}/class/block`);
     const byId = this.readById();
     const names = new Set(list(`${this.sysRoot}/class/block`));
     const changes: ApplyResult[] = [];
@@ -174,7 +177,7 @@ export class DeviceInventory implements DeviceDirectory {
         const old = basename(p.DEVPATH_OLD);
         if (old !== name) this.drop(old);
       }
-      after = existsSync(`${this.sysRoot}/class/block/${name}`) ? this.readSysfs(name, this.readById()) : undefined;
+      after = this.hasSysfs && existsSync(`${this.sysRoot}/class/block/${name}`) ? this.readSysfs(name, this.readById()) : undefined;
       after ??= this.fromUevent(name, rec, before);
       // udevd's copy knows what sysfs does not: by-id links, serial, WWN.
       if (rec.origin === "udev") this.mergeUdevProps(after, p);
@@ -241,10 +244,16 @@ export class DeviceInventory implements DeviceDirectory {
     if (!dev) return;
     this.devs.delete(name);
     if (dev.majmin && this.byMajmin.get(dev.majmin) === name) this.byMajmin.delete(dev.majmin);
-    for (const other of this.devs.values()) {
-      if (other.partitions.includes(name)) other.partitions = other.partitions.filter((n) => n !== name);
-      if (other.holders.includes(name)) other.holders = other.holders.filter((n) => n !== name);
-      if (other.slaves.includes(name)) other.slaves = other.slaves.filter((n) => n !== name);
+    const without = (list: string[]) => (list.includes(name) ? list.filter((n) => n !== name) : list);
+    const parent = this.devs.get(dev.parent);
+    if (parent) parent.partitions = without(parent.partitions);
+    for (const s of dev.slaves) {
+      const below = this.devs.get(s);
+      if (below) below.holders = without(below.holders);
+    }
+    for (const h of dev.holders) {
+      const above = this.devs.get(h);
+      if (above) above.slaves = without(above.slaves);
     }
   }
 

@@ -103,16 +103,21 @@ export function parseUeventMessage(msg: Uint8Array): ParsedMessage {
 
 /** Turns a packed record (from the addon or parseUeventMessage) into a UeventRecord. */
 export function unpackUevent(packed: string, origin: "kernel" | "udev", source: string): UeventRecord {
-  const parts = packed.split("\0");
-  const action = parts[0] ?? "";
-  const devpath = parts[1] ?? "";
+  const a = packed.indexOf("\0");
+  const b = a < 0 ? -1 : packed.indexOf("\0", a + 1);
+  const action = a < 0 ? packed : packed.slice(0, a);
+  const devpath = a < 0 ? "" : packed.slice(a + 1, b < 0 ? undefined : b);
   const props: Record<string, string> = {};
-  for (let i = 2; i < parts.length; i++) {
-    const kv = parts[i]!;
+  let pos = b;
+  while (pos >= 0) {
+    const next = packed.indexOf("\0", pos + 1);
+    const kv = packed.slice(pos + 1, next < 0 ? undefined : next);
     const eq = kv.indexOf("=");
     props[kv.slice(0, eq)] = kv.slice(eq + 1);
+    pos = next;
   }
-  const raw = `${action}@${devpath}` + (parts.length > 2 ? "\n" + parts.slice(2).join("\n") : "");
+  // raw: the uevent as udevadm shows it, "ACTION@DEVPATH" then one KEY=VALUE per line.
+  const raw = a < 0 ? packed : packed.slice(0, a) + "@" + packed.slice(a + 1).replaceAll("\0", "\n");
   return { kind: "uevent", source, action, devpath, props, origin, raw };
 }
 
@@ -157,7 +162,9 @@ function* decodeMonitorText(text: string, source: string, onBad: (reason: string
 }
 
 function isHeaderAt(data: Uint8Array, pos: number): boolean {
-  if (pos + 8 <= data.length && LIBUDEV.every((b, i) => data[pos + i] === b)) return true;
+  const c = data[pos]!;
+  if (c < 0x61 || c > 0x7a) return false; // KEY=VALUE segments start upper-case
+  if (c === 0x6c && pos + 8 <= data.length && LIBUDEV.every((b, i) => data[pos + i] === b)) return true;
   let i = pos;
   while (i < data.length && i - pos <= 32 && data[i]! >= 0x61 && data[i]! <= 0x7a) i++;
   return i > pos && data[i] === AT && data[i + 1] === SLASH;
