@@ -10,27 +10,11 @@ import { nativeAddon } from "../../../src/native.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
+import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "./loop-ctl.ts";
 
-const LOOP_CTL_ADD = 0x4c80;
-const LOOP_CTL_REMOVE = 0x4c81;
 const MiB = 1 << 20;
-
-const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && Boolean(nativeAddon()?.UeventReader) &&
   ["losetup", "sfdisk", "partx", "python3"].every(have);
-
-function sh(cmd: string[]): string {
-  const r = Bun.spawnSync(cmd, { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString().trim()}`);
-  return r.stdout.toString().trim();
-}
-
-/** LOOP_CTL_ADD / LOOP_CTL_REMOVE on /dev/loop-control: the kernel's answer or -errno. */
-function loopCtl(op: number, n: number): number {
-  const py = "import fcntl,os,sys\nfd=os.open('/dev/loop-control',os.O_RDWR)\n" +
-    "try: print(fcntl.ioctl(fd,int(sys.argv[1]),int(sys.argv[2])))\nexcept OSError as e: print(-e.errno)";
-  return Number(sh(["python3", "-c", py, String(op), String(n)]));
-}
 
 describe.skipIf(!canRun)("udev sender on the real kernel", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-"));
@@ -57,11 +41,7 @@ describe.skipIf(!canRun)("udev sender on the real kernel", () => {
   beforeAll(async () => {
     running = sender.run();
     for (let i = 0; i < 250 && rec.readyCalls === 0; i++) await Bun.sleep(20);
-    // A node number of our own, far from what `losetup -f` hands out.
-    for (let tries = 0; tries < 20 && n < 0; tries++) {
-      const want = 400 + Math.floor(Math.random() * 500);
-      if (loopCtl(LOOP_CTL_ADD, want) === want) n = want;
-    }
+    n = addOwnLoop(); // a node number of our own, far from what `losetup -f` hands out
     name = `loop${n}`;
     sh(["truncate", "-s", `${20 * MiB}`, img]);
   });
