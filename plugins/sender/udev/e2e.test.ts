@@ -12,7 +12,7 @@ const canRun = process.getuid?.() === 0 && existsSync(BIN) && existsSync("/dev/l
 describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, real kernel)", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-e2e-"));
   const out = join(dir, "events.ndjson");
-  let daemon: ReturnType<typeof Bun.spawn> | undefined;
+  let daemon: { kill(signal?: NodeJS.Signals): void } | undefined;
   let n = -1;
   afterAll(async () => {
     Bun.spawnSync(["losetup", "-d", `/dev/loop${n}`]);
@@ -25,8 +25,9 @@ describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, 
     writeFileSync(join(dir, "c.toml"), `[main]\nstate_dir = "${dir}/state"\ncontrol_socket = "${dir}/ctl.sock"\n` +
       `dedup_window = "0s"\nhostname = "e2e-host"\n[udev]\ntype = "sender"\n` +
       `[out]\ntype = "receiver"\nplugin = "file"\npath = "${out}"\nfsync = "always"\n`);
-    daemon = Bun.spawn([BIN, "run", "-c", join(dir, "c.toml")], { stderr: "pipe", stdout: "ignore" });
-    const reader = daemon.stderr.getReader();
+    const proc = Bun.spawn([BIN, "run", "-c", join(dir, "c.toml")], { stderr: "pipe", stdout: "ignore" });
+    daemon = proc;
+    const reader = proc.stderr.getReader();
     let log = "";
     while (!log.includes("started")) {
       const { value, done } = await reader.read();
@@ -46,8 +47,8 @@ describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, 
     const mine = () => (existsSync(out) ? readFileSync(out, "utf8") : "").split("\n").filter(Boolean).map((l) => JSON.parse(l))
       .filter((e) => e.dev_name === `loop${n}`);
     for (let i = 0; i < 200 && !mine().some((e) => e.event_type === "DEVICE_REMOVED"); i++) await Bun.sleep(25);
-    daemon.kill("SIGTERM");
-    expect(await daemon.exited).toBe(0);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
     const events = mine();
     expect(events.map((e) => e.event_type)).toEqual([
       "DEVICE_ADDED", "DEVICE_CHANGED", "DEVICE_RESIZED", "DEVICE_CHANGED", "MEDIA_CHANGED", "DEVICE_REMOVED",

@@ -114,41 +114,45 @@ export class UdevSender {
 
   async run(): Promise<void> {
     const ctx = this.ctx;
-    const Reader = ctx.native?.UeventReader;
-    const mask = (this.config.groups.includes("kernel") ? 1 : 0) | (this.config.groups.includes("udev") ? 2 : 0);
     const stopped = new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
       ctx.signal.addEventListener("abort", () => resolve(), { once: true });
     });
-    let failed: string | null = null;
-    if (Reader) {
-      try {
-        const r = new Reader(mask, this.config.receive_buffer);
-        // Open the socket before the scan, so nothing between the two is missed.
-        r.start((bytes, ends, nums, _lost, error) => {
-          if (error) failed = error;
-          this.onBatch(bytes, ends, nums, error);
-        });
-        this.reader = r;
-      } catch (e) {
-        failed = (e as Error).message;
-      }
-    } else {
-      failed = "the native addon is not loaded";
-    }
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const fallBack = (why: string) => {
+      if (poll || ctx.signal.aborted) return;
+      this.mode = "poll";
+      this.close();
+      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}`);
+      poll = setInterval(() => this.resync(""), parseDuration(this.config.poll_interval)!);
+    };
+    // Open the socket before the scan, so nothing between the two is missed.
+    const failed = this.openReader((error) => fallBack(error));
     this.inventory.scan();
     ctx.services.provide(INVENTORY_SERVICE, this.inventory);
     ctx.ready();
-    if (failed || !this.reader) {
-      this.mode = "poll";
-      ctx.log.warn(`no netlink uevents (${failed}); polling sysfs every ${this.config.poll_interval}`);
-      const timer = setInterval(() => this.resync(""), parseDuration(this.config.poll_interval)!);
-      await stopped;
-      clearInterval(timer);
-    } else {
-      await stopped;
-    }
+    if (failed) fallBack(failed);
+    await stopped;
+    if (poll) clearInterval(poll);
     this.close();
+  }
+
+  /** Starts the native reader; returns why it cannot, or "" (onFail: it stopped later). */
+  private openReader(onFail: (error: string) => void): string {
+    const Reader = this.ctx.native?.UeventReader;
+    if (!Reader) return "the native addon is not loaded";
+    const mask = (this.config.groups.includes("kernel") ? 1 : 0) | (this.config.groups.includes("udev") ? 2 : 0);
+    try {
+      const r = new Reader(mask, this.config.receive_buffer);
+      r.start((bytes, ends, nums, _lost, error) => {
+        this.onBatch(bytes, ends, nums, error);
+        if (error) onFail(error);
+      });
+      this.reader = r;
+      return "";
+    } catch (e) {
+      return (e as Error).message;
+    }
   }
 
   close(): void {

@@ -138,3 +138,34 @@ describe.skipIf(!canRun)("udev sender on the real kernel", () => {
     expect(rec.records.filter((r) => r.kind === "uevent" && r.devpath.includes(forged))).toEqual([]);
   });
 });
+
+describe.skipIf(!canRun)("udev sender without the addon (sysfs polling)", () => {
+  test("a loop device attached while polling -> DEVICE_CHANGED with resync: true", async () => {
+    const { ctx, rec, abort } = makeContext({ native: null });
+    const sender = new UdevSender(v.parse(schema, { poll_interval: "100ms" }), ctx);
+    const running = sender.run();
+    const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-poll-"));
+    let loop = "";
+    try {
+      expect(rec.readyCalls).toBe(1);
+      expect(rec.logs.some((l) => l.includes("polling sysfs every 100ms"))).toBe(true);
+      sh(["truncate", "-s", `${6 * MiB}`, join(dir, "img")]);
+      loop = sh(["losetup", "-f", "--show", join(dir, "img")]);
+      const name = loop.slice(5);
+      const end = Date.now() + 3000;
+      let hit: EventDraft | undefined;
+      while (!hit && Date.now() < end) {
+        await Bun.sleep(50);
+        hit = rec.events.find((e) => e.dev_name === name && e.extension?.new_size_bytes === 6 * MiB);
+      }
+      expect(hit).toMatchObject({ event_type: "DEVICE_CHANGED", extension: { resync: true, old_size_bytes: 0 } });
+      expect(sender.status()).toMatchObject({ mode: "poll" });
+      expect(rec.counts.get("resyncs")).toBeGreaterThan(0);
+    } finally {
+      if (loop) Bun.spawnSync(["losetup", "-d", loop]);
+      abort.abort();
+      await running;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
