@@ -1,10 +1,10 @@
 // `storeventd info DEV` (infoCommand), offline from sysfs: a real loop device with a mounted
 // partition, and the sysfs-shaped multipath/md tree for stacks this machine cannot build.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fakeSys } from "../devices/fake-sysfs.ts";
+import { canLoop, fakeSys, PartitionedLoop } from "../devices/test-devices.ts";
 import { infoCommand, type InfoReport } from "./info.ts";
 
 async function info(argv: string[]) {
@@ -56,35 +56,16 @@ describe("storeventd info on the sysfs-shaped tree", () => {
   });
 });
 
-const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") &&
-  ["losetup", "sfdisk", "partx", "mkfs.ext4"].every((c) => Bun.spawnSync(["sh", "-c", `command -v ${c}`]).exitCode === 0);
-
 describe.skipIf(!canLoop)("storeventd info on a real loop device", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-info-loop-"));
   const mnt = join(dir, "mnt");
+  const fixture = new PartitionedLoop(dir, mnt);
   let loop = "";
-  let mounted = false;
-  const sh = (cmd: string[], stdin?: string) => {
-    const r = Bun.spawnSync(cmd, { stderr: "pipe", stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin) });
-    if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr}`);
-    return r.stdout.toString().trim();
-  };
   beforeAll(() => {
-    sh(["truncate", "-s", "24M", join(dir, "img")]);
-    loop = sh(["losetup", "-f", "--show", join(dir, "img")]);
-    sh(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", loop], "label: dos\n,,L\n");
-    sh(["partx", "-a", loop]);
-    sh(["mkfs.ext4", "-q", "-F", `${loop}p1`]);
-    mkdirSync(mnt);
-    sh(["mount", `${loop}p1`, mnt]);
-    mounted = true;
+    loop = fixture.setup(24, "label: dos\n,,L\n").loop;
   });
   afterAll(() => {
-    if (mounted) Bun.spawnSync(["umount", mnt]);
-    if (loop) {
-      Bun.spawnSync(["partx", "-d", loop]);
-      Bun.spawnSync(["losetup", "-d", loop]);
-    }
+    fixture.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

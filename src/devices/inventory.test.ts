@@ -1,47 +1,27 @@
 // DeviceInventory on the real sysfs with loop devices and a mounted ext4, and on a sysfs-shaped
 // tree for what this machine cannot have (SCSI disks, dm multipath and md stacks, by-id links).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDeviceDirectory, DeviceInventory, parseMountinfo } from "./index.ts";
-import { fakeSys } from "./fake-sysfs.ts";
-
-const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
-const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") && ["losetup", "sfdisk", "partx", "mkfs.ext4"].every(have);
-
-function sh(cmd: string[], stdin?: string): string {
-  const r = Bun.spawnSync(cmd, { stderr: "pipe", stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin) });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString().trim()}`);
-  return r.stdout.toString().trim();
-}
+import { canLoop, fakeSys, PartitionedLoop, sh } from "./test-devices.ts";
 
 describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-inv-"));
   const mnt = join(dir, "mnt point"); // a space: mountinfo escapes it as \040
+  const fixture = new PartitionedLoop(dir, mnt);
   let loop = "";
   let name = "";
-  let mounted = false;
 
   beforeAll(() => {
-    const img = join(dir, "d.img");
-    sh(["truncate", "-s", "40M", img]);
-    loop = sh(["losetup", "-f", "--show", img]);
-    name = loop.slice(5);
-    sh(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", loop], "label: dos\n,16M,L\n,,L\n");
-    sh(["partx", "-a", loop]);
-    sh(["mkfs.ext4", "-q", "-F", `${loop}p1`]);
-    mkdirSync(mnt);
-    sh(["mount", `${loop}p1`, mnt]);
-    mounted = true;
+    fixture.setup(40, "label: dos\n,16M,L\n,,L\n");
+    loop = fixture.loop;
+    name = fixture.name;
   });
 
   afterAll(() => {
-    if (mounted) Bun.spawnSync(["umount", mnt]);
-    if (loop) {
-      Bun.spawnSync(["partx", "-d", loop]);
-      Bun.spawnSync(["losetup", "-d", loop]);
-    }
+    fixture.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

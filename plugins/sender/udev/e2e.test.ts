@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "./loop-ctl.ts";
+import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
 
 const BIN = join(import.meta.dir, "../../../dist/storeventd");
 const canRun = process.getuid?.() === 0 && existsSync(BIN) && existsSync("/dev/loop-control") && ["losetup", "python3"].every(have);

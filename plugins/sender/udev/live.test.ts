@@ -10,7 +10,7 @@ import { nativeAddon } from "../../../src/native.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "./loop-ctl.ts";
+import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
 
 const MiB = 1 << 20;
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && Boolean(nativeAddon()?.UeventReader) &&

@@ -1,7 +1,71 @@
-// For tests: a sysfs-shaped tree of what this machine cannot have (SCSI disks, a dm multipath map,
-// an md array, /dev/disk/by-id links), laid out as the kernel does under /sys/devices.
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+// Test helpers for device work: real loop devices (our own, through /dev/loop-control, or a
+// partitioned one with a mounted ext4), and a sysfs-shaped tree of what this machine cannot have
+// (SCSI disks, a dm multipath map, an md array, /dev/disk/by-id links).
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+
+export const LOOP_CTL_ADD = 0x4c80;
+export const LOOP_CTL_REMOVE = 0x4c81;
+
+export function sh(cmd: string[], stdin?: string): string {
+  const r = Bun.spawnSync(cmd, { stderr: "pipe", stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin) });
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString().trim()}`);
+  return r.stdout.toString().trim();
+}
+
+export const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
+
+/** Root with /dev/loop-control and the tools to partition and mount a loop device. */
+export const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") &&
+  ["losetup", "sfdisk", "partx", "mkfs.ext4", "python3"].every(have);
+
+/** LOOP_CTL_ADD / LOOP_CTL_REMOVE on /dev/loop-control: the kernel's answer or -errno. */
+export function loopCtl(op: number, n: number): number {
+  const py = "import fcntl,os,sys\nfd=os.open('/dev/loop-control',os.O_RDWR)\n" +
+    "try: print(fcntl.ioctl(fd,int(sys.argv[1]),int(sys.argv[2])))\nexcept OSError as e: print(-e.errno)";
+  return Number(sh(["python3", "-c", py, String(op), String(n)]));
+}
+
+/** Creates /dev/loopN for a random N in [lo, lo+span) that nobody else uses; -1 if none. */
+export function addOwnLoop(lo = 400, span = 500): number {
+  for (let tries = 0; tries < 20; tries++) {
+    const want = lo + Math.floor(Math.random() * span);
+    if (loopCtl(LOOP_CTL_ADD, want) === want) return want;
+  }
+  return -1;
+}
+
+/** A loop device over dir/<img> with an sfdisk table (partx -a), ext4 on p1 mounted at mnt. */
+export class PartitionedLoop {
+  loop = "";
+  private mounted = false;
+  constructor(readonly dir: string, readonly mnt: string) {}
+
+  setup(sizeMiB: number, table: string): this {
+    const img = join(this.dir, "loop.img");
+    sh(["truncate", "-s", `${sizeMiB}M`, img]);
+    this.loop = sh(["losetup", "-f", "--show", img]);
+    sh(["sfdisk", "-q", "--no-reread", "--no-tell-kernel", this.loop], table);
+    sh(["partx", "-a", this.loop]);
+    sh(["mkfs.ext4", "-q", "-F", `${this.loop}p1`]);
+    mkdirSync(this.mnt, { recursive: true });
+    sh(["mount", `${this.loop}p1`, this.mnt]);
+    this.mounted = true;
+    return this;
+  }
+
+  get name(): string {
+    return this.loop.slice(5);
+  }
+
+  cleanup(): void {
+    if (this.mounted) Bun.spawnSync(["umount", this.mnt]);
+    if (this.loop) {
+      Bun.spawnSync(["partx", "-d", this.loop]);
+      Bun.spawnSync(["losetup", "-d", this.loop]);
+    }
+  }
+}
 
 /** A sysfs-shaped tree: SCSI disk sdb (2:0:0:1) and sdc, both paths of multipath dm-3, an md0 on sdd1. */
 export function fakeSys(root: string): void {
