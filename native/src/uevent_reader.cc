@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "modules.h"
-#include "reader_thread.h"
+#include "reader_object.h"
 #include "uevent_parse.h"
 
 namespace storeventd {
@@ -113,16 +113,13 @@ class UeventSource : public Source {
   std::string buf_;
 };
 
-class UeventReader : public Napi::ObjectWrap<UeventReader> {
+class UeventReader : public ReaderObject<UeventReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "UeventReader",
-                       {InstanceMethod<&UeventReader::Start>("start"), InstanceMethod<&UeventReader::Close>("close"),
-                        InstanceMethod<&UeventReader::Unref>("unref"), InstanceMethod<&UeventReader::Ref>("ref"),
-                        InstanceMethod<&UeventReader::Dropped>("dropped")});
+    return DefineReader(env, "UeventReader", {InstanceMethod<&UeventReader::Dropped>("dropped")});
   }
   // new UeventReader(groups = 3, rcvbuf = 16 MiB)
-  UeventReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UeventReader>(info) {
+  UeventReader(const Napi::CallbackInfo& info) : ReaderObject<UeventReader>(info) {
     uint32_t groups = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 3;
     int rcvbuf = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 16 << 20;
     if (groups == 0 || groups > 3) {
@@ -131,35 +128,11 @@ class UeventReader : public Napi::ObjectWrap<UeventReader> {
     }
     reader_ = std::make_unique<ReaderThread>(std::make_unique<UeventSource>(groups, rcvbuf), /*blocking=*/false);
   }
-  ~UeventReader() override { if (reader_) reader_->Close(); }
 
  private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    std::string err;
-    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
-      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Close();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Unref(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Ref(info.Env());
-    return info.Env().Undefined();
-  }
   Napi::Value Dropped(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), reader_ ? reader_->dropped() : 0);
   }
-  std::unique_ptr<ReaderThread> reader_;
 };
 
 // ueventParse(bytes, ends) -> { bytes, ends, kinds }: the pure parser over many messages in one
