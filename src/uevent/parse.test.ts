@@ -170,7 +170,7 @@ describe.skipIf(!addon?.ueventParse)("native vs TypeScript parser", () => {
       checked += msgs.length;
     }
     expect(checked).toBe(total);
-  });
+  }, 60_000);
 });
 
 describe("decodeUeventFile()", () => {
