@@ -98,6 +98,7 @@ export class DeviceInventory implements DeviceDirectory {
   /** False when sysRoot has no class/block (replay elsewhere): uevents are then the only source. */
   private hasSysfs = true;
   private mounts: { at: number; map: Map<string, Mount[]> } = { at: 0, map: new Map() };
+  /** Queries that found nothing, with when: asked again within 2 s they are not looked up. */
   private missing = new Map<string, number>();
   private listeners = new Set<(r: ApplyResult) => void>();
 
@@ -228,7 +229,7 @@ export class DeviceInventory implements DeviceDirectory {
     if (old?.majmin && old.majmin !== dev.majmin) this.byMajmin.delete(old.majmin);
     this.devs.set(dev.name, dev);
     if (dev.majmin) this.byMajmin.set(dev.majmin, dev.name);
-    this.missing.delete(dev.name);
+    this.missing.clear(); // "not found" answers (by name, path, major:minor, ...) may be stale now
     if (dev.parent) {
       const parent = this.devs.get(dev.parent);
       if (parent && !parent.partitions.includes(dev.name)) parent.partitions = [...parent.partitions, dev.name].sort();
@@ -304,7 +305,7 @@ export class DeviceInventory implements DeviceDirectory {
     const dev: BlockDevice = {
       name,
       majmin,
-      dev_path: `${this.devRoot}/${uevent.DEVNAME ?? name}`,
+      dev_path: existsSync(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
       devtype: uevent.DEVTYPE ?? (isPart ? "partition" : "disk"),
       parent: isPart ? basename(dirname(real)) : "",
       size_bytes: Number(read(`${base}/size`) || 0) * 512,
@@ -354,6 +355,15 @@ export class DeviceInventory implements DeviceDirectory {
    */
   resolve(query: string): string | undefined {
     this.ensure();
+    if (this.devs.has(query)) return query;
+    const miss = this.missing.get(query);
+    if (miss !== undefined && Date.now() - miss < 2000) return undefined;
+    const found = this.lookup(query);
+    if (found === undefined) this.missing.set(query, Date.now());
+    return found;
+  }
+
+  private lookup(query: string): string | undefined {
     let q = query.trim();
     if (q.startsWith("sd ")) q = q.slice(3);
     if (this.devs.has(q)) return q;
@@ -393,14 +403,9 @@ export class DeviceInventory implements DeviceDirectory {
     return this.lazy(q) ? q : undefined;
   }
 
-  /** A device the scan has not seen yet (hot-added since): read it once; negative answers live 2 s. */
+  /** A device the scan has not seen yet (hot-added since): read it from sysfs. */
   private lazy(name: string): boolean {
-    if (this.devs.has(name)) return true;
-    const miss = this.missing.get(name);
-    if (miss && Date.now() - miss < 2000) return false;
-    if (this.refresh(name)) return true;
-    this.missing.set(name, Date.now());
-    return false;
+    return this.devs.has(name) || this.refresh(name) !== undefined;
   }
 
   /** Devices stacked above name (transitively), and for a partition also above its disk. */
@@ -429,8 +434,7 @@ export class DeviceInventory implements DeviceDirectory {
         const bare = name.startsWith("/dev/") ? name.slice(5) : name;
         return { dev_name: bare, dev_path: "", dev_wwid: "", owners: [] };
       }
-      const devPath = dev.dev_path && (dev.origin === "uevent" || existsSync(dev.dev_path)) ? dev.dev_path : "";
-      return { dev_name: dev.name, dev_path: devPath, dev_wwid: dev.wwid, owners: this.ownersOf(dev.name) };
+      return { dev_name: dev.name, dev_path: dev.dev_path, dev_wwid: dev.wwid, owners: this.ownersOf(dev.name) };
     } catch {
       return { dev_name: name, dev_path: "", dev_wwid: "", owners: [] };
     }

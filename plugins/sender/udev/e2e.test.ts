@@ -35,6 +35,11 @@ describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, 
       log += new TextDecoder().decode(value);
     }
     await Bun.sleep(300); // the sender's initial scan
+    const mine = () => (existsSync(out) ? readFileSync(out, "utf8") : "").split("\n").filter(Boolean).map((l) => JSON.parse(l))
+      .filter((e) => e.dev_name === `loop${n}`);
+    const until = async (type: string) => {
+      for (let i = 0; i < 200 && !mine().some((e) => e.event_type === type); i++) await Bun.sleep(25);
+    };
     n = addOwnLoop();
     expect(n).toBeGreaterThan(0);
     const img = join(dir, "img");
@@ -42,11 +47,11 @@ describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, 
     sh(["losetup", `/dev/loop${n}`, img]);
     sh(["truncate", "-s", "12M", img]);
     sh(["losetup", "-c", `/dev/loop${n}`]);
+    // The sender reads the size from sysfs when the uevent arrives: let it see 12 MiB before detaching.
+    await until("DEVICE_RESIZED");
     sh(["losetup", "-d", `/dev/loop${n}`]);
     expect(loopCtl(LOOP_CTL_REMOVE, n)).toBe(0);
-    const mine = () => (existsSync(out) ? readFileSync(out, "utf8") : "").split("\n").filter(Boolean).map((l) => JSON.parse(l))
-      .filter((e) => e.dev_name === `loop${n}`);
-    for (let i = 0; i < 200 && !mine().some((e) => e.event_type === "DEVICE_REMOVED"); i++) await Bun.sleep(25);
+    await until("DEVICE_REMOVED");
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     const events = mine();
