@@ -19,6 +19,12 @@ export interface NativeAddon {
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;
+  /** /dev/kmsg reader thread (native/src/kmsg_reader.cc); batches as in native/src/kmsg_record.h. */
+  KmsgReader: new (opts: { path?: string; seek?: "start" | "end" | "data"; afterSeq?: number; slowMs?: number }) => NativeReader;
+  /** Every /dev/kmsg record of a recorded text, packed like a KmsgReader batch. */
+  kmsgDecode(text: Buffer | string): { bytes: Buffer; ends: Uint32Array; nums: Float64Array };
+  /** CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME in µs, read back to back. */
+  kmsgClock(): { realtime_us: number; monotonic_us: number; boottime_us: number };
   /** NETLINK_KOBJECT_UEVENT reader (native/src/uevent_reader.cc); groups: 1 kernel, 2 udev, 3 both. */
   UeventReader?: new (groups?: number, rcvbuf?: number) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */

@@ -1,4 +1,5 @@
 // libFuzzer target for the uevent parser (native/src/uevent_parse.cc). Run: native/fuzz/run.sh 60 uevent_parse
+// Seeds: native/fuzz/corpus/uevent_parse/ (a kernel and a libudev message).
 #include <cstddef>
 #include <cstdint>
 #include <string>

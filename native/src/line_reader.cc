@@ -8,7 +8,7 @@
 
 #include "line_split.h"
 #include "modules.h"
-#include "reader_object.h"
+#include "reader_thread.h"
 
 namespace storeventd {
 namespace {
@@ -48,11 +48,13 @@ class LineSource : public Source {
   LineSplitter split_;
 };
 
-class LineReader : public ReaderObject<LineReader> {
+class LineReader : public ReaderWrap<LineReader> {
  public:
-  static Napi::Function Define(Napi::Env env) { return DefineReader(env, "LineReader"); }
+  static Napi::Function Define(Napi::Env env) {
+    return DefineReader(env, "LineReader");
+  }
   // new LineReader(fd, maxLine): takes ownership of fd.
-  LineReader(const Napi::CallbackInfo& info) : ReaderObject<LineReader>(info) {
+  LineReader(const Napi::CallbackInfo& info) : ReaderWrap<LineReader>(info) {
     if (info.Length() < 1 || !info[0].IsNumber()) {
       Napi::TypeError::New(info.Env(), "LineReader(fd, maxLine?)").ThrowAsJavaScriptException();
       return;

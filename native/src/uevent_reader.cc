@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "modules.h"
-#include "reader_object.h"
+#include "reader_thread.h"
 #include "uevent_parse.h"
 
 namespace storeventd {
@@ -113,13 +113,13 @@ class UeventSource : public Source {
   std::string buf_;
 };
 
-class UeventReader : public ReaderObject<UeventReader> {
+class UeventReader : public ReaderWrap<UeventReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineReader(env, "UeventReader", {InstanceMethod<&UeventReader::Dropped>("dropped")});
   }
   // new UeventReader(groups = 3, rcvbuf = 16 MiB)
-  UeventReader(const Napi::CallbackInfo& info) : ReaderObject<UeventReader>(info) {
+  UeventReader(const Napi::CallbackInfo& info) : ReaderWrap<UeventReader>(info) {
     uint32_t groups = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 3;
     int rcvbuf = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 16 << 20;
     if (groups == 0 || groups > 3) {
