@@ -26,7 +26,8 @@ constexpr uint32_t kGroupKernel = 1, kGroupUdev = 2;
 
 class UeventSource : public Source {
  public:
-  UeventSource(uint32_t groups, int rcvbuf) : groups_(groups), rcvbuf_(rcvbuf), buf_(1 << 16, '\0') {}
+  UeventSource(uint32_t groups, int rcvbuf, int slow_ms)
+      : groups_(groups), rcvbuf_(rcvbuf), slow_ms_(slow_ms), buf_(1 << 16, '\0') {}
 
   int Open(std::string& err) override {
     fd_.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT));
@@ -49,6 +50,7 @@ class UeventSource : public Source {
   }
 
   PumpResult Pump(Batch& out) override {
+    if (slow_ms_ > 0) ::usleep(static_cast<useconds_t>(slow_ms_) * 1000);  // tests: a reader that falls behind
     sockaddr_nl addr{};
     iovec iov{buf_.data(), buf_.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
@@ -110,6 +112,7 @@ class UeventSource : public Source {
   Fd fd_;
   uint32_t groups_;
   int rcvbuf_;
+  int slow_ms_;
   std::string buf_;
 };
 
@@ -118,15 +121,16 @@ class UeventReader : public ReaderWrap<UeventReader> {
   static Napi::Function Define(Napi::Env env) {
     return DefineReader(env, "UeventReader", {InstanceMethod<&UeventReader::Dropped>("dropped")});
   }
-  // new UeventReader(groups = 3, rcvbuf = 16 MiB)
+  // new UeventReader(groups = 3, rcvbuf = 16 MiB, slowMs = 0): slowMs delays each receive (tests).
   UeventReader(const Napi::CallbackInfo& info) : ReaderWrap<UeventReader>(info) {
     uint32_t groups = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 3;
     int rcvbuf = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 16 << 20;
+    int slow_ms = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
     if (groups == 0 || groups > 3) {
       Napi::RangeError::New(info.Env(), "UeventReader(groups: 1 kernel | 2 udev | 3 both, rcvbuf?)").ThrowAsJavaScriptException();
       return;
     }
-    reader_ = std::make_unique<ReaderThread>(std::make_unique<UeventSource>(groups, rcvbuf), /*blocking=*/false);
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<UeventSource>(groups, rcvbuf, slow_ms), /*blocking=*/false);
   }
 
  private:

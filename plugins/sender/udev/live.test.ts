@@ -169,3 +169,43 @@ describe.skipIf(!canRun)("udev sender without the addon (sysfs polling)", () => 
     }
   });
 });
+
+describe.skipIf(!canRun)("udev sender when the socket overflows (real ENOBUFS)", () => {
+  test("a slow reader with a small buffer: ENOBUFS counted, sysfs rescanned, uevents flow again", async () => {
+    const addon = nativeAddon()!;
+    // The same reader, with the smallest buffer and 2 ms per receive: a burst overflows it.
+    const SlowReader = function (groups: number) {
+      return new addon.UeventReader!(groups, 65536, 2);
+    } as unknown as NonNullable<typeof addon.UeventReader>;
+    const { ctx, rec, abort } = makeContext({ native: { ...addon, UeventReader: SlowReader } });
+    const sender = new UdevSender(v.parse(schema, { groups: ["kernel"] }), ctx);
+    const running = sender.run();
+    const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-enobufs-"));
+    const n = addOwnLoop();
+    try {
+      expect(n).toBeGreaterThan(0);
+      sh(["truncate", "-s", `${4 * MiB}`, join(dir, "img")]);
+      sh(["losetup", `/dev/loop${n}`, join(dir, "img")]);
+      // 600 synthetic change uevents from the kernel for our device, as fast as python writes.
+      sh(["python3", "-c", `for i in range(600): open('/sys/class/block/loop${n}/uevent','w').write('change')`]);
+      const end = Date.now() + 8000;
+      while (!(rec.counts.get("enobufs") ?? 0) && Date.now() < end) await Bun.sleep(20);
+      expect(rec.counts.get("enobufs") ?? 0).toBeGreaterThan(0);
+      expect(rec.counts.get("resyncs") ?? 0).toBeGreaterThan(0);
+      expect(rec.logs.some((l) => l.includes("rescanning") && l.includes("uevents were lost"))).toBe(true);
+      // Still alive after the overflow: detaching and removing the node are seen.
+      sh(["losetup", "-d", `/dev/loop${n}`]);
+      expect(loopCtl(LOOP_CTL_REMOVE, n)).toBe(0);
+      const end2 = Date.now() + 8000;
+      while (!rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === `loop${n}`) && Date.now() < end2) await Bun.sleep(20);
+      expect(rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === `loop${n}`)).toBe(true);
+      expect(rec.counts.get("received") ?? 0).toBeLessThan(600); // some were lost, as the kernel said
+    } finally {
+      Bun.spawnSync(["losetup", "-d", `/dev/loop${n}`]);
+      if (n >= 0 && existsSync(`/sys/class/block/loop${n}`)) loopCtl(LOOP_CTL_REMOVE, n);
+      abort.abort();
+      await running;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
