@@ -209,3 +209,56 @@ describe.skipIf(!canRun)("udev sender when the socket overflows (real ENOBUFS)",
     }
   }, 30_000);
 });
+
+describe.skipIf(!canRun)("udev sender on the udev group (libudev format through the real socket)", () => {
+  /** Sends a libudev-format message (device-monitor.c header) to netlink group 2 as root, with uid in SCM_CREDENTIALS. */
+  function sendUdev(props: string[], uid = 0): void {
+    const py = [
+      "import os,socket,struct,sys",
+      "body=b''.join(p.encode()+b'\\0' for p in sys.argv[2:])",
+      "hdr=b'libudev\\0'+struct.pack('>I',0xfeedcafe)+struct.pack('<7I',40,40,len(body),0,0,0,0)",
+      "s=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,15); s.bind((0,0))",
+      "uid=int(sys.argv[1]); cred=struct.pack('iII',os.getpid(),uid,uid)",
+      "s.sendmsg([hdr+body],[(socket.SOL_SOCKET,socket.SCM_CREDENTIALS,cred)],0,(0,2))",
+    ].join("\n");
+    sh(["python3", "-c", py, String(uid), ...props]);
+  }
+
+  test("udevd's copy of a SEQNUM adds by-id links and IDs only; a new one is an event; uid != 0 is dropped", async () => {
+    const { ctx, rec, abort } = makeContext();
+    const sender = new UdevSender(v.parse(schema, {}), ctx);
+    const running = sender.run();
+    const n = addOwnLoop();
+    const name = `loop${n}`;
+    const wait = async (pred: () => boolean) => {
+      for (let i = 0; i < 200 && !pred(); i++) await Bun.sleep(20);
+      return pred();
+    };
+    try {
+      expect(await wait(() => rec.events.some((e) => e.event_type === "DEVICE_ADDED" && e.dev_name === name))).toBe(true);
+      const kernelAdd = rec.records.find((r) => r.kind === "uevent" && r.action === "add" && r.devpath.endsWith(`/${name}`));
+      const seq = kernelAdd!.kind === "uevent" ? kernelAdd!.props.SEQNUM! : "";
+      const devpath = `/devices/virtual/block/${name}`;
+      const base = [`DEVPATH=${devpath}`, "SUBSYSTEM=block", `DEVNAME=/dev/${name}`, "DEVTYPE=disk", "MAJOR=7", `MINOR=${n}`];
+      sendUdev(["ACTION=add", ...base, `SEQNUM=${seq}`, `DEVLINKS=/dev/disk/by-id/storeventd-test-${n} /dev/other`, `ID_SERIAL=storeventd-${n}`]);
+      expect(await wait(() => (rec.counts.get("duplicates") ?? 0) > 0)).toBe(true);
+      expect(rec.events.filter((e) => e.event_type === "DEVICE_ADDED" && e.dev_name === name).length).toBe(1);
+      expect(sender.inventory.get(name)).toMatchObject({ by_id: [`storeventd-test-${n}`], serial: `storeventd-${n}` });
+      expect(sender.inventory.resolve(`storeventd-test-${n}`)).toBe(name);
+
+      sendUdev(["ACTION=change", ...base, "SEQNUM=4000000000", "DISK_MEDIA_CHANGE=1"]);
+      expect(await wait(() => rec.events.some((e) => e.event_type === "MEDIA_CHANGED" && e.dev_name === name))).toBe(true);
+      const udevRec = rec.records.find((r) => r.kind === "uevent" && r.props.SEQNUM === "4000000000");
+      expect(udevRec).toMatchObject({ origin: "udev", action: "change", devpath });
+
+      const before = rec.counts.get("dropped_untrusted") ?? 0;
+      sendUdev(["ACTION=remove", ...base, "SEQNUM=4000000001"], 1000);
+      expect(await wait(() => (rec.counts.get("dropped_untrusted") ?? 0) > before)).toBe(true);
+      expect(rec.records.some((r) => r.kind === "uevent" && r.props.SEQNUM === "4000000001")).toBe(false);
+    } finally {
+      if (n >= 0) loopCtl(LOOP_CTL_REMOVE, n);
+      abort.abort();
+      await running;
+    }
+  });
+});
