@@ -2,12 +2,28 @@
 import type { AnyPluginDef } from "../src/plugin-api.ts";
 import sender_kmsg from "./sender/kmsg/index.ts";
 import sender_udev from "./sender/udev/index.ts";
+import parser_ata from "./parser/ata/index.ts";
+import parser_block from "./parser/block/index.ts";
+import parser_dm from "./parser/dm/index.ts";
+import parser_fs from "./parser/fs/index.ts";
+import parser_iscsi from "./parser/iscsi/index.ts";
+import parser_mdraid from "./parser/mdraid/index.ts";
+import parser_nvme from "./parser/nvme/index.ts";
+import parser_scsi from "./parser/scsi/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
 
 const plugins: AnyPluginDef[] = [
   sender_kmsg as unknown as AnyPluginDef,
   sender_udev as unknown as AnyPluginDef,
+  parser_ata as unknown as AnyPluginDef,
+  parser_block as unknown as AnyPluginDef,
+  parser_dm as unknown as AnyPluginDef,
+  parser_fs as unknown as AnyPluginDef,
+  parser_iscsi as unknown as AnyPluginDef,
+  parser_mdraid as unknown as AnyPluginDef,
+  parser_nvme as unknown as AnyPluginDef,
+  parser_scsi as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
 ];
