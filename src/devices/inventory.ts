@@ -73,17 +73,26 @@ function unescapeMount(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** Parses /proc/self/mountinfo into major:minor -> mounts. */
-export function parseMountinfo(text: string): Map<string, Mount[]> {
+/**
+ * Parses /proc/self/mountinfo into mounts by key: "major:minor" of the mounted device, and
+ * "src:NAME" for a /dev/... mount source (btrfs reports an anonymous 0:N device number; a
+ * /dev/mapper/x source is resolved to its dm-N through `realpath`).
+ */
+export function parseMountinfo(text: string, realpath: (p: string) => string = (p) => p): Map<string, Mount[]> {
   const out = new Map<string, Mount[]>();
+  const add = (key: string, m: Mount) => {
+    const arr = out.get(key) ?? [];
+    if (!arr.some((x) => x.mount_point === m.mount_point)) arr.push(m);
+    out.set(key, arr);
+  };
   for (const line of text.split("\n")) {
     const f = line.split(" ");
     const dash = f.indexOf("-", 6);
     if (f.length < 10 || dash < 0 || !MAJMIN.test(f[2]!)) continue;
     const m = { mount_point: unescapeMount(f[4]!), fs_type: f[dash + 1] ?? "" };
-    const arr = out.get(f[2]!) ?? [];
-    arr.push(m);
-    out.set(f[2]!, arr);
+    add(f[2]!, m);
+    const src = unescapeMount(f[dash + 2] ?? "");
+    if (src.startsWith("/dev/")) add(`src:${basename(realpath(src))}`, m);
   }
   return out;
 }
@@ -335,13 +344,26 @@ export class DeviceInventory implements DeviceDirectory {
 
   private mountMap(): Map<string, Mount[]> {
     const now = Date.now();
-    if (now - this.mounts.at > 1000) this.mounts = { at: now, map: parseMountinfo(read(this.mountinfoPath)) };
+    if (now - this.mounts.at > 1000) {
+      const real = (p: string) => {
+        try {
+          return realpathSync(p);
+        } catch {
+          return p;
+        }
+      };
+      this.mounts = { at: now, map: parseMountinfo(read(this.mountinfoPath), real) };
+    }
     return this.mounts.map;
   }
 
   mountsOf(name: string): Mount[] {
     const dev = this.get(name);
-    return dev?.majmin ? (this.mountMap().get(dev.majmin) ?? []) : [];
+    if (!dev) return [];
+    const map = this.mountMap();
+    const out = [...(map.get(dev.majmin) ?? [])];
+    for (const m of map.get(`src:${name}`) ?? []) if (!out.some((x) => x.mount_point === m.mount_point)) out.push(m);
+    return out;
   }
 
   mountOf(devName: string): Mount | undefined {
