@@ -1,10 +1,13 @@
 // The compiled binary as a daemon (`storeventd run`) with the udev sender and a file receiver,
 // on the real kernel: a loop device of our own from creation to removal.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+
+// Real devices on a machine shared with other test runs: give each step room.
+setDefaultTimeout(30_000);
 
 const BIN = join(import.meta.dir, "../../../dist/storeventd");
 const canRun = process.getuid?.() === 0 && existsSync(BIN) && existsSync("/dev/loop-control") && ["losetup", "python3"].every(have);
@@ -38,7 +41,7 @@ describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, 
     const mine = () => (existsSync(out) ? readFileSync(out, "utf8") : "").split("\n").filter(Boolean).map((l) => JSON.parse(l))
       .filter((e) => e.dev_name === `loop${n}`);
     const until = async (type: string) => {
-      for (let i = 0; i < 200 && !mine().some((e) => e.event_type === type); i++) await Bun.sleep(25);
+      for (let i = 0; i < 400 && !mine().some((e) => e.event_type === type); i++) await Bun.sleep(25);
     };
     n = addOwnLoop();
     expect(n).toBeGreaterThan(0);

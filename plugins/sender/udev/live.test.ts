@@ -1,7 +1,7 @@
 // The udev sender on the real kernel: a loop device of our own through its whole life, and a
 // forged uevent from a user process. Needs root, /dev/loop-control, losetup, sfdisk, partx and the
 // addon. Other engineers create loop devices at the same time: everything filters on our names.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
 import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+
+// Real devices on a machine shared with other test runs: give each step room.
+setDefaultTimeout(30_000);
 
 const MiB = 1 << 20;
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && Boolean(nativeAddon()?.UeventReader) &&
@@ -28,7 +31,7 @@ describe.skipIf(!canRun)("udev sender on the real kernel", () => {
   let extraLoop = ""; // the one `losetup -f` picked
 
   const ours = (dev: string) => (e: EventDraft) => e.dev_name === dev;
-  async function waitFor(pred: (e: EventDraft) => boolean, what: string, ms = 4000): Promise<EventDraft> {
+  async function waitFor(pred: (e: EventDraft) => boolean, what: string, ms = 10_000): Promise<EventDraft> {
     const end = Date.now() + ms;
     for (;;) {
       const hit = rec.events.find(pred);
