@@ -19,6 +19,10 @@ export interface NativeAddon {
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;
+  /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
+  Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
+  /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
+  events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

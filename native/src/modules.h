@@ -4,9 +4,10 @@
 
 namespace storeventd {
 // What this build of the addon can do; `storeventd version` and `status` print it.
-inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram"};
+inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram", "events2"};
 
 void InitLineReader(Napi::Env env, Napi::Object exports);
 void InitSys(Napi::Env env, Napi::Object exports);
 void InitUnixDgram(Napi::Env env, Napi::Object exports);
+void InitEvents2(Napi::Env env, Napi::Object exports);
 }  // namespace storeventd

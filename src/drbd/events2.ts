@@ -23,16 +23,30 @@ export type Tokenized = { ok: true; rec: Events2Record } | { ok: false; reason: 
 
 const TS_RE = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})([+-])(\d\d):(\d\d)$/;
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil), month 1..12.
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.trunc((y >= 0 ? y : y - 399) / 400);
+  const yoe = y - era * 400;
+  const doy = Math.trunc((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.trunc(yoe / 4) - Math.trunc(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
 /** µs since the epoch of a `--timestamps` prefix, or undefined when `tok` is not one. */
 export function parseEvents2Timestamp(tok: string): number | undefined {
   if (tok.length !== 32) return undefined;
   const m = TS_RE.exec(tok);
   if (!m) return undefined;
   const n = (i: number) => Number(m[i]);
-  const days = Date.UTC(n(1), n(2) - 1, n(3)) / 86_400_000;
+  const mo = n(2);
+  // Out-of-range months and days roll over (as Date.UTC would), identically in the C++ twin.
+  const y = n(1) + (mo - 1 >= 0 ? Math.trunc((mo - 1) / 12) : -Math.trunc((12 - mo) / 12));
+  const mm = (((mo - 1) % 12) + 12) % 12 + 1;
+  const days = daysFromCivil(y, mm, 1) + n(3) - 1;
   const offMin = (m[8] === "-" ? -1 : 1) * (n(9) * 60 + n(10));
   const secs = days * 86400 + n(4) * 3600 + n(5) * 60 + n(6) - offMin * 60;
-  return secs * 1_000_000 + n(7);
+  return Number(BigInt(secs) * 1_000_000n + BigInt(n(7)));
 }
 
 function isSpace(c: number): boolean {
