@@ -2,7 +2,7 @@
 // the thread (events2_tokenizer.h) and hands JS one Batch per call. Per record:
 //   bytes  ok:      raw \0 verb \0 object (\0 key \0 value)*
 //          garbage: reason \0 raw
-//   nums   [status (0 ok, 1 garbage), time_us or -1]
+//   nums   [status (0 ok, 1 garbage), time_us or NaN]
 // Empty lines are dropped. A line longer than maxLine is garbage ("line too long", cut at maxLine).
 // Blocking: drbdsetup's pipe is the buffer; when JS is behind, drbdsetup blocks in write().
 //
@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "events2_tokenizer.h"
 #include "line_split.h"
@@ -21,6 +22,8 @@
 
 namespace storeventd {
 namespace {
+
+constexpr double kNoTime = std::numeric_limits<double>::quiet_NaN();
 
 class Events2Packer {
  public:
@@ -48,7 +51,7 @@ class Events2Packer {
     }
     out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
     out.nums.push_back(0);
-    out.nums.push_back(tok_.has_time ? static_cast<double>(tok_.time_us) : -1);
+    out.nums.push_back(tok_.has_time ? static_cast<double>(tok_.time_us) : kNoTime);
   }
 
  private:
@@ -62,7 +65,7 @@ class Events2Packer {
     out.bytes.append(raw);
     out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
     out.nums.push_back(1);
-    out.nums.push_back(-1);
+    out.nums.push_back(kNoTime);
   }
   Events2Line tok_;
 };

@@ -108,7 +108,7 @@ export function restartMarker(source = "drbd"): Events2Record {
 // Native batches (native/src/events2_reader.cc): per record, bytes hold
 //   ok:      raw \0 verb \0 object (\0 key \0 value)*
 //   garbage: reason \0 raw          (raw may itself hold NUL bytes)
-// and nums hold [status, time_us]: status 0 ok, 1 garbage; time_us -1 when the line had none.
+// and nums hold [status, time_us]: status 0 ok, 1 garbage; time_us NaN when the line had none.
 export const EVENTS2_STRIDE = 2;
 
 export interface Events2Garbage {
@@ -136,7 +136,7 @@ export function decodeEvents2Batch(
     for (let k = 3; k + 1 < parts.length; k += 2) fields[parts[k]!] = parts[k + 1]!;
     const rec: Events2Record = { kind: "events2", source, verb: parts[1]!, object: parts[2]!, fields, raw: parts[0]! };
     const t = nums[i * EVENTS2_STRIDE + 1]!;
-    if (t >= 0) rec.time_us = t;
+    if (!Number.isNaN(t)) rec.time_us = t;
     onRecord(rec);
   }
 }
