@@ -139,7 +139,9 @@ describe("drbd sender", () => {
 
   test("a drbdsetup printing only garbage is killed and restarted", async () => {
     const d = fakeDir();
-    writeFileSync(join(d, "stream.1"), Array.from({ length: 50 }, (_, i) => `modprobe: FATAL: Module drbd not found ${i}`).join("\n") + "\n");
+    // What a drbdsetup without a DRBD kernel, or of the wrong version, prints (real messages).
+    const junk = readFileSync(join(import.meta.dir, "testdata/garbage.txt"), "utf8");
+    writeFileSync(join(d, "stream.1"), junk.repeat(5));
     writeFileSync(join(d, "stream"), initialDump([makeResource("r0", 1000, 1, [])]).join("\n") + "\n");
     const h = await start({ "garbage-limit": 20 });
     await until("second run dumped", () => h.model.isInitialized);
