@@ -3,10 +3,12 @@ import type { AnyPluginDef } from "../src/plugin-api.ts";
 import sender_drbd from "./sender/drbd/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
+import receiver_umh from "./receiver/umh/index.ts";
 
 const plugins: AnyPluginDef[] = [
   sender_drbd as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
+  receiver_umh as unknown as AnyPluginDef,
 ];
 export default plugins;
