@@ -163,10 +163,11 @@ env = { OUT = "@OUT@", EXIT = "3" }
 max-parallel = 2
 [[umh.connection]]
 command = "@REC@ conn"
+event-type = "Change"
 old.connection-state = "Connected"
 env = { OUT = "@OUT@", SLEEP = "0.2" }
 `);
-    feed(lifecycle); // 3 connections leave Connected
+    feed(lifecycle); // 3 connections leave Connected (and r1's is destroyed: not a Change)
     let peak = 0;
     const t0 = Date.now();
     while ((rec.counts.get("exit_ok") ?? 0) < 3 && Date.now() - t0 < 8000) {
