@@ -109,7 +109,7 @@ export default async function () {
     const metrics = await (await fetch(`http://127.0.0.1:${(prom.status!() as { port: number }).port}/metrics`)).text();
     out.prometheus_scrape_ms = Math.round(performance.now() - t1);
     out.prometheus_scrape_kib = Math.round(metrics.length / 1024);
-    out.live_rss_mib = Math.round(process.memoryUsage().rss / 1048576);
+    out.bench_process_rss_mib = Math.round(process.memoryUsage().rss / 1048576); // holds the stream and 3 models
     abort.abort();
     await run;
     await u.close?.();
