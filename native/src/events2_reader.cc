@@ -19,6 +19,7 @@
 #include "line_split.h"
 #include "modules.h"
 #include "reader_thread.h"
+#include "reader_wrap.h"
 
 namespace storeventd {
 namespace {
@@ -104,52 +105,15 @@ class Events2Source : public Source {
   Events2Packer packer_;
 };
 
-class Events2Reader : public Napi::ObjectWrap<Events2Reader> {
+class Events2Reader : public ReaderWrap<Events2Reader> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Events2Reader",
-                       {InstanceMethod<&Events2Reader::Start>("start"), InstanceMethod<&Events2Reader::Close>("close"),
-                        InstanceMethod<&Events2Reader::Unref>("unref"), InstanceMethod<&Events2Reader::Ref>("ref")});
-  }
   // new Events2Reader(fd, maxLine): takes ownership of fd.
-  Events2Reader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Events2Reader>(info) {
-    if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(info.Env(), "Events2Reader(fd, maxLine?)").ThrowAsJavaScriptException();
-      return;
-    }
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    int64_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
-    reader_ = std::make_unique<ReaderThread>(
-        std::make_unique<Events2Source>(fd, static_cast<size_t>(max_line > 0 ? max_line : 1)), true);
+  explicit Events2Reader(const Napi::CallbackInfo& info) : ReaderWrap<Events2Reader>(info) {
+    int fd;
+    size_t max_line;
+    if (!FdArgs(info, "Events2Reader(fd, maxLine?)", fd, max_line)) return;
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<Events2Source>(fd, max_line), true);
   }
-  ~Events2Reader() override {
-    if (reader_) reader_->Close();
-  }
-
- private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    std::string err;
-    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
-      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Close();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Unref(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Ref(info.Env());
-    return info.Env().Undefined();
-  }
-  std::unique_ptr<ReaderThread> reader_;
 };
 
 Napi::Value Tokenize(const Napi::CallbackInfo& info) {
@@ -181,7 +145,7 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitEvents2(Napi::Env env, Napi::Object exports) {
-  exports.Set("Events2Reader", Events2Reader::Define(env));
+  exports.Set("Events2Reader", Events2Reader::Define(env, "Events2Reader"));
   exports.Set("events2Tokenize", Napi::Function::New(env, Tokenize, "events2Tokenize"));
 }
 
