@@ -8,14 +8,11 @@
 //
 // events2Tokenize(buffer, maxLine?) does the same synchronously over a whole buffer (replay, tests,
 // bench) and returns [bytes, ends, nums].
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
 #include "events2_tokenizer.h"
+#include "fd_line_source.h"
 #include "line_split.h"
 #include "modules.h"
 #include "reader_thread.h"
@@ -71,37 +68,15 @@ class Events2Packer {
   Events2Line tok_;
 };
 
-class Events2Source : public Source {
+class Events2Source : public FdLineSource {
  public:
-  Events2Source(int fd, size_t max_line) : fd_(fd), split_(max_line) {}
-  int Open(std::string& err) override {
-    int fl = ::fcntl(fd_.get(), F_GETFL);
-    if (fl < 0 || ::fcntl(fd_.get(), F_SETFL, fl | O_NONBLOCK) < 0) {
-      err = std::string("fcntl: ") + std::strerror(errno);
-      return -1;
-    }
-    return fd_.get();
-  }
-  PumpResult Pump(Batch& out) override {
-    char buf[65536];
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-    auto sink = [&](std::string_view line, bool truncated) { packer_.Add(out, line, truncated); };
-    if (n > 0) {
-      split_.Feed(std::string_view(buf, static_cast<size_t>(n)), sink);
-      return PumpResult::kMore;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return PumpResult::kIdle;
-    split_.Finish(sink);
-    out.error = n < 0 ? std::string("read: ") + std::strerror(errno) : "eof";
-    return PumpResult::kEnd;
-  }
+  using FdLineSource::FdLineSource;
+  void OnLine(Batch& out, std::string_view line, bool truncated) override { packer_.Add(out, line, truncated); }
   int Stride() const override { return 2; }
   // Batches stay under a few hundred KiB (records are ~200 bytes).
   size_t MaxBatch() const override { return 1024; }
 
  private:
-  Fd fd_;
-  LineSplitter split_;
   Events2Packer packer_;
 };
 

@@ -180,6 +180,15 @@ function newPeerDevice(volume: number): DrbdPeerDevice {
   };
 }
 
+function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V): V {
+  let x = m.get(k);
+  if (x === undefined) {
+    x = make(k);
+    m.set(k, x);
+  }
+  return x;
+}
+
 function keepExtra(extra: Record<string, string>, k: string, v: string): void {
   if (k in extra || Object.keys(extra).length < MAX_EXTRA_KEYS) extra[k] = v;
 }
@@ -535,12 +544,7 @@ export class DrbdModel {
   }
 
   private resourceFor(st: State, name: string): DrbdResource {
-    let r = st.resources.get(name);
-    if (!r) {
-      r = newResource(name);
-      st.resources.set(name, r);
-    }
-    return r;
+    return getOrAdd(st.resources, name, newResource);
   }
 
   private applyDevice(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
@@ -589,12 +593,7 @@ export class DrbdModel {
   }
 
   private connectionFor(r: DrbdResource, peer: number): DrbdConnection {
-    let c = r.connections.get(peer);
-    if (!c) {
-      c = newConnection(peer);
-      r.connections.set(peer, c);
-    }
-    return c;
+    return getOrAdd(r.connections, peer, newConnection);
   }
 
   private applyConnection(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
