@@ -113,14 +113,12 @@ export function decodeEvents2Batch(
   onRecord: (rec: Events2Record) => void, onGarbage: (g: Events2Garbage) => void,
 ): void {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // One decode per batch; when it is all ASCII (drbdsetup's usual output) byte offsets are string
-  // offsets, else each record is decoded on its own.
-  const all = buf.toString("utf8");
-  const ascii = all.length === buf.length;
+  // One string per record: field values the model keeps are slices of it, and must not pin a
+  // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i]!;
-    const text = ascii ? all.slice(start, end) : buf.toString("utf8", start, end);
+    const text = buf.toString("utf8", start, end);
     start = end;
     if (nums[i * EVENTS2_STRIDE] !== 0) {
       const nul = text.indexOf("\0");
