@@ -402,7 +402,8 @@ export class DrbdModel {
 
   /** `drbdsetup status`-like text. */
   toStatusText(): string {
-    return this.resources().map(resourceText).join("\n");
+    // drbdsetup ends every resource with an empty line.
+    return this.resources().map((r) => resourceText(r) + "\n").join("");
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -913,7 +914,8 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-// ---- drbdsetup status (text; device_status/connection_status/peer_device_status, non-verbose) ----
+// ---- drbdsetup status (text): device_status/connection_status/peer_device_status of drbdsetup.c, ----
+// ---- not verbose, stdout not a tty (so client: is shown for Diskless) ------------------------------
 
 function resourceText(r: DrbdResource): string {
   const lines: string[] = [];
@@ -929,7 +931,7 @@ function resourceText(r: DrbdResource): string {
     if (d.disk === "Diskless") s += ` client:${d.client ? "yes" : "no"}`;
     if (!d.quorum) s += " quorum:no";
     s += ` open:${d.open ? "yes" : "no"}`;
-    lines.push(s.replace(/^( +)volume:(\d+) /, "$1volume:$2 "));
+    lines.push(s);
   }
   for (const c of [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId)) {
     let s = `  ${c.connName || `node-id:${c.peerNodeId}`}`;
@@ -937,6 +939,7 @@ function resourceText(r: DrbdResource): string {
     else s += ` role:${c.peerRole}`;
     if (c.congested) s += " congested:yes";
     lines.push(s);
+    if (c.connection !== "Connected") continue;
     for (const p of [...c.peerDevices.values()].sort((a, b) => a.volume - b.volume)) {
       let t = single && p.volume === 0 ? "   " : `    volume:${p.volume}`;
       if (p.replication !== "Off" && p.replication !== "Established") t += ` replication:${p.replication}`;

@@ -194,3 +194,50 @@ describe("DrbdModel memory", () => {
     expect(m.status().records).toBe(dump.length + 500 * 6 + 1000);
   });
 });
+
+describe("DrbdModel.toStatusText()", () => {
+  test("prints what `drbdsetup status` prints for the lifecycle stream's end state", () => {
+    const m = new DrbdModel();
+    feed(m, stream("lifecycle").text);
+    expect(m.toStatusText()).toBe([
+      "new0 role:Secondary",
+      "  disk:Diskless client:yes open:no",
+      "  alice connection:Connecting",
+      "",
+      "r0 role:Primary",
+      "  disk:UpToDate open:yes",
+      "  alice role:Secondary",
+      "    peer-disk:UpToDate",
+      "  bob role:Secondary",
+      "    peer-disk:UpToDate",
+      "",
+      "web role:Secondary",
+      "  disk:UpToDate open:no",
+      "  alice role:Secondary",
+      "    peer-disk:UpToDate",
+      "  bob connection:StandAlone",
+      "",
+      "",
+    ].join("\n"));
+  });
+
+  test("volumes and a running resync", () => {
+    const m = new DrbdModel();
+    feed(m, stream("dump").text);
+    const res2 = m.toStatusText().split("\n\n").find((b) => b.startsWith("res2 "))!;
+    expect(res2).toBe([
+      "res2 role:Secondary",
+      "  volume:0 disk:UpToDate open:no",
+      "  volume:1 disk:Inconsistent open:no",
+      "  volume:2 disk:UpToDate open:no",
+      "  n1 role:Secondary",
+      "    volume:0 peer-disk:UpToDate",
+      "    volume:1 peer-disk:UpToDate",
+      "    volume:2 peer-disk:UpToDate",
+      "  n2 role:Secondary",
+      "    volume:0 peer-disk:UpToDate",
+      "    volume:1 replication:SyncTarget peer-disk:UpToDate done:12.50",
+      "    volume:2 peer-disk:UpToDate",
+    ].join("\n"));
+  });
+});
