@@ -372,7 +372,10 @@ export class DrbdModel {
   }
 
   /** drbd-reactor style updates (umh, debugger, promoter); returns an unsubscribe function. */
-  subscribe(fn: UpdateListener): () => void {
+  subscribe(fn: UpdateListener, opts: { replay?: boolean } = {}): () => void {
+    // A plugin started after the first dump (a reload) learns the current state as Exists updates,
+    // as drbd-reactor replays its state to new plugins.
+    if (opts.replay && this.initialized) for (const r of this.resources()) this.announce(r, fn);
     this.listeners.add(fn);
     return () => void this.listeners.delete(fn);
   }
@@ -427,26 +430,23 @@ export class DrbdModel {
     } else if (!this.initialized) {
       this.initialized = true;
       // The first dump: plugins learn what exists (drbd-reactor sends Exists updates), no events.
-      for (const r of this.resources()) this.announce(r);
+      if (this.listeners.size) for (const r of this.resources()) this.announce(r, (u) => this.notify(u));
     }
     for (const fn of this.readyListeners) fn();
   }
 
-  private announce(r: DrbdResource): void {
-    if (this.listeners.size === 0) return;
-    this.notify({ kind: "resource", eventType: "Exists", resource: r.name, old: RES0, new: resState(r) });
+  private announce(r: DrbdResource, to: (u: DrbdUpdate, m: DrbdModel) => void): void {
+    to({ kind: "resource", eventType: "Exists", resource: r.name, old: RES0, new: resState(r) }, this);
     for (const d of r.devices.values()) {
-      this.notify({ kind: "device", eventType: "Exists", resource: r.name, volume: d.volume, old: DEV0, new: devState(d) });
+      to({ kind: "device", eventType: "Exists", resource: r.name, volume: d.volume, old: DEV0, new: devState(d) }, this);
     }
     for (const c of r.connections.values()) {
-      this.notify({
-        kind: "connection", eventType: "Exists", resource: r.name, peerNodeId: c.peerNodeId, old: CONN0, new: connState(c),
-      });
+      to({ kind: "connection", eventType: "Exists", resource: r.name, peerNodeId: c.peerNodeId, old: CONN0, new: connState(c) }, this);
       for (const p of c.peerDevices.values()) {
-        this.notify({
+        to({
           kind: "peer-device", eventType: "Exists", resource: r.name, volume: p.volume, peerNodeId: c.peerNodeId,
           old: PD0, new: pdState(p),
-        });
+        }, this);
       }
     }
   }

@@ -89,6 +89,18 @@ describe("DrbdModel on recorded streams", () => {
     expect(syncing).toMatchObject({ "replication-state": "SyncTarget", "percent-resync-done": 12.5, "out-of-sync": 262144 });
   });
 
+  test("a listener subscribing after the first dump can have the current state replayed as Exists", () => {
+    const m = new DrbdModel();
+    feed(m, stream("dump").text);
+    const late: DrbdUpdate[] = [];
+    const plain: DrbdUpdate[] = [];
+    m.subscribe((u) => late.push(u), { replay: true });
+    m.subscribe((u) => plain.push(u));
+    expect(late.length).toBe(6 + 12 + 12 + 24);
+    expect(late[0]).toEqual({ kind: "resource", eventType: "Exists", resource: "res0", old: { role: "Unknown", "may-promote": false, "promotion-score": 0 }, new: { role: "Secondary", "may-promote": true, "promotion-score": 10102 } });
+    expect(plain).toEqual([]);
+  });
+
   test("updates carry drbd-reactor's old/new state per object; statistics alone update nothing", () => {
     const m = new DrbdModel();
     const r = makeResource("r0", 1000, 1, ["peer"], 0);
