@@ -19,6 +19,12 @@ export interface NativeAddon {
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;
+  /** /dev/kmsg reader thread (native/src/kmsg_reader.cc); batches as in native/src/kmsg_record.h. */
+  KmsgReader: new (opts: { path?: string; seek?: "start" | "end" | "data"; afterSeq?: number; slowMs?: number }) => NativeReader;
+  /** Every /dev/kmsg record of a recorded text, packed like a KmsgReader batch. */
+  kmsgDecode(text: Buffer | string): { bytes: Buffer; ends: Uint32Array; nums: Float64Array };
+  /** CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME in µs, read back to back. */
+  kmsgClock(): { realtime_us: number; monotonic_us: number; boottime_us: number };
   /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
   Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
   /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */

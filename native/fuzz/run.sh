@@ -1,28 +1,22 @@
 #!/bin/sh
-# Builds and runs libFuzzer targets: native/fuzz/run.sh [target ...] [-t seconds]
-# Targets are native/fuzz/<target>_fuzz.cc; the default is every target, 30 s each.
-# Needs clang (apt-get install -y clang). Build output and corpora go to $FUZZ_DIR (default /tmp).
+# Builds and runs the libFuzzer targets native/fuzz/<name>_fuzz.cc (clang++ with
+# -fsanitize=fuzzer,address) for N seconds each. Usage: native/fuzz/run.sh [SECONDS] [NAME...]
+# Seeds come from native/fuzz/corpus/<name>/ when present; findings land in build/fuzz/.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-src="$here/../src"
-secs=30
-targets=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -t) secs="$2"; shift 2 ;;
-    *) targets="$targets $1"; shift ;;
-  esac
-done
-[ -n "$targets" ] || targets=$(cd "$here" && ls *_fuzz.cc | sed 's/_fuzz\.cc$//')
-out="${FUZZ_DIR:-/tmp}/storeventd-fuzz"
+cd "$(dirname "$0")/../.."
+secs=${1:-30}
+[ $# -gt 0 ] && shift
+out=build/fuzz
 mkdir -p "$out"
+targets=${*:-$(ls native/fuzz/*_fuzz.cc | sed 's,.*/,,; s,_fuzz\.cc$,,')}
 for t in $targets; do
-  # The parser sources a target needs: <target>_*.cc plus what it names in FUZZ_SOURCES.
-  srcs=$(ls "$src/${t}"_*.cc 2>/dev/null | grep -v '_reader\.cc$' || true)
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"$src" \
-    "$here/${t}_fuzz.cc" $srcs -o "$out/${t}_fuzz"
-  mkdir -p "$out/corpus-$t"
-  [ -d "$here/corpus/$t" ] && cp -n "$here/corpus/$t"/* "$out/corpus-$t/" 2>/dev/null || true
-  echo "== fuzzing $t for ${secs}s"
-  "$out/${t}_fuzz" -max_total_time="$secs" -max_len=4096 "$out/corpus-$t"
+  src=native/fuzz/${t}_fuzz.cc
+  # The target's own native/src/<t>*.cc (pure code, no N-API) is compiled in.
+  libs=$(ls native/src/${t}*.cc 2>/dev/null | grep -v _reader || true)
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Inative/src "$src" $libs -o "$out/$t"
+  mkdir -p "$out/$t.corpus"
+  seeds=native/fuzz/corpus/$t
+  [ -d "$seeds" ] || seeds=
+  echo "== $t: ${secs}s"
+  "$out/$t" -max_total_time="$secs" -max_len=65536 -artifact_prefix="$out/$t-" "$out/$t.corpus" $seeds
 done

@@ -16,7 +16,6 @@
 #include "line_split.h"
 #include "modules.h"
 #include "reader_thread.h"
-#include "reader_wrap.h"
 
 namespace storeventd {
 namespace {
@@ -68,6 +67,12 @@ class Events2Packer {
   Events2Line tok_;
 };
 
+// The optional maxLine argument at index i (default 1 MiB, at least 1).
+size_t MaxLine(const Napi::CallbackInfo& info, size_t i) {
+  int64_t m = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : 1 << 20;
+  return m > 0 ? static_cast<size_t>(m) : 1;
+}
+
 class Events2Source : public FdLineSource {
  public:
   using FdLineSource::FdLineSource;
@@ -82,12 +87,15 @@ class Events2Source : public FdLineSource {
 
 class Events2Reader : public ReaderWrap<Events2Reader> {
  public:
+  static Napi::Function Define(Napi::Env env) { return DefineReader(env, "Events2Reader"); }
   // new Events2Reader(fd, maxLine): takes ownership of fd.
   explicit Events2Reader(const Napi::CallbackInfo& info) : ReaderWrap<Events2Reader>(info) {
-    int fd;
-    size_t max_line;
-    if (!FdArgs(info, "Events2Reader(fd, maxLine?)", fd, max_line)) return;
-    reader_ = std::make_unique<ReaderThread>(std::make_unique<Events2Source>(fd, max_line), true);
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "Events2Reader(fd, maxLine?)").ThrowAsJavaScriptException();
+      return;
+    }
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<Events2Source>(fd, MaxLine(info, 1)), true);
   }
 };
 
@@ -98,10 +106,9 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto in = info[0].As<Napi::Buffer<char>>();
-  int64_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
   Batch batch;
   Events2Packer packer;
-  LineSplitter split(static_cast<size_t>(max_line > 0 ? max_line : 1));
+  LineSplitter split(MaxLine(info, 1));
   auto sink = [&](std::string_view line, bool truncated) { packer.Add(batch, line, truncated); };
   split.Feed(std::string_view(in.Data(), in.Length()), sink);
   split.Finish(sink);
@@ -120,7 +127,7 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitEvents2(Napi::Env env, Napi::Object exports) {
-  exports.Set("Events2Reader", Events2Reader::Define(env, "Events2Reader"));
+  exports.Set("Events2Reader", Events2Reader::Define(env));
   exports.Set("events2Tokenize", Napi::Function::New(env, Tokenize, "events2Tokenize"));
 }
 

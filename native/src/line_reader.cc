@@ -3,7 +3,6 @@
 #include "fd_line_source.h"
 #include "modules.h"
 #include "reader_thread.h"
-#include "reader_wrap.h"
 
 namespace storeventd {
 namespace {
@@ -20,17 +19,23 @@ class LineSource : public FdLineSource {
 
 class LineReader : public ReaderWrap<LineReader> {
  public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineReader(env, "LineReader");
+  }
   // new LineReader(fd, maxLine): takes ownership of fd.
-  explicit LineReader(const Napi::CallbackInfo& info) : ReaderWrap<LineReader>(info) {
-    int fd;
-    size_t max_line;
-    if (!FdArgs(info, "LineReader(fd, maxLine?)", fd, max_line)) return;
-    reader_ = std::make_unique<ReaderThread>(std::make_unique<LineSource>(fd, max_line), true);
+  LineReader(const Napi::CallbackInfo& info) : ReaderWrap<LineReader>(info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "LineReader(fd, maxLine?)").ThrowAsJavaScriptException();
+      return;
+    }
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    size_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<LineSource>(fd, max_line ? max_line : 1), true);
   }
 };
 
 }  // namespace
 
-void InitLineReader(Napi::Env env, Napi::Object exports) { exports.Set("LineReader", LineReader::Define(env, "LineReader")); }
+void InitLineReader(Napi::Env env, Napi::Object exports) { exports.Set("LineReader", LineReader::Define(env)); }
 
 }  // namespace storeventd

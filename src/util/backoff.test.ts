@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Backoff, retry, sleep } from "../../src/util/backoff.ts";
+import { Backoff, retry, sleep } from "./backoff.ts";
 
 describe("Backoff", () => {
   test("Backoff.next() grows by multiplier up to maxTimeout without jitter", () => {
