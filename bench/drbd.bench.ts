@@ -4,7 +4,7 @@
 // receiver whose rules never match and a prometheus receiver scraped at the end), and the compiled
 // binary's `replay --events2 --model`. Every rate is also given as a ratio to plain line splitting
 // of the same bytes in this run. Flat memory: peak RSS of a fresh process after 200k and 2M lines.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -117,6 +117,7 @@ export default async function () {
 
     // The compiled binary: replay --events2 --model (wall time and peak RSS from GNU time).
     const bin = join(root, "dist/storeventd");
+    if (!existsSync("/usr/bin/time") || !existsSync(bin)) throw new Error("needs GNU time (apt-get install -y time) and dist/storeventd");
     const r = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M", bin, "replay", "--events2", file, "--model"], { stdout: "ignore", stderr: "pipe" });
     const [secs, kib] = r.stderr.toString().trim().split("\n").at(-1)!.split(" ").map(Number);
     out.replay_binary_lines_per_s = Math.round(LINES / secs!);
