@@ -323,6 +323,9 @@ export interface DrbdModelStats {
   resyncs: number;
   initialized: boolean;
   resyncing: boolean;
+  resources: number;
+  /** Values outside the known enums, kept as printed: "disk:Frobnicated" -> count. */
+  unknown_values: Record<string, number>;
 }
 
 export class DrbdModel {
@@ -395,7 +398,10 @@ export class DrbdModel {
   }
 
   status(): DrbdModelStats {
-    return { ...this.stats, initialized: this.initialized, resyncing: this.shadow !== null };
+    return {
+      ...this.stats, initialized: this.initialized, resyncing: this.shadow !== null, resources: this.live.resources.size,
+      unknown_values: Object.fromEntries([...this.unknownValues].filter(([k]) => k.includes(":"))),
+    };
   }
 
   /** The model in the shape and key names of `drbdsetup status --json`. */

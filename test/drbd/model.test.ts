@@ -129,6 +129,26 @@ describe("DrbdModel on recorded streams", () => {
     expect(ev[0]!.extension).toMatchObject({ old_disk_state: "UpToDate", new_disk_state: "Frobnicated" });
     expect((m.toStatusJson() as any[])[0].devices[0]["disk-state"]).toBe("Frobnicated");
     expect(m.unknownValues.get("disk:Frobnicated")).toBe(1);
+    expect(m.status().unknown_values).toEqual({ "disk:Frobnicated": 1 });
+  });
+
+  test("rename, fence-peer helper, peer role changes; unknown objects are skipped", () => {
+    const m = new DrbdModel();
+    const r = makeResource("old", 1000, 1, ["peer"]);
+    feed(m, initialDump([r]).join("\n"));
+    const ev = feed(m, [
+      "rename resource name:old new_name:new",
+      "change connection name:new peer-node-id:1 conn-name:peer connection:Connected role:Primary congested:no ap-in-flight:0 rs-in-flight:0",
+      "call helper name:new peer-node-id:1 conn-name:peer helper:fence-peer",
+      "response helper name:new peer-node-id:1 conn-name:peer helper:fence-peer status:4",
+      "change frobnicator name:new x:y",
+      "change device volume:0 disk:Failed",
+    ].join("\n"));
+    expect((m.toStatusJson() as any[]).map((x) => x.name)).toEqual(["new"]);
+    expect(ev.map((e) => e.event_type)).toEqual(["DRBD_ROLE_CHANGED", "DRBD_FENCE_PEER"]);
+    expect(ev[0]!.extension).toEqual({ resource: "new", peer: 1, conn_name: "peer", old_role: "Secondary", new_role: "Primary" });
+    expect(ev[1]).toMatchObject({ severity: "warn", msg: "DRBD new fences peer", extension: { resource: "new", helper: "fence-peer", peer: 1 } });
+    expect(m.status()).toMatchObject({ ignored: 2, resources: 1 });
   });
 });
 
