@@ -183,19 +183,23 @@ class DrbdSender implements Sender {
       if (t.ok) this.emit(t.rec, state);
       else this.onGarbage(t.reason, t.raw, state);
     };
+    // As the native LineSplitter: a line longer than max-line is garbage, the rest of it skipped.
+    let skipping = false;
     for await (const chunk of stream) {
       rest += dec.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = rest.indexOf("\n")) >= 0) {
-        line(rest.slice(0, nl));
+        if (!skipping) line(rest.slice(0, nl));
+        skipping = false;
         rest = rest.slice(nl + 1);
       }
       if (rest.length > max) {
-        this.onGarbage("line too long", rest.slice(0, max), state);
+        if (!skipping) this.onGarbage("line too long", rest.slice(0, max), state);
+        skipping = true;
         rest = "";
       }
     }
-    if (rest) line(rest);
+    if (rest && !skipping) line(rest);
   }
 
   close(): void {
