@@ -123,6 +123,13 @@ export default async function () {
       out.replay_binary_lines_per_s = Math.round(LINES / secs!);
       out.replay_binary_ratio_to_split = Number((split / 1000 / secs!).toFixed(3));
       out.replay_binary_peak_rss_mib = Math.round(kib! / 1024);
+      // The same with the config's receivers: umh whose rule never matches, and prometheus.
+      const cfg = join(dir, "replay.toml");
+      writeFileSync(cfg, `[main]\nhostname = "bench"\n[[umh]]\n[[umh.resource]]\ncommand = "/bin/true"\nresource-name = "no-such-resource"\n[[prometheus]]\naddress = "127.0.0.1:0"\n`);
+      const rr = Bun.spawnSync(["/usr/bin/time", "-f", "%e %M", bin, "replay", "--events2", file, "--model", "-c", cfg, "--receivers"], { stdout: "ignore", stderr: "pipe" });
+      const [secs2, kib2] = rr.stderr.toString().trim().split("\n").at(-1)!.split(" ").map(Number);
+      out.replay_binary_umh_prometheus_lines_per_s = Math.round(LINES / secs2!);
+      out.replay_binary_umh_prometheus_peak_rss_mib = Math.round(kib2! / 1024);
     } else {
       out.replay_binary = "skipped: needs GNU time (apt-get install -y time) and dist/storeventd";
     }
