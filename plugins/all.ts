@@ -11,7 +11,13 @@ import parser_mdraid from "./parser/mdraid/index.ts";
 import parser_nvme from "./parser/nvme/index.ts";
 import parser_scsi from "./parser/scsi/index.ts";
 import receiver_debugger from "./receiver/debugger/index.ts";
+import receiver_email from "./receiver/email/index.ts";
+import receiver_exec from "./receiver/exec/index.ts";
 import receiver_file from "./receiver/file/index.ts";
+import receiver_irc from "./receiver/irc/index.ts";
+import receiver_journald from "./receiver/journald/index.ts";
+import receiver_multicast from "./receiver/multicast/index.ts";
+import receiver_nats from "./receiver/nats/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
 import receiver_umh from "./receiver/umh/index.ts";
@@ -28,7 +34,13 @@ const plugins: AnyPluginDef[] = [
   parser_nvme as unknown as AnyPluginDef,
   parser_scsi as unknown as AnyPluginDef,
   receiver_debugger as unknown as AnyPluginDef,
+  receiver_email as unknown as AnyPluginDef,
+  receiver_exec as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
+  receiver_irc as unknown as AnyPluginDef,
+  receiver_journald as unknown as AnyPluginDef,
+  receiver_multicast as unknown as AnyPluginDef,
+  receiver_nats as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
   receiver_umh as unknown as AnyPluginDef,

@@ -62,7 +62,7 @@ test("fixture records through the pipeline become schema-valid events matching t
   const types = new Set(got.map((e) => e.event_type));
   expect([...wantTypes.keys()].filter((t) => !types.has(t))).toEqual([]);
   // The kernel timestamp becomes the event time (RFC 3339, µs).
-  const medium = got.find((e) => e.event_type === "SCSI_SENSE" && e.raw.startsWith("sd 2:0:0:1: [sdb] tag#12 FAILED Result"))!;
+  const medium = got.find((e) => e.event_type === "SCSI_SENSE" && e.raw.includes(";sd 2:0:0:1: [sdb] tag#12 FAILED Result"))!;
   expect(medium.time).toBe(formatTime(1_767_225_600_000_000 + 5_123_456));
   expect(medium.extension).toMatchObject({ sense_key_text: "Medium Error", asc_text: "Unrecovered read error" });
 });

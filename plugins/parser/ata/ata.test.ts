@@ -17,7 +17,7 @@ test("AtaParser holds an exception report until the port moves on, then emits it
   const out: EventDraft[] = [];
   for (const r of recs) state.parse(r, r.msg, (d) => void out.push(d));
   expect(out.length).toBe(1);
-  expect(out[0]!.raw).toBe([recs[0]!.msg, recs[1]!.msg].join("\n"));
+  expect(out[0]!.raw).toBe([recs[0]!.raw, recs[1]!.raw].join("\n"));
   expect(out[0]!.extension).toMatchObject({ emask_names: ["ATA bus error"], serr_names: ["PHYRdyChg"], action_names: ["softreset", "hardreset", "enable_link"] });
   expect(out[0]!.severity).toBe("warn");
 });

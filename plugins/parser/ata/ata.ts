@@ -124,7 +124,7 @@ export class AtaParser {
   parse(rec: KmsgRecord, msg: string, emit: Emit): void {
     const m = ATA_TABLE.match(msg);
     if (!m) {
-      if (this.held.size > 0) this.other(msg, emit);
+      if (this.held.size > 0) this.other(msg, rec.raw, emit);
       return;
     }
     const g = m.groups;
@@ -153,7 +153,7 @@ export class AtaParser {
         return;
       case "exception": {
         const r: Report = {
-          records: [msg], port, link: g.link!, time_us: rec.time_us, source: rec.source,
+          records: [rec.raw], port, link: g.link!, time_us: rec.time_us, source: rec.source,
           emask: hexNum(g.emask)!, sact: `0x${g.sact}`, serr: hexNum(g.serr)!, action: hexNum(g.action)!,
           frozen: g.frozen !== undefined, tries: decNum(g.tries), commands: [],
         };
@@ -164,7 +164,7 @@ export class AtaParser {
         const r = this.held.get(port);
         if (!r) return; // report parts without an exception line (e.g. after a dropped record)
         if (r.records.length >= MAX_RECORDS) return; // 32 failed NCQ commands take ~160 records
-        r.records.push(msg);
+        r.records.push(rec.raw);
         this.held.touch(port);
         const cmd = r.commands.at(-1);
         switch (m.id) {
@@ -203,7 +203,7 @@ export class AtaParser {
   }
 
   /** A line outside the table: the description right after an exception, or the end of a report. */
-  private other(msg: string, emit: Emit): void {
+  private other(msg: string, raw: string, emit: Emit): void {
     const m = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s.exec(msg);
     if (!m) return;
     const port = `ata${m.groups!.port}`;
@@ -211,7 +211,7 @@ export class AtaParser {
     if (!r) return;
     if (r.records.length === 1 && r.desc === undefined && m.groups!.text!.length <= 200) {
       r.desc = m.groups!.text;
-      r.records.push(msg);
+      r.records.push(raw);
       this.held.touch(port);
       return;
     }

@@ -62,7 +62,7 @@ fsync = "always"
   ]);
   for (const e of mine()) {
     expect(e).toMatchObject({ hostname: "node-a", system: "block", severity: "error", source: "kmsg", dev_path: loop.path });
-    expect(e.raw).toStartWith(`${e.extension.status} error, dev ${loop.dev}, sector `);
+    expect(e.raw.slice(e.raw.indexOf(";") + 1)).toStartWith(`${e.extension.status} error, dev ${loop.dev}, sector `);
     expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(Math.abs(Date.parse(e.time) - Date.now())).toBeLessThan(60_000);
   }

@@ -10,6 +10,9 @@ import { KmsgTap } from "../../../test/helpers/kmsg-live.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { READ_ERRNO_BLOCKS, errnoLoop, freshRatelimitWindow, sh, type ErrnoLoop } from "./errno-loop.ts";
 
+/** The message part of a /dev/kmsg record line ("pri,seq,ts,flags;msg"). */
+const msgOf = (raw: string | undefined) => (raw ?? "").slice((raw ?? "").indexOf(";") + 1);
+
 /** Runs `act` in a fresh ratelimit window and parses the kernel records it caused that `keep` selects. */
 async function kernelEvents(act: () => void, keep: (msg: string) => boolean): Promise<{ lines: string[]; events: EventDraft[] }> {
   await freshRatelimitWindow();
@@ -63,7 +66,7 @@ test("the kernel's own I/O error lines for a failing loop device become BLK_IO_E
   const ioErrors = kernelLines.filter((l) => l.includes(" error, dev "));
   // Every kernel request error line for our device is an event, with the kernel's numbers.
   const fromReq = events.filter((e) => e.extension?.status === "I/O");
-  expect(fromReq.map((e) => e.raw)).toEqual(ioErrors);
+  expect(fromReq.map((e) => msgOf(e.raw))).toEqual(ioErrors); // raw is the record as received
   expect(fromReq.every((e) => e.dev_name === loop && e.event_type === "BLK_IO_ERROR" && e.severity === "error")).toBe(true);
   expect(fromReq.find((e) => e.extension?.op_name === "READ" && e.extension?.sector === 0)).toBeDefined();
   expect(fromReq.find((e) => e.extension?.op_name === "WRITE" && e.extension?.sector === 24)).toBeDefined();
@@ -94,7 +97,7 @@ describe("a loop device over errno-fs (FUSE)", () => {
   afterAll(() => loopDev?.cleanup());
 
   test("each errno becomes the kernel's status line and the matching BLK event", () => {
-    expect(got.map((e) => e.raw)).toEqual(lines);
+    expect(got.map((e) => msgOf(e.raw))).toEqual(lines);
     expect(got.map((e) => [e.event_type, e.extension?.status, e.extension?.op_name, e.extension?.sector])).toEqual([
       ["BLK_CRITICAL_MEDIUM_ERROR", "critical medium", "READ", 0], // ENODATA
       ["BLK_IO_ERROR", "timeout", "READ", 8], // ETIMEDOUT

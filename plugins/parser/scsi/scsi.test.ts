@@ -29,7 +29,7 @@ describe("scsi parser", () => {
       state.parse(r, r.msg, (d) => void out.push(d));
       expect(out.length).toBe(i === 3 ? 1 : 0);
     }
-    expect(out[0]!.raw!.split("\n")).toEqual(recs.map((r) => r.msg));
+    expect(out[0]!.raw!.split("\n")).toEqual(recs.map((r) => r.raw));
     expect(out[0]!.msg).toBe("Medium Error / Unrecovered read error on Read(10)");
     expect(out[0]!.extension).toMatchObject({ sense_key: 3, asc: 0x11, ascq: 0, lba: 8, blocks: 8 });
   });

@@ -161,7 +161,7 @@ export class ScsiParser {
       case "sense_key": {
         let r = this.held.get(key);
         if (!r || r.senseKey !== undefined) r = this.start(rec, msg, g, key, emit);
-        else this.add(r, key, msg);
+        else this.add(r, key, rec.raw);
         r.senseKeyText = g.key!;
         r.senseKey = senseKeyNumber(g.key!);
         r.deferred = g.when === "deferred";
@@ -172,7 +172,7 @@ export class ScsiParser {
       case "asc_raw": {
         let r = this.held.get(key);
         if (!r || r.asc !== undefined || r.ascText !== undefined) r = this.start(rec, msg, g, key, emit);
-        else this.add(r, key, msg);
+        else this.add(r, key, rec.raw);
         if (m.id === "asc_raw") {
           r.asc = hexNum(g.asc);
           r.ascq = hexNum(g.ascq);
@@ -192,7 +192,7 @@ export class ScsiParser {
       case "cdb": {
         const r = this.held.get(key);
         if (!r) return; // a CDB printed outside a failure report (e.g. libata's ATAPI report)
-        this.add(r, key, msg);
+        this.add(r, key, rec.raw);
         r.cdbName = g.name!.trimEnd();
         if (g.bytes) {
           r.cdb = g.bytes.trim();
@@ -204,7 +204,7 @@ export class ScsiParser {
       case "cdb_cont": {
         const r = this.held.get(key);
         if (!r || r.records.length >= MAX_RECORDS) return;
-        this.add(r, key, msg);
+        this.add(r, key, rec.raw);
         r.cdb = r.cdb ? `${r.cdb} ${g.bytes}` : g.bytes;
         return;
       }
@@ -220,14 +220,14 @@ export class ScsiParser {
 
   private start(rec: KmsgRecord, msg: string, g: Groups, key: string, emit: Emit): Report {
     const r: Report = {
-      records: [msg], key, addr: g.addr!, disk: g.disk, tag: decNum(g.tag), time_us: rec.time_us, source: rec.source,
+      records: [rec.raw], key, addr: g.addr!, disk: g.disk, tag: decNum(g.tag), time_us: rec.time_us, source: rec.source,
     };
     for (const old of this.held.open(key, r)) emit(toDraft(old));
     return r;
   }
 
-  private add(r: Report, key: string, msg: string): void {
-    if (r.records.length < MAX_RECORDS) r.records.push(msg); // a 32-byte CDB report has 6 records
+  private add(r: Report, key: string, raw: string): void {
+    if (r.records.length < MAX_RECORDS) r.records.push(raw); // a 32-byte CDB report has 6 records
     this.held.touch(key);
   }
 
