@@ -9,6 +9,7 @@ import { monitorCommand } from "./monitor.ts";
 import { queryCommand } from "./query.ts";
 import { statusCommand } from "./status.ts";
 import { reloadCommand } from "./reload.ts";
+import { infoCommand } from "./info.ts";
 
 type Command = {
   summary: string;
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: "run the daemon in the foreground (the default)", run: runCommand },
   check: { summary: "validate the config and its snippets", run: checkCommand },
   replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
+  info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
   version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
   monitor: { summary: "follow live events from the running daemon", run: (a, io) => monitorCommand(a, io) },
   query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },

@@ -224,7 +224,7 @@ export function lineParser<K extends string>(
   };
 }
 
-/** time_us, source and raw of a draft made from one record. */
-export function fromRecord(rec: KmsgRecord, msg: string): { time_us?: number; source: string; raw: string } {
-  return { time_us: rec.time_us, source: rec.source, raw: msg };
+/** time_us, source and raw (the record as received, SPEC §2) of a draft made from one record. */
+export function fromRecord(rec: KmsgRecord, _msg?: string): { time_us?: number; source: string; raw: string } {
+  return { time_us: rec.time_us, source: rec.source, raw: rec.raw };
 }
