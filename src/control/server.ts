@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { SEVERITIES, nowUs, type Severity } from "../event.ts";
+import { INVENTORY_SERVICE } from "../devices/index.ts";
 import { STORE_SERVICE, type EventFilter, type EventQuery, type EventStoreService } from "../store/query.ts";
 import { FollowHub, type FollowOptions } from "./follow.ts";
 import { parseTimeSpec } from "./timespec.ts";
@@ -118,33 +119,40 @@ export function parseEventParams(params: URLSearchParams, now: number): { query:
   return { query, follow };
 }
 
+/** What the device routes use of the inventory (src/devices/); each method is optional. */
 interface DeviceSource {
-  list?(): unknown[];
-  get?(name: string): unknown;
+  list?(): { name: string }[];
+  get?(name: string): object | undefined;
+  /** Name, /dev path, major:minor, SCSI address, WWID, serial or UUID to the kernel name. */
+  resolve?(query: string): string | undefined;
+  ownersOf?(name: string): unknown[];
+  mountsOf?(name: string): unknown[];
 }
 
-/** The inventory if one is running (service "inventory" or methods on handle.devices), else sysfs names. */
+/** The live inventory the udev sender provides, else the daemon's own (sysfs-backed) directory. */
 function deviceSource(handle: DaemonHandle): DeviceSource {
-  const inv = handle.services.get<DeviceSource>("inventory");
-  if (inv && typeof inv.list === "function") return inv;
-  return handle.devices as unknown as DeviceSource;
+  return handle.services.get<DeviceSource>(INVENTORY_SERVICE) ?? (handle.devices as unknown as DeviceSource);
 }
 
-function describeDevice(handle: DaemonHandle, name: string): unknown {
-  const src = deviceSource(handle);
-  if (typeof src.get === "function") return src.get(name);
-  const id = handle.devices.identify(name);
+function describeDevice(src: DeviceSource, handle: DaemonHandle, query: string): object | undefined {
+  if (typeof src.get === "function") {
+    const name = src.resolve?.(query) ?? query.replace(/^\/dev\//, "");
+    const dev = src.get(name);
+    if (!dev) return undefined;
+    return { ...dev, owners: src.ownersOf?.(name) ?? [], mounts: src.mountsOf?.(name) ?? [] };
+  }
+  const id = handle.devices.identify(query);
   if (!id.dev_path && !existsSync(`/sys/class/block/${id.dev_name}`)) return undefined;
   const mount = handle.devices.mountOf?.(id.dev_name);
-  return { ...id, ...(mount ? mount : {}) };
+  return { ...id, ...(mount ? { mounts: [mount] } : {}) };
 }
 
-function listDevices(handle: DaemonHandle): unknown[] {
+function listDevices(handle: DaemonHandle): object[] {
   const src = deviceSource(handle);
   if (typeof src.list === "function") return src.list();
   let names: string[] = [];
   try { names = readdirSync("/sys/class/block").sort(); } catch { /* no sysfs */ }
-  return names.map((n) => describeDevice(handle, n)).filter(Boolean);
+  return names.map((n) => describeDevice(src, handle, n)).filter((d): d is object => d !== undefined);
 }
 
 export async function startControlServer(handle: DaemonHandle, opts: ControlServerOptions): Promise<ControlServer> {
@@ -202,7 +210,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     if (path.startsWith("/v1/devices/")) {
       get();
       const name = decodeURIComponent(path.slice("/v1/devices/".length));
-      const dev = describeDevice(handle, name);
+      const dev = describeDevice(deviceSource(handle), handle, name);
       if (dev === undefined) throw new HttpError(404, "not_found", `no device "${name}"`);
       return json(dev);
     }

@@ -1,6 +1,6 @@
 // The control API on a real unix socket with real HTTP, in front of a fake daemon handle.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { startControlServer, type ControlServer } from "../../src/control/server.ts";
@@ -8,6 +8,7 @@ import { ControlClient, ControlError } from "../../src/control/client.ts";
 import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
 import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
 import { startCrowd } from "./crowd.ts";
+import { INVENTORY_SERVICE } from "../../src/devices/index.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;
@@ -180,17 +181,29 @@ describe("control API routes", () => {
     expect(await res.json()).toMatchObject({ error: "method_not_allowed" });
   });
 
-  test("GET /v1/devices lists block devices; /v1/devices/{name} one of them or 404", async () => {
+  test("GET /v1/devices lists the inventory; /v1/devices/{name} resolves names, paths, major:minor; 404 otherwise", async () => {
     const c = await start();
-    const list = await c.devices() as { dev_name: string }[];
+    const list = await c.devices() as { name: string }[];
     const sys = (await Array.fromAsync(new Bun.Glob("*").scan({ cwd: "/sys/class/block", onlyFiles: false }))).sort();
-    expect(list.map((d) => d.dev_name)).toEqual(sys);
-    if (sys.length) expect(await c.device(sys[0]!)).toMatchObject({ dev_name: sys[0], dev_path: `/dev/${sys[0]}` });
+    expect(list.map((d) => d.name).sort()).toEqual(sys);
+    const loop = sys.find((n) => /^loop\d+$/.test(n)) ?? sys[0];
+    if (loop) {
+      const majmin = readFileSync(`/sys/class/block/${loop}/dev`, "utf8").trim();
+      const one = await c.device(loop);
+      expect(one).toMatchObject({ name: loop, majmin, dev_path: `/dev/${loop}`, owners: expect.any(Array), mounts: expect.any(Array) });
+      expect(await c.device(`/dev/${loop}`)).toEqual(one);
+      expect(await c.device(majmin)).toEqual(one);
+    }
     expect(await c.device("nosuchdev9")).toBeUndefined();
-    // An inventory service, when one runs, answers instead.
-    daemon.services.provide("inventory", { list: () => [{ dev_name: "sdz", size: 1 }], get: (n: string) => (n === "sdz" ? { dev_name: "sdz", size: 1 } : undefined) });
-    expect(await c.devices()).toEqual([{ dev_name: "sdz", size: 1 }]);
-    expect(await c.device("sdz")).toEqual({ dev_name: "sdz", size: 1 });
+    // The udev sender's live inventory, when it runs, answers instead.
+    daemon.services.provide(INVENTORY_SERVICE, {
+      list: () => [{ name: "sdz", size_bytes: 1 }],
+      get: (n: string) => (n === "sdz" ? { name: "sdz", size_bytes: 1 } : undefined),
+      resolve: (q: string) => (q === "8:400" ? "sdz" : q),
+      ownersOf: () => [{ dev_name: "dm-9", dev_wwid: "mpathz" }],
+    });
+    expect(await c.devices()).toEqual([{ name: "sdz", size_bytes: 1 }]);
+    expect(await c.device("8:400")).toEqual({ name: "sdz", size_bytes: 1, owners: [{ dev_name: "dm-9", dev_wwid: "mpathz" }], mounts: [] });
   });
 
   test("ControlClient.deviceEvents() (for info DEV) gives a device's newest events, oldest first; [] without a store", async () => {
