@@ -1,5 +1,5 @@
 // `storeventd monitor`: follow live events from the running daemon.
-import { ControlClient, ControlError } from "../control/client.ts";
+import { ControlClient, ControlError, type EventParams } from "../control/client.ts";
 import {
   COMMON_HELP, COMMON_OPTIONS, FILTER_HELP, FILTER_OPTIONS, UsageError, checkTime, filterParams, parseFlags, runCommand,
   socketFrom, useColor, type CommandIO,
@@ -44,6 +44,66 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+interface FollowPlan {
+  client: ControlClient;
+  params: EventParams;
+  since: string | undefined;
+  count: number | undefined;
+  json: boolean;
+  followRestarts: boolean;
+}
+
+/** Prints events until --count, the daemon's stop (exit 1), or `signal`; reconnects with --follow-restarts. */
+async function followLoop(plan: FollowPlan, io: CommandIO, signal: AbortSignal): Promise<number> {
+  const socket = plan.client.socketPath;
+  const color = useColor(io);
+  const seen = new RecentIds(4096);
+  const startedAt = formatTime(nowUs());
+  let since = plan.since;
+  let lastTime: string | undefined;
+  let shown = 0;
+  let delay = 250;
+  let waiting = false;
+  for (;;) {
+    try {
+      for await (const e of plan.client.follow({ ...plan.params, ...(since ? { since } : {}) }, signal)) {
+        delay = 250;
+        if (waiting) {
+          io.err(`storeventd is back on ${socket}\n`);
+          waiting = false;
+        }
+        if (seen.has(e.event_id)) continue;
+        seen.add(e.event_id);
+        lastTime = e.time;
+        try {
+          io.out(plan.json ? JSON.stringify(e) + "\n" : formatEventLine(e, color) + "\n");
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "EPIPE") return 0;
+          throw err;
+        }
+        if (plan.count !== undefined && ++shown >= plan.count) return 0;
+      }
+      if (signal.aborted) return 0;
+      if (!plan.followRestarts) {
+        io.err(`storeventd monitor: the daemon stopped (the event stream from ${socket} ended)\n`);
+        return 1;
+      }
+      io.err(`storeventd stopped; waiting for it on ${socket} ...\n`);
+      waiting = true;
+    } catch (err) {
+      if (signal.aborted) return 0;
+      if (!(err instanceof ControlError) || !plan.followRestarts || err.kind === "denied" || err.kind === "http") throw err;
+      if (!waiting) io.err(`${err.message}; waiting for it ...\n`);
+      waiting = true;
+    }
+    // Replay from the last event shown (or from when monitor started): nothing missed while away.
+    since = lastTime ?? since ?? startedAt;
+    await sleep(delay, signal);
+    if (signal.aborted) return 0;
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
 export async function monitorCommand(argv: string[], io: CommandIO, signal?: AbortSignal): Promise<number> {
   return runCommand("monitor", io, async () => {
     const f = parseFlags(argv, {
@@ -57,53 +117,22 @@ export async function monitorCommand(argv: string[], io: CommandIO, signal?: Abo
       return 0;
     }
     const params = filterParams(f);
-    let since = checkTime("--since", f.since);
+    const since = checkTime("--since", f.since);
     let count: number | undefined;
     if (f.count !== undefined) {
       if (!/^\d+$/.test(f.count) || Number(f.count) < 1) throw new UsageError(`--count must be a positive integer, not "${f.count}"`);
       count = Number(f.count);
     }
-    const socket = socketFrom(f);
-    const client = new ControlClient(socket);
-    const color = useColor(io);
-    const seen = new RecentIds(4096);
-    const startedAt = formatTime(nowUs());
-    let lastTime: string | undefined;
-    let shown = 0;
-    let delay = 250;
-    let waiting = false;
-    for (;;) {
-      try {
-        for await (const e of client.follow({ ...params, ...(since ? { since } : {}) }, signal)) {
-          delay = 250;
-          if (waiting) {
-            io.err(`storeventd is back on ${socket}\n`);
-            waiting = false;
-          }
-          if (seen.has(e.event_id)) continue;
-          seen.add(e.event_id);
-          lastTime = e.time;
-          io.out(f.json ? JSON.stringify(e) + "\n" : formatEventLine(e, color) + "\n");
-          if (count !== undefined && ++shown >= count) return 0;
-        }
-        if (signal?.aborted) return 0;
-        if (!f["follow-restarts"]) {
-          io.err(`storeventd monitor: the daemon stopped (the event stream from ${socket} ended)\n`);
-          return 1;
-        }
-        io.err(`storeventd stopped; waiting for it on ${socket} ...\n`);
-        waiting = true;
-      } catch (err) {
-        if (signal?.aborted) return 0;
-        if (!(err instanceof ControlError) || !f["follow-restarts"] || err.kind === "denied" || err.kind === "http") throw err;
-        if (!waiting) io.err(`${err.message}; waiting for it ...\n`);
-        waiting = true;
-      }
-      // Replay from the last event shown (or from when monitor started): nothing missed while away.
-      since = lastTime ?? since ?? startedAt;
-      await sleep(delay, signal);
-      if (signal?.aborted) return 0;
-      delay = Math.min(delay * 2, 5000);
+    const client = new ControlClient(socketFrom(f));
+    // Ends quietly when the reader of our output goes away (`storeventd monitor | head`).
+    const stop = new AbortController();
+    signal?.addEventListener("abort", () => stop.abort(), { once: true });
+    const onOutError = (e: NodeJS.ErrnoException) => void (e.code === "EPIPE" && stop.abort());
+    process.stdout.on("error", onOutError);
+    try {
+      return await followLoop({ client, params, since, count, json: Boolean(f.json), followRestarts: Boolean(f["follow-restarts"]) }, io, stop.signal);
+    } finally {
+      process.stdout.off("error", onOutError);
     }
   });
 }

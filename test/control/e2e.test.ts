@@ -190,7 +190,18 @@ flush_interval = "200ms"
   expect(human.stdout).toMatch(/Receivers:\n\s+NAME\s+PLUGIN\s+QUEUE/);
   expect(human.stdout).toContain(`Store: ${dir}/a/state/events.db`);
 
-  // Stop: the monitor sees DAEMON_STOPPING is not for its device, then the end, and exits 1.
+  // `monitor | head -1`: when its reader goes away, monitor ends quietly with 0.
+  const piped = Bun.spawn(["sh", "-c", `"${BIN}" monitor --socket "${sock}" --since 1h --dev ${dev} | head -1`], { stdout: "pipe", stderr: "pipe" });
+  procs.push(piped);
+  const pipedOut = await new Response(piped.stdout).text(); // head has printed its line and quit
+  kmsgWrite(`<3>EXT4-fs error (device ${dev}): trigger_test_error:129: comm bash: mark-after-head`); // the next write fails
+  const [pipedErr, pipedCode] = await Promise.all([new Response(piped.stderr).text(), piped.exited]);
+  expect(pipedOut).toContain("mark-0");
+  expect(pipedOut.trim().split("\n").length).toBe(1);
+  expect(pipedErr).toBe("");
+  expect(pipedCode).toBe(0);
+
+  // Stop: the monitor sees the end of the stream and exits 1 with a clear message.
   d.proc.kill("SIGTERM");
   expect(await d.proc.exited).toBe(0);
   expect(await mon.proc.exited).toBe(1);
