@@ -4,6 +4,7 @@
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, runBin, startDaemon } from "../helpers/bin.ts";
@@ -278,7 +279,7 @@ queue = { max_events = 50000 }
   expect(oldestLostAge).toBeLessThanOrEqual(1250);
 }, 90000);
 
-test("dist/storeventd status as a user outside the socket's group: permission denied, exit 1", async () => {
+test("dist/storeventd: a user outside the socket's group gets permission denied (exit 1); malformed requests get 4xx", async () => {
   const sock = join(dir, "c", "control.sock");
   const cfg = writeConfig("c.toml", `[main]\nstate_dir = "${dir}/c/state"\ncontrol_socket = "${sock}"\n\n[store]\ntype = "receiver"\n`);
   const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
@@ -294,6 +295,21 @@ test("dist/storeventd status as a user outside the socket's group: permission de
   expect(code).toBe(1);
   // root on the same socket is fine.
   expect((await status(sock)).pid).toBe(d.proc.pid);
+  // Malformed requests at the daemon: answered with 4xx and closed; the daemon keeps serving.
+  const raw = (data: string) => new Promise<string>((resolve) => {
+    const s = connect(sock);
+    let got = "";
+    s.setEncoding("utf8");
+    s.on("data", (c) => (got += c));
+    s.on("error", () => {});
+    s.on("close", () => resolve(got));
+    s.on("connect", () => s.write(data));
+  });
+  expect(await raw("\x16\x03\x01 not http at all\r\n\r\n")).toStartWith("HTTP/1.1 400");
+  expect(await raw(`GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`)).toStartWith("HTTP/1.1 431");
+  expect(await raw("GET /v1/events?limit=-1 HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 [\s\S]*"error":"bad_request"/);
+  expect((await status(sock)).pid).toBe(d.proc.pid);
+  expect(d.proc.exitCode).toBeNull();
   d.proc.kill("SIGTERM");
   await d.proc.exited;
 }, 30000);
