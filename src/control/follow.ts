@@ -93,7 +93,7 @@ class FollowClient {
   private async pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     while (!this.queue.length && !this.done) await new Promise<void>((r) => (this.wake = r));
     this.wake = undefined;
-    if (!this.queue.length) return;
+    if (!this.queue.length) return this.closeIfFinished();
     // Up to ~64 KiB of lines per pull, each enqueued as the bytes every client shares: copying
     // them into one chunk per client per pull made garbage that more than doubled RSS under load.
     let n = 0;
@@ -103,20 +103,26 @@ class FollowClient {
     this.bytes -= size;
     if (this.bytes <= this.maxBytes / 2) for (const w of this.drainWaiters.splice(0)) w();
     for (const l of lines) c.enqueue(l);
+    if (!this.queue.length) this.closeIfFinished();
   }
+
+  private finishing = false;
 
   /** Ends the stream after what is queued (daemon stop): the client sees a clean end. */
   finish(): void {
     if (this.done) return;
     this.done = true;
+    this.finishing = true;
     this.onEnd(this, "closed");
-    const flushRest = async () => {
-      while (this.queue.length) await new Promise((r) => setTimeout(r, 5));
-      try { this.controller?.close(); } catch { /* already closed */ }
-    };
-    this.wake?.();
-    void flushRest();
     for (const w of this.drainWaiters.splice(0)) w();
+    if (this.queue.length) this.wake?.(); // pull() sends the rest, then closes
+    else this.closeIfFinished();
+  }
+
+  private closeIfFinished(): void {
+    if (!this.finishing) return;
+    this.finishing = false;
+    try { this.controller?.close(); } catch { /* cancelled meanwhile */ }
   }
 
   private drop(): void {

@@ -273,8 +273,9 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       if (closed) return;
       closed = true;
       hub.close();
-      // Let the ended follow streams flush their last bytes, then stop.
-      await new Promise((r) => setTimeout(r, 20));
+      // Followers get their last events and a clean end; one that does not read them within a
+      // second is cut off.
+      await Promise.race([server.stop(false), new Promise((r) => setTimeout(r, 1000))]);
       await server.stop(true);
       try { unlinkSync(socketPath); } catch { /* gone already */ }
     },
