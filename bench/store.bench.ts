@@ -2,12 +2,13 @@
 // - events/s into the store (batched flushes), as a ratio to JSON.stringify of the same events;
 // - events/s sustained through the control server (store + follow fan-out to 20 NDJSON clients in
 //   another process), as a ratio to the store alone;
-// - query latency (median of repeated runs) on a 1M-event store generated once in a temp dir;
+// - query latency (median of repeated runs) on a 1M-event store generated once in a temp dir,
+//   directly and through the control API;
 // - one retention pass on that store.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventStore } from "../src/store/index.ts";
+import { EventStore, STORE_SERVICE } from "../src/store/index.ts";
 import { startControlServer } from "../src/control/server.ts";
 import { formatTime, SYSTEMS, type StorageEvent } from "../src/event.ts";
 import { FakeDaemon, quietLog } from "../test/control/fake-daemon.ts";
@@ -126,6 +127,27 @@ export default async function bench(): Promise<Record<string, number | string>> 
     out["query_ms_no_match_type"] = time(() => big.query({ event_type: ["NO_SUCH_TYPE"], limit: 1000 }));
     out["query_ms_severity_only_limit_1000"] = time(() => big.query({ severity: "error", order: "desc", limit: 1000 }));
     out["stats_ms"] = time(() => big.stats(), 5);
+
+    // The same through the control API: HTTP over the unix socket, JSON encode and decode.
+    const daemon = new FakeDaemon();
+    daemon.services.provide(STORE_SERVICE, big);
+    const sock = join(dir, "api.sock");
+    const server = await startControlServer(daemon, { socketPath: sock, log: quietLog });
+    const api = async (q: string, runs = 15) => {
+      const ms: number[] = [];
+      for (let i = 0; i <= runs; i++) {
+        const t1 = performance.now();
+        const r = await fetch(`http://localhost/v1/events?${q}`, { unix: sock } as RequestInit);
+        await r.json();
+        if (i) ms.push(performance.now() - t1);
+      }
+      return Number(median(ms).toFixed(3));
+    };
+    out["api_ms_newest_100"] = await api("order=desc&limit=100");
+    out["api_ms_dev_limit_1000"] = await api("dev=sd417&limit=1000");
+    out["api_ms_system_since_1h"] = await api(`system=scsi&since=${new Date(end / 1000 - 3600e3).toISOString()}`);
+    await server.close();
+    daemon.cleanup();
     big.close();
 
     // One retention pass over the 1M store (5000 oldest rows, then incremental vacuum).
