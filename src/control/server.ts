@@ -35,7 +35,7 @@ export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 100_000;
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, detail: string) {
+  constructor(readonly status: number, readonly code: string, detail: string, readonly headers: Record<string, string> = {}) {
     super(detail);
   }
 }
@@ -170,8 +170,9 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     unlinkSync(socketPath);
   }
 
-  // clientMaxBytes: lines are one string shared by every client, so slow clients together retain
-  // about one window of recent events, not one each; only replays build per-client lines (paced).
+  // clientMaxBytes: each line is encoded once and shared by every client's queue, so slow clients
+  // together retain about one window of recent events, not one each; only replays encode per client
+  // (paced by the client).
   const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 5000, ...opts.follow });
   const counters = { requests: 0, errors: 0 };
   let reloading: Promise<unknown> | undefined;
@@ -181,7 +182,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     const url = new URL(req.url, "http://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const get = () => {
-      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "method_not_allowed", `${req.method} ${path}: use GET`);
+      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "method_not_allowed", `${req.method} ${path}: use GET`, { allow: "GET, HEAD" });
     };
     if (path === "/v1/status") {
       get();
@@ -209,7 +210,12 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     }
     if (path.startsWith("/v1/devices/")) {
       get();
-      const name = decodeURIComponent(path.slice("/v1/devices/".length));
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice("/v1/devices/".length));
+      } catch {
+        throw new HttpError(400, "bad_request", "the device name is not valid percent-encoding");
+      }
       const dev = describeDevice(deviceSource(handle), handle, name);
       if (dev === undefined) throw new HttpError(404, "not_found", `no device "${name}"`);
       return json(dev);
@@ -219,7 +225,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       return json(handle.drbd.toStatusJson());
     }
     if (path === "/v1/reload") {
-      if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", `${req.method} ${path}: use POST`);
+      if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", `${req.method} ${path}: use POST`, { allow: "POST" });
       if (reloading) throw new HttpError(409, "reload_in_progress", "a reload is already running");
       const p = handle.reload();
       reloading = p;
@@ -249,7 +255,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
         } catch (err) {
           counters.errors++;
           if (err instanceof HttpError) {
-            return errorResponse(err.status, err.code, err.message, err.status === 405 ? { allow: err.message.endsWith("POST") ? "POST" : "GET, HEAD" } : {});
+            return errorResponse(err.status, err.code, err.message, err.headers);
           }
           log.error(`control API ${req.method} ${new URL(req.url, "http://localhost").pathname}: ${(err as Error).stack ?? err}`);
           return errorResponse(500, "internal", (err as Error).message);
@@ -260,6 +266,9 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
         return errorResponse(500, "internal", err.message);
       },
     });
+  } catch (err) {
+    hub.close();
+    throw err;
   } finally {
     process.umask(oldMask);
   }
