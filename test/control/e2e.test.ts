@@ -410,3 +410,48 @@ queue = { max_events = 10000 }
   expect(pages.used * pages.size).toBeLessThanOrEqual(1_000_000 * 1.1);
   db.close();
 }, 60000);
+
+test("dist/storeventd: monitor --follow-restarts gets what the kernel logged while the daemon was down, once each", async () => {
+  const dev = `sev${tag}f`;
+  const sock = join(dir, "f", "control.sock");
+  const cfg = writeConfig("f.toml", `[main]
+state_dir = "${dir}/f/state"
+control_socket = "${sock}"
+
+[kmsg]
+type = "sender"
+accept_user_records = true
+cursor_file = "${dir}/f/kmsg.cursor"
+cursor_interval = "100ms"
+
+[store]
+type = "receiver"
+flush_interval = "100ms"
+`);
+  const run = () => startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
+  const d1 = await run();
+  procs.push(d1.proc);
+  const mon = follow(["monitor", "--socket", sock, "--json", "--dev", dev, "--follow-restarts"]);
+  await waitFor(async () => (await status(sock)).control.follow_clients >= 1, 10000, "the monitor to connect");
+  for (let i = 0; i < 10; i++) kmsgWrite(`<3>EXT4-fs error (device ${dev}): trigger_test_error:129: comm bash: mark-${i}`);
+  await waitFor(() => mon.lines.length >= 10, 10000, "the first 10 at the monitor");
+  d1.proc.kill("SIGTERM");
+  expect(await d1.proc.exited).toBe(0);
+  // While the daemon is down the kernel keeps logging; the next run resumes from its cursor.
+  for (let i = 10; i < 20; i++) kmsgWrite(`<3>EXT4-fs error (device ${dev}): trigger_test_error:129: comm bash: mark-${i}`);
+  const d2 = await run();
+  procs.push(d2.proc);
+  for (let i = 20; i < 25; i++) kmsgWrite(`<3>EXT4-fs error (device ${dev}): trigger_test_error:129: comm bash: mark-${i}`);
+  await waitFor(() => mon.lines.length >= 25, 20000, `25 events at the monitor (got ${mon.lines.length})`);
+  await Bun.sleep(300);
+  const got = mon.lines.map((l) => JSON.parse(l.text).extension.detail);
+  expect(got).toEqual(Array.from({ length: 25 }, (_, i) => `mark-${i}`));
+  expect(mon.proc.exitCode).toBeNull();
+  d2.proc.kill("SIGTERM");
+  await d2.proc.exited;
+  mon.proc.kill("SIGTERM");
+  await mon.proc.exited;
+  // What it said while waiting.
+  expect(mon.stderr()).toContain(`storeventd stopped; waiting for it on ${sock} ...`);
+  expect(mon.stderr()).toContain(`storeventd is back on ${sock}`);
+}, 60000);
