@@ -14,7 +14,8 @@ Ends with exit code 1 and a message when the daemon stops, unless --follow-resta
 
 Options:
       --json          one JSON event per line (NDJSON)
-      --since TIME    first replay stored events from TIME (${"RFC 3339, a date, or an age like 10m"}), then follow
+      --since TIME    first replay the stored events from TIME (RFC 3339, a date, or an
+                      age like 10m), then follow
       --follow-restarts
                       keep going across daemon restarts: reconnect, and replay what was missed
   -n, --count N       exit after N events

@@ -21,11 +21,14 @@ export const FILTER_OPTIONS = {
   dev: { type: "string", multiple: true },
 } as const satisfies Options;
 
-export const COMMON_HELP = `  -c, --config PATH   config file to read control_socket from (default /etc/storeventd/storeventd.toml)
-      --socket PATH   the daemon's control socket (default: from the config, else /run/storeventd/control.sock)
+export const COMMON_HELP = `  -c, --config PATH   the config whose [main] control_socket to use
+                      (default /etc/storeventd/storeventd.toml and its conf.d/)
+      --socket PATH   the daemon's control socket (default: from the config, else
+                      /run/storeventd/control.sock)
   -h, --help          this help`;
 
-export const FILTER_HELP = `      --system LIST   only these subsystems (${SYSTEMS.join(", ")}); comma-separated or repeated
+export const FILTER_HELP = `      --system LIST   only these subsystems; comma-separated or repeated:
+                      ${SYSTEMS.join(", ")}
       --severity LVL  only this severity or worse: ${SEVERITIES.join(", ")}
       --type LIST     only these event types (e.g. SCSI_SENSE,DM_MPATH_PATH_DOWN)
       --dev LIST      only these devices (kernel names: sdb, dm-3, md0; /dev/ prefix allowed)`;
