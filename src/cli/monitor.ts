@@ -22,7 +22,8 @@ Options:
 ${FILTER_HELP}
 ${COMMON_HELP}
 
-Exit status: 0 after --count events or on interrupt, 1 when the daemon is not running or stops, 2 usage.
+Exit status: 0 after --count events or on interrupt, 1 when the daemon is not running or
+stops, 2 usage.
 `;
 
 /** Ids seen recently (the reconnect replay starts at the last event's time, which repeats it). */

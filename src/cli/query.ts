@@ -5,7 +5,6 @@ import {
   runCommand, sevColor, socketFrom, table, useColor, type CommandIO,
 } from "../control/cli.ts";
 import { MAX_LIMIT } from "../control/server.ts";
-import { TIMESPEC_HELP } from "../control/timespec.ts";
 
 export const QUERY_USAGE = `Usage: storeventd query [OPTIONS]
 
@@ -15,7 +14,8 @@ Print past storage events from the running daemon's store, oldest first, as a ta
 Options:
       --since TIME    events at or after TIME
       --until TIME    events before TIME
-                      TIME: ${TIMESPEC_HELP}
+                      TIME: RFC 3339 (2026-11-26T01:00:00Z), a date (2026-11-26), "now",
+                      or an age like 90s, 15m, 1h, 2d
       --limit N       at most N events (default 1000, at most ${MAX_LIMIT})
   -r, --reverse       newest first (with --limit: the newest N)
       --json          one JSON event per line (NDJSON)
