@@ -45,20 +45,25 @@ function time(fn: () => unknown, runs = 15): number {
   return Number(median(ms).toFixed(3));
 }
 
-async function fanOut(dir: string, events: StorageEvent[]): Promise<number> {
+/** Events/s through store + follow fan-out to 20 readers (plus `idle` followers that never read), and peak RSS growth. */
+async function fanOut(dir: string, events: StorageEvent[], idle: number): Promise<{ rate: number; rssGrowthMiB: number }> {
   const daemon = new FakeDaemon({ store: true });
-  const sock = join(dir, "bench.sock");
+  const sock = join(dir, `bench-${idle}.sock`);
   const server = await startControlServer(daemon, { socketPath: sock, log: quietLog });
   const readers = 20;
-  const crowd = startCrowd(sock, readers, 0, events.length);
+  const crowd = startCrowd(sock, readers, idle, events.length);
   const progress = crowd.progress;
   const status = () => fetch("http://localhost/v1/status", { unix: sock } as RequestInit).then((r) => r.json()) as Promise<{ control: { follow_clients: number } }>;
-  while ((await status()).control.follow_clients < readers) await Bun.sleep(20);
+  while ((await status()).control.follow_clients < readers + idle) await Bun.sleep(20);
+  Bun.gc(true);
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
   const t0 = performance.now();
   for (let i = 0; i < events.length; i++) {
     daemon.emit(events[i]!);
     if ((i + 1) % 1000 === 0) {
       daemon.store!.flush();
+      peak = Math.max(peak, process.memoryUsage().rss);
       // Sustained, not buffered: stay within 5000 events of the slowest reader.
       while (progress.min < i + 1 - 5000) await Bun.sleep(1);
     }
@@ -69,7 +74,7 @@ async function fanOut(dir: string, events: StorageEvent[]): Promise<number> {
   await crowd.exited();
   await server.close();
   daemon.cleanup();
-  return events.length / secs;
+  return { rate: events.length / secs, rssGrowthMiB: Number(((peak - rss0) / 1048576).toFixed(1)) };
 }
 
 export default async function bench(): Promise<Record<string, number | string>> {
@@ -98,9 +103,15 @@ export default async function bench(): Promise<Record<string, number | string>> 
     out["store_write_vs_json_stringify"] = Number((storeRate / baseline).toFixed(3));
     out["avg_event_json_bytes"] = Math.round(bytes / N);
 
-    const fan = await fanOut(dir, events.slice(0, 30_000));
-    out["store_plus_20_followers_events_per_s"] = Math.round(fan);
-    out["store_plus_20_followers_vs_store_alone"] = Number((fan / storeRate).toFixed(3));
+    // Fan-out, and what 10 followers that never read cost on top (each is sent ~15 MB; their
+    // queues are bounded at 4 MiB of shared lines).
+    const fan = await fanOut(dir, events.slice(0, 30_000), 0);
+    const fanIdle = await fanOut(dir, events.slice(0, 30_000), 10);
+    out["store_plus_20_followers_events_per_s"] = Math.round(fan.rate);
+    out["store_plus_20_followers_vs_store_alone"] = Number((fan.rate / storeRate).toFixed(3));
+    out["followers_rss_growth_mib"] = fan.rssGrowthMiB;
+    out["followers_plus_10_idle_rss_growth_mib"] = fanIdle.rssGrowthMiB;
+    out["followers_plus_10_idle_events_per_s"] = Math.round(fanIdle.rate);
 
     // The 1M-event store: 30 days of events, 1000 devices, 11 systems.
     const M = 1_000_000;
