@@ -457,3 +457,37 @@ flush_interval = "100ms"
   expect(mon.stderr()).toContain(`storeventd stopped; waiting for it on ${sock} ...`);
   expect(mon.stderr()).toContain(`storeventd is back on ${sock}`);
 }, 60000);
+
+test("dist/storeventd status: DRBD resources from the drbd source (fake drbdsetup), as `replay --model` shows them", async () => {
+  const fake = join(dir, "g", "fake");
+  mkdirSync(fake, { recursive: true });
+  const stream = join(import.meta.dir, "../drbd/streams/dump.events2");
+  writeFileSync(join(fake, "stream"), readFileSync(stream));
+  const sock = join(dir, "g", "control.sock");
+  const cfg = writeConfig("g.toml", `[main]
+state_dir = "${dir}/g/state"
+control_socket = "${sock}"
+
+[drbd]
+type = "sender"
+path = "${join(import.meta.dir, "../drbd/bin/drbdsetup")}"
+`);
+  const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e), { FAKE_DRBDSETUP_DIR: fake });
+  procs.push(d.proc);
+  const model = await runBin(["replay", "--events2", stream, "--model"]);
+  expect(model.code).toBe(0);
+  const expected = JSON.parse(model.stdout) as { name: string; role: string }[];
+  expect(expected.length).toBeGreaterThan(0);
+  await waitFor(async () => (await status(sock)).drbd.length === expected.length, 10000, "the DRBD model");
+  const st = await status(sock);
+  expect(st.drbd).toEqual(expected);
+  expect(JSON.parse((await runBin(["status", "--socket", sock, "--json"])).stdout).drbd).toEqual(expected);
+  const api = await fetch("http://localhost/v1/drbd/resources", { unix: sock } as RequestInit);
+  expect(await api.json()).toEqual(expected);
+  const human = await runBin(["status", "--socket", sock]);
+  const section = human.stdout.slice(human.stdout.indexOf("DRBD resources:\n"));
+  expect(section.split("\n").slice(1, 1 + expected.length).map((l) => l.trim().split(":")[0])).toEqual(expected.map((r) => r.name));
+  for (const r of expected) expect(section).toContain(`${r.name}: ${r.role}`);
+  d.proc.kill("SIGTERM");
+  expect(await d.proc.exited).toBe(0);
+}, 30000);
