@@ -17,15 +17,18 @@ export interface FollowOptions {
   heartbeatMs: number;
 }
 
-interface Line {
-  event: StorageEvent;
-  /** The NDJSON line, encoded once and shared by every client's queue. */
-  bytes: Uint8Array;
-}
-
 const encoder = new TextEncoder();
 const NEWLINE = new Uint8Array([10]);
 const encodeLine = (e: StorageEvent) => encoder.encode(JSON.stringify(e) + "\n");
+
+/** An event and its NDJSON line, encoded on first use (never while nobody follows) and shared. */
+class Line {
+  private encoded?: Uint8Array;
+  constructor(readonly event: StorageEvent) {}
+  get bytes(): Uint8Array {
+    return (this.encoded ??= encodeLine(this.event));
+  }
+}
 
 /** One follow stream: events pass the filter, queue up, and leave through the ReadableStream. */
 class FollowClient {
@@ -160,7 +163,7 @@ export class FollowHub {
   }
 
   private onEvent(e: StorageEvent): void {
-    const line: Line = { event: e, bytes: encodeLine(e) };
+    const line = new Line(e);
     if (this.ring.length < this.opts.ringSize) this.ring.push(line);
     else {
       this.ring[this.ringStart] = line;
