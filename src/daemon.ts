@@ -70,14 +70,13 @@ export class Daemon {
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
   }
 
-  /** The control socket; a second daemon on the same socket is fatal, any other failure a warning. */
+  /** The control socket; when it cannot be had (e.g. another daemon holds it) the daemon runs without. */
   private async startControl(): Promise<void> {
     const m = this.cfg.main;
     try {
       this.control = await startControlServer(this.handle(), { socketPath: m.control_socket, group: m.control_group, log: rootLog.child("control") });
     } catch (e) {
-      if (/another storeventd/.test((e as Error).message)) throw e;
-      this.log.warn(`control socket ${m.control_socket} not available (monitor, query, status will not work): ${(e as Error).message}`);
+      this.log.warn(`no control socket (monitor, query, status, reload will not reach this daemon): ${(e as Error).message}`);
     }
   }
 
