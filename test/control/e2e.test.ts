@@ -312,6 +312,14 @@ test("dist/storeventd: a user outside the socket's group gets permission denied 
   expect(await raw("GET /v1/events?limit=-1 HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 [\s\S]*"error":"bad_request"/);
   expect((await status(sock)).pid).toBe(d.proc.pid);
   expect(d.proc.exitCode).toBeNull();
+  // A second daemon on the same socket runs without one, says so, and leaves the first one's alone.
+  const cfg2 = writeConfig("c2.toml", `[main]\nstate_dir = "${dir}/c/state2"\ncontrol_socket = "${sock}"\n`);
+  const d2 = await startDaemon(["run", "-c", cfg2], (e) => /started/.test(e));
+  procs.push(d2.proc);
+  expect(d2.stderr()).toContain(`no control socket (monitor, query, status, reload will not reach this daemon): ${sock}: another storeventd is listening`);
+  d2.proc.kill("SIGTERM");
+  expect(await d2.proc.exited).toBe(0);
+  expect((await status(sock)).pid).toBe(d.proc.pid);
   d.proc.kill("SIGTERM");
   await d.proc.exited;
 }, 30000);
