@@ -251,6 +251,11 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
       return;
     }
     if (!common.success) return;
+    try {
+      def.validate?.(opts.output, { hostname: hostnameOf(mainRaw) });
+    } catch (e) {
+      return issue([], (e as Error).message);
+    }
     instances.push({
       name, kind: kind!, plugin, def, options: opts.output, raw: optionsRaw,
       filter: commonOut.filter, queue: commonOut.queue,
@@ -300,6 +305,10 @@ function drbdReactorSource(instances: InstanceConfig[], dr: Config["drbdReactor"
     s.options = v.parse(def.schema, s.raw);
     s.fingerprint += JSON.stringify(poll);
   }
+}
+
+function hostnameOf(main: Record<string, unknown>): string {
+  return typeof main["hostname"] === "string" ? main["hostname"] : osHostname();
 }
 
 function isTable(x: unknown): x is Record<string, unknown> {
