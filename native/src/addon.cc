@@ -28,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSys(env, exports);
   InitUnixDgram(env, exports);
   InitKmsg(env, exports);
+  InitEvents2(env, exports);
   return exports;
 }
 

@@ -46,7 +46,7 @@ interface SourceFile {
   lines: TomlLines;
 }
 
-const TOP_LEVEL_SCALARS = ["snippets", "statistics-poll-interval"];
+const TOP_LEVEL_SCALARS = ["snippets", "statistics-poll-interval", "snippets-monitoring-interval"];
 
 function readToml(file: string, text: string, issues: ConfigIssue[]): SourceFile | undefined {
   try {
@@ -148,6 +148,13 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
       }
       if (top === "snippets") {
         if (typeof value !== "string") issues.push({ file: src.file, line: at([top]), scope: "", key: [top], message: "expected a directory path" });
+        continue;
+      }
+      if (top === "snippets-monitoring-interval") {
+        // drbd-reactor's snippet-drift check (0 disables it); storeventd reloads on SIGHUP instead.
+        if (typeof value !== "number" || !(value >= 0)) {
+          issues.push({ file: src.file, line: at([top]), scope: "", key: [top], message: "expected a number of seconds (0 disables)" });
+        }
         continue;
       }
       if (top === "statistics-poll-interval") {
