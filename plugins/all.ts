@@ -5,6 +5,7 @@ import sender_kmsg from "./sender/kmsg/index.ts";
 import receiver_debugger from "./receiver/debugger/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
+import receiver_promoter from "./receiver/promoter/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
 import receiver_umh from "./receiver/umh/index.ts";
 
@@ -14,6 +15,7 @@ const plugins: AnyPluginDef[] = [
   receiver_debugger as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,
+  receiver_promoter as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
   receiver_umh as unknown as AnyPluginDef,
 ];
