@@ -161,6 +161,7 @@ export class SimHarness {
   }
   /** Advances in steps, checking for double Primary at each; returns ms until `pred` held (or -1). */
   async until(pred: () => boolean, maxMs: number, stepMs = 100): Promise<number> {
+    await this.clock.advance(0); // timers due now (a 0 ms sleep) fire first
     for (let t = 0; t <= maxMs; t += stepMs) {
       if (pred()) return t;
       await this.clock.advance(stepMs);
