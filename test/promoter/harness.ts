@@ -19,7 +19,7 @@ interface Timer {
 
 /** Timers fire in due order when advance() moves time; promises settle between firings. */
 export class FakeClock implements Clock {
-  t = 1_000_000;
+  t = Date.now();
   private timers = new Set<Timer>();
   private seq = 0;
 
@@ -91,6 +91,15 @@ export class SimRunner implements Runner {
   async thaw(): Promise<void> {
     this.calls.push("thaw");
     this.frozen = false;
+  }
+  /** What `systemctl show` would say about the target, the promote unit and the start units. */
+  async units(r: ResolvedResource): Promise<{ unit: string; state: string }[]> {
+    const on = this.running;
+    return [
+      { unit: `drbd-services@${r.name}.target`, state: on ? "active (active)" : "inactive (dead)" },
+      { unit: `drbd-promote@${r.name}.service`, state: on ? "active (exited)" : "inactive (dead)" },
+      ...r.start.map((u) => ({ unit: u, state: on ? `active (running${this.frozen ? ", frozen" : ""})` : "inactive (dead)" })),
+    ];
   }
   async isActive(): Promise<boolean> {
     return this.running && this.sim.up.get(this.node)! && this.sim.role.get(this.node) === "Primary";
