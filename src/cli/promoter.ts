@@ -20,7 +20,7 @@ Commands:
 
 Options:
   -c, --config PATH   config file naming control_socket (default ${DEFAULT_CONFIG_PATH})
-      --socket PATH   the control socket (default: control_socket from the config,
+      --socket PATH   the control socket (default: [main] control_socket from the config,
                       else /run/storeventd/control.sock)
       --json          print JSON
   -h, --help          this help
@@ -40,8 +40,8 @@ function socketPath(socket: string | undefined, config: string | undefined): str
   const path = config ?? DEFAULT_CONFIG_PATH;
   if (existsSync(path)) {
     try {
-      const doc = parseToml(readFileSync(path, "utf8")) as Record<string, unknown>;
-      if (typeof doc["control_socket"] === "string") return doc["control_socket"];
+      const doc = parseToml(readFileSync(path, "utf8")) as { main?: { control_socket?: unknown } };
+      if (typeof doc.main?.control_socket === "string") return doc.main.control_socket;
     } catch {
       // `check` reports config errors; the default socket is still worth a try
     }

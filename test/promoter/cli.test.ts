@@ -111,9 +111,9 @@ describe("storeventd promoter", () => {
     }
   });
 
-  test("the socket comes from the config's control_socket", async () => {
+  test("the socket comes from the config's [main] control_socket", async () => {
     const cfg = join(dir, "storeventd.toml");
-    writeFileSync(cfg, `control_socket = "${sock}"\n`);
+    writeFileSync(cfg, `[main]\ncontrol_socket = "${sock}"\n`);
     const r = await run("-c", cfg, "status", "r0", "--json");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).resources[0].resource).toBe("r0");
