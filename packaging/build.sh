@@ -42,10 +42,14 @@ install -D -m 0755 "$BIN" "$STAGE/usr/bin/storeventd"
 install -D -m 0644 "$PKG/storeventd.service" "$STAGE/usr/lib/systemd/system/storeventd.service"
 install -D -m 0644 "$PKG/storeventd.toml" "$STAGE/etc/storeventd/storeventd.toml"
 install -d -m 0755 "$STAGE/etc/storeventd/conf.d"
+# storeventd.toml(5) gets each plugin's options from its schema (packaging/gen-man.ts).
+BUN=${BUN:-$ROOT/node_modules/.bin/bun}
+"$BUN" "$PKG/gen-man.ts" >"$WORK/plugin-options.roff" || die "gen-man.ts failed"
 for page in storeventd.8 storeventd.toml.5; do
   sec=${page##*.}
   install -d -m 0755 "$STAGE/usr/share/man/man$sec"
-  subst "$PKG/man/$page" | gzip -9n >"$STAGE/usr/share/man/man$sec/$page.gz"
+  subst "$PKG/man/$page" | sed -e "/^@PLUGIN_OPTIONS@\$/{r $WORK/plugin-options.roff" -e "d}" |
+    gzip -9n >"$STAGE/usr/share/man/man$sec/$page.gz"
 done
 install -D -m 0644 "$PKG/completion/storeventd" "$STAGE/usr/share/bash-completion/completions/storeventd"
 
