@@ -4,40 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { notifySocket, notifyViaHelper, sdNotify, startWatchdog, watchdogIntervalMs } from "./notify.ts";
 import { nativeAddon } from "../native.ts";
-
-const LISTEN = join(import.meta.dir, "testdata/notify_listen.py");
-
-interface Datagram { pid: number; data: string }
-
-// A python3 listener bound to `path`, playing systemd's end of the socket.
-async function listen(path: string, count: number, idleS = 3) {
-  const proc = Bun.spawn(["python3", LISTEN, path, String(count), String(idleS)], { stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
-  const lines: string[] = [];
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += dec.decode(value, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
-    }
-  })();
-  while (!lines.includes("bound")) {
-    if (proc.exitCode !== null) throw new Error("listener exited before binding");
-    await Bun.sleep(10);
-  }
-  return {
-    async received(): Promise<Datagram[]> {
-      await proc.exited;
-      await pump;
-      return lines.filter((l) => l !== "bound").map((l) => JSON.parse(l) as Datagram);
-    },
-    kill: () => proc.kill(),
-  };
-}
+import { listenNotify as listen } from "./testdata/notify-listener.ts";
 
 const saved = { ...process.env };
 let dir = "";

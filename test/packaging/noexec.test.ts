@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, ok, ROOT, sh } from "./helpers.ts";
+import { BIN, ok, sh } from "./helpers.ts";
+import { listenNotify } from "../../src/systemd/testdata/notify-listener.ts";
 
 let noexec = "";
 let exec = "";
@@ -46,17 +47,21 @@ describe("TMPDIR on a noexec mount", () => {
     const cfg = join(dir, "storeventd.toml");
     writeFileSync(cfg, `[main]\nstate_dir = "${dir}/state"\ncontrol_socket = "${dir}/control.sock"\n\n[out]\ntype = "receiver"\nplugin = "stdout"\n`);
     const sock = join(dir, "notify.sock");
-    const listener = Bun.spawn(["python3", join(ROOT, "src/systemd/testdata/notify_listen.py"), sock, "1", "20"], { stdout: "pipe" });
-    const reader = listener.stdout.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain("bound");
+    const listener = await listenNotify(sock, 10, 20);
     const daemon = Bun.spawn([BIN, "run", "-c", cfg], {
       env: { ...process.env, ...envWith(undefined), NOTIFY_SOCKET: sock } as Record<string, string>,
       stdout: "pipe",
       stderr: "pipe",
     });
     try {
-      const first = new TextDecoder().decode((await reader.read()).value);
-      expect(JSON.parse(first.trim().split("\n")[0]!)).toEqual({ pid: daemon.pid, data: expect.stringContaining("READY=1") });
+      // sent by systemd-notify on the daemon's behalf: the addon is not there to send it
+      const ready = await Promise.race([
+        listener.waitFor((d) => d.data.split("\n").includes("READY=1"), 15_000),
+        daemon.exited.then(async (c) => {
+          throw new Error(`daemon exited ${c} before READY=1: ${await new Response(daemon.stderr).text()}`);
+        }),
+      ]);
+      expect(ready.pid).toBe(daemon.pid);
     } finally {
       daemon.kill("SIGTERM");
       listener.kill();
