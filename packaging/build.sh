@@ -6,7 +6,10 @@
 # Environment:
 #   PKG_FORMATS   "deb rpm" (default) or one of them
 #   PKG_COMPRESS  gzip (default: fast, ~50 MB each) | xz (smaller, ~40 MB, about a minute each)
+#                 | none (tests)
 #   PKG_MAINTAINER, PKG_HOMEPAGE   package metadata
+#   PKG_VERSION   override package.json's version (tests build an "upgrade")
+#   PKG_OUTDIR    where the packages go (default dist/)
 #   SOURCE_DATE_EPOCH  timestamps (default: the last commit's time), for reproducible packages
 set -euo pipefail
 
@@ -14,6 +17,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PKG="$ROOT/packaging"
 DIST="$ROOT/dist"
 BIN="$DIST/storeventd"
+OUT=${PKG_OUTDIR:-$DIST}
 FORMATS=${PKG_FORMATS:-deb rpm}
 COMPRESS=${PKG_COMPRESS:-gzip}
 MAINTAINER=${PKG_MAINTAINER:-storeventd maintainers <storeventd@lists.example.org>}
@@ -21,15 +25,16 @@ HOMEPAGE=${PKG_HOMEPAGE:-https://github.com/storeventd/storeventd}
 
 die() { echo "packaging: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "$BIN is missing: run 'npm run build' first"
-VERSION=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$ROOT/package.json" | head -n1)
+VERSION=${PKG_VERSION:-$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$ROOT/package.json" | head -n1)}
 [[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+([.~+][0-9A-Za-z.]+)?$ ]] || die "bad version '$VERSION' in package.json"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || date +%s)}
 export TZ=UTC LC_ALL=C.UTF-8
 MAN_DATE=$(date -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
 
-WORK="$DIST/pkgwork"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "$DIST/pkgwork.XXXXXX")
 STAGE="$WORK/stage"
-rm -rf "$WORK"
+trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$STAGE"
 
 subst() { # subst FILE: fill in the @NAME@ placeholders
@@ -73,7 +78,7 @@ find "$STAGE" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 # ---- .deb --------------------------------------------------------------------------------------
 build_deb() {
-  local deb="$DIST/storeventd_${VERSION}_amd64.deb" root="$WORK/deb"
+  local deb="$OUT/storeventd_${VERSION}_amd64.deb" root="$WORK/deb"
   cp -a "$STAGE" "$root"
   # Debian only: copyright, changelog, lintian overrides.
   local ddoc="$root/usr/share/doc/storeventd"
@@ -95,6 +100,7 @@ build_deb() {
   chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
   local z=(-Zgzip -z9)
   [ "$COMPRESS" = xz ] && z=(-Zxz -z6)
+  [ "$COMPRESS" = none ] && z=(-Znone)
   dpkg-deb --root-owner-group "${z[@]}" --build "$root" "$deb" >/dev/null
   echo "built $deb ($(( $(stat -c %s "$deb") / 1048576 )) MiB)"
 }
@@ -117,6 +123,7 @@ build_rpm() {
   command -v rpmbuild >/dev/null || die "rpmbuild is missing: apt-get install -y rpm"
   local top="$WORK/rpm" payload="w9.gzdio"
   [ "$COMPRESS" = xz ] && payload="w6.xzdio"
+  [ "$COMPRESS" = none ] && payload="w0.ufdio"
   mkdir -p "$top"/{BUILD,BUILDROOT,RPMS,SOURCES,SPECS,SRPMS}
   subst "$PKG/rpm/storeventd.spec.in" | sed -e "s|@PAYLOAD@|$payload|" \
     -e "s|^\(\* \)$MAN_DATE|\1$(date -d "@$SOURCE_DATE_EPOCH" '+%a %b %d %Y')|" >"$top/SPECS/storeventd.spec"
@@ -125,7 +132,7 @@ build_rpm() {
     --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
     --define "_buildhost storeventd-build" \
     "$top/SPECS/storeventd.spec" >"$top/rpmbuild.log" 2>&1 || { cat "$top/rpmbuild.log" >&2; die "rpmbuild failed"; }
-  local rpm="$DIST/storeventd-$VERSION-1.x86_64.rpm"
+  local rpm="$OUT/storeventd-$VERSION-1.x86_64.rpm"
   mv "$top/RPMS/x86_64/storeventd-$VERSION-1.x86_64.rpm" "$rpm"
   echo "built $rpm ($(( $(stat -c %s "$rpm") / 1048576 )) MiB)"
 }
@@ -137,4 +144,3 @@ for f in $FORMATS; do
   *) die "unknown format '$f'" ;;
   esac
 done
-rm -rf "$WORK"

@@ -2,9 +2,10 @@
 // PID 1) from test/cluster/. Slow: first run builds the cached base root (~1-2 min), then a boot
 // takes ~1 s and the whole file ~15 s.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildPackages, DEB, ok, ROOT, sh, SKIP_SLOW } from "./helpers.ts";
+import { buildPackages, DEB, ok, ROOT, sh, SKIP_SLOW, VERSION } from "./helpers.ts";
 
 const CLUSTER = "pk" + Math.random().toString(36).slice(2, 6).replace(/[^a-z0-9]/g, "x").padEnd(4, "x");
 const CACHE = "/var/tmp/storeventd-cluster";
@@ -82,6 +83,28 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     await Bun.sleep(300);
     expect(show("ActiveState", "MainPID")).toEqual({ ActiveState: "active", MainPID: mainPid });
   });
+
+  test("upgrade: dpkg -i of a newer version restarts the daemon and keeps a changed conffile", async () => {
+    const out = mkdtempSync(join(tmpdir(), "storeventd-upgrade-"));
+    try {
+      ok(["bash", "packaging/build.sh"], { env: { PKG_FORMATS: "deb", PKG_COMPRESS: "none", PKG_VERSION: `${VERSION}+up1`, PKG_OUTDIR: out } });
+      copyFileSync(join(out, `storeventd_${VERSION}+up1_amd64.deb`), join(NODE, "merged/root/storeventd-up.deb"));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    const conf = join(NODE, "merged/etc/storeventd/storeventd.toml");
+    const changed = readFileSync(conf, "utf8") + "\n# local change\n";
+    writeFileSync(conf, changed);
+    const r = inNode(["dpkg", "-i", "--force-confold", "/root/storeventd-up.deb"]);
+    expect(r.code).toBe(0);
+    expect(inNode(["dpkg-query", "-W", "-f", "${Version}", "storeventd"]).out).toBe(`${VERSION}+up1`);
+    await waitFor("active", () => show("ActiveState").ActiveState === "active");
+    const s = show("MainPID", "NRestarts");
+    expect(s.MainPID).not.toBe(mainPid); // restarted on the new binary
+    expect(s.NRestarts).toBe("0"); // a restart by the package, not by Restart=on-failure
+    mainPid = s.MainPID!;
+    expect(readFileSync(conf, "utf8")).toBe(changed);
+  }, 60_000);
 
   test("systemctl stop is clean: exit 0, no kill, Result=success", () => {
     const t0 = performance.now();
