@@ -64,8 +64,10 @@ export class SystemdRunner implements Runner {
   }
 
   async stop(res: ResolvedResource): Promise<void> {
+    // The promote unit is PartOf= the target and stops with it, but unordered: naming it too makes
+    // systemctl wait until the demotion ran, so peers see the resource promotable when this returns.
     const target = servicesTarget(res.name);
-    const r = await this.ctl("stop", target);
+    const r = await this.ctl("stop", target, promoteService(res.name));
     if (r.code !== 0) throw failed(`systemctl stop ${target}`, r);
   }
 

@@ -1,0 +1,46 @@
+#!/bin/bash
+# Prepares one booted cluster node (test/cluster/cluster-up.sh) for the promoter scenarios:
+# storeventd from the .deb (or binary + unit by hand when no .deb is given), the packaged promoter
+# drop-in plus write access to the simulator directory /sim, drbd-utils' systemd templates and
+# drbd-service-shim.sh from this host, the fake drbdsetup/drbdadm, a dummy app.service that writes
+# its node name to /sim/active.NODE, and the promoter config. Then it starts storeventd.
+#   setup-node.sh NODE_DIR LEADER_PID CONFIG_FILE [DEB]
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+root=$1/merged
+leader=$2
+config=$3
+deb=${4:-}
+X() { nsenter -t "$leader" -a "$@"; }
+
+install -D -m 0755 "$HERE/drbdsetup" "$root/usr/sbin/drbdsetup"
+install -D -m 0755 "$HERE/drbdadm" "$root/usr/sbin/drbdadm"
+for f in /lib/systemd/system/drbd-promote@.service /lib/systemd/system/drbd-services@.target \
+  /lib/systemd/system/drbd-demote-or-escalate@.service /lib/systemd/system/drbd@.service \
+  /lib/systemd/system/drbd@.target /lib/systemd/system/ocf.ra@.service; do
+  install -D -m 0644 "$f" "$root/usr/lib/systemd/system/$(basename "$f")"
+done
+install -D -m 0755 /lib/drbd/scripts/drbd-service-shim.sh "$root/usr/lib/drbd/scripts/drbd-service-shim.sh"
+
+cat >"$root/etc/systemd/system/app.service" <<'EOF'
+[Unit]
+Description=dummy HA application (writes its node name where the test can see it)
+[Service]
+ExecStart=/bin/sh -c 'n=$(cat /etc/hostname); echo "$n" > /sim/active.$n; exec sleep infinity'
+ExecStopPost=/bin/sh -c 'rm -f /sim/active.$(cat /etc/hostname)'
+EOF
+
+if [ -n "$deb" ]; then
+  cp "$deb" "$root/root/storeventd.deb"
+  X dpkg --force-unsafe-io -i /root/storeventd.deb >/dev/null
+  X systemctl stop storeventd
+else
+  install -D -m 0755 "$REPO/dist/storeventd" "$root/usr/bin/storeventd"
+  install -D -m 0644 "$REPO/packaging/storeventd.service" "$root/usr/lib/systemd/system/storeventd.service"
+fi
+install -D -m 0644 "$REPO/packaging/examples/promoter.conf" "$root/etc/systemd/system/storeventd.service.d/promoter.conf"
+printf '[Service]\nReadWritePaths=/sim\n' >"$root/etc/systemd/system/storeventd.service.d/sim.conf"
+install -D -m 0644 "$config" "$root/etc/storeventd/storeventd.toml"
+X systemctl daemon-reload
+X systemctl start storeventd
