@@ -2,8 +2,22 @@
 import type { AnyPluginDef } from "../src/plugin-api.ts";
 import sender_drbd from "./sender/drbd/index.ts";
 import sender_kmsg from "./sender/kmsg/index.ts";
+import parser_ata from "./parser/ata/index.ts";
+import parser_block from "./parser/block/index.ts";
+import parser_dm from "./parser/dm/index.ts";
+import parser_fs from "./parser/fs/index.ts";
+import parser_iscsi from "./parser/iscsi/index.ts";
+import parser_mdraid from "./parser/mdraid/index.ts";
+import parser_nvme from "./parser/nvme/index.ts";
+import parser_scsi from "./parser/scsi/index.ts";
 import receiver_debugger from "./receiver/debugger/index.ts";
+import receiver_email from "./receiver/email/index.ts";
+import receiver_exec from "./receiver/exec/index.ts";
 import receiver_file from "./receiver/file/index.ts";
+import receiver_irc from "./receiver/irc/index.ts";
+import receiver_journald from "./receiver/journald/index.ts";
+import receiver_multicast from "./receiver/multicast/index.ts";
+import receiver_nats from "./receiver/nats/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
 import receiver_promoter from "./receiver/promoter/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
@@ -12,8 +26,22 @@ import receiver_umh from "./receiver/umh/index.ts";
 const plugins: AnyPluginDef[] = [
   sender_drbd as unknown as AnyPluginDef,
   sender_kmsg as unknown as AnyPluginDef,
+  parser_ata as unknown as AnyPluginDef,
+  parser_block as unknown as AnyPluginDef,
+  parser_dm as unknown as AnyPluginDef,
+  parser_fs as unknown as AnyPluginDef,
+  parser_iscsi as unknown as AnyPluginDef,
+  parser_mdraid as unknown as AnyPluginDef,
+  parser_nvme as unknown as AnyPluginDef,
+  parser_scsi as unknown as AnyPluginDef,
   receiver_debugger as unknown as AnyPluginDef,
+  receiver_email as unknown as AnyPluginDef,
+  receiver_exec as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
+  receiver_irc as unknown as AnyPluginDef,
+  receiver_journald as unknown as AnyPluginDef,
+  receiver_multicast as unknown as AnyPluginDef,
+  receiver_nats as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,
   receiver_promoter as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,

@@ -14,8 +14,11 @@ export interface NativeAddon {
   capabilities(): { abi: string; napi: number; features: string[] };
   pipe(): [number, number];
   LineReader: new (fd: number, maxLine?: number) => NativeReader;
-  /** 0 or an errno. With passFd the datagram carries only the fd (journald's large-entry path). */
-  unixDgramSend(path: string, data: Buffer | string, passFd?: number): number;
+  /**
+   * 0 or an errno. With passFd (>= 0) the datagram carries only the fd (journald's large-entry
+   * path). nonblock: EAGAIN instead of blocking when the peer's queue is full.
+   */
+  unixDgramSend(path: string, data: Buffer | string, passFd?: number, nonblock?: boolean): number;
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;

@@ -8,14 +8,11 @@
 //
 // events2Tokenize(buffer, maxLine?) does the same synchronously over a whole buffer (replay, tests,
 // bench) and returns [bytes, ends, nums].
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
 #include "events2_tokenizer.h"
+#include "fd_line_source.h"
 #include "line_split.h"
 #include "modules.h"
 #include "reader_thread.h"
@@ -70,86 +67,36 @@ class Events2Packer {
   Events2Line tok_;
 };
 
-class Events2Source : public Source {
+// The optional maxLine argument at index i (default 1 MiB, at least 1).
+size_t MaxLine(const Napi::CallbackInfo& info, size_t i) {
+  int64_t m = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : 1 << 20;
+  return m > 0 ? static_cast<size_t>(m) : 1;
+}
+
+class Events2Source : public FdLineSource {
  public:
-  Events2Source(int fd, size_t max_line) : fd_(fd), split_(max_line) {}
-  int Open(std::string& err) override {
-    int fl = ::fcntl(fd_.get(), F_GETFL);
-    if (fl < 0 || ::fcntl(fd_.get(), F_SETFL, fl | O_NONBLOCK) < 0) {
-      err = std::string("fcntl: ") + std::strerror(errno);
-      return -1;
-    }
-    return fd_.get();
-  }
-  PumpResult Pump(Batch& out) override {
-    char buf[65536];
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-    auto sink = [&](std::string_view line, bool truncated) { packer_.Add(out, line, truncated); };
-    if (n > 0) {
-      split_.Feed(std::string_view(buf, static_cast<size_t>(n)), sink);
-      return PumpResult::kMore;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return PumpResult::kIdle;
-    split_.Finish(sink);
-    out.error = n < 0 ? std::string("read: ") + std::strerror(errno) : "eof";
-    return PumpResult::kEnd;
-  }
+  using FdLineSource::FdLineSource;
+  void OnLine(Batch& out, std::string_view line, bool truncated) override { packer_.Add(out, line, truncated); }
   int Stride() const override { return 2; }
   // Batches stay under a few hundred KiB (records are ~200 bytes).
   size_t MaxBatch() const override { return 1024; }
 
  private:
-  Fd fd_;
-  LineSplitter split_;
   Events2Packer packer_;
 };
 
-class Events2Reader : public Napi::ObjectWrap<Events2Reader> {
+class Events2Reader : public ReaderWrap<Events2Reader> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Events2Reader",
-                       {InstanceMethod<&Events2Reader::Start>("start"), InstanceMethod<&Events2Reader::Close>("close"),
-                        InstanceMethod<&Events2Reader::Unref>("unref"), InstanceMethod<&Events2Reader::Ref>("ref")});
-  }
+  static Napi::Function Define(Napi::Env env) { return DefineReader(env, "Events2Reader"); }
   // new Events2Reader(fd, maxLine): takes ownership of fd.
-  Events2Reader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Events2Reader>(info) {
+  explicit Events2Reader(const Napi::CallbackInfo& info) : ReaderWrap<Events2Reader>(info) {
     if (info.Length() < 1 || !info[0].IsNumber()) {
       Napi::TypeError::New(info.Env(), "Events2Reader(fd, maxLine?)").ThrowAsJavaScriptException();
       return;
     }
     int fd = info[0].As<Napi::Number>().Int32Value();
-    int64_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
-    reader_ = std::make_unique<ReaderThread>(
-        std::make_unique<Events2Source>(fd, static_cast<size_t>(max_line > 0 ? max_line : 1)), true);
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<Events2Source>(fd, MaxLine(info, 1)), true);
   }
-  ~Events2Reader() override {
-    if (reader_) reader_->Close();
-  }
-
- private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    std::string err;
-    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
-      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Close();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Unref(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Ref(info.Env());
-    return info.Env().Undefined();
-  }
-  std::unique_ptr<ReaderThread> reader_;
 };
 
 Napi::Value Tokenize(const Napi::CallbackInfo& info) {
@@ -159,10 +106,9 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto in = info[0].As<Napi::Buffer<char>>();
-  int64_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
   Batch batch;
   Events2Packer packer;
-  LineSplitter split(static_cast<size_t>(max_line > 0 ? max_line : 1));
+  LineSplitter split(MaxLine(info, 1));
   auto sink = [&](std::string_view line, bool truncated) { packer.Add(batch, line, truncated); };
   split.Feed(std::string_view(in.Data(), in.Length()), sink);
   split.Finish(sink);

@@ -121,15 +121,13 @@ class KmsgSource : public Source {
   double expected_ = -1;
 };
 
-class KmsgReader : public Napi::ObjectWrap<KmsgReader> {
+class KmsgReader : public ReaderWrap<KmsgReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "KmsgReader",
-                       {InstanceMethod<&KmsgReader::Start>("start"), InstanceMethod<&KmsgReader::Close>("close"),
-                        InstanceMethod<&KmsgReader::Unref>("unref"), InstanceMethod<&KmsgReader::Ref>("ref")});
+    return DefineReader(env, "KmsgReader");
   }
   // new KmsgReader({path?, seek?: "start"|"end"|"data", afterSeq?, slowMs?})
-  KmsgReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KmsgReader>(info) {
+  KmsgReader(const Napi::CallbackInfo& info) : ReaderWrap<KmsgReader>(info) {
     auto env = info.Env();
     KmsgOptions opt;
     if (info.Length() > 0 && info[0].IsObject()) {
@@ -153,34 +151,6 @@ class KmsgReader : public Napi::ObjectWrap<KmsgReader> {
     }
     reader_ = std::make_unique<ReaderThread>(std::make_unique<KmsgSource>(std::move(opt)), true);
   }
-  ~KmsgReader() override {
-    if (reader_) reader_->Close();
-  }
-
- private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    std::string err;
-    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
-      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Close();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Unref(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Ref(info.Env());
-    return info.Env().Undefined();
-  }
-  std::unique_ptr<ReaderThread> reader_;
 };
 
 // kmsgDecode(text: Buffer | string) -> { bytes, ends, nums }: every record of a recorded text.

@@ -9,6 +9,6 @@ inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram",
 void InitLineReader(Napi::Env env, Napi::Object exports);
 void InitSys(Napi::Env env, Napi::Object exports);
 void InitUnixDgram(Napi::Env env, Napi::Object exports);
-void InitKmsg(Napi::Env env, Napi::Object exports);
 void InitEvents2(Napi::Env env, Napi::Object exports);
+void InitKmsg(Napi::Env env, Napi::Object exports);
 }  // namespace storeventd

@@ -49,36 +49,28 @@ export function parseEvents2Timestamp(tok: string): number | undefined {
   return Number(BigInt(secs) * 1_000_000n + BigInt(n(7)));
 }
 
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
 /** Tokenizes one line; null for an empty line, `{ok:false}` for garbage. */
 export function tokenizeEvents2(line: string, source = "drbd"): Tokenized {
-  let end = line.length;
-  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
-  const raw = end === line.length ? line : line.slice(0, end);
+  const raw = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
   if (raw.includes("\0")) return { ok: false, reason: "NUL byte", raw };
-  const toks: string[] = [];
-  let i = 0;
-  while (i < end) {
-    while (i < end && isSpace(raw.charCodeAt(i))) i++;
-    if (i >= end) break;
-    const s = i;
-    while (i < end && !isSpace(raw.charCodeAt(i))) i++;
-    toks.push(raw.slice(s, i));
-  }
-  if (toks.length === 0) return null;
+  // drbdsetup separates by single spaces: split(" ") and skip the empty tokens of longer runs.
+  const toks = raw.includes("\t") ? raw.split(/[ \t]/) : raw.split(" ");
+  const n = toks.length;
   let t = 0;
-  const time_us = parseEvents2Timestamp(toks[0]!);
-  if (time_us !== undefined) t++;
-  const verb = toks[t];
+  const next = (): string | undefined => {
+    while (t < n && toks[t] === "") t++;
+    return t < n ? toks[t++] : undefined;
+  };
+  let verb = next();
+  if (verb === undefined) return null;
+  const time_us = parseEvents2Timestamp(verb);
+  if (time_us !== undefined) verb = next();
   if (verb === undefined || !EVENTS2_VERBS.has(verb)) return { ok: false, reason: "unknown verb", raw };
-  const object = toks[t + 1];
+  const object = next();
   if (object === undefined) return { ok: false, reason: "missing object", raw };
   const fields: Record<string, string> = {};
-  for (let k = t + 2; k < toks.length; k++) {
-    const tok = toks[k]!;
+  for (; t < n; t++) {
+    const tok = toks[t]!;
     const c = tok.indexOf(":");
     if (c <= 0) continue;
     fields[tok.slice(0, c)] = tok.slice(c + 1);
@@ -121,6 +113,8 @@ export function decodeEvents2Batch(
   onRecord: (rec: Events2Record) => void, onGarbage: (g: Events2Garbage) => void,
 ): void {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // One string per record: field values the model keeps are slices of it, and must not pin a
+  // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i]!;

@@ -180,6 +180,15 @@ function newPeerDevice(volume: number): DrbdPeerDevice {
   };
 }
 
+function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V): V {
+  let x = m.get(k);
+  if (x === undefined) {
+    x = make(k);
+    m.set(k, x);
+  }
+  return x;
+}
+
 function keepExtra(extra: Record<string, string>, k: string, v: string): void {
   if (k in extra || Object.keys(extra).length < MAX_EXTRA_KEYS) extra[k] = v;
 }
@@ -314,6 +323,9 @@ export interface DrbdModelStats {
   resyncs: number;
   initialized: boolean;
   resyncing: boolean;
+  resources: number;
+  /** Values outside the known enums, kept as printed: "disk:Frobnicated" -> count. */
+  unknown_values: Record<string, number>;
 }
 
 export class DrbdModel {
@@ -363,7 +375,10 @@ export class DrbdModel {
   }
 
   /** drbd-reactor style updates (umh, debugger, promoter); returns an unsubscribe function. */
-  subscribe(fn: UpdateListener): () => void {
+  subscribe(fn: UpdateListener, opts: { replay?: boolean } = {}): () => void {
+    // A plugin started after the first dump (a reload) learns the current state as Exists updates,
+    // as drbd-reactor replays its state to new plugins.
+    if (opts.replay && this.initialized) for (const r of this.resources()) this.announce(r, fn);
     this.listeners.add(fn);
     return () => void this.listeners.delete(fn);
   }
@@ -383,7 +398,10 @@ export class DrbdModel {
   }
 
   status(): DrbdModelStats {
-    return { ...this.stats, initialized: this.initialized, resyncing: this.shadow !== null };
+    return {
+      ...this.stats, initialized: this.initialized, resyncing: this.shadow !== null, resources: this.live.resources.size,
+      unknown_values: Object.fromEntries([...this.unknownValues].filter(([k]) => k.includes(":"))),
+    };
   }
 
   /** The model in the shape and key names of `drbdsetup status --json`. */
@@ -393,7 +411,8 @@ export class DrbdModel {
 
   /** `drbdsetup status`-like text. */
   toStatusText(): string {
-    return this.resources().map(resourceText).join("\n");
+    // drbdsetup ends every resource with an empty line.
+    return this.resources().map((r) => resourceText(r) + "\n").join("");
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -417,26 +436,23 @@ export class DrbdModel {
     } else if (!this.initialized) {
       this.initialized = true;
       // The first dump: plugins learn what exists (drbd-reactor sends Exists updates), no events.
-      for (const r of this.resources()) this.announce(r);
+      if (this.listeners.size) for (const r of this.resources()) this.announce(r, (u) => this.notify(u));
     }
     for (const fn of this.readyListeners) fn();
   }
 
-  private announce(r: DrbdResource): void {
-    if (this.listeners.size === 0) return;
-    this.notify({ kind: "resource", eventType: "Exists", resource: r.name, old: RES0, new: resState(r) });
+  private announce(r: DrbdResource, to: (u: DrbdUpdate, m: DrbdModel) => void): void {
+    to({ kind: "resource", eventType: "Exists", resource: r.name, old: RES0, new: resState(r) }, this);
     for (const d of r.devices.values()) {
-      this.notify({ kind: "device", eventType: "Exists", resource: r.name, volume: d.volume, old: DEV0, new: devState(d) });
+      to({ kind: "device", eventType: "Exists", resource: r.name, volume: d.volume, old: DEV0, new: devState(d) }, this);
     }
     for (const c of r.connections.values()) {
-      this.notify({
-        kind: "connection", eventType: "Exists", resource: r.name, peerNodeId: c.peerNodeId, old: CONN0, new: connState(c),
-      });
+      to({ kind: "connection", eventType: "Exists", resource: r.name, peerNodeId: c.peerNodeId, old: CONN0, new: connState(c) }, this);
       for (const p of c.peerDevices.values()) {
-        this.notify({
+        to({
           kind: "peer-device", eventType: "Exists", resource: r.name, volume: p.volume, peerNodeId: c.peerNodeId,
           old: PD0, new: pdState(p),
-        });
+        }, this);
       }
     }
   }
@@ -535,12 +551,7 @@ export class DrbdModel {
   }
 
   private resourceFor(st: State, name: string): DrbdResource {
-    let r = st.resources.get(name);
-    if (!r) {
-      r = newResource(name);
-      st.resources.set(name, r);
-    }
-    return r;
+    return getOrAdd(st.resources, name, newResource);
   }
 
   private applyDevice(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
@@ -589,12 +600,7 @@ export class DrbdModel {
   }
 
   private connectionFor(r: DrbdResource, peer: number): DrbdConnection {
-    let c = r.connections.get(peer);
-    if (!c) {
-      c = newConnection(peer);
-      r.connections.set(peer, c);
-    }
-    return c;
+    return getOrAdd(r.connections, peer, newConnection);
   }
 
   private applyConnection(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
@@ -914,7 +920,8 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-// ---- drbdsetup status (text; device_status/connection_status/peer_device_status, non-verbose) ----
+// ---- drbdsetup status (text): device_status/connection_status/peer_device_status of drbdsetup.c, ----
+// ---- not verbose, stdout not a tty (so client: is shown for Diskless) ------------------------------
 
 function resourceText(r: DrbdResource): string {
   const lines: string[] = [];
@@ -930,7 +937,7 @@ function resourceText(r: DrbdResource): string {
     if (d.disk === "Diskless") s += ` client:${d.client ? "yes" : "no"}`;
     if (!d.quorum) s += " quorum:no";
     s += ` open:${d.open ? "yes" : "no"}`;
-    lines.push(s.replace(/^( +)volume:(\d+) /, "$1volume:$2 "));
+    lines.push(s);
   }
   for (const c of [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId)) {
     let s = `  ${c.connName || `node-id:${c.peerNodeId}`}`;
@@ -938,6 +945,7 @@ function resourceText(r: DrbdResource): string {
     else s += ` role:${c.peerRole}`;
     if (c.congested) s += " congested:yes";
     lines.push(s);
+    if (c.connection !== "Connected") continue;
     for (const p of [...c.peerDevices.values()].sort((a, b) => a.volume - b.volume)) {
       let t = single && p.volume === 0 ? "   " : `    volume:${p.volume}`;
       if (p.replication !== "Off" && p.replication !== "Established") t += ` replication:${p.replication}`;

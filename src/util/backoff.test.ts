@@ -1,47 +1,59 @@
-import { describe, expect, test } from "bun:test";
-import { Backoff, retry, sleep } from "../../src/util/backoff.ts";
+import { expect, test } from "bun:test";
+import { Backoff, backoffDelay, retry, sleep } from "./backoff.ts";
 
-describe("Backoff", () => {
-  test("Backoff.next() grows by multiplier up to maxTimeout without jitter", () => {
-    const b = new Backoff({ minTimeout: 100, multiplier: 3, maxTimeout: 2000, jitter: 0 });
-    expect([b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([100, 300, 900, 2000, 2000]);
-    b.reset();
-    expect(b.next()).toBe(100);
-  });
-
-  test("Backoff.next() takes up to `jitter` of each delay off", () => {
-    const rnd = [0, 0.5, 0.99];
-    const b = new Backoff({ minTimeout: 1000, multiplier: 1, maxTimeout: 1000, jitter: 0.5, random: () => rnd.shift()! });
-    expect([b.next(), b.next(), b.next()]).toEqual([1000, 750, 505]);
-  });
-
-  test("Backoff rejects nonsense options", () => {
-    expect(() => new Backoff({ minTimeout: 10, maxTimeout: 5 })).toThrow(RangeError);
-    expect(() => new Backoff({ jitter: 2 })).toThrow(RangeError);
-    expect(() => new Backoff({ multiplier: 0.5 })).toThrow(RangeError);
-  });
+test("backoffDelay() grows by the multiplier up to maxTimeout; jitter takes off at most its fraction", () => {
+  const none = { minTimeout: 100, multiplier: 2, maxTimeout: 1000, jitter: 0 };
+  expect([0, 1, 2, 3, 4, 5].map((a) => backoffDelay(a, none))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  const half = { ...none, jitter: 0.5 };
+  expect(backoffDelay(2, half, () => 0)).toBe(400);
+  expect(backoffDelay(2, half, () => 1)).toBe(200);
+  expect(backoffDelay(2, half, () => 0.5)).toBe(300);
+  expect(backoffDelay(3, { ...none, jitter: 1 }, () => 0.999)).toBe(1);
+  expect(backoffDelay(-3, none)).toBe(100);
 });
 
-describe("sleep() and retry()", () => {
-  test("sleep() resolves false as soon as the signal aborts", async () => {
-    const ac = new AbortController();
-    const t0 = performance.now();
-    const p = sleep(10_000, ac.signal);
-    setTimeout(() => ac.abort(), 20);
-    expect(await p).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(5000);
-  });
+test("sleep() resolves true after the time, false at once when the signal aborts", async () => {
+  expect(await sleep(5)).toBe(true);
+  const ac = new AbortController();
+  const t0 = performance.now();
+  const p = sleep(10_000, ac.signal);
+  ac.abort();
+  expect(await p).toBe(false);
+  expect(performance.now() - t0).toBeLessThan(1000);
+  expect(await sleep(10_000, ac.signal)).toBe(false);
+});
 
-  test("retry() retries until success and gives up after maxAttempts", async () => {
-    let calls = 0;
-    const v = await retry(async () => {
-      if (++calls < 3) throw new Error("again");
-      return 42;
-    }, { minTimeout: 1, maxTimeout: 2 });
-    expect([v, calls]).toEqual([42, 3]);
-    let n = 0;
-    await expect(retry(async () => { n++; throw new Error("never"); }, { minTimeout: 1, maxTimeout: 1, maxAttempts: 4 }))
-      .rejects.toThrow("never");
-    expect(n).toBe(4);
-  });
+test("retry() retries until success, reports each retry, and stops at attempts or a non-retriable error", async () => {
+  const seen: number[] = [];
+  let calls = 0;
+  const v = await retry(async (i) => {
+    calls++;
+    if (i < 2) throw new Error(`fail ${i}`);
+    return "ok";
+  }, { attempts: 5, minTimeout: 1, jitter: 0, onRetry: (_e, a) => void seen.push(a) });
+  expect([v, calls, seen]).toEqual(["ok", 3, [0, 1]]);
+
+  calls = 0;
+  await expect(retry(async () => { calls++; throw new Error("always"); }, { attempts: 3, minTimeout: 1 })).rejects.toThrow("always");
+  expect(calls).toBe(3);
+
+  calls = 0;
+  await expect(retry(async () => { calls++; throw new Error("fatal"); }, { attempts: 9, minTimeout: 1, isRetriable: () => false })).rejects.toThrow("fatal");
+  expect(calls).toBe(1);
+});
+
+test("Backoff.next() waits longer each time and reset() starts over", async () => {
+  const b = new Backoff({ minTimeout: 10, multiplier: 3, jitter: 0 });
+  const t = async () => {
+    const t0 = performance.now();
+    await b.next();
+    return performance.now() - t0;
+  };
+  const a = await t();
+  const c = await t();
+  expect(a).toBeGreaterThanOrEqual(9);
+  expect(c).toBeGreaterThanOrEqual(29);
+  expect(b.attempt).toBe(2);
+  b.reset();
+  expect(b.attempt).toBe(0);
 });

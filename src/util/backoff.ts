@@ -1,90 +1,73 @@
-// Capped exponential backoff with jitter (the shape of Deno std's async/retry.ts): the n-th delay is
-// min(maxTimeout, minTimeout * multiplier^n), minus up to `jitter` of it at random. Used for
-// drbdsetup restarts and receiver reconnects.
+// Exponential backoff with jitter (the shape of Deno std's async/retry.ts): for receiver reconnects
+// and drbdsetup restarts. Pure apart from sleep(); no fixed retry sleeps anywhere.
 
 export interface BackoffOptions {
-  /** First delay in ms (default 100). */
+  /** First delay in ms. */
   minTimeout?: number;
-  /** Growth per attempt (default 2). */
+  /** Growth per attempt. */
   multiplier?: number;
-  /** Cap in ms (default 60000). */
+  /** Cap in ms. */
   maxTimeout?: number;
-  /** Fraction 0..1 of each delay taken off at random (default 1: full jitter). */
+  /** 0..1: the fraction of each delay that is randomised (1 = "full jitter"). */
   jitter?: number;
-  /** For tests: a deterministic source of [0, 1). */
-  random?: () => number;
+  signal?: AbortSignal;
 }
 
-export class Backoff {
-  readonly minTimeout: number;
-  readonly multiplier: number;
-  readonly maxTimeout: number;
-  readonly jitter: number;
-  private random: () => number;
-  private n = 0;
+export const BACKOFF_DEFAULTS = { minTimeout: 500, multiplier: 2, maxTimeout: 30_000, jitter: 0.5 } as const;
 
-  constructor(o: BackoffOptions = {}) {
-    this.minTimeout = o.minTimeout ?? 100;
-    this.multiplier = o.multiplier ?? 2;
-    this.maxTimeout = o.maxTimeout ?? 60_000;
-    this.jitter = o.jitter ?? 1;
-    this.random = o.random ?? Math.random;
-    if (!(this.minTimeout >= 0) || !(this.multiplier >= 1) || !(this.maxTimeout >= this.minTimeout)) {
-      throw new RangeError("backoff: need 0 <= minTimeout <= maxTimeout and multiplier >= 1");
-    }
-    if (!(this.jitter >= 0 && this.jitter <= 1)) throw new RangeError("backoff: jitter must be within 0..1");
-  }
-
-  /** Attempts since the last reset. */
-  get attempt(): number {
-    return this.n;
-  }
-
-  /** The next delay in ms. */
-  next(): number {
-    const exp = Math.min(this.maxTimeout, this.minTimeout * this.multiplier ** this.n);
-    this.n++;
-    return Math.round(exp - this.jitter * this.random() * exp);
-  }
-
-  reset(): void {
-    this.n = 0;
-  }
+/** The delay in ms before retry number `attempt` (0-based). `random` is for tests. */
+export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
+  const min = opts.minTimeout ?? BACKOFF_DEFAULTS.minTimeout;
+  const mult = opts.multiplier ?? BACKOFF_DEFAULTS.multiplier;
+  const max = opts.maxTimeout ?? BACKOFF_DEFAULTS.maxTimeout;
+  const jitter = Math.min(1, Math.max(0, opts.jitter ?? BACKOFF_DEFAULTS.jitter));
+  const base = Math.min(max, min * mult ** Math.max(0, attempt));
+  return Math.round(base * (1 - jitter * random()));
 }
 
-/** Waits ms; resolves false early when signal aborts (never rejects). */
+/** Resolves after ms, or early (false) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const onAbort = () => {
+    const done = (ok: boolean) => {
       clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-export interface RetryOptions extends BackoffOptions {
-  signal?: AbortSignal;
-  /** Give up after this many attempts (default: never). */
-  maxAttempts?: number;
-  isRetriable?: (err: unknown) => boolean;
+/** Stateful helper for a reconnect loop: next() sleeps the next delay; reset() after a success. */
+export class Backoff {
+  attempt = 0;
+  constructor(private opts: BackoffOptions = {}) {}
+  next(): Promise<boolean> {
+    return sleep(backoffDelay(this.attempt++, this.opts), this.opts.signal);
+  }
+  reset(): void {
+    this.attempt = 0;
+  }
 }
 
-/** Calls fn until it resolves, backing off between failures; rethrows the last error on give-up. */
-export async function retry<T>(fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
-  const b = new Backoff(o);
-  for (;;) {
+/**
+ * Calls fn until it resolves, at most `attempts` times, sleeping with backoff in between.
+ * onRetry sees each failure that will be retried. Rethrows the last error (or an abort).
+ */
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: BackoffOptions & { attempts?: number; isRetriable?: (e: unknown) => boolean; onRetry?: (e: unknown, attempt: number) => void } = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 5;
+  for (let i = 0; ; i++) {
     try {
-      return await fn();
+      return await fn(i);
     } catch (e) {
-      if (o.isRetriable && !o.isRetriable(e)) throw e;
-      if (o.maxAttempts !== undefined && b.attempt + 1 >= o.maxAttempts) throw e;
-      if (!(await sleep(b.next(), o.signal))) throw e;
+      if (i + 1 >= attempts || (opts.isRetriable && !opts.isRetriable(e)) || opts.signal?.aborted) throw e;
+      opts.onRetry?.(e, i);
+      if (!(await sleep(backoffDelay(i, opts), opts.signal))) throw e;
     }
   }
 }

@@ -127,6 +127,8 @@ function write(name: string, lines: string[], final: SimResource[]): void {
   all.push(n0);
   L.push(...statisticsRound(all, 2));
   write("lifecycle", L, all);
+  // What a restarted drbdsetup prints at the end of it: the dump of the final state.
+  writeFileSync(join(dir, "lifecycle-final.events2"), initialDump(all).join("\n") + "\n");
 }
 
 // ---- dump only: many volumes and peers, one resync in flight, a Diskless failure -----------------

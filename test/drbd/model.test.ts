@@ -89,6 +89,18 @@ describe("DrbdModel on recorded streams", () => {
     expect(syncing).toMatchObject({ "replication-state": "SyncTarget", "percent-resync-done": 12.5, "out-of-sync": 262144 });
   });
 
+  test("a listener subscribing after the first dump can have the current state replayed as Exists", () => {
+    const m = new DrbdModel();
+    feed(m, stream("dump").text);
+    const late: DrbdUpdate[] = [];
+    const plain: DrbdUpdate[] = [];
+    m.subscribe((u) => late.push(u), { replay: true });
+    m.subscribe((u) => plain.push(u));
+    expect(late.length).toBe(6 + 12 + 12 + 24);
+    expect(late[0]).toEqual({ kind: "resource", eventType: "Exists", resource: "res0", old: { role: "Unknown", "may-promote": false, "promotion-score": 0 }, new: { role: "Secondary", "may-promote": true, "promotion-score": 10102 } });
+    expect(plain).toEqual([]);
+  });
+
   test("updates carry drbd-reactor's old/new state per object; statistics alone update nothing", () => {
     const m = new DrbdModel();
     const r = makeResource("r0", 1000, 1, ["peer"], 0);
@@ -117,6 +129,26 @@ describe("DrbdModel on recorded streams", () => {
     expect(ev[0]!.extension).toMatchObject({ old_disk_state: "UpToDate", new_disk_state: "Frobnicated" });
     expect((m.toStatusJson() as any[])[0].devices[0]["disk-state"]).toBe("Frobnicated");
     expect(m.unknownValues.get("disk:Frobnicated")).toBe(1);
+    expect(m.status().unknown_values).toEqual({ "disk:Frobnicated": 1 });
+  });
+
+  test("rename, fence-peer helper, peer role changes; unknown objects are skipped", () => {
+    const m = new DrbdModel();
+    const r = makeResource("old", 1000, 1, ["peer"]);
+    feed(m, initialDump([r]).join("\n"));
+    const ev = feed(m, [
+      "rename resource name:old new_name:new",
+      "change connection name:new peer-node-id:1 conn-name:peer connection:Connected role:Primary congested:no ap-in-flight:0 rs-in-flight:0",
+      "call helper name:new peer-node-id:1 conn-name:peer helper:fence-peer",
+      "response helper name:new peer-node-id:1 conn-name:peer helper:fence-peer status:4",
+      "change frobnicator name:new x:y",
+      "change device volume:0 disk:Failed",
+    ].join("\n"));
+    expect((m.toStatusJson() as any[]).map((x) => x.name)).toEqual(["new"]);
+    expect(ev.map((e) => e.event_type)).toEqual(["DRBD_ROLE_CHANGED", "DRBD_FENCE_PEER"]);
+    expect(ev[0]!.extension).toEqual({ resource: "new", peer: 1, conn_name: "peer", old_role: "Secondary", new_role: "Primary" });
+    expect(ev[1]).toMatchObject({ severity: "warn", msg: "DRBD new fences peer", extension: { resource: "new", helper: "fence-peer", peer: 1 } });
+    expect(m.status()).toMatchObject({ ignored: 2, resources: 1 });
   });
 });
 
@@ -192,5 +224,52 @@ describe("DrbdModel memory", () => {
     expect(r.devices.size).toBe(2);
     expect((m.toStatusJson() as any[])[0].devices[1].written).toBe(8 * (500 * 501) / 2);
     expect(m.status().records).toBe(dump.length + 500 * 6 + 1000);
+  });
+});
+
+describe("DrbdModel.toStatusText()", () => {
+  test("prints what `drbdsetup status` prints for the lifecycle stream's end state", () => {
+    const m = new DrbdModel();
+    feed(m, stream("lifecycle").text);
+    expect(m.toStatusText()).toBe([
+      "new0 role:Secondary",
+      "  disk:Diskless client:yes open:no",
+      "  alice connection:Connecting",
+      "",
+      "r0 role:Primary",
+      "  disk:UpToDate open:yes",
+      "  alice role:Secondary",
+      "    peer-disk:UpToDate",
+      "  bob role:Secondary",
+      "    peer-disk:UpToDate",
+      "",
+      "web role:Secondary",
+      "  disk:UpToDate open:no",
+      "  alice role:Secondary",
+      "    peer-disk:UpToDate",
+      "  bob connection:StandAlone",
+      "",
+      "",
+    ].join("\n"));
+  });
+
+  test("volumes and a running resync", () => {
+    const m = new DrbdModel();
+    feed(m, stream("dump").text);
+    const res2 = m.toStatusText().split("\n\n").find((b) => b.startsWith("res2 "))!;
+    expect(res2).toBe([
+      "res2 role:Secondary",
+      "  volume:0 disk:UpToDate open:no",
+      "  volume:1 disk:Inconsistent open:no",
+      "  volume:2 disk:UpToDate open:no",
+      "  n1 role:Secondary",
+      "    volume:0 peer-disk:UpToDate",
+      "    volume:1 peer-disk:UpToDate",
+      "    volume:2 peer-disk:UpToDate",
+      "  n2 role:Secondary",
+      "    volume:0 peer-disk:UpToDate",
+      "    volume:1 replication:SyncTarget peer-disk:UpToDate done:12.50",
+      "    volume:2 peer-disk:UpToDate",
+    ].join("\n"));
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import plugin from "./index.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
+import { decodeEvents2Text, tokenizeEvents2Line } from "../../../src/drbd/events2.ts";
 import { DrbdModel } from "../../../src/drbd/model.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
@@ -27,6 +27,6 @@ test("debugger logs every update of the model and every DRBD event, at debug lev
   expect(rec.logs.at(-1)).toBe("debug: event DRBD_ROLE_CHANGED: DRBD resource r0 role Secondary -> Primary");
   expect(rec.counts.get("updates")).toBe(3);
   await dbg.close?.();
-  model.apply(decodeEvents2Text("change resource name:r0 role:Secondary may_promote:yes promotion_score:10101").next().value!, () => {});
+  model.apply(tokenizeEvents2Line("change resource name:r0 role:Secondary may_promote:yes promotion_score:10101")!, () => {});
   expect(rec.counts.get("updates")).toBe(3);
 });

@@ -30,7 +30,7 @@ const schema = v.strictObject({
 type Config = v.InferOutput<typeof schema>;
 
 class PrometheusReceiver {
-  private server: ReturnType<typeof Bun.serve>;
+  private server!: ReturnType<typeof Bun.serve>;
   private counts = new Map<string, number>();
   private version = { kmod: "0.0.0", utils: "0.0.0" };
   private scrapes = 0;
@@ -38,8 +38,8 @@ class PrometheusReceiver {
   constructor(private cfg: Config, private ctx: ReceiverContext) {
     const { hostname, port } = parseAddress(cfg.address)!;
     const model = () => ctx.services.get<DrbdModel>("drbd.model");
-    this.server = Bun.serve({
-      hostname, port,
+    const serve = (host: string) => Bun.serve({
+      hostname: host, port,
       fetch: (req) => {
         if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
         this.scrapes++;
@@ -48,6 +48,13 @@ class PrometheusReceiver {
         return new Response(body, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
       },
     });
+    try {
+      this.server = serve(hostname);
+    } catch (e) {
+      // ":PORT" means every interface: [::] (dual stack), or 0.0.0.0 where IPv6 is off.
+      if (hostname !== "::") throw e;
+      this.server = serve("0.0.0.0");
+    }
     void this.readVersion();
   }
 

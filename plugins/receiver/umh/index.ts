@@ -51,7 +51,7 @@ class Umh {
     ];
     const model = ctx.services.get<DrbdModel>("drbd.model");
     if (!model) ctx.log.warn("no DRBD model in this process: umh rules will not fire");
-    else this.unsubscribe = model.subscribe((u, m) => this.onUpdate(u, m));
+    else this.unsubscribe = model.subscribe((u, m) => this.onUpdate(u, m), { replay: true });
   }
 
   private onUpdate(u: DrbdUpdate, model: DrbdModel): void {

@@ -97,6 +97,23 @@ describe.each([["native reader", true], ["TypeScript fallback", false]] as const
     await until("child gone", () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"));
     expect(h.rec.counts.get("restarts") ?? 0).toBe(0);
   });
+
+  test("hostile output: a 10 MB line, NUL bytes and invalid UTF-8 are counted garbage; the rest parses", async () => {
+    const d = fakeDir();
+    const dump = initialDump([makeResource("r0", 1000, 1, ["p"])]);
+    writeFileSync(join(d, "stream"), Buffer.concat([
+      Buffer.from(`change resource name:r0 role:${"P".repeat(10 << 20)}\n`),
+      Buffer.from("change resource name:r0\0 role:Primary\n"),
+      Buffer.from([0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0xff, 0xfe, 0x0a]),
+      Buffer.from(dump.join("\n") + "\n"),
+    ]));
+    const h = await start({}, native ? {} : { native: null });
+    await until("dump", () => h.model.isInitialized);
+    expect(h.rec.counts.get("garbage")).toBe(3);
+    expect(h.rec.counts.get("lines")).toBe(dump.length);
+    expect((h.model.toStatusJson() as any[])[0].role).toBe("Secondary");
+    await stop(h);
+  });
 });
 
 describe("drbd sender", () => {

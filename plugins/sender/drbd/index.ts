@@ -10,7 +10,7 @@ import { definePlugin, type Sender, type SenderContext } from "../../../src/plug
 import type { Events2Record } from "../../../src/records.ts";
 import { decodeEvents2Batch, restartMarker, tokenizeEvents2 } from "../../../src/drbd/events2.ts";
 import { durationSchema } from "../../../src/drbd/options.ts";
-import { Backoff, sleep } from "../../../src/util/backoff.ts";
+import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const schema = v.strictObject({
@@ -45,7 +45,8 @@ class DrbdSender implements Sender {
   constructor(private cfg: Config, private ctx: SenderContext) {}
 
   async run(): Promise<void> {
-    const backoff = new Backoff({ minTimeout: this.cfg["restart-min"], maxTimeout: this.cfg["restart-max"], multiplier: 2, jitter: 0.5 });
+    const backoff = { minTimeout: this.cfg["restart-min"], maxTimeout: this.cfg["restart-max"], multiplier: 2, jitter: 0.5 };
+    let attempt = 0;
     const { signal, log } = this.ctx;
     while (!signal.aborted) {
       const res = await this.runOnce();
@@ -55,12 +56,13 @@ class DrbdSender implements Sender {
         this.ctx.ready();
       }
       if (signal.aborted) break;
-      if (res.dumped) backoff.reset();
+      // A run that delivered a whole dump was healthy: start the backoff over.
+      if (res.dumped) attempt = 0;
       this.lastError = res.reason;
-      const delay = backoff.next();
+      const delay = backoffDelay(attempt++, backoff);
       this.restarts++;
       this.ctx.count("restarts");
-      log.warn(`drbdsetup events2 ${res.reason}; restarting in ${delay} ms`, { attempt: backoff.attempt });
+      log.warn(`drbdsetup events2 ${res.reason}; restarting in ${delay} ms`, { attempt });
       await sleep(delay, signal);
     }
   }
@@ -183,19 +185,23 @@ class DrbdSender implements Sender {
       if (t.ok) this.emit(t.rec, state);
       else this.onGarbage(t.reason, t.raw, state);
     };
+    // As the native LineSplitter: a line longer than max-line is garbage, the rest of it skipped.
+    let skipping = false;
     for await (const chunk of stream) {
       rest += dec.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = rest.indexOf("\n")) >= 0) {
-        line(rest.slice(0, nl));
+        if (!skipping) line(rest.slice(0, nl));
+        skipping = false;
         rest = rest.slice(nl + 1);
       }
       if (rest.length > max) {
-        this.onGarbage("line too long", rest.slice(0, max), state);
+        if (!skipping) this.onGarbage("line too long", rest.slice(0, max), state);
+        skipping = true;
         rest = "";
       }
     }
-    if (rest) line(rest);
+    if (rest && !skipping) line(rest);
   }
 
   close(): void {
