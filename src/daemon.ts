@@ -130,14 +130,29 @@ export class Daemon {
 /** Runs until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const d = new Daemon(opts);
+  // Signals are caught before anything starts: a SIGTERM during start-up stops right after it.
+  let requestStop!: (sig: string) => void;
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  let started = false;
+  const onTerm = () => requestStop("SIGTERM");
+  const onInt = () => requestStop("SIGINT");
+  const onHup = () => {
+    if (started) void d.reload().then(() => d.pipeline.reopenReceivers());
+  };
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  process.on("SIGHUP", onHup);
+  const unhook = () => {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+    process.off("SIGHUP", onHup);
+  };
   try {
     await d.start();
+    started = true;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`storeventd: invalid config:\n${e.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`storeventd: ${(e as Error).message}\n`);
+    unhook();
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
     return 2;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
@@ -149,23 +164,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const c = d.pipeline.counters;
     sdNotify(`STATUS=${c.get("events") ?? 0} events, ${c.get("records") ?? 0} records, ${c.get("receiver_dropped") ?? 0} dropped`);
   }, 10_000);
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      rootLog.child("storeventd").info(`${sig} received`);
-      process.off("SIGTERM", onTerm);
-      process.off("SIGINT", onInt);
-      resolve();
-    };
-    const onTerm = () => stop("SIGTERM");
-    const onInt = () => stop("SIGINT");
-    process.on("SIGTERM", onTerm);
-    process.on("SIGINT", onInt);
-    process.on("SIGHUP", () => {
-      void d.reload().then(() => d.pipeline.reopenReceivers());
-    });
-  });
+  const sig = await stopRequested;
+  rootLog.child("storeventd").info(`${sig} received`);
   clearInterval(tick);
   clearInterval(status);
   await d.stop();
+  unhook();
   return 0;
 }

@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUnixDgram(env, exports);
   InitEvents2(env, exports);
   InitKmsg(env, exports);
+  InitUevent(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { runCommand } from "./run.ts";
 import { checkCommand } from "./check.ts";
 import { replayCommand } from "./replay.ts";
 import { versionCommand } from "./version.ts";
+import { infoCommand } from "./info.ts";
 
 type Command = {
   summary: string;
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: "run the daemon in the foreground (the default)", run: runCommand },
   check: { summary: "validate the config and its snippets", run: checkCommand },
   replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
+  info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
   version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
 };
 

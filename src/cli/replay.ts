@@ -12,7 +12,7 @@ import { nativeAddon } from "../native.ts";
 import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
-import { decodeUeventFile } from "../uevent/parse.ts";
+import { replayUevents } from "../uevent/replay.ts";
 import { decodeEvents2Text } from "../drbd/events2.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
@@ -131,7 +131,13 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   };
   const text = () => new TextDecoder("utf-8").decode(data);
   if (kind === "kmsg") for (const r of decodeKmsgText(text(), "kmsg")) feed(r);
-  else if (kind === "uevent") for (const r of decodeUeventFile(data, "udev")) feed(r);
+  else if (kind === "uevent") {
+    // The udev catalog (DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs) comes from the udev sender, not a parser.
+    for (const { rec, drafts } of replayUevents(data, nativeAddon())) {
+      feed(rec);
+      for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
+    }
+  }
   else for (const r of decodeEvents2Text(text(), "drbd")) feed(r);
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);

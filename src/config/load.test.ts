@@ -94,7 +94,9 @@ describe("loadConfig()", () => {
 
   test("an explicit path that does not exist is an error; the default path falls back to the embedded config", () => {
     expect(errorsOf(join(dir, "nope.toml"))[0]).toContain("cannot read");
-    const cfg = loadConfig({ registry, allowEmbedded: true, path: undefined, text: undefined });
-    if (cfg.embedded) expect(cfg.instances.map((i) => i.name)).toContain("kmsg");
+    const cfg = loadConfig({ registry, allowEmbedded: true, defaultPath: join(dir, "no-such-default.toml") });
+    expect(cfg.embedded).toBe(true);
+    expect(cfg.files).toEqual(["(embedded default)"]);
+    expect(cfg.instances.map((i) => `${i.kind}:${i.name}`)).toEqual(["sender:kmsg"]); // only what is registered
   });
 });

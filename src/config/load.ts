@@ -75,11 +75,13 @@ export interface LoadOptions {
   allowEmbedded?: boolean;
   /** Instead of reading files (tests, the embedded default). */
   text?: string;
+  /** Where the config is when no path is given (tests point it elsewhere). */
+  defaultPath?: string;
 }
 
 export function loadConfig(opts: LoadOptions): Config {
   const issues: ConfigIssue[] = [];
-  const path = opts.path ?? DEFAULT_CONFIG_PATH;
+  const path = opts.path ?? opts.defaultPath ?? DEFAULT_CONFIG_PATH;
   let sources: SourceFile[] = [];
   let embedded = false;
   if (opts.text !== undefined) {

@@ -13,6 +13,9 @@ parserSuite({
     "EXT4-fs error (device sda1): ext4_lookup:1606: comm ", "XFS (sda): Metadata corruption detected at ",
     "BTRFS error (device sda: state EA): bdev ", "BTRFS: error (device sda) in f:1: errno=-5 ", "Aborting journal on device ",
   ],
+  // Fixtures look mount points up in their own mountinfo only, never in this host's device
+  // directory (whose mountOf() would win, and other tests mount loop devices meanwhile).
+  context: { devices: { identify: (n: string) => ({ dev_name: n, dev_path: "", dev_wwid: "", owners: [] }) } satisfies DeviceDirectory },
 });
 
 describe("mountinfo", () => {
