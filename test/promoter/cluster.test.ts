@@ -102,7 +102,7 @@ beforeAll(async () => {
   const deb = findDeb();
   if (!deb && !existsSync(join(REPO, "dist/storeventd"))) throw new Error("no .deb and no dist/storeventd: npm run package");
   simDir = mkdtempSync(join(CACHE, "sim-"));
-  fsim = new FileSim(simDir, new SimCluster("r0", NODES));
+  fsim = new FileSim(simDir, new SimCluster("r0", NODES), true);
   await sh([join(REPO, "test/cluster/cluster-down.sh")], clusterEnv());
   rmSync(WORK, { recursive: true, force: true });
   const up = await sh([join(REPO, "test/cluster/cluster-up.sh")], clusterEnv(), 300_000);

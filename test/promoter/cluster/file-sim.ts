@@ -10,10 +10,19 @@ import { SimCluster } from "../sim.ts";
 export class FileSim {
   private streams = new Map<string, Set<string>>();
   private timer: ReturnType<typeof setInterval>;
+  private booting = new Set<string>();
   /** Every command the nodes ran, in order: "alpha: primary r0 -> 0". */
   readonly log: string[] = [];
 
-  constructor(readonly dir: string, readonly sim: SimCluster) {
+  /** With bootOnConnect, every node starts powered off and boots (joins DRBD) when its first
+   * `drbdsetup events2` runs: a cold start where quorum and may_promote arrive as nodes come up. */
+  constructor(readonly dir: string, readonly sim: SimCluster, bootOnConnect = false) {
+    if (bootOnConnect) {
+      for (const n of sim.nodes) {
+        sim.up.set(n, false);
+        this.booting.add(n);
+      }
+    }
     for (const d of ["req", "resp", "streams"]) mkdirSync(join(dir, d), { recursive: true });
     for (const n of sim.nodes) {
       this.streams.set(n, new Set());
@@ -52,6 +61,7 @@ export class FileSim {
       if (!this.sim.nodes.includes(node)) {
         this.answer(id, 10, "", `fake drbdsetup: unknown node ${node}\n`);
       } else if (kind === "events2") {
+        if (!this.sim.up.get(node) && this.booting.delete(node)) this.sim.boot(node);
         const stream = join(this.dir, "streams", id);
         writeFileSync(stream, this.sim.up.get(node) ? `${this.sim.dump(node).join("\n")}\n` : "exists -\n");
         this.streams.get(node)!.add(id);
