@@ -74,7 +74,8 @@ export function decide(u: DrbdUpdate, res: DrbdResource, cfg: ResolvedResource, 
       return NONE;
     }
     case "device": {
-      if (policy === "fencing") return NONE;
+      // The initial dump (Exists) is a state, not a transition: a daemon (re)start thaws nothing.
+      if (policy === "fencing" || u.eventType !== "Change") return NONE;
       if (u.old.quorum && !u.new.quorum) {
         return cfg["on-quorum-loss"] === "freeze" ? { action: "freeze", reason: "quorum lost" } : { action: "stop", reason: "quorum lost" };
       }
@@ -93,6 +94,8 @@ export function decide(u: DrbdUpdate, res: DrbdResource, cfg: ResolvedResource, 
       return NONE;
     }
     case "peer-device": {
+      // Fail back on a peer becoming UpToDate, not on a daemon restart that finds it UpToDate.
+      if (u.eventType !== "Change") return NONE;
       if (!cfg["preferred-nodes"].length || cfg["preferred-nodes-policy"] !== "always") return NONE;
       if (u.old["peer-disk-state"] === "UpToDate" || u.new["peer-disk-state"] !== "UpToDate") return NONE;
       if (res.role !== "Primary") return NONE;

@@ -17,7 +17,7 @@ export interface ExecResult {
 export async function exec(argv: string[], timeoutMs = 600_000): Promise<ExecResult> {
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env } });
   } catch (e) {
     return { code: 127, stdout: "", stderr: `cannot run ${argv[0]}: ${(e as Error).message}` };
   }

@@ -79,6 +79,20 @@ describe("decide()", () => {
     expect(dev2.map((u) => decide(u, back.res, cfg(), "a", "quorum"))).toEqual([{ action: "none" }]);
   });
 
+  test("the initial dump (Exists) is a state: no thaw, no fail-back, but may_promote promotes", () => {
+    const sim = new SimCluster("r0", ["a", "b", "c"]);
+    sim.primary("b");
+    const model = new DrbdModel();
+    const updates: DrbdUpdate[] = [];
+    model.subscribe((u) => void updates.push(structuredClone(u)));
+    for (const l of sim.dump("b")) model.apply(tokenizeEvents2Line(l)!, () => undefined);
+    const c = cfg({ "on-quorum-loss": "freeze", "preferred-nodes": ["a", "b"] });
+    expect(updates.map((u) => u.eventType)).toContain("Exists");
+    expect(updates.map((u) => decide(u, model.resource("r0")!, c, "b", "quorum")).filter((d) => d.action !== "none")).toEqual([]);
+    const a = modelOf(new SimCluster("r0", ["a", "b", "c"]), "a");
+    expect(a.res.mayPromote).toBe(true);
+  });
+
   test("a Primary forced to Secondary while frozen stops", () => {
     const sim = new SimCluster("r0", ["a", "b", "c"]);
     sim.primary("a");
