@@ -3,7 +3,7 @@
 // kernel simulated: every node's /usr/sbin/drbdsetup is the fake that talks to one FileSim through
 // the shared directory /sim (bind-mounted, no network between host and nodes). The test tells the
 // simulator what it does to the nodes (PID 1 killed, link down) at the moment it does it.
-// Services are probed from inside the nodes (nsenter systemctl) and through /sim/active.NODE.
+// Services are probed from inside the nodes (nsenter systemctl) and through /sim/active.RES.NODE.
 // Needs root, systemd-container, debootstrap (the base root is cached under /var/tmp), drbd-utils;
 // the .deb comes from STOREVENTD_DEB or `npm run package` (dist/), else the binary is installed by hand.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -38,7 +38,7 @@ function inNode(n: string, ...argv: string[]): Promise<{ code: number; out: stri
   return sh(["nsenter", "-t", String(leaders.get(n)), "-a", ...argv], {}, 30_000);
 }
 
-function config(): string {
+function config(r1Preferred = ["n2", "n3", "n1"]): string {
   return `[main]
 log_level = "info"
 
@@ -57,9 +57,15 @@ filter = { system = ["drbd"] }
 [[promoter]]
 retry-interval = "3s"
 [promoter.resources.r0]
-start = ["app.service"]
+start = ["app@r0.service"]
 preferred-nodes = ["n1", "n2", "n3"]
 stop-services-on-exit = true
+
+[[promoter]]
+retry-interval = "3s"
+[promoter.resources.r1]
+start = ["app@r1.service"]
+preferred-nodes = ${JSON.stringify(r1Preferred)}
 `;
 }
 
@@ -70,28 +76,30 @@ function findDeb(): string | undefined {
   return deb ? join(dist, deb) : undefined;
 }
 
-function active(): string[] {
-  return NODES.filter((n) => existsSync(join(simDir, `active.${n}`)));
+/** The nodes running resource res's service (app@RES writes /sim/active.RES.NODE). */
+function active(res = "r0"): string[] {
+  return NODES.filter((n) => existsSync(join(simDir, `active.${res}.${n}`)));
 }
 
 /** Samples every 25 ms (double Primary is checked on every simulator change as well). */
 async function waitFor(what: string, pred: () => boolean, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
-    expect(fsim.sim.doublePrimary).toEqual([]);
-    expect(fsim.sim.primaries().length).toBeLessThanOrEqual(1);
+    expect(fsim.doublePrimary()).toEqual([]);
+    for (const s of fsim.sims) expect(s.primaries().length).toBeLessThanOrEqual(1);
     if (pred()) return Math.round(performance.now() - t0);
     await Bun.sleep(25);
   }
   const logs = await Promise.all(NODES.filter((n) => leaders.has(n)).map(async (n) =>
-    `${n}: ${(await inNode(n, "journalctl", "-u", "storeventd", "-u", "app", "-n", "15", "--no-pager", "-o", "cat")).out}`));
+    `${n}: ${(await inNode(n, "journalctl", "-u", "storeventd", "-u", "app@*", "-n", "15", "--no-pager", "-o", "cat")).out}`));
   throw new Error(`${what}: timed out after ${timeoutMs} ms; active: [${active()}], primaries: [${fsim.sim.primaries()}]\n${logs.join("\n")}`);
 }
 
-async function promoterEvents(n: string): Promise<string[]> {
+async function promoterEvents(n: string, res = "r0"): Promise<string[]> {
   return (await inNode(n, "journalctl", "-u", "storeventd", "-o", "cat", "--no-pager")).out.split("\n")
     .filter((l) => l.startsWith("{") && l.includes("DRBD_PROMOTER_"))
-    .map((l) => JSON.parse(l) as { event_type: string; extension: { reason?: string } })
+    .map((l) => JSON.parse(l) as { event_type: string; extension: { resource: string; reason?: string } })
+    .filter((e) => e.extension.resource === res)
     .map((e) => `${e.event_type}:${e.extension.reason ?? ""}`);
 }
 
@@ -102,7 +110,7 @@ beforeAll(async () => {
   const deb = findDeb();
   if (!deb && !existsSync(join(REPO, "dist/storeventd"))) throw new Error("no .deb and no dist/storeventd: npm run package");
   simDir = mkdtempSync(join(CACHE, "sim-"));
-  fsim = new FileSim(simDir, new SimCluster("r0", NODES), true);
+  fsim = new FileSim(simDir, [new SimCluster("r0", NODES, 1000), new SimCluster("r1", NODES, 1001)], true);
   await sh([join(REPO, "test/cluster/cluster-down.sh")], clusterEnv());
   rmSync(WORK, { recursive: true, force: true });
   const up = await sh([join(REPO, "test/cluster/cluster-up.sh")], clusterEnv(), 300_000);
@@ -135,28 +143,54 @@ describe("promoter on three systemd containers", () => {
     await Bun.sleep(3000); // n2 and n3 sleep 1 s and 2 s: no second start
     expect(active()).toEqual(["n1"]);
     expect(fsim.sim.primaries()).toEqual(["n1"]);
-    expect((await inNode("n1", "systemctl", "is-active", "drbd-services@r0.target", "drbd-promote@r0.service", "app.service")).out.split("\n").filter(Boolean))
+    expect((await inNode("n1", "systemctl", "is-active", "drbd-services@r0.target", "drbd-promote@r0.service", "app@r0.service")).out.split("\n").filter(Boolean))
       .toEqual(["active", "active", "active"]);
-    for (const n of ["n2", "n3"]) expect((await inNode(n, "systemctl", "is-active", "app.service")).out.trim()).toBe("inactive");
+    for (const n of ["n2", "n3"]) expect((await inNode(n, "systemctl", "is-active", "app@r0.service")).out.trim()).toBe("inactive");
     // The generated units are what systemd loaded: app.service is part of the target, bound to the promote unit.
-    const show = (await inNode("n1", "systemctl", "show", "-p", "PartOf,BindsTo,After", "app.service")).out;
+    const show = (await inNode("n1", "systemctl", "show", "-p", "PartOf,BindsTo,After", "app@r0.service")).out;
     expect(show).toContain("PartOf=drbd-services@r0.target");
     expect(show).toContain("BindsTo=drbd-promote@r0.service");
-    expect((await inNode("n1", "systemd-analyze", "verify", "drbd-services@r0.target", "app.service")).err.trim()).toBe("");
+    expect((await inNode("n1", "systemd-analyze", "verify", "drbd-services@r0.target", "app@r0.service")).err.trim()).toBe("");
     expect(await promoterEvents("n1")).toEqual(["DRBD_PROMOTER_STARTING:may_promote", "DRBD_PROMOTER_STARTED:may_promote"]);
-    timings.push(`cold start: n1 active ${ms} ms after the last daemon started`);
+    const r1 = await waitFor("r1 on n2", () => active("r1").length === 1, 15_000);
+    expect(active("r1")).toEqual(["n2"]);
+    expect(fsim.sims[1]!.primaries()).toEqual(["n2"]);
+    timings.push(`cold start: n1 active ${ms} ms after the last daemon started (r1 on n2 ${r1} ms later)`);
+  }, 60_000);
+
+  test("a reload that changes one [[promoter]] leaves the other resource's services untouched", async () => {
+    await waitFor("r1 on n2", () => active("r1").length === 1 && active("r1")[0] === "n2", 15_000);
+    const props = ["MainPID", "ActiveEnterTimestampMonotonic", "NRestarts"];
+    const before = (await inNode("n1", "systemctl", "show", ...props.map((p) => `-p${p}`), "app@r0.service")).out;
+    const daemonPid = (await inNode("n1", "systemctl", "show", "-pMainPID", "storeventd")).out;
+    writeFileSync(join(WORK, "n1/merged/etc/storeventd/storeventd.toml"), config(["n3", "n2", "n1"]));
+    expect((await inNode("n1", "systemctl", "reload", "storeventd")).code).toBe(0);
+    let journal = "";
+    for (let i = 0; i < 100 && !journal.includes("reloaded:"); i++) {
+      journal = (await inNode("n1", "journalctl", "-u", "storeventd", "-o", "cat", "--no-pager")).out;
+      await Bun.sleep(50);
+    }
+    const line = journal.split("\n").find((l) => l.includes("reloaded:")) ?? "";
+    expect(line).toMatch(/started \[promoter\[1\]\] stopped \[promoter\[1\]\] kept \[.*promoter\[0\]/);
+    await Bun.sleep(2000);
+    expect((await inNode("n1", "systemctl", "show", ...props.map((p) => `-p${p}`), "app@r0.service")).out).toBe(before);
+    expect((await inNode("n1", "systemctl", "show", "-pMainPID", "storeventd")).out).toBe(daemonPid);
+    expect(active()).toEqual(["n1"]);
+    expect(active("r1")).toEqual(["n2"]);
+    expect(fsim.sims[0]!.primaries()).toEqual(["n1"]);
+    timings.push("reload on n1 (r1 changed): app@r0 kept its PID and start time");
   }, 60_000);
 
   test("isolate the active node (link down): it stops, the majority promotes; heal: no double Primary, fail-back", async () => {
     expect((await sh(["ip", "-n", `${CLUSTER}-n1`, "link", "set", "eth0", "down"])).code).toBe(0);
-    fsim.sim.isolate("n1");
+    fsim.isolate("n1");
     const stop = await waitFor("n1 stopped", () => !active().includes("n1"), 20_000);
     const ms = await waitFor("n2 active", () => active().includes("n2"), 20_000);
     expect(fsim.sim.primaries()).toEqual(["n2"]);
     expect(await promoterEvents("n1")).toContain("DRBD_PROMOTER_STOPPED:quorum lost");
     timings.push(`isolate n1: n1 stopped after ${stop} ms, n2 active ${ms} ms later (computed delay 1000 ms)`);
     expect((await sh(["ip", "-n", `${CLUSTER}-n1`, "link", "set", "eth0", "up"])).code).toBe(0);
-    fsim.sim.heal();
+    fsim.heal();
     const back = await waitFor("fail-back to n1", () => active().length === 1 && active()[0] === "n1" && fsim.sim.primaries()[0] === "n1", 30_000);
     expect(await promoterEvents("n2")).toContain("DRBD_PROMOTER_STOPPED:more preferred node n1 is UpToDate (fail back)");
     timings.push(`heal: fail-back to n1 after ${back} ms`);
@@ -168,15 +202,15 @@ describe("promoter on three systemd containers", () => {
     const ms = await waitFor("n2 active", () => active().includes("n2"), 20_000);
     // The dead node's marker file stays (its ExecStopPost never ran): only n2's counts.
     expect(fsim.sim.primaries()).toEqual(["n2"]);
-    expect((await inNode("n2", "systemctl", "is-active", "app.service")).out.trim()).toBe("active");
+    expect((await inNode("n2", "systemctl", "is-active", "app@r0.service")).out.trim()).toBe("active");
     timings.push(`kill n1: n2 active after ${ms} ms (computed delay 1000 ms)`);
-    rmSync(join(simDir, "active.n1"), { force: true });
+    rmSync(join(simDir, "active.r0.n1"), { force: true });
   }, 60_000);
 
   test("stop-services-on-exit: systemctl stop storeventd stops the stack, n3 takes over", async () => {
     const t0 = performance.now();
     expect((await inNode("n2", "systemctl", "stop", "storeventd")).code).toBe(0);
-    expect((await inNode("n2", "systemctl", "is-active", "app.service")).out.trim()).toBe("inactive");
+    expect((await inNode("n2", "systemctl", "is-active", "app@r0.service")).out.trim()).toBe("inactive");
     expect(fsim.sim.role.get("n2")).toBe("Secondary");
     const ms = await waitFor("n3 active", () => active().includes("n3"), 20_000);
     expect(active()).toEqual(["n3"]);

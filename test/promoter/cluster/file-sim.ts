@@ -1,13 +1,15 @@
-// The cluster simulator behind the fake drbdsetup (./drbdsetup): a SimCluster whose nodes are real
-// processes or containers. It polls $dir/req for requests (one file per drbdsetup invocation),
-// answers commands in $dir/resp and writes each `events2` invocation's stream to $dir/streams/ID:
-// the node's initial dump, then every change of that node's view, as the events2 lines DRBD prints.
+// The cluster simulator behind the fake drbdsetup (./drbdsetup): one SimCluster per DRBD resource,
+// all over the same nodes, which are real processes or containers. It polls $dir/req for requests
+// (one file per drbdsetup invocation), answers commands in $dir/resp and writes each `events2`
+// invocation's stream to $dir/streams/ID: the node's initial dump of every resource, then every
+// change of that node's view, as the events2 lines DRBD prints.
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-import { SimCluster } from "../sim.ts";
+import type { SimCluster } from "../sim.ts";
 
 export class FileSim {
+  readonly sims: SimCluster[];
+  readonly nodes: string[];
   private streams = new Map<string, Set<string>>();
   private timer: ReturnType<typeof setInterval>;
   private booting = new Set<string>();
@@ -16,31 +18,55 @@ export class FileSim {
 
   /** With bootOnConnect, every node starts powered off and boots (joins DRBD) when its first
    * `drbdsetup events2` runs: a cold start where quorum and may_promote arrive as nodes come up. */
-  constructor(readonly dir: string, readonly sim: SimCluster, bootOnConnect = false) {
-    if (bootOnConnect) {
-      for (const n of sim.nodes) {
-        sim.up.set(n, false);
-        this.booting.add(n);
+  constructor(readonly dir: string, sims: SimCluster | SimCluster[], bootOnConnect = false) {
+    this.sims = Array.isArray(sims) ? sims : [sims];
+    this.nodes = this.sims[0]!.nodes;
+    for (const n of this.nodes) {
+      this.streams.set(n, new Set());
+      if (bootOnConnect) this.booting.add(n);
+    }
+    for (const sim of this.sims) {
+      for (const n of this.nodes) {
+        if (bootOnConnect) sim.up.set(n, false);
+        sim.subscribe(n, (line) => {
+          for (const id of this.streams.get(n)!) appendFileSync(join(dir, "streams", id), `${line}\n`);
+        });
       }
     }
     for (const d of ["req", "resp", "streams"]) mkdirSync(join(dir, d), { recursive: true });
-    for (const n of sim.nodes) {
-      this.streams.set(n, new Set());
-      sim.subscribe(n, (line) => {
-        for (const id of this.streams.get(n)!) appendFileSync(join(dir, "streams", id), `${line}\n`);
-      });
-    }
     this.timer = setInterval(() => this.poll(), 20);
+  }
+
+  /** The first (or only) resource's simulator. */
+  get sim(): SimCluster {
+    return this.sims[0]!;
   }
 
   close(): void {
     clearInterval(this.timer);
   }
 
+  /** Any two writable Primaries of any resource, ever (must stay empty). */
+  doublePrimary(): string[] {
+    return this.sims.flatMap((s) => s.doublePrimary.map((p) => `${s.res}: ${p}`));
+  }
+
   /** A node died: its streams end (their readers died with it). */
   kill(node: string): void {
     this.streams.get(node)!.clear();
-    this.sim.kill(node);
+    for (const s of this.sims) s.kill(node);
+  }
+
+  boot(node: string): void {
+    for (const s of this.sims) s.boot(node);
+  }
+
+  isolate(node: string): void {
+    for (const s of this.sims) s.isolate(node);
+  }
+
+  heal(): void {
+    for (const s of this.sims) s.heal();
   }
 
   private poll(): void {
@@ -58,12 +84,13 @@ export class FileSim {
       if (!m) continue;
       const [, node, pid, kind] = m as unknown as [string, string, string, string];
       const id = `${node}.${pid}`;
-      if (!this.sim.nodes.includes(node)) {
+      if (!this.nodes.includes(node)) {
         this.answer(id, 10, "", `fake drbdsetup: unknown node ${node}\n`);
       } else if (kind === "events2") {
-        if (!this.sim.up.get(node) && this.booting.delete(node)) this.sim.boot(node);
+        if (this.booting.delete(node)) this.boot(node);
         const stream = join(this.dir, "streams", id);
-        writeFileSync(stream, this.sim.up.get(node) ? `${this.sim.dump(node).join("\n")}\n` : "exists -\n");
+        const dump = this.sims.flatMap((s) => (s.up.get(node) ? s.dump(node).slice(0, -1) : []));
+        writeFileSync(stream, [...dump, "exists -"].join("\n") + "\n");
         this.streams.get(node)!.add(id);
         writeFileSync(`${stream}.ready`, "");
       } else {
@@ -84,17 +111,16 @@ export class FileSim {
     const [cmd = "", ...rest] = argv;
     const force = rest.some((a) => a === "--force" || a === "--force=yes");
     const res = rest.find((a) => !a.startsWith("-") && a !== "events2");
+    const sim = this.sims.find((s) => s.res === res);
     let r: { code: number; stdout?: string; stderr: string };
-    if (res !== undefined && res !== this.sim.res && cmd !== "show") {
-      r = { code: 10, stderr: `${res}: No such resource\n` };
-    } else if (cmd === "primary") r = this.sim.primary(node);
-    else if (cmd === "secondary") r = this.sim.secondary(node, force);
-    else if (cmd === "show") r = { code: 0, stdout: `${JSON.stringify([{ resource: this.sim.res, options: { quorum: "majority" } }])}\n`, stderr: "" };
-    else if (cmd === "events2-now") {
-      r = { code: 0, stdout: `${this.sim.dump(node).join("\n").replace(/^exists -$/m, "exists -")}\n`, stderr: "" };
-    } else r = { code: 20, stderr: `fake drbdsetup: '${cmd}' is not faked\n` };
+    if (!sim) r = { code: 10, stderr: `${res ?? "(none)"}: No such resource\n` };
+    else if (cmd === "primary") r = sim.primary(node);
+    else if (cmd === "secondary") r = sim.secondary(node, force);
+    else if (cmd === "down") r = { code: 0, stderr: "" };
+    else if (cmd === "show") r = { code: 0, stdout: `${JSON.stringify([{ resource: sim.res, options: { quorum: "majority" } }])}\n`, stderr: "" };
+    else if (cmd === "events2-now") r = { code: 0, stdout: `${sim.dump(node).join("\n")}\n`, stderr: "" };
+    else r = { code: 20, stderr: `fake drbdsetup: '${cmd}' is not faked\n` };
     this.log.push(`${node}: ${argv.join(" ")} -> ${r.code}`);
     this.answer(id, r.code, r.stdout ?? "", r.stderr);
   }
 }
-

@@ -2,8 +2,8 @@
 # Prepares one booted cluster node (test/cluster/cluster-up.sh) for the promoter scenarios:
 # storeventd from the .deb (or binary + unit by hand when no .deb is given), the packaged promoter
 # drop-in plus write access to the simulator directory /sim, drbd-utils' systemd templates and
-# drbd-service-shim.sh from this host, the fake drbdsetup/drbdadm, a dummy app.service that writes
-# its node name to /sim/active.NODE, and the promoter config. Then it starts storeventd.
+# drbd-service-shim.sh from this host, the fake drbdsetup/drbdadm, a dummy app@RES.service that
+# writes its node name to /sim/active.RES.NODE, and the promoter config. Then it starts storeventd.
 #   setup-node.sh NODE_DIR LEADER_PID CONFIG_FILE [DEB]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,12 +23,12 @@ for f in /lib/systemd/system/drbd-promote@.service /lib/systemd/system/drbd-serv
 done
 install -D -m 0755 /lib/drbd/scripts/drbd-service-shim.sh "$root/usr/lib/drbd/scripts/drbd-service-shim.sh"
 
-cat >"$root/etc/systemd/system/app.service" <<'EOF'
+cat >"$root/etc/systemd/system/app@.service" <<'EOF'
 [Unit]
-Description=dummy HA application (writes its node name where the test can see it)
+Description=dummy HA application for resource %i (writes its node name where the test can see it)
 [Service]
-ExecStart=/bin/sh -c 'n=$(cat /etc/hostname); echo "$n" > /sim/active.$n; exec sleep infinity'
-ExecStopPost=/bin/sh -c 'rm -f /sim/active.$(cat /etc/hostname)'
+ExecStart=/bin/sh -c 'n=$(cat /etc/hostname); echo "$n" > /sim/active.%i.$n; exec sleep infinity'
+ExecStopPost=/bin/sh -c 'rm -f /sim/active.%i.$(cat /etc/hostname)'
 EOF
 
 if [ -n "$deb" ]; then
