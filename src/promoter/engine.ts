@@ -208,10 +208,7 @@ export class ResourceEngine {
             if (this.state === "failed") this.state = "idle";
             return;
           }
-          this.state = "active";
-          this.record("start", reason, true);
-          this.event("info", "DRBD_PROMOTER_STARTED", `promoter: ${cfg.name} started on ${this.d.node} (${reason})`, { reason });
-          return;
+          return this.done("active", "start", reason, "DRBD_PROMOTER_STARTED", "started");
         }
         case "stop":
         case "stop-on-exit": {
@@ -224,27 +221,18 @@ export class ResourceEngine {
           this.state = "stopping";
           this.counts.stops++;
           await runner.stop(cfg);
-          this.state = "idle";
-          this.record("stop", reason, true);
-          this.event("info", "DRBD_PROMOTER_STOPPED", `promoter: ${cfg.name} stopped on ${this.d.node} (${reason})`, { reason });
-          return;
+          return this.done("idle", "stop", reason, "DRBD_PROMOTER_STOPPED", "stopped");
         }
         case "freeze": {
           const res = this.d.resource();
           if (res && res.role !== "Primary" && this.state !== "active") return;
           this.cancelSleep(reason);
           await runner.freeze(cfg);
-          this.state = "frozen";
-          this.record("freeze", reason, true);
-          this.event("warn", "DRBD_PROMOTER_FROZEN", `promoter: ${cfg.name} frozen on ${this.d.node} (${reason})`, { reason });
-          return;
+          return this.done("frozen", "freeze", reason, "DRBD_PROMOTER_FROZEN", "frozen", "warn");
         }
         case "thaw": {
           await runner.thaw(cfg);
-          this.state = "active";
-          this.record("thaw", reason, true);
-          this.event("info", "DRBD_PROMOTER_STARTED", `promoter: ${cfg.name} thawed on ${this.d.node} (${reason})`, { reason, thawed: true });
-          return;
+          return this.done("active", "thaw", reason, "DRBD_PROMOTER_STARTED", "thawed", "info", { thawed: true });
         }
         case "check": {
           this.state = (await runner.isActive(cfg)) ? "active" : "idle";
@@ -255,6 +243,14 @@ export class ResourceEngine {
       this.state = "failed";
       this.fail(action, reason, e);
     }
+  }
+
+  /** A decision carried out: new state, status record, event. */
+  private done(state: PromoterState, action: string, reason: string, type: string, verb: string, severity: Severity = "info",
+    ext: Record<string, unknown> = {}): void {
+    this.state = state;
+    this.record(action, reason, true);
+    this.event(severity, type, `promoter: ${this.cfg.name} ${verb} on ${this.d.node} (${reason})`, { reason, ...ext });
   }
 
   private fail(action: string, reason: string, e: unknown): void {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FileSim } from "./cluster/file-sim.ts";
+import { drbdConfig, FileSim } from "./cluster/file-sim.ts";
 import { SimCluster } from "./sim.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -42,18 +42,7 @@ function config(r1Preferred = ["n2", "n3", "n1"]): string {
   return `[main]
 log_level = "info"
 
-[drbd]
-type = "sender"
-path = "/usr/sbin/drbdsetup"
-restart-min = "200ms"
-restart-max = "2s"
-
-[events]
-type = "receiver"
-plugin = "stdout"
-format = "json"
-filter = { system = ["drbd"] }
-
+${drbdConfig(`/usr/sbin/drbdsetup`)}
 [[promoter]]
 retry-interval = "3s"
 [promoter.resources.r0]

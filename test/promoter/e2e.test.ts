@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, runBin } from "../helpers/bin.ts";
-import { FileSim } from "./cluster/file-sim.ts";
+import { drbdConfig, FileSim } from "./cluster/file-sim.ts";
 import { SimCluster } from "./sim.ts";
 
 const NODES = ["alpha", "bravo", "charlie"];
@@ -24,18 +24,7 @@ state_dir = "${dir}/state-${node}"
 control_socket = "${dir}/${node}.sock"
 log_level = "info"
 
-[drbd]
-type = "sender"
-path = "${FAKE}/drbdsetup"
-restart-min = "200ms"
-restart-max = "1s"
-
-[events]
-type = "receiver"
-plugin = "stdout"
-format = "json"
-filter = { system = ["drbd"] }
-
+${drbdConfig(`${FAKE}/drbdsetup`)}
 [[promoter]]
 node-name = "${node}"
 drbdsetup = "${FAKE}/drbdsetup"

@@ -257,14 +257,25 @@ describe("promoter on a simulated three-node cluster", () => {
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, once() {} };
 
+/** Two simulated resources seen by one node (alpha), one model, one SimRunner each. */
+function twoResources(a: string, b: string) {
+  const clock = new FakeClock();
+  const sims = [new SimCluster(a, NODES, 1000), new SimCluster(b, NODES, 1001)] as const;
+  const model = new DrbdModel();
+  const feed = (l: string) => model.apply(tokenizeEvents2Line(l)!, () => undefined);
+  const runners = [new SimRunner(sims[0], "alpha", clock), new SimRunner(sims[1], "alpha", clock)] as const;
+  /** The initial dump of both, then their changes. */
+  const connect = () => {
+    for (const l of [...sims[0].dump("alpha").slice(0, -1), ...sims[1].dump("alpha")]) feed(l);
+    for (const s of sims) s.subscribe("alpha", feed);
+  };
+  return { clock, sims, model, runners, connect };
+}
+
 describe("independence and reload", () => {
   test("a slow start of one resource does not delay another resource's decisions", async () => {
-    const clock = new FakeClock();
-    const slow = new SimCluster("slow", NODES, 1000);
-    const fast = new SimCluster("fast", NODES, 1001);
-    const model = new DrbdModel();
-    const feed = (l: string) => model.apply(tokenizeEvents2Line(l)!, () => undefined);
-    const runners = { slow: new SimRunner(slow, "alpha", clock), fast: new SimRunner(fast, "alpha", clock) };
+    const { clock, sims: [, fast], model, runners: [slowRunner, fastRunner], connect } = twoResources("slow", "fast");
+    const runners = { slow: slowRunner, fast: fastRunner };
     runners.slow.startDelayMs = 60_000;
     const events: EventDraft[] = [];
     const cfg = v.parse(PromoterSchema, {
@@ -275,9 +286,7 @@ describe("independence and reload", () => {
       runnerFor: (r) => runners[r.name as "slow" | "fast"],
     });
     await c.open();
-    for (const l of [...slow.dump("alpha").slice(0, -1), ...fast.dump("alpha")]) feed(l);
-    slow.subscribe("alpha", feed);
-    fast.subscribe("alpha", feed);
+    connect();
     await clock.advance(100);
     expect(runners.fast.running).toBe(true);
     expect(runners.slow.running).toBe(false);
@@ -293,13 +302,7 @@ describe("independence and reload", () => {
   });
 
   test("replacing one [[promoter]] (a reload) leaves the other instance's services untouched", async () => {
-    const clock = new FakeClock();
-    const s1 = new SimCluster("r1", NODES, 1000);
-    const s2 = new SimCluster("r2", NODES, 1001);
-    const model = new DrbdModel();
-    const feed = (l: string) => model.apply(tokenizeEvents2Line(l)!, () => undefined);
-    const r1 = new SimRunner(s1, "alpha", clock);
-    const r2 = new SimRunner(s2, "alpha", clock);
+    const { clock, model, runners: [r1, r2], connect } = twoResources("r1", "r2");
     const hub = new PromoterHub();
     const make = (res: string, runner: SimRunner, extra: Record<string, unknown> = {}) => {
       const cfg = v.parse(PromoterSchema, { "node-name": "alpha", resources: { [res]: { start: [`${res}.service`], ...extra } } });
@@ -311,9 +314,7 @@ describe("independence and reload", () => {
     const c2 = make("r2", r2);
     await c1.open();
     await c2.open();
-    for (const l of [...s1.dump("alpha").slice(0, -1), ...s2.dump("alpha")]) feed(l);
-    s1.subscribe("alpha", feed);
-    s2.subscribe("alpha", feed);
+    connect();
     await clock.advance(100);
     expect([r1.running, r2.running]).toEqual([true, true]);
     const r2calls = [...r2.calls];

@@ -7,6 +7,23 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSyn
 import { join } from "node:path";
 import type { SimCluster } from "../sim.ts";
 
+/** The daemon config's DRBD part: the drbd sender on the fake drbdsetup, promoter events as JSON
+ * on stdout (the journal, under systemd), for the tests to read. */
+export function drbdConfig(drbdsetup: string): string {
+  return `[drbd]
+type = "sender"
+path = "${drbdsetup}"
+restart-min = "200ms"
+restart-max = "1s"
+
+[events]
+type = "receiver"
+plugin = "stdout"
+format = "json"
+filter = { system = ["drbd"] }
+`;
+}
+
 export class FileSim {
   readonly sims: SimCluster[];
   readonly nodes: string[];
