@@ -50,9 +50,10 @@ function socketPath(socket: string | undefined, config: string | undefined): str
 }
 
 interface Answer {
-  ok: boolean;
+  ok?: boolean;
   message?: string;
   error?: string;
+  detail?: string;
   resources?: ResourceReport[];
 }
 
@@ -63,7 +64,7 @@ async function call(sock: string, method: string, path: string): Promise<{ statu
   try {
     body = JSON.parse(text) as Answer;
   } catch {
-    body = { ok: false, error: text.trim() || `HTTP ${r.status}` };
+    body = { error: "http", detail: text.trim() || `HTTP ${r.status}` };
   }
   return { status: r.status, body };
 }
@@ -126,7 +127,7 @@ export async function promoterCommand(argv: string[], io: PromoterIo): Promise<n
   const { status, body } = answer;
   if (values.json) io.out(JSON.stringify(body));
   if (status !== 200 || !body.ok) {
-    if (!values.json) io.err(`storeventd promoter: ${body.error ?? `HTTP ${status}`}`);
+    if (!values.json) io.err(`storeventd promoter: ${body.detail ?? body.error ?? `HTTP ${status}`}`);
     return 1;
   }
   if (!values.json) io.out(cmd === "status" ? formatStatus(body.resources ?? [], io.isTTY) : body.message ?? "ok");

@@ -6,14 +6,20 @@
 //   POST /v1/promoter/{res}/disable[?now=1]   no promotion here; now: stop the services too
 //   POST /v1/promoter/{res}/enable
 //   POST /v1/promoter/{res}/maintenance?on=1|0
-// Answers: 200 { ok, message } | 400 bad request | 404 unknown resource | 405 | 503 no [[promoter]].
+// Answers: 200 { ok: true, message } (GET: { ok: true, resources }); errors in the control API's
+// shape { error: CODE, detail }: 400 bad_request | 404 not_found | 405 method_not_allowed |
+// 503 no_promoter | 500 internal.
 import type { Services } from "../plugin-api.ts";
 import { UnknownResource, type PromoterControl } from "./controller.ts";
 
 const ACTIONS = new Set(["evict", "disable", "enable", "maintenance"]);
 
-function json(status: number, body: unknown): Response {
-  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { "content-type": "application/json" } });
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { "content-type": "application/json", connection: "close", ...headers } });
+}
+
+function error(status: number, code: string, detail: string): Response {
+  return json(status, { error: code, detail }, status === 405 ? { allow: detail.endsWith("POST") ? "POST" : "GET" } : {});
 }
 
 function flag(v: string | null): boolean | undefined {
@@ -34,15 +40,15 @@ export function promoterRoutes(handle: { services: Services }): (req: Request) =
 
 async function answer(req: Request, url: URL, res: string | undefined, action: string | undefined, services: Services): Promise<Response> {
   const ctl = services.get<PromoterControl>("promoter");
-  if (!ctl) return json(503, { ok: false, error: "no [[promoter]] is configured in this daemon" });
+  if (!ctl) return error(503, "no_promoter", "no [[promoter]] is configured in this daemon");
   try {
     if (action === undefined) {
-      if (req.method !== "GET") return json(405, { ok: false, error: `${req.method} not allowed; use GET` });
+      if (req.method !== "GET") return error(405, "method_not_allowed", `${req.method} ${url.pathname}: use GET`);
       const resources = await ctl.status(res);
       return json(200, { ok: true, resources });
     }
-    if (!ACTIONS.has(action)) return json(404, { ok: false, error: `unknown action "${action}"; one of ${[...ACTIONS].join(", ")}` });
-    if (req.method !== "POST") return json(405, { ok: false, error: `${req.method} not allowed; use POST` });
+    if (!ACTIONS.has(action)) return error(404, "not_found", `unknown action "${action}"; one of ${[...ACTIONS].join(", ")}`);
+    if (req.method !== "POST") return error(405, "method_not_allowed", `${req.method} ${url.pathname}: use POST`);
     const q = url.searchParams;
     switch (action) {
       case "evict": {
@@ -57,12 +63,12 @@ async function answer(req: Request, url: URL, res: string | undefined, action: s
         return json(200, await ctl.enable(res!));
       default: {
         const on = flag(q.get("on"));
-        if (on === undefined) return json(400, { ok: false, error: "maintenance needs ?on=1 or ?on=0" });
+        if (on === undefined) return error(400, "bad_request", "maintenance needs ?on=1 or ?on=0");
         return json(200, await ctl.maintenance(res!, on));
       }
     }
   } catch (e) {
-    if (e instanceof UnknownResource) return json(404, { ok: false, error: e.message });
-    return json(500, { ok: false, error: (e as Error).message });
+    if (e instanceof UnknownResource) return error(404, "not_found", e.message);
+    return error(500, "internal", (e as Error).message);
   }
 }

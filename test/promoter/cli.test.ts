@@ -124,7 +124,8 @@ describe("storeventd promoter", () => {
     expect(get.status).toBe(405);
     const bad = await fetch("http://localhost/v1/promoter/r0/explode", { method: "POST", unix: sock } as RequestInit);
     expect(bad.status).toBe(404);
-    expect(((await bad.json()) as { error: string }).error).toContain("unknown action");
+    expect(await bad.json()).toEqual({ error: "not_found", detail: `unknown action "explode"; one of evict, disable, enable, maintenance` });
+    expect(get.headers.get("allow")).toBe("POST");
     const other = await fetch("http://localhost/v1/status", { unix: sock } as RequestInit);
     expect(await other.text()).toBe("not found\n"); // not ours: promoterRoutes() falls through
   });
