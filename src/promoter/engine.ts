@@ -86,6 +86,8 @@ export class ResourceEngine {
   private disabled = false;
   private evictState: { to: string | null; until: number } | null = null;
   private closed = false;
+  /** A may_promote edge seen while a start or stop ran (handled when it is done). */
+  private pendingPromote: string | null = null;
   policy: SplitBrainPolicy = "quorum";
 
   constructor(readonly cfg: ResolvedResource, private d: EngineDeps) {
@@ -131,7 +133,12 @@ export class ResourceEngine {
       this.d.log?.("info", `${this.cfg.name}: may promote, but ${why}`);
       return;
     }
-    if (this.sleepTimer !== null || this.state === "starting" || this.state === "active") return;
+    if (this.sleepTimer !== null || this.state === "active") return;
+    if (this.state === "starting" || this.state === "stopping") {
+      // An action is in flight (say a start that DRBD will refuse): act on this edge after it.
+      this.pendingPromote = reason;
+      return;
+    }
     const terms = sleepBeforePromote(res, this.cfg, this.d.node, this.policy);
     const favoured = this.evictState && this.evictState.to === this.d.node && this.d.clock.now() < this.evictState.until;
     const ms = favoured ? 0 : terms.total_ms;
@@ -149,6 +156,7 @@ export class ResourceEngine {
   }
 
   private cancelSleep(reason: string): void {
+    this.pendingPromote = null;
     if (this.sleepTimer === null) return;
     this.d.clock.clearTimeout(this.sleepTimer);
     this.sleepTimer = null;
@@ -183,6 +191,14 @@ export class ResourceEngine {
   }
 
   private async run(action: string, reason: string): Promise<void> {
+    await this.act(action, reason);
+    const pending = this.pendingPromote;
+    this.pendingPromote = null;
+    const res = this.d.resource();
+    if (pending && res?.mayPromote && !this.closed && this.state !== "active") this.schedulePromote(res, pending);
+  }
+
+  private async act(action: string, reason: string): Promise<void> {
     if (this.closed && action !== "stop-on-exit") return;
     const { runner } = this.d;
     const cfg = this.cfg;
@@ -351,6 +367,6 @@ export class ResourceEngine {
     if (this.retryTimer !== null) this.d.clock.clearTimeout(this.retryTimer);
     this.sleepTimer = this.retryTimer = null;
     await this.chain;
-    if (stopServices) await this.run("stop-on-exit", "stop-services-on-exit");
+    if (stopServices) await this.act("stop-on-exit", "stop-services-on-exit");
   }
 }

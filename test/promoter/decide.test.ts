@@ -133,3 +133,17 @@ describe("decide()", () => {
     expect(primaryOn(res)).toBe("local");
   });
 });
+
+describe("SimCluster (the test's DRBD)", () => {
+  test("primary is refused with DRBD's messages: peer Primary, no quorum, Primary behind a peer", () => {
+    const sim = new SimCluster("r0", ["a", "b", "c"]);
+    expect(sim.primary("a")).toEqual({ code: 0, stderr: "" });
+    expect(sim.primary("b")).toEqual({ code: 11, stderr: "r0: State change failed: (-1) Multiple primaries not allowed by config\n" });
+    sim.cut("a", "b");
+    // b reaches c, c reaches a (the Primary): c declines.
+    expect(sim.primary("b")).toEqual({ code: 11, stderr: "r0: State change failed: (-10) State change was refused by peer node\n" });
+    sim.isolate("c");
+    expect(sim.primary("c")).toEqual({ code: 11, stderr: "r0: State change failed: (-25) No quorum\n" });
+    expect(sim.doublePrimary).toEqual([]);
+  });
+});

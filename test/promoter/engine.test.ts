@@ -99,6 +99,28 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(h.node("bravo").types()).toContain("DRBD_PROMOTER_STOPPED:more preferred node alpha is UpToDate (fail back)");
   });
 
+  test("a partial heal (alpha reaches charlie before bravo): the refused start does not swallow the fail-back", async () => {
+    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] }, { "retry-interval": "30s" });
+    await h.clock.advance(1000);
+    h.sim.isolate("alpha");
+    await h.clock.advance(2000);
+    expect(h.active()).toEqual(["bravo"]);
+    // alpha <-> charlie back first: alpha has quorum and no Primary in sight, tries, charlie declines;
+    // its `systemctl start` returns 300 ms later, and the full heal comes within that time.
+    h.node("alpha").runner.failLatencyMs = 300;
+    h.sim.setCuts(["alpha|bravo"]);
+    await h.clock.advance(100);
+    h.sim.heal();
+    await h.clock.advance(400);
+    expect(h.node("alpha").types()).toContain("DRBD_PROMOTER_FAILED:may_promote");
+    expect(h.node("alpha").events.find((e) => e.event_type === "DRBD_PROMOTER_FAILED")!.extension).toMatchObject({
+      error: "drbd-promote@ condition failed: r0: State change failed: (-10) State change was refused by peer node",
+    });
+    const ms = await h.until(() => h.active()[0] === "alpha", 5000, 50);
+    expect(ms).toBeLessThan(1000); // not the 30 s retry
+    expect(h.active()).toEqual(["alpha"]);
+  });
+
   test("policy start-only: no fail-back after heal", async () => {
     await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"], "preferred-nodes-policy": "start-only" });
     await h.clock.advance(1000);

@@ -63,6 +63,8 @@ export class SimRunner implements Runner {
   calls: string[] = [];
   /** Extra latency of `systemctl start` (a slow service), in fake-clock time. */
   startDelayMs = 0;
+  /** How long a refused start takes to fail, in fake-clock time. */
+  failLatencyMs = 0;
 
   constructor(private sim: SimCluster, private node: string, private clock: FakeClock) {}
 
@@ -70,7 +72,11 @@ export class SimRunner implements Runner {
     this.calls.push("start");
     if (this.running) return;
     const p = this.sim.primary(this.node);
-    if (p.code !== 0) throw new Error(`drbd-promote@ condition failed: ${p.stderr.trim()}`);
+    if (p.code !== 0) {
+      // systemctl returns some time after drbd-promote@'s ExecCondition failed
+      if (this.failLatencyMs) await new Promise<void>((r) => this.clock.setTimeout(r, this.failLatencyMs));
+      throw new Error(`drbd-promote@ condition failed: ${p.stderr.trim()}`);
+    }
     if (this.startDelayMs) await new Promise<void>((r) => this.clock.setTimeout(r, this.startDelayMs));
     this.sim.open.set(this.node, true);
     this.running = true;

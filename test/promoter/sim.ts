@@ -5,7 +5,8 @@
 // - reachability: a node is up and no link cut between the two;
 // - quorum: a majority of all nodes reachable (self included) and a local UpToDate disk among them;
 // - may_promote: Secondary, quorum, local UpToDate disk, no reachable Primary;
-// - `primary` is refused while another reachable node is Primary (-1) or without quorum (-25);
+// - `primary` is refused while another reachable node is Primary (-1), without quorum (-25), or
+//   when a connected peer is connected to a Primary (-10, the peer declines);
 // - `secondary --force` always demotes; a plain `secondary` fails while the device is open (-12).
 // A node that comes back sees the cluster as it is now (its Primary role is forced away when it was
 // isolated and another node promoted, as on-suspended-primary-outdated = force-secondary does).
@@ -17,6 +18,7 @@ export type LineSink = (line: string) => void;
 
 const STATE_ERR: Record<number, string> = {
   [-1]: "Multiple primaries not allowed by config",
+  [-10]: "State change was refused by peer node",
   [-12]: "Device is held open by someone",
   [-25]: "No quorum",
 };
@@ -50,6 +52,17 @@ export class SimCluster {
   quorum(n: string): boolean {
     const reach = this.nodes.filter((x) => this.reachable(n, x));
     return this.up.get(n)! && reach.length * 2 > this.nodes.length && reach.some((x) => this.disk.get(x) === "UpToDate");
+  }
+
+  /** The nodes n reaches directly or through other nodes. */
+  component(n: string): string[] {
+    const seen = new Set([n]);
+    const todo = [n];
+    while (todo.length) {
+      const a = todo.pop()!;
+      for (const b of this.nodes) if (!seen.has(b) && this.reachable(a, b)) (seen.add(b), todo.push(b));
+    }
+    return [...seen];
   }
 
   primaries(): string[] {
@@ -114,10 +127,11 @@ export class SimCluster {
     const writable = this.primaries().filter((n) => this.quorum(n));
     if (writable.length > 1) this.doublePrimary.push(writable.join(","));
     for (const n of this.nodes) {
+      // A node that is down keeps its last view: when it comes back, it reports what changed since.
+      if (!this.up.get(n)) continue;
       const old = this.views.get(n)!;
       const now = this.view(n);
       this.views.set(n, now);
-      if (!this.up.get(n)) continue;
       const lines: string[] = [];
       const resChanged = resourceLine("change", old) !== resourceLine("change", now);
       if (resChanged && !now.mayPromote) lines.push(resourceLine("change", now));
@@ -167,6 +181,14 @@ export class SimCluster {
     this.settle();
   }
 
+  /** Sets exactly which links are cut ("a|b", names sorted); publishes only on a change. */
+  setCuts(pairs: Iterable<string>): void {
+    const next = new Set(pairs);
+    if (next.size === this.cuts.size && [...next].every((p) => this.cuts.has(p))) return;
+    this.cuts = next;
+    this.settle();
+  }
+
   setDisk(n: string, disk: string): void {
     this.disk.set(n, disk);
     this.publish();
@@ -200,6 +222,8 @@ export class SimCluster {
     let rv = 0;
     if (this.nodes.some((x) => x !== n && this.reachable(n, x) && this.role.get(x) === "Primary")) rv = -1;
     else if (!this.quorum(n)) rv = -25;
+    // A peer that is connected to a Primary declines the cluster-wide state change.
+    else if (this.component(n).some((x) => x !== n && this.role.get(x) === "Primary")) rv = -10;
     if (rv) return { code: 11, stderr: `${this.res}: State change failed: (${rv}) ${STATE_ERR[rv]}\n` };
     this.role.set(n, "Primary");
     this.quorateAtPromote.set(n, ++this.promotions);

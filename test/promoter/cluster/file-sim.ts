@@ -3,7 +3,7 @@
 // (one file per drbdsetup invocation), answers commands in $dir/resp and writes each `events2`
 // invocation's stream to $dir/streams/ID: the node's initial dump of every resource, then every
 // change of that node's view, as the events2 lines DRBD prints.
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SimCluster } from "../sim.ts";
 
@@ -35,6 +35,11 @@ export class FileSim {
 
   /** With bootOnConnect, every node starts powered off and boots (joins DRBD) when its first
    * `drbdsetup events2` runs: a cold start where quorum and may_promote arrive as nodes come up. */
+  /** Reachability observed by the nodes' probers (see probe()); undefined: the test sets it. */
+  private probing = false;
+  /** What changed from observation, for the test's record: "n1 down", "cut n1|n2" ... */
+  readonly observed: string[] = [];
+
   constructor(readonly dir: string, sims: SimCluster | SimCluster[], bootOnConnect = false) {
     this.sims = Array.isArray(sims) ? sims : [sims];
     this.nodes = this.sims[0]!.nodes;
@@ -51,8 +56,64 @@ export class FileSim {
       }
     }
     for (const d of ["req", "resp", "streams"]) mkdirSync(join(dir, d), { recursive: true });
-    this.timer = setInterval(() => this.poll(), 20);
+    this.timer = setInterval(() => {
+      this.poll();
+      if (this.probing) this.observe();
+    }, 20);
   }
+
+  /** From now on reachability follows what the nodes see: each node's prober (a loop pinging its
+   * peers from inside the node) writes the peers it heard to $dir/reach.NODE every ~200 ms. Two
+   * nodes are connected when each hears the other; a node whose file is older than staleMs is down
+   * (its PID 1 died, or it hangs). */
+  probe(staleMs = 1500): void {
+    this.probing = true;
+    this.staleMs = staleMs;
+  }
+
+  private staleMs = 1500;
+
+  private observe(): void {
+    const hears = new Map<string, Set<string> | null>();
+    const now = Date.now();
+    for (const n of this.nodes) {
+      try {
+        const path = join(this.dir, `reach.${n}`);
+        const fresh = now - statSync(path).mtimeMs < this.staleMs;
+        hears.set(n, fresh ? new Set(readFileSync(path, "utf8").split(/\s+/).filter(Boolean)) : null);
+      } catch {
+        hears.set(n, null);
+      }
+    }
+    for (const n of this.nodes) {
+      const alive = hears.get(n) !== null;
+      if (!alive && this.sim.up.get(n)) {
+        this.observed.push(`${n} down`);
+        this.kill(n, true);
+      } else if (alive && !this.sim.up.get(n) && !this.booting.has(n)) {
+        this.observed.push(`${n} up`);
+        this.boot(n);
+      }
+    }
+    const cuts: string[] = [];
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a >= b) continue;
+        const ha = hears.get(a);
+        const hb = hears.get(b);
+        if (ha && hb && !(ha.has(b) && hb.has(a))) cuts.push(`${a}|${b}`);
+      }
+    }
+    const before = this.observed.length;
+    for (const s of this.sims) s.setCuts(cuts);
+    const key = cuts.join(",");
+    if (key !== this.lastCuts) {
+      this.observed.splice(before, 0, `cuts [${key}]`);
+      this.lastCuts = key;
+    }
+  }
+
+  private lastCuts = "";
 
   /** The first (or only) resource's simulator. */
   get sim(): SimCluster {
@@ -68,9 +129,9 @@ export class FileSim {
     return this.sims.flatMap((s) => s.doublePrimary.map((p) => `${s.res}: ${p}`));
   }
 
-  /** A node died: its streams end (their readers died with it). */
-  kill(node: string): void {
-    this.streams.get(node)!.clear();
+  /** A node died: its streams end (their readers died with it) unless keepStreams (it may only hang). */
+  kill(node: string, keepStreams = false): void {
+    if (!keepStreams) this.streams.get(node)!.clear();
     for (const s of this.sims) s.kill(node);
   }
 

@@ -3,7 +3,8 @@
 # storeventd from the .deb (or binary + unit by hand when no .deb is given), the packaged promoter
 # drop-in plus write access to the simulator directory /sim, drbd-utils' systemd templates and
 # drbd-service-shim.sh from this host, the fake drbdsetup/drbdadm, a dummy app@RES.service that
-# writes its node name to /sim/active.RES.NODE, and the promoter config. Then it starts storeventd.
+# writes its node name to /sim/active.RES.NODE, a prober that writes the peers it can ping to
+# /sim/reach.NODE, and the promoter config. Then it starts storeventd.
 #   setup-node.sh NODE_DIR LEADER_PID CONFIG_FILE [DEB]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,5 +43,19 @@ fi
 install -D -m 0644 "$REPO/packaging/examples/promoter.conf" "$root/etc/systemd/system/storeventd.service.d/promoter.conf"
 printf '[Service]\nReadWritePaths=/sim\n' >"$root/etc/systemd/system/storeventd.service.d/sim.conf"
 install -D -m 0644 "$config" "$root/etc/storeventd/storeventd.toml"
+# The simulator's eyes: from inside the node, ping every peer named in /etc/hosts, write who answered.
+cat >"$root/usr/local/sbin/sim-probe" <<'PROBE'
+#!/bin/sh
+n=$(cat /etc/hostname)
+peers=$(awk -v n="$n" '$2 != "localhost" && $2 != n { print $2 }' /etc/hosts)
+while :; do
+  heard=""
+  for p in $peers; do ping -c1 -q -W0.4 "$p" >/dev/null 2>&1 && heard="$heard $p"; done
+  echo "$heard" >"/sim/reach.$n.tmp" && mv "/sim/reach.$n.tmp" "/sim/reach.$n"
+  sleep 0.2
+done
+PROBE
+chmod 0755 "$root/usr/local/sbin/sim-probe"
+X systemd-run --unit=sim-probe --quiet /usr/local/sbin/sim-probe
 X systemctl daemon-reload
 X systemctl start storeventd
