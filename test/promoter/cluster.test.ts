@@ -144,6 +144,9 @@ describe("promoter on three systemd containers", () => {
     expect(show).toContain("BindsTo=drbd-promote@r0.service");
     expect((await inNode("n1", "systemd-analyze", "verify", "drbd-services@r0.target", "app@r0.service")).err.trim()).toBe("");
     expect(await promoterEvents("n1")).toEqual(["DRBD_PROMOTER_STARTING:may_promote", "DRBD_PROMOTER_STARTED:may_promote"]);
+    const check = await inNode("n1", "storeventd", "check");
+    expect([check.code, check.err]).toEqual([0, ""]);
+    expect(check.out).toContain("promoter[0] (promoter), promoter[1] (promoter)");
     const r1 = await waitFor("r1 on n2", () => active("r1").length === 1, 15_000);
     expect(active("r1")).toEqual(["n2"]);
     expect(fsim.sims[1]!.primaries()).toEqual(["n2"]);
@@ -177,6 +180,7 @@ describe("promoter on three systemd containers", () => {
     expect((await sh(["ip", "-n", `${CLUSTER}-n1`, "link", "set", "eth0", "down"])).code).toBe(0);
     const stop = await waitFor("n1 stopped", () => !active().includes("n1"), 20_000);
     const ms = await waitFor("n2 active", () => active().includes("n2"), 20_000);
+    expect(ms).toBeLessThan(1000 + 2000); // n2's sleep + systemd
     expect(fsim.sim.primaries()).toEqual(["n2"]);
     expect(await promoterEvents("n1")).toContain("DRBD_PROMOTER_STOPPED:quorum lost");
     timings.push(`isolate n1: n1 stopped after ${stop} ms, n2 active ${ms} ms later (computed delay 1000 ms)`);
@@ -189,6 +193,7 @@ describe("promoter on three systemd containers", () => {
   test("kill the active node's PID 1: n2 takes over within the computed delay", async () => {
     process.kill(leaders.get("n1")!, "SIGKILL");
     const ms = await waitFor("n2 active", () => active().includes("n2"), 20_000);
+    expect(ms).toBeLessThan(1500 + 1000 + 2500); // prober staleness + n2's sleep + systemd, on a shared machine
     // The dead node's marker file stays (its ExecStopPost never ran): only n2's counts.
     expect(fsim.sim.primaries()).toEqual(["n2"]);
     expect((await inNode("n2", "systemctl", "is-active", "app@r0.service")).out.trim()).toBe("active");
