@@ -122,8 +122,9 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
-  fsim?.close();
+  // The simulator keeps answering while the nodes shut down (their ExecStop demotes via drbdsetup).
   await sh([join(REPO, "test/cluster/cluster-down.sh")], clusterEnv());
+  fsim?.close();
   rmSync(WORK, { recursive: true, force: true });
   if (simDir) rmSync(simDir, { recursive: true, force: true });
   console.log(`promoter cluster timings:\n  ${timings.join("\n  ")}\nreachability seen by the probers: ${fsim?.observed.join("; ")}`);
