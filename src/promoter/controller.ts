@@ -9,7 +9,7 @@ import type { DrbdModel } from "../drbd/model.ts";
 import type { Logger, Services } from "../plugin-api.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
-import type { SplitBrainPolicy } from "./decide.ts";
+import { checkDrbdOptions, type ShownResource } from "./decide.ts";
 import { exec, ShellRunner, SystemdRunner } from "./runner.ts";
 import { servicesTarget } from "./ocf.ts";
 import { BEFORE_DROPIN, generateUnits, writeUnits } from "./units.ts";
@@ -161,17 +161,24 @@ export class PromoterController {
     if (model.isInitialized) for (const e of this.engines.values()) e.initial();
   }
 
-  /** drbd-reactor's split-brain avoidance detection: quorum unless quorum is off (then fencing). */
+  /** drbd-reactor's split-brain avoidance detection and option checks (decide.ts checkDrbdOptions). */
   private async detectPolicy(r: ResolvedResource): Promise<void> {
-    const out = await this.run([this.cfg.drbdsetup, "show", "--json", r.name], 10_000);
-    let policy: SplitBrainPolicy = "quorum";
+    const out = await this.run([this.cfg.drbdsetup, "show", "--show-defaults", "--json", r.name], 10_000);
+    let shown: ShownResource | undefined;
     try {
-      const shown = JSON.parse(out.stdout) as { options?: { quorum?: string } }[];
-      if (shown[0]?.options?.quorum === "off") policy = "fencing";
+      shown = (JSON.parse(out.stdout) as ShownResource[]).find((x) => x.resource === r.name);
     } catch {
-      // not configured yet, or an old drbdsetup: quorum, as DRBD 9 resources for the promoter should be
+      // not configured yet, or an old drbdsetup
     }
-    this.engines.get(r.name)!.policy = policy;
+    if (!shown) {
+      this.d.log.warn(`promoter: ${r.name}: cannot read its DRBD options (drbdsetup show): assuming quorum`);
+      return;
+    }
+    const check = checkDrbdOptions(shown, r, existsSync("/sys/fs/cgroup/cgroup.controllers"));
+    const engine = this.engines.get(r.name)!;
+    engine.policy = check.policy;
+    for (const w of check.warnings) this.d.log.warn(`promoter: ${r.name}: ${w}`);
+    if (check.error) engine.refuse(check.error);
   }
 
   /** `drbdadm adjust RES` once its backing devices exist (waits up to a minute; never blocks others). */

@@ -125,3 +125,48 @@ export function hasQuorum(res: DrbdResource): boolean {
   for (const d of res.devices.values()) if (!d.quorum) return false;
   return true;
 }
+
+/** The part of `drbdsetup show --show-defaults --json RES` the promoter reads. */
+export interface ShownResource {
+  resource: string;
+  options?: Record<string, unknown>;
+  connections?: { net?: Record<string, unknown> }[];
+}
+
+export interface PolicyCheck {
+  policy: SplitBrainPolicy;
+  /** DRBD options that do not fit the promoter's configuration (logged, as drbd-reactor does). */
+  warnings: string[];
+  /** Set when the resource has no split-brain avoidance at all: the promoter must not act. */
+  error?: string;
+}
+
+/** drbd-reactor's split-brain avoidance detection and DRBD option checks: quorum unless quorum is
+ * off, then fencing, which needs a fencing policy other than dont-care on every connection. */
+export function checkDrbdOptions(shown: ShownResource, cfg: ResolvedResource, cgroupV2: boolean): PolicyCheck {
+  const o = shown.options ?? {};
+  const conns = shown.connections ?? [];
+  const warnings: string[] = [];
+  const want = (key: string, expected: string, is: unknown) => {
+    const v = is === true ? "yes" : is === false ? "no" : String(is);
+    if (is !== undefined && v !== expected) warnings.push(`DRBD option ${key} should be ${expected}, but is ${v}`);
+  };
+  const quorumOff = o["quorum"] === "off";
+  const policy: SplitBrainPolicy = quorumOff ? "fencing" : "quorum";
+  if (quorumOff && conns.some((c) => c.net?.["fencing"] === "dont-care")) {
+    return { policy, warnings, error: "quorum is off and fencing is dont-care: no split-brain avoidance, the promoter leaves this resource alone" };
+  }
+  want("auto-promote", "no", o["auto-promote"]);
+  want("quorum", quorumOff ? "off" : "majority", o["quorum"]);
+  want("on-suspended-primary-outdated", "force-secondary", o["on-suspended-primary-outdated"]);
+  if (policy === "quorum") {
+    const onNoQuorum = cfg["on-quorum-loss"] === "freeze" ? "suspend-io" : "io-error";
+    want("on-no-quorum", onNoQuorum, o["on-no-quorum"]);
+    want("on-no-data-accessible", onNoQuorum, o["on-no-data-accessible"]);
+    if (cfg["on-quorum-loss"] === "freeze") {
+      for (const c of conns) want("rr-conflict", "retry-connect", c.net?.["rr-conflict"]);
+      if (!cgroupV2) warnings.push("on-quorum-loss = \"freeze\" needs unified cgroups (cgroup v2): freezing will fail here");
+    }
+  }
+  return { policy, warnings };
+}

@@ -50,6 +50,8 @@ export interface ResourceStatus {
   primary_on: string | null;
   maintenance: boolean;
   disabled: boolean;
+  /** Why the promoter leaves this resource alone (no split-brain avoidance), or null. */
+  refused: string | null;
   evict: { to: string | null; until: number } | null;
   policy: SplitBrainPolicy;
   next_start_at: number | null;
@@ -88,6 +90,7 @@ export class ResourceEngine {
   private closed = false;
   /** A may_promote edge seen while a start or stop ran (handled when it is done). */
   private pendingPromote: string | null = null;
+  private refused: string | null = null;
   policy: SplitBrainPolicy = "quorum";
 
   constructor(readonly cfg: ResolvedResource, private d: EngineDeps) {
@@ -100,7 +103,7 @@ export class ResourceEngine {
     const res = this.d.resource();
     if (!res) return;
     if (u.kind === "resource" || u.kind === "connection") this.checkEvict(res);
-    if (this.maintenance) return;
+    if (this.maintenance || this.refused) return;
     const dec = decide(u, res, this.cfg, this.d.node, this.policy);
     switch (dec.action) {
       case "none": return;
@@ -118,7 +121,15 @@ export class ResourceEngine {
     else if (res.role === "Primary") void this.enqueue("check", "Primary at start");
   }
 
+  /** The resource cannot be handled safely (no split-brain avoidance): no action, ever. */
+  refuse(reason: string): void {
+    this.refused = reason;
+    this.cancelSleep("refused");
+    this.event("error", "DRBD_PROMOTER_FAILED", `promoter: ${this.cfg.name}: ${reason}`, { reason, action: "check" });
+  }
+
   private blocked(res: DrbdResource): string | undefined {
+    if (this.refused) return this.refused;
     if (this.disabled) return "disabled";
     if (this.maintenance) return "maintenance";
     const ev = this.evictState;
@@ -350,7 +361,7 @@ export class ResourceEngine {
     return {
       resource: this.cfg.name, node: this.d.node, state: this.state, may_promote: res?.mayPromote ?? false,
       role: res?.role ?? "Unknown", quorum: res ? hasQuorum(res) : false, primary_on: res ? primaryOn(res) ?? null : null,
-      maintenance: this.maintenance, disabled: this.disabled, evict: this.evictState, policy: this.policy,
+      maintenance: this.maintenance, disabled: this.disabled, refused: this.refused, evict: this.evictState, policy: this.policy,
       next_start_at: this.nextStartAt, sleep: this.lastSleep, last: this.last, ...this.counts,
     };
   }

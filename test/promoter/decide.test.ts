@@ -5,7 +5,8 @@ import * as v from "valibot";
 import { DrbdModel, type DrbdResource, type DrbdUpdate } from "../../src/drbd/model.ts";
 import { tokenizeEvents2Line } from "../../src/drbd/events2.ts";
 import { PromoterSchema, resolveResource, type ResolvedResource } from "../../src/promoter/config.ts";
-import { decide, preferredRank, primaryOn, sleepBeforePromote } from "../../src/promoter/decide.ts";
+import { checkDrbdOptions, decide, preferredRank, primaryOn, sleepBeforePromote } from "../../src/promoter/decide.ts";
+import { showJson } from "./cluster/file-sim.ts";
 import { SimCluster } from "./sim.ts";
 
 function cfg(r: Record<string, unknown> = {}): ResolvedResource {
@@ -145,5 +146,34 @@ describe("SimCluster (the test's DRBD)", () => {
     sim.isolate("c");
     expect(sim.primary("c")).toEqual({ code: 11, stderr: "r0: State change failed: (-25) No quorum\n" });
     expect(sim.doublePrimary).toEqual([]);
+  });
+});
+
+describe("checkDrbdOptions()", () => {
+  const shown = () => showJson(new SimCluster("r0", ["a", "b", "c"])) as Parameters<typeof checkDrbdOptions>[0];
+
+  test("a resource set up as documented: quorum, no warnings", () => {
+    expect(checkDrbdOptions(shown(), cfg(), true)).toEqual({ policy: "quorum", warnings: [] });
+  });
+
+  test("freeze wants suspend-io, retry-connect and cgroup v2", () => {
+    expect(checkDrbdOptions(shown(), cfg({ "on-quorum-loss": "freeze" }), false).warnings).toEqual([
+      "DRBD option on-no-quorum should be suspend-io, but is io-error",
+      "DRBD option on-no-data-accessible should be suspend-io, but is io-error",
+      "DRBD option rr-conflict should be retry-connect, but is disconnect",
+      "DRBD option rr-conflict should be retry-connect, but is disconnect",
+      "on-quorum-loss = \"freeze\" needs unified cgroups (cgroup v2): freezing will fail here",
+    ]);
+  });
+
+  test("quorum off means fencing; without a fencing policy the resource is refused", () => {
+    const s = shown();
+    s.options = { ...s.options, quorum: "off", "auto-promote": true };
+    expect(checkDrbdOptions(s, cfg(), true)).toEqual({
+      policy: "fencing", warnings: [],
+      error: "quorum is off and fencing is dont-care: no split-brain avoidance, the promoter leaves this resource alone",
+    });
+    s.connections = [{ net: { fencing: "resource-and-stonith" } }];
+    expect(checkDrbdOptions(s, cfg(), true)).toEqual({ policy: "fencing", warnings: ["DRBD option auto-promote should be no, but is yes"] });
   });
 });

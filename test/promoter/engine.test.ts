@@ -251,6 +251,27 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(h.active()).toEqual(["alpha"]);
   });
 
+  test("fencing (quorum off): the survivor waits fencing-promote-delay for the dead peer to be fenced", async () => {
+    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"], "fencing-promote-delay": 3 });
+    for (const n of h.nodes) n.controller!.engine("r0").policy = "fencing";
+    await h.clock.advance(1000);
+    expect(h.active()).toEqual(["alpha"]);
+    await kill("alpha");
+    const ms = await h.until(() => h.active().length > 0, 10_000, 50);
+    expect([h.active(), ms]).toEqual([["bravo"], 4000]); // rank 1 s + fencing 3 s
+  });
+
+  test("a refused resource (no split-brain avoidance) is never started", async () => {
+    h = new SimHarness(new SimCluster("r0", NODES));
+    const alpha = h.node("alpha");
+    await alpha.start(opts());
+    alpha.controller!.engine("r0").refuse("quorum is off and fencing is dont-care");
+    await h.clock.advance(30_000);
+    expect(alpha.runner.calls).toEqual([]);
+    expect(alpha.controller!.engine("r0").status().refused).toBe("quorum is off and fencing is dont-care");
+    expect(alpha.types()).toContain("DRBD_PROMOTER_FAILED:quorum is off and fencing is dont-care");
+  });
+
   test("a failed start is stopped again and retried every retry-interval while may_promote holds", async () => {
     h = new SimHarness(new SimCluster("r0", NODES));
     const alpha = h.node("alpha");

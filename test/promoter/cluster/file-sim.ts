@@ -24,6 +24,19 @@ filter = { system = ["drbd"] }
 `;
 }
 
+/** What `drbdsetup show --show-defaults --json` prints of the options the promoter checks, for a
+ * resource set up as the promoter documentation asks (quorum majority, io-error). */
+export function showJson(sim: SimCluster): object {
+  return {
+    resource: sim.res,
+    options: {
+      "auto-promote": false, quorum: "majority", "on-no-quorum": "io-error", "on-no-data-accessible": "io-error",
+      "on-suspended-primary-outdated": "force-secondary",
+    },
+    connections: sim.nodes.slice(1).map(() => ({ net: { "rr-conflict": "disconnect", fencing: "dont-care" } })),
+  };
+}
+
 export class FileSim {
   readonly sims: SimCluster[];
   readonly nodes: string[];
@@ -195,7 +208,7 @@ export class FileSim {
     else if (cmd === "primary") r = sim.primary(node);
     else if (cmd === "secondary") r = sim.secondary(node, force);
     else if (cmd === "down") r = { code: 0, stderr: "" };
-    else if (cmd === "show") r = { code: 0, stdout: `${JSON.stringify([{ resource: sim.res, options: { quorum: "majority" } }])}\n`, stderr: "" };
+    else if (cmd === "show") r = { code: 0, stdout: `${JSON.stringify([showJson(sim)])}\n`, stderr: "" };
     else if (cmd === "events2-now") r = { code: 0, stdout: `${sim.dump(node).join("\n")}\n`, stderr: "" };
     else r = { code: 20, stderr: `fake drbdsetup: '${cmd}' is not faked\n` };
     this.log.push(`${node}: ${argv.join(" ")} -> ${r.code}`);
