@@ -57,6 +57,7 @@ retry-interval = "3s"
 [promoter.resources.r1]
 start = ["app@r1.service"]
 preferred-nodes = ${JSON.stringify(r1Preferred)}
+on-quorum-loss = "freeze"
 `;
 }
 
@@ -77,7 +78,8 @@ async function waitFor(what: string, pred: () => boolean, timeoutMs: number): Pr
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
     expect(fsim.doublePrimary()).toEqual([]);
-    for (const s of fsim.sims) expect(s.primaries().length).toBeLessThanOrEqual(1);
+    // (a frozen Primary without quorum may coexist with the majority's new one: it cannot write)
+    for (const s of fsim.sims) expect(s.primaries().filter((n) => s.quorum(n)).length).toBeLessThanOrEqual(1);
     if (pred()) return Math.round(performance.now() - t0);
     await Bun.sleep(25);
   }
@@ -176,6 +178,32 @@ describe("promoter on three systemd containers", () => {
     expect(fsim.sims[0]!.primaries()).toEqual(["n1"]);
     timings.push("reload on n1 (r1 changed): app@r0 kept its PID and start time");
   }, 60_000);
+
+  test("on-quorum-loss = freeze: the isolated Primary freezes (or reports why it cannot), the majority takes over, heal stops it", async () => {
+    // r1 runs on n2. This host's containers have no cgroup v2 freezer (hybrid hierarchy): systemd
+    // refuses `systemctl freeze`, and the promoter reports that as DRBD_PROMOTER_FAILED.
+    const cgroup2 = (await inNode("n2", "test", "-e", "/sys/fs/cgroup/cgroup.controllers")).code === 0;
+    expect((await sh(["ip", "-n", `${CLUSTER}-n2`, "link", "set", "eth0", "down"])).code).toBe(0);
+    const ms = await waitFor("r1 on n3", () => active("r1").includes("n3"), 20_000);
+    const ev = await promoterEvents("n2", "r1");
+    if (cgroup2) expect(ev).toContain("DRBD_PROMOTER_FROZEN:quorum lost");
+    else {
+      const failed = (await inNode("n2", "journalctl", "-u", "storeventd", "-o", "cat", "--no-pager")).out.split("\n")
+        .find((l) => l.includes("DRBD_PROMOTER_FAILED") && l.includes('"resource":"r1"'));
+      expect(failed).toContain("does not support freezing");
+    }
+    expect(active("r1")).toEqual(["n2", "n3"]); // n2's services still run (frozen, or not), without quorum
+    expect(fsim.sims[1]!.primaries().filter((n) => fsim.sims[1]!.quorum(n))).toEqual(["n3"]);
+    expect(active()).toEqual(["n1"]); // r0 is not affected
+    timings.push(`isolate n2 (r1, freeze): r1 on n3 after ${ms} ms (rank 1 s + freeze term 2 s); freezer ${cgroup2 ? "worked" : "unsupported here"}`);
+    expect((await sh(["ip", "-n", `${CLUSTER}-n2`, "link", "set", "eth0", "up"])).code).toBe(0);
+    const sim1 = fsim.sims[1]!;
+    const back = await waitFor("r1 back on n2", () => sim1.primaries().join() === "n2" && active("r1").join() === "n2" &&
+      sim1.role.get("n2") === "Primary", 30_000);
+    expect(await promoterEvents("n2", "r1")).toContain("DRBD_PROMOTER_STOPPED:forced to Secondary while frozen");
+    expect(await promoterEvents("n3", "r1")).toContain("DRBD_PROMOTER_STOPPED:more preferred node n2 is UpToDate (fail back)");
+    timings.push(`heal n2: old r1 Primary stopped, r1 failed back to n2 after ${back} ms`);
+  }, 90_000);
 
   test("isolate the active node (link down): it stops, the majority promotes; heal: no double Primary, fail-back", async () => {
     expect((await sh(["ip", "-n", `${CLUSTER}-n1`, "link", "set", "eth0", "down"])).code).toBe(0);

@@ -48,10 +48,13 @@ cat >"$root/usr/local/sbin/sim-probe" <<'PROBE'
 #!/bin/sh
 n=$(cat /etc/hostname)
 peers=$(awk -v n="$n" '$2 != "localhost" && $2 != n { print $2 }' /etc/hosts)
+last=""
 while :; do
   heard=""
-  for p in $peers; do ping -c1 -q -W0.4 "$p" >/dev/null 2>&1 && heard="$heard $p"; done
-  echo "$heard" >"/sim/reach.$n.tmp" && mv "/sim/reach.$n.tmp" "/sim/reach.$n"
+  for p in $peers; do ping -c1 -q -W0.5 "$p" >/dev/null 2>&1 && heard="$heard $p"; done
+  # A peer is lost after two silent rounds in a row (one lost ping is no partition).
+  echo "$heard $last" | tr ' ' '\n' | sort -u | tr '\n' ' ' >"/sim/reach.$n.tmp" && mv "/sim/reach.$n.tmp" "/sim/reach.$n"
+  last=$heard
   sleep 0.2
 done
 PROBE
