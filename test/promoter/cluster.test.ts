@@ -11,7 +11,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { drbdConfig, FileSim } from "./cluster/file-sim.ts";
+import { PromoterSchema, resolveResource } from "../../src/promoter/config.ts";
+import { exec, SystemdRunner } from "../../src/promoter/runner.ts";
 import { SimCluster } from "./sim.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -147,6 +150,15 @@ describe("promoter on three systemd containers", () => {
     expect(show).toContain("BindsTo=drbd-promote@r0.service");
     expect((await inNode("n1", "systemd-analyze", "verify", "drbd-services@r0.target", "app@r0.service")).err.trim()).toBe("");
     expect(await promoterEvents("n1")).toEqual(["DRBD_PROMOTER_STARTING:may_promote", "DRBD_PROMOTER_STARTED:may_promote"]);
+    // The systemd runner's status query, run against n1's real systemd.
+    const runner = new SystemdRunner({ systemctl: "systemctl", run: (argv) => exec(["nsenter", "-t", String(leaders.get("n1")), "-a", ...argv]) });
+    const r0 = resolveResource("r0", v.parse(PromoterSchema, { resources: { r0: { start: ["app@r0.service"] } } }).resources["r0"]!);
+    expect(await runner.units(r0)).toEqual([
+      { unit: "drbd-services@r0.target", state: "active (active)" },
+      { unit: "drbd-promote@r0.service", state: "active (exited)" },
+      { unit: "app@r0.service", state: "active (running)" },
+    ]);
+    expect(await runner.isActive(r0)).toBe(true);
     const check = await inNode("n1", "storeventd", "check");
     expect([check.code, check.err]).toEqual([0, ""]);
     expect(check.out).toContain("promoter[0] (promoter), promoter[1] (promoter)");

@@ -94,11 +94,20 @@ describe("promoter plugin", () => {
     ]);
     expect(rec.events[1]!.extension).toMatchObject({ resource: "linstor_db", node: "alpha", state: "active", reason: "may_promote" });
     expect(rec.counts.get("started")).toBe(1);
+    const [st] = await ctx.services.get<PromoterControl>("promoter")!.status("linstor_db");
+    expect(st!.units).toEqual([
+      { unit: "drbd-services@linstor_db.target", state: "active (active)" },
+      { unit: "drbd-promote@linstor_db.service", state: "active (exited)" },
+      { unit: "var-lib-linstor.mount", state: "active (mounted)" },
+      { unit: "linstor-controller.service", state: "active (running)" },
+    ]);
+    expect(calls().at(-1)).toBe("show --property=Id,ActiveState,SubState,FreezerState drbd-services@linstor_db.target " +
+      "drbd-promote@linstor_db.service var-lib-linstor.mount linstor-controller.service");
     const before = join(dir, "units", "drbd-services@linstor_db.target.d", "reactor-50-before.conf");
     expect(statSync(before).isFile()).toBe(true);
     await inst.close!();
     expect(() => statSync(before)).toThrow();
-    expect(calls().slice(4)).toEqual(["daemon-reload", "stop drbd-services@linstor_db.target drbd-promote@linstor_db.service"]);
+    expect(calls().slice(5)).toEqual(["daemon-reload", "stop drbd-services@linstor_db.target drbd-promote@linstor_db.service"]);
     expect(rec.events.at(-1)!.event_type).toBe("DRBD_PROMOTER_STOPPED");
   });
 
