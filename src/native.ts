@@ -28,15 +28,15 @@ export interface NativeAddon {
   kmsgDecode(text: Buffer | string): { bytes: Buffer; ends: Uint32Array; nums: Float64Array };
   /** CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME in µs, read back to back. */
   kmsgClock(): { realtime_us: number; monotonic_us: number; boottime_us: number };
-  /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
-  Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
-  /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
-  events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
   /** NETLINK_KOBJECT_UEVENT reader (native/src/uevent_reader.cc); groups: 1 kernel, 2 udev, 3 both;
    * slowMs delays each receive (tests of socket overflow). */
   UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
   ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
+  /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
+  Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
+  /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
+  events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

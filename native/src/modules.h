@@ -4,7 +4,7 @@
 
 namespace storeventd {
 // What this build of the addon can do; `storeventd version` and `status` print it.
-inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram", "kmsg", "events2", "uevent"};
+inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram", "kmsg", "uevent", "events2"};
 
 void InitLineReader(Napi::Env env, Napi::Object exports);
 void InitSys(Napi::Env env, Napi::Object exports);

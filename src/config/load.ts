@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { AnyPluginDef, PluginKind } from "../plugin-api.ts";
 import type { Registry } from "../registry.ts";
 import {
-  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema,
+  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema, QueueSchema,
   type FilterConfig, type MainConfig, type QueueConfig,
 } from "./schema.ts";
 import { TomlLines, type KeyPath } from "./toml-lines.ts";
@@ -24,6 +24,8 @@ export interface InstanceConfig {
   plugin: string;
   def: AnyPluginDef;
   options: unknown;
+  /** The plugin's own keys as written (before validation). */
+  raw: Record<string, unknown>;
   filter?: FilterConfig;
   queue: QueueConfig;
   file: string;
@@ -77,6 +79,9 @@ export interface LoadOptions {
   text?: string;
   /** Where the config is when no path is given (tests point it elsewhere). */
   defaultPath?: string;
+  /** Run plugins' validate() (default). Off only to check a sample's shape on a host that lacks
+   * the files and programs the sample names. */
+  validate?: boolean;
 }
 
 export function loadConfig(opts: LoadOptions): Config {
@@ -117,12 +122,12 @@ export function loadConfig(opts: LoadOptions): Config {
     }
   }
   if (issues.length) throw new ConfigError(issues);
-  const cfg = merge(sources, opts.registry, issues, embedded);
+  const cfg = merge(sources, opts.registry, issues, embedded, opts.validate ?? true);
   if (issues.length) throw new ConfigError(issues);
   return cfg;
 }
 
-function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[], embedded: boolean): Config {
+function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[], embedded: boolean, validate: boolean): Config {
   const mainRaw: Record<string, unknown> = {};
   const mainSeen = new Map<string, string>();
   const instances: InstanceConfig[] = [];
@@ -249,8 +254,13 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
       return;
     }
     if (!common.success) return;
+    try {
+      if (validate) def.validate?.(opts.output, { hostname: hostnameOf(mainRaw) });
+    } catch (e) {
+      return issue([], (e as Error).message);
+    }
     instances.push({
-      name, kind: kind!, plugin, def, options: opts.output,
+      name, kind: kind!, plugin, def, options: opts.output, raw: optionsRaw,
       filter: commonOut.filter, queue: commonOut.queue,
       file: w.src.file, line: at(w.prefix),
       fingerprint: JSON.stringify([kind, plugin, table]),
@@ -263,6 +273,7 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     issues.push(...fromValibot(main.issues, MainSchema, { file, scope: "[main]", prefix: ["main"], lineOf: (k) => sources[0]?.lines.lineOf(k) }));
   }
   const m = main.success ? main.output : v.parse(MainSchema, {});
+  drbdReactorSource(instances, drbdReactor, registry);
   return {
     main: { ...m, hostname: m.hostname ?? osHostname() },
     instances,
@@ -270,6 +281,37 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     embedded,
     drbdReactor,
   };
+}
+
+/** drbd-reactor runs one events2 source for its plugins: a config with [[umh]], [[prometheus]],
+ * [[debugger]] or [[promoter]] and no drbd sender gets one, and the top-level
+ * statistics-poll-interval applies to drbd senders that do not set their own. */
+function drbdReactorSource(instances: InstanceConfig[], dr: Config["drbdReactor"], registry: Registry): void {
+  const def = registry.get("sender", "drbd");
+  if (!def) return;
+  const poll = dr.statisticsPollInterval !== undefined ? { "statistics-poll-interval": dr.statisticsPollInterval } : {};
+  const consumers = new Set(Object.values(DRBD_REACTOR_ARRAYS).map((a) => a.plugin));
+  const senders = instances.filter((i) => i.kind === "sender" && i.plugin === "drbd");
+  if (!senders.length) {
+    if (!instances.some((i) => i.kind === "receiver" && consumers.has(i.plugin))) return;
+    if (instances.some((i) => i.name === "drbd")) return;
+    instances.push({
+      name: "drbd", kind: "sender", plugin: "drbd", def, options: v.parse(def.schema, poll), raw: poll,
+      queue: v.parse(QueueSchema, {}), file: "(implied by the drbd-reactor plugins)",
+      fingerprint: JSON.stringify(["sender", "drbd", poll, "implied"]),
+    });
+    return;
+  }
+  for (const s of senders) {
+    if ("statistics-poll-interval" in s.raw || !("statistics-poll-interval" in poll)) continue;
+    s.raw = { ...s.raw, ...poll };
+    s.options = v.parse(def.schema, s.raw);
+    s.fingerprint += JSON.stringify(poll);
+  }
+}
+
+function hostnameOf(main: Record<string, unknown>): string {
+  return typeof main["hostname"] === "string" ? main["hostname"] : osHostname();
 }
 
 function isTable(x: unknown): x is Record<string, unknown> {
