@@ -14,11 +14,25 @@ export interface NativeAddon {
   capabilities(): { abi: string; napi: number; features: string[] };
   pipe(): [number, number];
   LineReader: new (fd: number, maxLine?: number) => NativeReader;
-  /** 0 or an errno. With passFd the datagram carries only the fd (journald's large-entry path). */
-  unixDgramSend(path: string, data: Buffer | string, passFd?: number): number;
+  /**
+   * 0 or an errno. With passFd (>= 0) the datagram carries only the fd (journald's large-entry
+   * path). nonblock: EAGAIN instead of blocking when the peer's queue is full.
+   */
+  unixDgramSend(path: string, data: Buffer | string, passFd?: number, nonblock?: boolean): number;
   /** A sealed memfd holding data: the fd, or -errno. */
   memfdWrite(name: string, data: Buffer): number;
   closeFd(fd: number): void;
+  /** /dev/kmsg reader thread (native/src/kmsg_reader.cc); batches as in native/src/kmsg_record.h. */
+  KmsgReader: new (opts: { path?: string; seek?: "start" | "end" | "data"; afterSeq?: number; slowMs?: number }) => NativeReader;
+  /** Every /dev/kmsg record of a recorded text, packed like a KmsgReader batch. */
+  kmsgDecode(text: Buffer | string): { bytes: Buffer; ends: Uint32Array; nums: Float64Array };
+  /** CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME in µs, read back to back. */
+  kmsgClock(): { realtime_us: number; monotonic_us: number; boottime_us: number };
+  /** NETLINK_KOBJECT_UEVENT reader (native/src/uevent_reader.cc); groups: 1 kernel, 2 udev, 3 both;
+   * slowMs delays each receive (tests of socket overflow). */
+  UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number) => NativeReader & { dropped(): number };
+  /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
+  ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

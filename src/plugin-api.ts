@@ -121,3 +121,5 @@ export function definePlugin<K extends PluginKind, S extends v.GenericSchema>(de
 
 export type { StorageEvent as Event };
 export type { v };
+/** Schema for duration options ("250ms", "5s", "1m", or bare seconds); outputs milliseconds. */
+export { Duration } from "./config/schema.ts";

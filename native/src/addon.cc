@@ -27,6 +27,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLineReader(env, exports);
   InitSys(env, exports);
   InitUnixDgram(env, exports);
+  InitKmsg(env, exports);
+  InitUevent(env, exports);
   return exports;
 }
 

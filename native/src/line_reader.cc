@@ -48,15 +48,13 @@ class LineSource : public Source {
   LineSplitter split_;
 };
 
-class LineReader : public Napi::ObjectWrap<LineReader> {
+class LineReader : public ReaderWrap<LineReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "LineReader",
-                       {InstanceMethod<&LineReader::Start>("start"), InstanceMethod<&LineReader::Close>("close"),
-                        InstanceMethod<&LineReader::Unref>("unref"), InstanceMethod<&LineReader::Ref>("ref")});
+    return DefineReader(env, "LineReader");
   }
   // new LineReader(fd, maxLine): takes ownership of fd.
-  LineReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LineReader>(info) {
+  LineReader(const Napi::CallbackInfo& info) : ReaderWrap<LineReader>(info) {
     if (info.Length() < 1 || !info[0].IsNumber()) {
       Napi::TypeError::New(info.Env(), "LineReader(fd, maxLine?)").ThrowAsJavaScriptException();
       return;
@@ -65,32 +63,6 @@ class LineReader : public Napi::ObjectWrap<LineReader> {
     size_t max_line = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 1 << 20;
     reader_ = std::make_unique<ReaderThread>(std::make_unique<LineSource>(fd, max_line ? max_line : 1), true);
   }
-  ~LineReader() override { if (reader_) reader_->Close(); }
-
- private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    std::string err;
-    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
-      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Close();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Unref(info.Env());
-    return info.Env().Undefined();
-  }
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (reader_) reader_->Ref(info.Env());
-    return info.Env().Undefined();
-  }
-  std::unique_ptr<ReaderThread> reader_;
 };
 
 }  // namespace

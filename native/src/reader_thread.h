@@ -13,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "batch.h"
 #include "fd.h"
@@ -66,6 +67,59 @@ class ReaderThread {
   std::atomic<double> dropped_{0};
   bool started_ = false;
   bool closed_ = false;
+};
+
+}  // namespace storeventd
+
+namespace storeventd {
+
+// The JS face every reader class shares: start(cb), close(), unref(), ref(). A reader class
+// derives from ReaderWrap<Self>, sets `reader_` in its constructor and defines itself with
+// DefineReader(env, "Name", {extra methods...}).
+template <typename Derived>
+class ReaderWrap : public Napi::ObjectWrap<Derived> {
+ public:
+  using Wrap = Napi::ObjectWrap<Derived>;
+  explicit ReaderWrap(const Napi::CallbackInfo& info) : Wrap(info) {}
+  ~ReaderWrap() override {
+    if (reader_) reader_->Close();
+  }
+
+ protected:
+  static Napi::Function DefineReader(Napi::Env env, const char* name,
+                                     std::vector<typename Wrap::PropertyDescriptor> extra = {}) {
+    extra.push_back(Wrap::InstanceMethod("start", &ReaderWrap::Start));
+    extra.push_back(Wrap::InstanceMethod("close", &ReaderWrap::Close));
+    extra.push_back(Wrap::InstanceMethod("unref", &ReaderWrap::Unref));
+    extra.push_back(Wrap::InstanceMethod("ref", &ReaderWrap::Ref));
+    return Wrap::DefineClass(env, name, extra);
+  }
+
+  std::unique_ptr<ReaderThread> reader_;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    std::string err;
+    if (!reader_ || info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(info.Env(), "start(callback)").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    if (!reader_->Start(info.Env(), info[0].As<Napi::Function>(), err))
+      Napi::Error::New(info.Env(), err).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (reader_) reader_->Close();
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (reader_) reader_->Unref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (reader_) reader_->Ref(info.Env());
+    return info.Env().Undefined();
+  }
 };
 
 }  // namespace storeventd

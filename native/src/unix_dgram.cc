@@ -26,7 +26,7 @@ bool MakeUnixAddr(const std::string& path, sockaddr_un& addr, socklen_t& len) {
 }
 
 // Returns 0 or an errno. Passes `pass_fd` with SCM_RIGHTS when >= 0.
-int UnixDgramSend(const std::string& path, const char* data, size_t size, int pass_fd) {
+int UnixDgramSend(const std::string& path, const char* data, size_t size, int pass_fd, bool nonblock) {
   sockaddr_un addr;
   socklen_t len;
   if (!MakeUnixAddr(path, addr, len)) return ENAMETOOLONG;
@@ -50,14 +50,15 @@ int UnixDgramSend(const std::string& path, const char* data, size_t size, int pa
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
   }
-  if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0) return errno;
+  if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0)) < 0) return errno;
   return 0;
 }
 
 namespace {
 
-// unixDgramSend(path: string, data: Buffer|string, passFd?: number): 0 | errno (never throws
-// for I/O errors: callers decide, e.g. EMSGSIZE -> retry through memfd).
+// unixDgramSend(path: string, data: Buffer|string, passFd?: number, nonblock?: boolean): 0 | errno
+// (never throws for I/O errors: callers decide, e.g. EMSGSIZE -> retry through memfd, EAGAIN with
+// nonblock -> retry later instead of blocking the JS thread while journald's queue is full).
 Napi::Value SendJs(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (info.Length() < 2 || !info[0].IsString()) {
@@ -73,7 +74,8 @@ Napi::Value SendJs(const Napi::CallbackInfo& info) {
     data = info[1].ToString().Utf8Value();
   }
   int pass_fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
-  return Napi::Number::New(env, UnixDgramSend(path, data.data(), data.size(), pass_fd));
+  bool nonblock = info.Length() > 3 && info[3].ToBoolean().Value();
+  return Napi::Number::New(env, UnixDgramSend(path, data.data(), data.size(), pass_fd, nonblock));
 }
 
 // memfdWrite(name, data): a sealed memfd holding data; returns the fd (caller closes) or -errno.

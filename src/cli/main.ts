@@ -1,13 +1,67 @@
+// The storeventd command line: `storeventd [COMMAND] [OPTIONS]`; no command means `run`.
 import type { AnyPluginDef } from "../plugin-api.ts";
-import { BUILD } from "../build-info.ts";
-import { addonStatus } from "../native.ts";
+import { stdio, UsageError, type Io } from "./args.ts";
+import { runCommand } from "./run.ts";
+import { checkCommand } from "./check.ts";
+import { replayCommand } from "./replay.ts";
+import { versionCommand } from "./version.ts";
+import { infoCommand } from "./info.ts";
 
-export async function main(argv: string[], plugins: AnyPluginDef[]): Promise<number> {
-  if (argv[0] === "version") {
-    const a = addonStatus();
-    console.log(`storeventd ${BUILD.version} (${BUILD.commit}) addon=${a.loaded ? "loaded " + a.features.join(",") : "fallback: " + a.error} plugins=${plugins.length}`);
+type Command = {
+  summary: string;
+  run(argv: string[], io: Io, plugins: AnyPluginDef[]): Promise<number>;
+};
+
+const COMMANDS: Record<string, Command> = {
+  run: { summary: "run the daemon in the foreground (the default)", run: runCommand },
+  check: { summary: "validate the config and its snippets", run: checkCommand },
+  replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
+  info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
+  version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
+};
+
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return `Usage: storeventd [COMMAND] [OPTIONS]
+
+storeventd watches the storage stack of this host (kernel log, udev, DRBD) and turns what it sees
+into typed storage events for the journal, logs, sockets, mail, chat, message buses, Prometheus,
+scripts and a DRBD failover promoter.
+
+Commands:
+${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Every command takes -c, --config PATH (default /etc/storeventd/storeventd.toml plus
+/etc/storeventd/conf.d/*.toml) and --help. Commands that print data take --json.
+
+Exit status: 0 ok, 1 runtime failure, 2 usage or config error.
+See storeventd(8) and storeventd.toml(5).`;
+}
+
+export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = stdio): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "help" || first === "--help" || first === "-h") {
+    const sub = first === "help" && rest[0] ? COMMANDS[rest[0]] : undefined;
+    if (sub) return sub.run(["--help"], io, plugins);
+    io.out(mainHelp());
     return 0;
   }
-  console.error("not yet");
-  return 2;
+  if (first === "--version" || first === "-V") return versionCommand([], io);
+  const name = first === undefined || first.startsWith("-") ? "run" : first;
+  const cmd = COMMANDS[name];
+  const args = name === first ? rest : argv;
+  if (!cmd) {
+    io.err(`storeventd: unknown command "${name}"\nTry 'storeventd --help'.`);
+    return 2;
+  }
+  try {
+    return await cmd.run(args, io, plugins);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`storeventd ${name}: ${e.message}\nTry 'storeventd ${name} --help'.`);
+      return 2;
+    }
+    io.err(`storeventd ${name}: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
 }

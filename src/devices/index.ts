@@ -1,14 +1,15 @@
-// Device identity for events. This minimal directory knows only /dev paths; the udev work replaces
-// it with the sysfs-backed inventory (ids, holders, mounts) behind the same DeviceDirectory interface.
-import { existsSync } from "node:fs";
-import type { DeviceDirectory, DeviceIdentity } from "../plugin-api.ts";
+// Device identity for events: the sysfs-backed inventory (ids, holders, mounts) behind the
+// DeviceDirectory interface. The udev sender keeps the same inventory current from uevents.
+import type { DeviceDirectory } from "../plugin-api.ts";
+import { DeviceInventory, type InventoryOptions } from "./inventory.ts";
 
-export function createDeviceDirectory(): DeviceDirectory {
-  return {
-    identify(name: string): DeviceIdentity {
-      const dev = name.startsWith("/dev/") ? name.slice(5) : name;
-      const path = `/dev/${dev}`;
-      return { dev_name: dev, dev_path: /^[\w.-]+$/.test(dev) && existsSync(path) ? path : "", dev_wwid: "", owners: [] };
-    },
-  };
+export { DeviceInventory, parseMountinfo } from "./inventory.ts";
+export type { ApplyResult, BlockDevice, InventoryOptions, Mount } from "./inventory.ts";
+
+/** The key under which the udev sender provides its live inventory (ctx.services). */
+export const INVENTORY_SERVICE = "devices.inventory";
+
+/** A directory backed by a DeviceInventory; it scans sysfs lazily, on first lookup. */
+export function createDeviceDirectory(opts: InventoryOptions = {}): DeviceDirectory & DeviceInventory {
+  return new DeviceInventory(opts);
 }

@@ -1,12 +1,105 @@
-// TypeScript decoder of /dev/kmsg records: the fallback when the addon is missing and the
-// differential reference for native/src/kmsg_*.cc. (Filled in by the kmsg work.)
+// Decodes a recorded kernel log for `storeventd replay --kmsg`: raw /dev/kmsg records and the
+// text forms people save (dmesg, dmesg -r/-x/-T, journalctl -k / syslog lines).
 import type { KmsgRecord } from "../records.ts";
+import { decodeKmsgRecord, kmsgUnescape, KmsgStatus } from "./record.ts";
+
+export { decodeKmsgRecord, kmsgUnescape, splitKmsgRecords, unpackKmsgBatch, KmsgStatus } from "./record.ts";
+export type { KmsgDecoded } from "./record.ts";
+
+/** What decodeKmsgText skipped. */
+export interface KmsgTextStats {
+  records: number;
+  bad: number;
+}
+
+const RAW_RE = /^\d+,\d+,\d+,[^;]*;/;
+// dmesg -r "<6>" and dmesg -x "kern  :info  : " prefixes
+const PRIO_RE = /^<(\d{1,4})>/;
+const FACLEV_RE = /^([a-z0-9]+) *:([a-z]+) *: /;
+// "[   12.345678] " (dmesg, journal lines of kernels with printk.time) or dmesg -T "[Thu Nov 26 00:30:36 2026] "
+const TS_RE = /^\[ *(?:(\d+)\.(\d{1,9})|([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}))\] ?/;
+// journalctl -k / syslog: "Nov 26 00:30:36 host kernel: ...", short-precise and short-iso forms too.
+const JOURNAL_RE = /^(?:([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,6})?)|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:?\d\d)?)) (\S+) ([^:\[\s]+)(?:\[\d+\])?: ?/;
+
+const FACILITIES = [
+  "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+  "res0", "res1", "res2", "res3", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
+const LEVELS = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+const DEFAULT_PRIORITY = 6; // dmesg and journal short output do not show the level
+
+function tsUs(sec: string, frac: string): number {
+  return Number(sec) * 1_000_000 + Number(frac.slice(0, 6).padEnd(6, "0"));
+}
+
+// "Nov 26 00:30:36.123456" (local time, this year) or an ISO stamp -> µs since the epoch.
+function wallUs(syslog: string | undefined, iso: string | undefined): number | undefined {
+  const text = iso ?? `${syslog!.slice(0, 15).replace(/ +/g, " ")} ${new Date().getFullYear()}`;
+  const frac = /\.(\d{1,6})/.exec(iso ?? syslog!)?.[1] ?? "";
+  const ms = Date.parse(iso ? text.replace(/\.\d+/, "").replace(/([+-]\d\d)(\d\d)$/, "$1:$2") : text);
+  return Number.isNaN(ms) ? undefined : ms * 1000 + Number(frac.padEnd(6, "0") || "0");
+}
+
+function textRecord(line: string, source: string, seq: number): KmsgRecord {
+  const rec: KmsgRecord = {
+    kind: "kmsg", source, priority: DEFAULT_PRIORITY, facility: 0, seq, ts_us: 0, flags: "-", msg: "",
+    props: Object.create(null), raw: line,
+  };
+  let rest = line;
+  const p = PRIO_RE.exec(rest);
+  const f = p ? null : FACLEV_RE.exec(rest);
+  if (p) {
+    rec.priority = Number(p[1]) % 8;
+    rec.facility = Math.floor(Number(p[1]) / 8);
+    rest = rest.slice(p[0].length);
+  } else if (f && FACILITIES.includes(f[1]!) && LEVELS.includes(f[2]!)) {
+    rec.facility = FACILITIES.indexOf(f[1]!);
+    rec.priority = LEVELS.indexOf(f[2]!);
+    rest = rest.slice(f[0].length);
+  } else {
+    const j = JOURNAL_RE.exec(rest);
+    if (j) {
+      rec.time_us = wallUs(j[1], j[2]);
+      if (j[4] !== "kernel") rec.facility = 1;
+      rest = rest.slice(j[0].length);
+    }
+  }
+  const t = TS_RE.exec(rest);
+  if (t) {
+    if (t[1] !== undefined) rec.ts_us = tsUs(t[1], t[2]!);
+    else rec.time_us = Date.parse(t[3]!) * 1000; // the regex admits only parseable stamps
+    rest = rest.slice(t[0].length);
+  }
+  rec.msg = kmsgUnescape(rest);
+  return rec;
+}
 
 /**
  * Decodes a recorded kernel log: raw /dev/kmsg records (`6,1234,5678,-;msg` plus ` KEY=value`
  * continuation lines) and dmesg/journal-style text lines. Used by `storeventd replay --kmsg`.
+ * Lines of other forms become kernel-facility messages; bad raw records are skipped and counted
+ * in `stats`. Records without a seq (text forms) are numbered by their position in the input.
  */
-export function* decodeKmsgText(text: string, source = "kmsg"): Iterable<KmsgRecord> {
-  void text;
-  void source;
+export function* decodeKmsgText(text: string, source = "kmsg", stats?: KmsgTextStats): Iterable<KmsgRecord> {
+  const lines = text.split("\n");
+  let index = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
+    if (line.trim().length === 0) continue;
+    if (RAW_RE.test(line)) {
+      let rec = line;
+      while (i + 1 < lines.length && lines[i + 1]!.startsWith(" ")) rec += "\n" + lines[++i]!.replace(/\r$/, "");
+      const d = decodeKmsgRecord(rec, source);
+      if (d.status !== KmsgStatus.ok) {
+        if (stats) stats.bad++;
+        continue;
+      }
+      if (stats) stats.records++;
+      index++;
+      yield d.record;
+      continue;
+    }
+    if (stats) stats.records++;
+    yield textRecord(line, source, index++);
+  }
 }

@@ -1,0 +1,105 @@
+// Block layer messages -> BLK_* events: failed requests (blk_print_req_error and its 4.18/5.14
+// forms), buffer-head I/O errors, and the disk write cache mode sd reports when it first sees or
+// changes it.
+import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
+import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern } from "../../../src/util/kpattern.ts";
+
+/** blk_errors[] names of block/blk-core.c (4.18 .. 6.x), as printed before " error, dev". */
+const STATUS = [
+  "I/O", "critical medium", "timeout", "critical target", "critical nexus", "reservation conflict",
+  "critical space allocation", "recoverable transport", "protection", "kernel resource", "device resource",
+  "nonblocking retry", "device offline", "dm internal retry", "open zones exceeded", "active zones exceeded",
+  "duration limit exceeded", "invalid", "operation not supported",
+].map((s) => s.replace("/", "\\/")).join("|");
+
+const SD_PFX = String.raw`^(?<drv>[a-z]{1,8}) (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): \[(?<disk>[^\]\s]{1,32})\] `;
+
+export type BlockPatternId = "req_error" | "buffer_io" | "write_cache" | "assume_cache";
+
+export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
+  {
+    id: "req_error", needle: " error, dev ",
+    // An optional caller ("print_req_error: ", "blk_update_request: ") and, on RHEL 8.4+, a
+    // durable-name dev_printk prefix ("block sdb: ") come before the status.
+    re: new RegExp(String.raw`^(?:[a-z]{1,16} [^\s:]{1,32}: )?(?:(?<caller>[a-z_]{1,32}): )?(?<status>${STATUS}) error, dev (?<dev>[^\s,]{1,32}), sector (?<sector>\d{1,20})(?: op 0x(?<op>[0-9a-f]{1,8})(?::\((?<opname>[A-Z_]{1,24})\))? flags 0x(?<flags>[0-9a-f]{1,8})(?: phys_seg (?<seg>\d{1,10}) prio class (?<prio>\d{1,3}))?)?$`),
+    source: "block/blk-core.c (blk_print_req_error 5.16+, print_req_error 4.18/5.14), block/blk-mq.c in 6.x",
+    format: `"%s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (6.x); "%s: %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.14); "%s: %s error, dev %s, sector %llu" (4.18)`,
+  },
+  {
+    id: "buffer_io", needle: "Buffer I/O error",
+    re: /^(?:[a-z]{1,16} (?<pdev>[^\s:]{1,32}): )?Buffer I\/O error(?: on dev (?<dev>[^\s,]{1,32}))?, logical block (?<block>\d{1,20})(?:, (?<what>[a-z ]{1,40}))?$/,
+    source: "fs/buffer.c (buffer_io_error)",
+    format: `"Buffer I/O error on dev %pg, logical block %llu%s" with ", async page read" / ", lost async page write" / ", lost sync page write"`,
+  },
+  {
+    id: "write_cache", needle: "Write cache: ",
+    re: new RegExp(SD_PFX + String.raw`Write cache: (?<wce>enabled|disabled), read cache: (?<rc>enabled|disabled), (?<fua>supports DPO and FUA|doesn't support DPO or FUA)$`),
+    source: "drivers/scsi/sd.c (sd_read_cache_type)",
+    format: `"Write cache: %s, read cache: %s, %s\\n" printed on first scan or when WCE/RCD/DPOFUA change`,
+  },
+  {
+    id: "assume_cache", needle: "Assuming drive cache: write ",
+    re: new RegExp(SD_PFX + String.raw`Assuming drive cache: write (?<mode>through|back)$`),
+    source: "drivers/scsi/sd.c (sd_read_cache_type)",
+    format: `"Assuming drive cache: write through\\n"`,
+  },
+];
+
+/** Every pattern's message has " error" (request and buffer errors) or is sd's ("sd 2:0:0:1: [sdb] ..."). */
+export const BLOCK_TABLE = new PatternTable<BlockPatternId>(BLOCK_PATTERNS, (msg) => msg.includes(" error") || msg.startsWith("sd "));
+
+const PRIO_CLASS = ["none", "realtime", "best-effort", "idle"];
+const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry"]);
+
+function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft | undefined {
+  const base = { ...fromRecord(rec, msg), system: "block" as const };
+  switch (id) {
+    case "req_error": {
+      const status = g.status!;
+      const ext: Record<string, unknown> = { status, sector: decNum(g.sector) ?? g.sector };
+      if (g.op !== undefined) ext.op = hexNum(g.op);
+      if (g.opname !== undefined) ext.op_name = g.opname;
+      if (g.flags !== undefined) ext.flags = `0x${g.flags}`;
+      if (g.seg !== undefined) ext.phys_seg = decNum(g.seg);
+      if (g.prio !== undefined) {
+        ext.prio_class = decNum(g.prio);
+        ext.prio_class_name = PRIO_CLASS[Number(g.prio)] ?? "unknown";
+      }
+      if (g.caller !== undefined) ext.caller = g.caller;
+      const medium = status === "critical medium";
+      const op = g.opname ? ` on ${g.opname}` : "";
+      return {
+        ...base, dev_name: g.dev, extension: ext,
+        severity: MILD.has(status) ? "warn" : "error",
+        event_type: medium ? "BLK_CRITICAL_MEDIUM_ERROR" : "BLK_IO_ERROR",
+        msg: `${status} error${op} at sector ${g.sector}`,
+      };
+    }
+    case "buffer_io": {
+      const dev = g.dev ?? g.pdev;
+      if (dev === undefined) return undefined;
+      const ext: Record<string, unknown> = { status: "buffer I/O", logical_block: decNum(g.block) ?? g.block };
+      if (g.what) ext.detail = g.what;
+      return {
+        ...base, dev_name: dev, extension: ext, severity: "error", event_type: "BLK_IO_ERROR",
+        msg: `buffer I/O error at logical block ${g.block}${g.what ? ` (${g.what})` : ""}`,
+      };
+    }
+    case "write_cache": {
+      const fua = g.fua === "supports DPO and FUA";
+      return {
+        ...base, dev_name: g.disk, severity: "info", event_type: "BLK_WRITE_CACHE_CHANGED",
+        extension: { scsi_addr: g.addr, write_cache: g.wce === "enabled", read_cache: g.rc === "enabled", dpo_fua: fua },
+        msg: `write cache ${g.wce}, read cache ${g.rc}, ${fua ? "DPO/FUA supported" : "no DPO/FUA"}`,
+      };
+    }
+    case "assume_cache":
+      return {
+        ...base, dev_name: g.disk, severity: "warn", event_type: "BLK_WRITE_CACHE_CHANGED",
+        extension: { scsi_addr: g.addr, write_cache: g.mode === "back", assumed: true },
+        msg: `cache mode unknown, assuming write ${g.mode}`,
+      };
+  }
+}
+
+export const blockParser = () => lineParser(BLOCK_TABLE, build);

@@ -1,0 +1,301 @@
+// Filesystem parser (ext4 with jbd2, XFS, btrfs): errors, read-only remounts, shutdowns, journal
+// aborts, corruption, mounts and unmounts, each with the fs type and mount point.
+import * as v from "valibot";
+import { definePlugin, Duration, type DeviceDirectory, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
+import { decNum, HeldReports, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { invalidText, NO_GUARD } from "../../../src/util/ktext.ts";
+import { FS_PATTERN_BY_ID, fsTable, HEXDUMP, mayBeFs, type FsEventType, type FsPattern, type FsType } from "./patterns.ts";
+import { MountTable } from "./mountinfo.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+export const schema = v.strictObject({
+  join_window: v.pipe(
+    v.optional(Duration, "1s"),
+    v.description(
+      "How long a multi-line filesystem report stays open for its further lines (an XFS shutdown with " +
+        "\"Please unmount...\", an XFS corruption report with its hex dump, a btrfs checksum error with " +
+        "the device's error counters) before it is emitted as one event.",
+    ),
+  ),
+  mountinfo: v.pipe(
+    v.optional(v.string(), "/proc/self/mountinfo"),
+    v.description("Where mount points are looked up when the device directory cannot tell (proc(5) mountinfo format)."),
+  ),
+});
+
+type Emit = (d: EventDraft) => void;
+type Mount = { mount_point: string; fs_type: string };
+
+interface Report {
+  records: string[];
+  fs: FsType;
+  type: FsEventType;
+  severity: EventDraft["severity"];
+  dev: string;
+  ext: Record<string, unknown>;
+  timeUs?: number;
+}
+
+const FS_LABEL: Record<FsType, string> = { ext4: "ext4", xfs: "XFS", btrfs: "btrfs" };
+const MAX_PENDING_MOUNTS = 64;
+const MAX_KNOWN_MOUNTS = 256;
+
+/** Fields of a match, typed: decimal numbers become numbers, absent groups are dropped. */
+function fields(g: Record<string, string | undefined>, skip: string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(g)) {
+    if (val === undefined || skip.includes(k)) continue;
+    out[k] = /^-?\d{1,15}$/.test(val) && k !== "flags" ? decNum(val) : val;
+  }
+  return out;
+}
+
+export class FsParser {
+  readonly accepts = ["kmsg"] as const;
+  private held: HeldReports<Report>;
+  private lastHeld: string | undefined; // the report the previous record extended or opened
+  private clockMs = 0; // record time, advanced by wall time between records
+  private clockAt = performance.now();
+  private mounting = new Map<string, Report>();
+  private known = new Map<string, Mount>();
+
+  constructor(
+    private windowMs: number,
+    private mountOf: (dev: string) => Mount | undefined,
+    private guard: GuardContext = NO_GUARD,
+  ) {
+    this.held = new HeldReports<Report>(windowMs, 256, () => this.clockMs + (performance.now() - this.clockAt));
+  }
+
+  parse(rec: RawRecord, emit: Emit): void {
+    if (rec.kind !== "kmsg") return;
+    if (rec.time_us !== undefined) {
+      this.clockMs = rec.time_us / 1000;
+      this.clockAt = performance.now();
+    }
+    for (const r of this.held.expire(false)) this.emitReport(r, emit);
+    const msg = kernelMsg(rec, this.guard);
+    if (msg === undefined) {
+      this.lastHeld = undefined;
+      return;
+    }
+    if (this.lastHeld !== undefined && HEXDUMP.re.test(msg)) {
+      const r = this.held.get(this.lastHeld);
+      if (r) {
+        r.records.push(rec.raw);
+        this.held.touch(this.lastHeld);
+        return;
+      }
+    }
+    this.lastHeld = undefined;
+    if (!mayBeFs(msg)) return;
+    const m = fsTable.match(msg);
+    if (!m) return;
+    if (invalidText(msg, this.guard)) return;
+    this.handle(FS_PATTERN_BY_ID.get(m.id)! as FsPattern, m.groups, rec, emit);
+  }
+
+  flush(emit: Emit, final: boolean): void {
+    for (const r of this.held.expire(final)) this.emitReport(r, emit);
+    if (final) this.mounting.clear();
+  }
+
+  private handle(p: FsPattern, g: Record<string, string | undefined>, rec: KmsgRecord, emit: Emit): void {
+    const dev = g.dev!;
+    const key = `${p.type}|${dev}`;
+    const report = (): Report => ({
+      records: [rec.raw], fs: p.fs, type: p.type, severity: p.severity, dev, ext: this.extension(p, g), timeUs: rec.time_us,
+    });
+    switch (p.mode) {
+      case "emit":
+        this.releaseDev(dev, emit);
+        return this.emitMountAware(report(), emit);
+      case "merge": {
+        // btrfs device error counters belong to the checksum/transid report they follow.
+        const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
+        const ext = this.extension(p, g);
+        const open = this.held.get(k);
+        if (open && !conflicts(open, ext)) return this.extend(k, open, rec, ext);
+        if (p.id === "btrfs_dev_errs" && !open) {
+          this.releaseDev(dev, emit);
+          return this.emitReport(report(), emit);
+        }
+        this.releaseDev(dev, emit);
+        for (const r of this.held.open(key, report())) this.emitReport(r, emit);
+        this.lastHeld = key;
+        return;
+      }
+      case "cont": {
+        const open = this.held.get(key);
+        if (open) this.extend(key, open, rec, {});
+        return;
+      }
+      case "mounting": {
+        const pending = this.mounting.get(dev);
+        if (pending && p.id === "xfs_recovery_start") {
+          pending.records.push(rec.raw);
+          Object.assign(pending.ext, this.extension(p, g));
+          return;
+        }
+        this.mounting.delete(dev);
+        this.mounting.set(dev, report());
+        if (this.mounting.size > MAX_PENDING_MOUNTS) this.mounting.delete(this.mounting.keys().next().value as string);
+        return;
+      }
+      case "mounted": {
+        const pending = this.mounting.get(dev);
+        this.mounting.delete(dev);
+        const r = report();
+        if (pending) {
+          r.records = [...pending.records, rec.raw];
+          r.ext = { ...pending.ext, ...r.ext };
+          r.timeUs = pending.timeUs ?? r.timeUs;
+        }
+        this.releaseDev(dev, emit);
+        return this.emitMountAware(r, emit);
+      }
+    }
+  }
+
+  /**
+   * The kernel prints its mount line before the mount is attached to the tree: when the mount
+   * point cannot be found yet, FS_MOUNTED is held (up to join_window, or until the device's next
+   * report) and the lookup is repeated when it is emitted.
+   */
+  private emitMountAware(r: Report, emit: Emit): void {
+    if (r.type !== "FS_MOUNTED" || this.mountOf(r.dev)) return this.emitReport(r, emit);
+    for (const old of this.held.open(`FS_MOUNTED|${r.dev}`, r)) this.emitReport(old, emit);
+  }
+
+  /** Emits the reports still open for `dev`: a new report of the device ends them. */
+  private releaseDev(dev: string, emit: Emit): void {
+    for (const type of FS_EVENT_TYPES) {
+      const r = this.held.take(`${type}|${dev}`);
+      if (r) this.emitReport(r, emit);
+    }
+  }
+
+  private extend(key: string, r: Report, rec: KmsgRecord, ext: Record<string, unknown>): void {
+    r.records.push(rec.raw);
+    Object.assign(r.ext, ext);
+    this.held.touch(key);
+    this.lastHeld = key;
+  }
+
+  /** The kernel's fields of this line, named for the event's extension. */
+  private extension(p: FsPattern, g: Record<string, string | undefined>): Record<string, unknown> {
+    switch (p.id) {
+      case "ext4_error":
+        return fields(g, ["dev"]);
+      case "ext4_std_error":
+        return fields(g, ["dev"]);
+      case "ext4_mounted": {
+        const ext = fields(g, ["dev", "quota6", "rw"]);
+        if (g.quota6) ext.quota = g.quota6;
+        if (g.rw) ext.read_only = g.rw === "ro";
+        if (!g.data) ext.journal = false;
+        return ext;
+      }
+      case "ext4_shutdown":
+        return { flags: Number(g.flags), reason: ["default (sync, then shut down)", "log flush", "no log flush"][Number(g.flags)] ?? "unknown" };
+      case "ext4_sb_io_error":
+        return { detail: "previous I/O error to superblock detected" };
+      case "ext4_sb_write_error":
+        return { detail: "I/O error while writing superblock" };
+      case "jbd2_abort":
+        return { journal_inode: decNum(g.ino) };
+      case "xfs_user_shutdown":
+        return { user_initiated: true, reason: "User initiated shutdown" };
+      case "xfs_log_shutdown":
+        return { reason: "Log error", flags: g.flags };
+      case "xfs_shutdown_called":
+        return { flags: g.flags, file: g.file, srcline: decNum(g.srcline), at: g.at };
+      case "btrfs_dev_errs":
+        return { bdev: g.bdev, errs: { wr: decNum(g.wr), rd: decNum(g.rd), flush: decNum(g.flush), corrupt: decNum(g.corrupt), gen: decNum(g.gen) } };
+      default:
+        return fields(g, ["dev", "lvl"]);
+    }
+  }
+
+  private emitReport(r: Report, emit: Emit): void {
+    if (this.lastHeld === `${r.type}|${r.dev}`) this.lastHeld = undefined;
+    const mount = this.mountFor(r);
+    const fsType = mount?.fs_type && (r.fs !== "ext4" || mount.fs_type.startsWith("ext")) ? mount.fs_type : r.fs;
+    const mountPoint = mount?.mount_point ?? "";
+    const extension: Record<string, unknown> = { fs_type: fsType, mount_point: mountPoint, ...r.ext };
+    const where = `${FS_LABEL[r.fs]} on ${r.dev}${mountPoint ? ` (${mountPoint})` : ""}`;
+    emit({
+      severity: r.severity, system: "fs", event_type: r.type, dev_name: r.dev, msg: message(r, where), extension,
+      time_us: r.timeUs, raw: r.records.join("\n"),
+    });
+  }
+
+  /** Mount point and type: asked now, remembered for the unmount (when the mount is already gone). */
+  private mountFor(r: Report): Mount | undefined {
+    const now = this.mountOf(r.dev);
+    if (now) {
+      this.known.delete(r.dev);
+      this.known.set(r.dev, now);
+      if (this.known.size > MAX_KNOWN_MOUNTS) this.known.delete(this.known.keys().next().value as string);
+      return now;
+    }
+    const before = this.known.get(r.dev);
+    if (r.type === "FS_UNMOUNTED") this.known.delete(r.dev);
+    return before;
+  }
+}
+
+const FS_EVENT_TYPES: readonly FsEventType[] = [
+  "FS_ERROR", "FS_REMOUNT_RO", "FS_SHUTDOWN", "FS_JOURNAL_ABORT", "FS_CORRUPTION", "FS_MOUNTED", "FS_UNMOUNTED",
+];
+const IDENTITY_KEYS = ["ino", "off", "root", "logical", "at", "what"];
+
+/** A further corruption line about another object (inode, offset, block) starts its own report. */
+function conflicts(open: Report, ext: Record<string, unknown>): boolean {
+  if (open.type !== "FS_CORRUPTION") return false;
+  return IDENTITY_KEYS.some((k) => k in ext && k in open.ext && open.ext[k] !== ext[k]);
+}
+
+function message(r: Report, where: string): string {
+  const e = r.ext;
+  switch (r.type) {
+    case "FS_ERROR":
+      if (e.errs) return `${where}: device error counters ${JSON.stringify(e.errs).replace(/["{}]/g, "")}.`;
+      if (r.fs === "xfs") return `${where}: ${e.daddr ? `metadata I/O error at daddr ${e.daddr} (error ${e.errno})` : `log I/O error ${e.errno}`}.`;
+      if (r.fs === "btrfs") return `${where}: error in ${e.func}: errno=${e.errno} ${e.error}${e.detail ? ` (${e.detail})` : ""}.`;
+      if (e.func === undefined) return `${where}: ${e.detail}.`;
+      return `${where}: error in ${e.func}${e.comm ? ` (comm ${e.comm})` : ""}: ${e.detail}.`;
+    case "FS_REMOUNT_RO":
+      return `${where} was forced read-only after an error.`;
+    case "FS_SHUTDOWN":
+      return `${where} was shut down: ${e.reason ?? "forced shutdown"}${e.flags !== undefined ? ` (${e.flags})` : ""}.`;
+    case "FS_JOURNAL_ABORT":
+      return `${where}: the journal was aborted.`;
+    case "FS_CORRUPTION":
+      if (e.csum) return `${where}: data checksum mismatch in inode ${e.ino} at offset ${e.off} (mirror ${e.mirror}).`;
+      if (e.wanted !== undefined) return `${where}: metadata verification failed at logical ${e.logical} (wanted ${e.wanted}, found ${e.found}).`;
+      if (e.at) return `${where}: metadata corruption detected at ${e.at}, ${e.what}.`;
+      return `${where}: metadata corruption detected; run the filesystem's repair tool.`;
+    case "FS_MOUNTED":
+      return `${where} mounted${e.uuid ? ` (uuid ${e.uuid})` : ""}.`;
+    case "FS_UNMOUNTED":
+      return `${where} unmounted.`;
+  }
+}
+
+export function mountLookup(devices: DeviceDirectory, path: string): (dev: string) => Mount | undefined {
+  if (devices.mountOf) return (dev) => devices.mountOf!(dev);
+  const table = new MountTable(path);
+  return (dev) => table.lookup(dev);
+}
+
+export default definePlugin({
+  kind: "parser",
+  name: "fs",
+  description: "Filesystem kernel messages (ext4/jbd2, XFS, btrfs): errors, read-only remounts, shutdowns, journal aborts, corruption, mounts and unmounts, with fs type and mount point.",
+  schema,
+  sample,
+  create(config, ctx) {
+    return new FsParser(config.join_window, mountLookup(ctx.devices, config.mountinfo), ctx);
+  },
+});

@@ -1,0 +1,275 @@
+// nats receiver: publishes each event as JSON to <prefix>.<hostname>.<system>.<event_type>, core
+// NATS (at most once) or JetStream with publish acks (msgID = event_id, so a retry after a
+// reconnect is de-duplicated by the server). Buffers while disconnected, bounded, drops counted.
+import * as v from "valibot";
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
+import { Backoff, backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import { readOptionFile } from "../../../src/util/endpoint.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+const TOKEN_RE = /^[^\s.*>]+$/;
+
+/** One subject token: NATS separators and wildcards (. * >) and whitespace become "_". */
+export function subjectToken(s: string): string {
+  return s.replace(/[\s.*>]/g, "_") || "_";
+}
+
+export function subjectOf(prefix: string, e: StorageEvent): string {
+  return `${prefix}.${subjectToken(e.hostname)}.${subjectToken(e.system)}.${subjectToken(e.event_type)}`;
+}
+
+const Server = v.pipe(
+  v.string(),
+  v.regex(/^(?:(nats|tls):\/\/)?(?:[^\s@/]+@)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/, 'not a NATS server URL ("nats://host:4222", "tls://host:4222" or "host:4222")'),
+);
+
+const schema = v.strictObject({
+  servers: v.pipe(v.optional(v.pipe(v.array(Server), v.minLength(1)), ["nats://127.0.0.1:4222"]), v.description("NATS servers to connect to (one is enough; the cluster gossips the rest).")),
+  subject_prefix: v.pipe(
+    v.optional(v.pipe(v.string(), v.check((p) => p.split(".").every((t) => TOKEN_RE.test(t)), "subject_prefix: dot-separated tokens without spaces, * or >")), "storeventd"),
+    v.description("Subjects are <subject_prefix>.<hostname>.<system>.<event_type> (dots in the host name become _)."),
+  ),
+  jetstream: v.pipe(v.optional(v.boolean(), false), v.description("Publish to JetStream and wait for the stream's ack (at least once; the event_id is the message id).")),
+  stream: v.pipe(v.optional(v.pipe(v.string(), v.regex(/^[^\s.*>/\\]{1,255}$/, "not a valid stream name")), "STOREVENTD"), v.description("JetStream stream that stores the subjects.")),
+  create_stream: v.pipe(v.optional(v.boolean(), true), v.description("Create the stream (file storage, subjects <subject_prefix>.>) when it does not exist.")),
+  publish_timeout: v.pipe(v.optional(Duration, "5s"), v.description("Wait this long for a JetStream ack (or a core flush) before buffering the event for a retry.")),
+  buffer_max: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000), v.description("Events kept while disconnected or unacknowledged; beyond that the oldest are dropped and counted.")),
+  name: v.pipe(v.optional(v.string()), v.description("Client name shown by the server's monitoring; default storeventd@<hostname>.")),
+  user: v.pipe(v.optional(v.string()), v.description("User name; set with password.")),
+  password: v.pipe(v.optional(v.string()), v.description("Password for user.")),
+  token: v.pipe(v.optional(v.string()), v.description("Authentication token.")),
+  token_file: v.pipe(v.optional(v.string()), v.description("File holding the token.")),
+  credentials: v.pipe(v.optional(v.string()), v.description("A .creds file (JWT + nkey seed), as made by nsc.")),
+  tls: v.pipe(v.optional(v.boolean(), false), v.description("Require TLS.")),
+  ca_file: v.pipe(v.optional(v.string()), v.description("PEM file of the CA(s) that signed the server certificate.")),
+  cert_file: v.pipe(v.optional(v.string()), v.description("Client certificate (mutual TLS); with key_file.")),
+  key_file: v.pipe(v.optional(v.string()), v.description("Client key for cert_file.")),
+  reconnect_min: v.pipe(v.optional(Duration, "250ms"), v.description("First reconnect delay; doubles (with jitter) up to reconnect_max.")),
+  reconnect_max: v.pipe(v.optional(Duration, "30s"), v.description("Longest reconnect delay.")),
+});
+
+type Opts = v.InferOutput<typeof schema>;
+
+/** Cross-field checks and file reads; throws a config error. Pure apart from reading the files. */
+export function connectionOptions(o: Opts, hostname: string): ConnectionOptions {
+  const auths = [o.user !== undefined || o.password !== undefined, o.token !== undefined || o.token_file !== undefined, o.credentials !== undefined];
+  if (auths.filter(Boolean).length > 1) throw new Error("give one of user+password, token/token_file, credentials");
+  if ((o.user === undefined) !== (o.password === undefined)) throw new Error("user and password go together: give both or neither");
+  if (o.token !== undefined && o.token_file !== undefined) throw new Error("token and token_file: give one");
+  if ((o.cert_file === undefined) !== (o.key_file === undefined)) throw new Error("cert_file and key_file go together");
+  if (o.reconnect_min > o.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
+  const token = o.token ?? readOptionFile(o.token_file, "token_file")?.trim();
+  const creds = readOptionFile(o.credentials, "credentials");
+  if (creds !== undefined && !/-----BEGIN NATS USER JWT-----/.test(creds)) throw new Error(`credentials: ${o.credentials} is not a NATS .creds file`);
+  const anyTls = o.tls || o.ca_file !== undefined || o.cert_file !== undefined || o.servers.some((s) => s.startsWith("tls://"));
+  const tls = anyTls
+    ? { ca: readOptionFile(o.ca_file, "ca_file"), cert: readOptionFile(o.cert_file, "cert_file"), key: readOptionFile(o.key_file, "key_file") }
+    : undefined;
+  return {
+    servers: o.servers,
+    name: o.name ?? `storeventd@${hostname}`,
+    user: o.user,
+    pass: o.password,
+    token,
+    authenticator: creds !== undefined ? credsAuthenticator(new TextEncoder().encode(creds)) : undefined,
+    tls: tls && Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)),
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: false, // the receiver's own loop retries the first connect with backoff
+    timeout: 10_000,
+    pingInterval: 30_000,
+  };
+}
+
+export class NatsReceiver {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private connected = false;
+  private buffer: StorageEvent[] = [];
+  private draining: Promise<void> | undefined;
+  private stop = new AbortController();
+  private starting: Promise<void>;
+  private reconnectAttempt = 0;
+  private stats = { sent: 0, buffered_total: 0, dropped: 0, errors: 0, reconnects: 0, last_error: "", last_latency_ms: 0 };
+
+  constructor(private opts: Opts, private conn: ConnectionOptions, private ctx: ReceiverContext) {
+    ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
+    const backoff = { minTimeout: opts.reconnect_min, maxTimeout: opts.reconnect_max };
+    this.conn = { ...conn, reconnectDelayHandler: () => backoffDelay(Math.min(this.reconnectAttempt++, 30), backoff) };
+    this.starting = this.start();
+  }
+
+  private async start(): Promise<void> {
+    const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
+    while (!this.stop.signal.aborted) {
+      try {
+        this.nc = await connect(this.conn);
+        break;
+      } catch (e) {
+        this.fail(`connect: ${(e as Error).message}`, "connect");
+        if (!(await backoff.next())) return;
+      }
+    }
+    const nc = this.nc;
+    if (!nc) return;
+    if (this.stop.signal.aborted) {
+      await nc.close();
+      return;
+    }
+    this.connected = true;
+    this.ctx.count("connects");
+    if (this.opts.jetstream) {
+      this.js = jetstream(nc, { timeout: this.opts.publish_timeout });
+      await this.ensureStream(nc);
+    }
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.connected = false;
+        else if (s.type === "reconnect") {
+          this.connected = true;
+          this.reconnectAttempt = 0;
+          this.stats.reconnects++;
+          this.ctx.count("reconnects");
+          if (this.opts.jetstream) await this.ensureStream(nc);
+          void this.drain();
+        }
+      }
+    })();
+    void this.drain();
+  }
+
+  private async ensureStream(nc: NatsConnection): Promise<void> {
+    if (!this.opts.create_stream) return;
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: this.opts.publish_timeout });
+      try {
+        await jsm.streams.info(this.opts.stream);
+      } catch {
+        await jsm.streams.add({ name: this.opts.stream, subjects: [`${this.opts.subject_prefix}.>`], storage: "file" as never });
+        this.ctx.log.info(`nats: created stream ${this.opts.stream} for ${this.opts.subject_prefix}.>`);
+      }
+    } catch (e) {
+      this.fail(`stream ${this.opts.stream}: ${(e as Error).message}`, "stream");
+    }
+  }
+
+  private fail(msg: string, kind: string): void {
+    this.stats.last_error = msg;
+    this.ctx.log.once(kind, `nats: ${msg}`);
+  }
+
+  private keep(events: readonly StorageEvent[]): void {
+    for (const e of events) {
+      if (this.buffer.length >= this.opts.buffer_max) {
+        this.buffer.shift();
+        this.stats.dropped++;
+        this.ctx.count("dropped");
+        this.ctx.log.once("dropped", `nats: buffer full (${this.opts.buffer_max} events); dropping the oldest`);
+      }
+      this.buffer.push(e);
+      this.stats.buffered_total++;
+    }
+  }
+
+  /** Publishes; returns the events that did not make it (to buffer). */
+  private async publish(events: readonly StorageEvent[]): Promise<StorageEvent[]> {
+    const nc = this.nc;
+    if (!nc || !this.connected || nc.isClosed()) return [...events];
+    const t0 = performance.now();
+    if (this.js) {
+      const js = this.js;
+      const results = await Promise.allSettled(
+        events.map((e) => js.publish(subjectOf(this.opts.subject_prefix, e), JSON.stringify(e), { msgID: e.event_id, timeout: this.opts.publish_timeout })),
+      );
+      const failed: StorageEvent[] = [];
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") {
+          this.stats.sent++;
+          this.ctx.count("sent");
+          if (r.value.duplicate) this.ctx.count("duplicates");
+        } else {
+          failed.push(events[i]!);
+          this.fail(`publish: ${(r.reason as Error).message}`, "publish");
+        }
+      });
+      this.stats.last_latency_ms = Math.round(performance.now() - t0);
+      return failed;
+    }
+    try {
+      for (const e of events) nc.publish(subjectOf(this.opts.subject_prefix, e), JSON.stringify(e));
+      // A PING/PONG round trip: the server has read everything published before it.
+      await Promise.race([nc.flush(), sleep(this.opts.publish_timeout).then(() => Promise.reject(new Error("flush timed out")))]);
+      this.stats.sent += events.length;
+      this.ctx.count("sent", events.length);
+      this.stats.last_latency_ms = Math.round(performance.now() - t0);
+      return [];
+    } catch (e) {
+      // Core NATS: whether these reached the server is unknown; count, do not resend (at most once).
+      this.stats.errors += events.length;
+      this.ctx.count("errors", events.length);
+      this.fail(`publish: ${(e as Error).message}`, "publish");
+      return [];
+    }
+  }
+
+  /** Retries buffered events while connected, with backoff between failed rounds. */
+  private drain(): Promise<void> {
+    this.draining ??= (async () => {
+      const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
+      while (this.buffer.length && this.connected && !this.stop.signal.aborted) {
+        const batch = this.buffer.splice(0, 256);
+        const failed = await this.publish(batch);
+        if (failed.length) {
+          this.buffer.unshift(...failed);
+          this.ctx.count("retries", failed.length);
+          if (!(await backoff.next())) break;
+        } else backoff.reset();
+      }
+    })().finally(() => (this.draining = undefined));
+    return this.draining;
+  }
+
+  async send(events: readonly StorageEvent[]): Promise<void> {
+    if (this.buffer.length || !this.connected) {
+      this.keep(events);
+      if (this.connected) await this.drain();
+      return;
+    }
+    const failed = await this.publish(events);
+    if (failed.length) {
+      this.ctx.count("retries", failed.length);
+      this.keep(failed);
+      void this.drain();
+    }
+  }
+
+  /** Waits up to ms for buffered events to be published, then closes. */
+  async close(ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.buffer.length && this.connected && Date.now() < end) {
+      await this.drain();
+      if (this.buffer.length) await sleep(50);
+    }
+    this.stop.abort();
+    await Promise.race([this.starting, sleep(1000)]);
+    const nc = this.nc;
+    if (nc && !nc.isClosed()) await Promise.race([nc.drain().catch(() => nc.close()), sleep(1000).then(() => nc.close())]);
+  }
+
+  status(): Record<string, unknown> {
+    return { servers: this.opts.servers, connected: this.connected, buffered: this.buffer.length, ...this.stats };
+  }
+}
+
+export default definePlugin({
+  kind: "receiver",
+  name: "nats",
+  description: "Publishes events to NATS subjects <prefix>.<host>.<system>.<event_type>, optionally with JetStream acks.",
+  schema,
+  sample,
+  create(config, ctx) {
+    return new NatsReceiver(config, connectionOptions(config, ctx.hostname), ctx);
+  },
+});

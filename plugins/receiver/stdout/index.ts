@@ -1,0 +1,29 @@
+import * as v from "valibot";
+import { definePlugin, type StorageEvent } from "../../../src/plugin-api.ts";
+import { formatEventLine } from "../../../src/util/format.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+export const schema = v.strictObject({
+  format: v.pipe(v.optional(v.picklist(["line", "json"]), "line"), v.description('"line" (one readable line per event) or "json" (NDJSON).')),
+  color: v.pipe(v.optional(v.boolean(), true), v.description("Colour severities when stdout is a terminal.")),
+});
+
+export default definePlugin({
+  kind: "receiver",
+  name: "stdout",
+  description: "Prints each event on standard output, as a line or as NDJSON.",
+  schema,
+  sample,
+  create(config, ctx) {
+    const color = config.color && process.stdout.isTTY === true;
+    const write = (text: string) =>
+      new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+    return {
+      async send(events: readonly StorageEvent[]) {
+        const text = events.map((e) => (config.format === "json" ? JSON.stringify(e) : formatEventLine(e, color))).join("\n") + "\n";
+        await write(text);
+        ctx.count("written", events.length);
+      },
+    };
+  },
+});

@@ -1,0 +1,202 @@
+// The kernel log sender: /dev/kmsg records -> parsers, with a persistent cursor (seq + boot id),
+// ring-overrun reports (KMSG_OVERRUN) and kernel timestamps mapped to wall-clock time.
+import * as v from "valibot";
+import { closeSync, constants, openSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
+import { openKmsgReader, type KmsgReaderHandle } from "../../../src/kmsg/reader.ts";
+import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/kmsg/record.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+export const schema = v.strictObject({
+  path: v.pipe(v.optional(v.pipe(v.string(), v.minLength(1)), "/dev/kmsg"), v.description(
+    "The kernel log device. A regular file of recorded records is read once to its end (tests).",
+  )),
+  from: v.pipe(v.optional(v.picklist(["start", "cursor", "end"]), "cursor"), v.description(
+    '"cursor": resume after the last record handled in this boot, or from the ring start after a reboot; ' +
+      '"start": the oldest record in the ring; "end": only records written from now on.',
+  )),
+  accept_user_records: v.pipe(v.optional(v.boolean(), false), v.description(
+    "Also parse records of user facilities (written to /dev/kmsg by programs). Off: only kernel records " +
+      "(facility 0) reach the parsers and user records are counted as user_skipped (they could forge events).",
+  )),
+  cursor_file: v.pipe(v.optional(v.string(), ""), v.description(
+    'Where the cursor (last seq and boot id) is kept; "" means <state_dir>/kmsg.cursor.',
+  )),
+  cursor_interval: v.pipe(v.optional(Duration, "1s"), v.description(
+    "The cursor is written (atomically) at most this often, and at shutdown.",
+  )),
+});
+export type KmsgSenderConfig = v.InferOutput<typeof schema>;
+
+export interface KmsgCursor {
+  boot_id: string;
+  seq: number;
+}
+
+const BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+export function readBootId(): string {
+  try {
+    return readFileSync(BOOT_ID, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export function readCursor(path: string): KmsgCursor | undefined {
+  try {
+    const c = JSON.parse(readFileSync(path, "utf8")) as Partial<KmsgCursor>;
+    return typeof c.boot_id === "string" && Number.isSafeInteger(c.seq) ? { boot_id: c.boot_id, seq: c.seq! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeCursor(path: string, c: KmsgCursor): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(c) + "\n", { mode: 0o640 });
+  renameSync(tmp, path);
+}
+
+/**
+ * Wall clock minus the kernel's printk clock, in µs. printk stamps records with local_clock(),
+ * which runs like CLOCK_MONOTONIC (both stop during suspend), so the offset is CLOCK_REALTIME -
+ * CLOCK_MONOTONIC, read from the addon each batch (it follows clock steps and resumes). Without
+ * the addon: wall clock minus /proc/uptime (CLOCK_BOOTTIME, 10 ms resolution; equal to MONOTONIC
+ * until the first suspend).
+ */
+export function printkClockOffsetUs(addon: NativeAddon | null): number {
+  if (typeof addon?.kmsgClock === "function") {
+    const c = addon.kmsgClock();
+    return c.realtime_us - c.monotonic_us;
+  }
+  const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  return Date.now() * 1000 - Math.round(uptime * 1e6);
+}
+
+/** Tests only: knobs the configuration does not offer. */
+export interface KmsgTestHooks {
+  /** Sleep this long per batch in the reader (provokes a ring overrun). */
+  slowMs?: number;
+  /** Force the TypeScript reader even when the addon is there. */
+  noNative?: boolean;
+}
+
+export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, hooks: KmsgTestHooks = {}): Sender {
+  // A missing or unreadable device (ENOENT, EACCES, EPERM under dmesg_restrict) is a config error.
+  closeSync(openSync(config.path, constants.O_RDONLY | constants.O_NONBLOCK));
+  const cursorFile = config.cursor_file || join(ctx.stateDir, "kmsg.cursor");
+  const bootId = readBootId();
+  const stats = { records: 0, forwarded: 0, user_skipped: 0, bad: 0, overruns: 0, lost: 0 };
+  const native = hooks.noNative ? null : ctx.native;
+  let cursorSeq = -1;
+  let savedSeq = -1;
+  let reader: KmsgReaderHandle | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let started = "";
+
+  const saveCursor = () => {
+    timer = undefined;
+    if (cursorSeq < 0 || cursorSeq === savedSeq) return;
+    try {
+      writeCursor(cursorFile, { boot_id: bootId, seq: cursorSeq });
+      savedSeq = cursorSeq;
+    } catch (e) {
+      ctx.count("cursor_errors");
+      ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${(e as Error).message}`);
+    }
+  };
+
+  const overrun = (d: KmsgDecoded, timeUs: number) => {
+    const lost = d.lostBefore;
+    const first = d.record.seq - lost;
+    const last = d.record.seq - 1;
+    stats.overruns++;
+    stats.lost += lost;
+    ctx.count("overruns");
+    ctx.count("lost", lost);
+    ctx.emitEvent({
+      severity: "warn", system: "daemon", event_type: "KMSG_OVERRUN",
+      msg: `kernel log ring overrun: ${lost} record${lost === 1 ? "" : "s"} lost (seq ${first}..${last})`,
+      extension: { lost, first_lost_seq: first, last_lost_seq: last },
+      time_us: timeUs, source: ctx.instance, raw: "",
+    });
+  };
+
+  const onRecords = (batch: KmsgDecoded[]) => {
+    const offset = printkClockOffsetUs(native);
+    for (const d of batch) {
+      const rec = d.record;
+      stats.records++;
+      ctx.count("records");
+      if (d.status !== KmsgStatus.ok) {
+        stats.bad++;
+        ctx.count("bad_records");
+        const kind = KMSG_STATUS_NAMES[d.status] ?? "bad";
+        ctx.log.once(`bad_record_${kind}`, `skipping a malformed /dev/kmsg record (${kind}): ${rec.raw.slice(0, 200)}`);
+        continue;
+      }
+      rec.time_us = Math.round(rec.ts_us + offset);
+      if (d.lostBefore > 0) overrun(d, rec.time_us);
+      if (d.badProps > 0) {
+        ctx.count("bad_props", d.badProps);
+        ctx.log.once("bad_props", `skipping continuation lines that are not " KEY=value" in seq ${rec.seq}`);
+      }
+      cursorSeq = rec.seq;
+      if (rec.facility !== 0 && !config.accept_user_records) {
+        stats.user_skipped++;
+        ctx.count("user_skipped");
+        continue;
+      }
+      stats.forwarded++;
+      ctx.count("forwarded");
+      ctx.emit(rec);
+    }
+    if (cursorSeq !== savedSeq) timer ??= setTimeout(saveCursor, config.cursor_interval);
+  };
+
+  const stop = () => {
+    reader?.close();
+    clearTimeout(timer);
+    saveCursor();
+  };
+
+  return {
+    async run() {
+      let afterSeq = -1;
+      let seek: "start" | "end" = config.from === "end" ? "end" : "start";
+      if (config.from === "cursor") {
+        const c = readCursor(cursorFile);
+        if (c && c.boot_id === bootId) afterSeq = c.seq;
+        started = c ? (c.boot_id === bootId ? `after seq ${c.seq}` : "ring start (new boot)") : "ring start (no cursor)";
+      } else started = config.from === "end" ? "end" : "ring start";
+      seek = afterSeq >= 0 ? "start" : seek;
+      reader = openKmsgReader(native, { path: config.path, seek, afterSeq, slowMs: hooks.slowMs, source: ctx.instance }, onRecords);
+      ctx.log.info(`reading ${config.path} from ${started} (${reader.kind} reader)`);
+      ctx.ready();
+      const aborted = new Promise<null>((resolve) => {
+        if (ctx.signal.aborted) resolve(null);
+        ctx.signal.addEventListener("abort", () => resolve(null), { once: true });
+      });
+      const err = await Promise.race([reader.done, aborted]);
+      stop();
+      if (err) throw new Error(err);
+    },
+    close: stop,
+    status: () => ({
+      path: config.path, reader: reader?.kind ?? "not started", started, ...stats, cursor_seq: cursorSeq,
+      cursor_file: cursorFile, boot_id: bootId,
+    }),
+  };
+}
+
+export default definePlugin({
+  kind: "sender",
+  name: "kmsg",
+  description: "Reads the kernel log (/dev/kmsg) with a cursor that survives restarts; reports ring overruns.",
+  schema,
+  sample,
+  create: (config, ctx) => createKmsgSender(config, ctx),
+});

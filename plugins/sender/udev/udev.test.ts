@@ -1,0 +1,139 @@
+// Recorded uevents (testdata/<case>/input.uevent: raw netlink bytes in the kernel's format, or
+// udevadm monitor text) -> the udev catalog events (testdata/<case>/expected.ndjson).
+// UPDATE_SNAPSHOTS=1 rewrites the expected files.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import { parse as parseToml } from "smol-toml";
+import { decodeUeventFile } from "../../../src/uevent/parse.ts";
+import { replayClassifier } from "../../../src/uevent/classify.ts";
+import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
+import { makeContext } from "../../../test/helpers/context.ts";
+import plugin, { schema, UdevSender } from "./index.ts";
+
+const DATA = join(import.meta.dir, "testdata");
+
+function run(caseName: string) {
+  const bad: string[] = [];
+  const records = [...decodeUeventFile(readFileSync(join(DATA, caseName, "input.uevent")), "udev", (r) => bad.push(r))];
+  const c = replayClassifier();
+  const drafts: EventDraft[] = [];
+  const forwarded: UeventRecord[] = [];
+  for (const r of records) {
+    const h = c.handle(r);
+    if (h.status === "new") forwarded.push(r);
+    if (h.bad) bad.push(h.bad);
+    drafts.push(...h.drafts);
+  }
+  return { records, drafts, forwarded, bad, inventory: c.inventory };
+}
+
+describe("udev catalog fixtures", () => {
+  for (const name of readdirSync(DATA).sort()) {
+    test(`testdata/${name} -> expected.ndjson`, () => {
+      const { drafts } = run(name);
+      const text = drafts.map((d) => JSON.stringify(d)).join("\n") + (drafts.length ? "\n" : "");
+      const file = join(DATA, name, "expected.ndjson");
+      if (process.env.UPDATE_SNAPSHOTS === "1" || !existsSync(file)) writeFileSync(file, text);
+      expect(text).toBe(readFileSync(file, "utf8"));
+    });
+  }
+
+  test("loop lifecycle (real 6.18 capture): changed, resized, partitions, media change, removal", () => {
+    const { drafts } = run("loop-lifecycle");
+    expect(drafts.map((d) => `${d.event_type} ${d.dev_name}`)).toEqual([
+      "DEVICE_CHANGED loop2", "DEVICE_RESIZED loop2", "DEVICE_ADDED loop2p1", "DEVICE_ADDED loop2p2",
+      "DEVICE_CHANGED loop2", "MEDIA_CHANGED loop2", "DEVICE_REMOVED loop2p1", "DEVICE_REMOVED loop2p2", "DEVICE_REMOVED loop2",
+    ]);
+    expect(drafts[2]!.extension).toMatchObject({ parent: "loop2", devtype: "partition", majmin: "259:0" });
+  });
+
+  test("SDEV_UA on the scsi_device names the disk at that H:C:T:L, with the sense code", () => {
+    const { drafts } = run("sd-scsi");
+    const ua = drafts.filter((d) => d.event_type === "SCSI_UNIT_ATTENTION");
+    expect(ua.map((d) => d.extension!.ua)).toEqual([
+      "CAPACITY_DATA_HAS_CHANGED", "INQUIRY_DATA_HAS_CHANGED", "THIN_PROVISIONING_SOFT_THRESHOLD_REACHED",
+      "MODE_PARAMETERS_CHANGED", "REPORTED_LUNS_DATA_HAS_CHANGED", "ASYMMETRIC_ACCESS_STATE_CHANGED", "POWER_ON_RESET_OCCURRED",
+    ]);
+    for (const d of ua) expect(d).toMatchObject({ dev_name: "sdb", system: "scsi", extension: { scsi_address: "2:0:0:0" } });
+    expect(ua[0]!.extension).toMatchObject({ asc: "0x2a", ascq: "0x09" });
+    expect(ua[2]!.severity).toBe("warn");
+    const media = drafts.filter((d) => d.event_type === "MEDIA_CHANGED");
+    expect(media.map((d) => d.dev_name)).toEqual(["sr0", "sr0"]); // SDEV_MEDIA_CHANGE and DISK_MEDIA_CHANGE
+    expect(drafts.find((d) => d.event_type === "DEVICE_REMOVED" && d.dev_name === "sdb")!.severity).toBe("warn");
+  });
+
+  test("NVME_AEN: SMART/health -> NVME_CRITICAL_WARNING, other types -> NVME_ASYNC_EVENT", () => {
+    const { drafts } = run("nvme-aen");
+    const aen = drafts.filter((d) => d.system === "nvme");
+    expect(aen.map((d) => [d.event_type, d.severity, d.extension!.info_name])).toEqual([
+      ["NVME_CRITICAL_WARNING", "error", "NVM subsystem reliability degraded"],
+      ["NVME_CRITICAL_WARNING", "warn", "temperature threshold crossed"],
+      ["NVME_CRITICAL_WARNING", "error", "available spare below threshold"],
+      ["NVME_ASYNC_EVENT", "warn", "transient internal error"],
+      ["NVME_ASYNC_EVENT", "error", "diagnostic failure"],
+      ["NVME_ASYNC_EVENT", "info", "sanitize operation completed"],
+      ["NVME_ASYNC_EVENT", "info", "info 0x00"],
+    ]);
+    expect(aen[2]).toMatchObject({ dev_name: "nvme0", dev_path: "/dev/nvme0", extension: { log_page: 2, type: 1 } });
+  });
+
+  test("dm path events go to the parsers only; cookie and resize changes are device events", () => {
+    const { drafts, forwarded } = run("dm-multipath");
+    expect(drafts.map((d) => d.event_type)).toEqual(["DEVICE_ADDED", "DEVICE_CHANGED", "DEVICE_RESIZED", "DEVICE_REMOVED"]);
+    expect(forwarded.filter((r) => r.props.DM_ACTION).map((r) => r.props.DM_ACTION)).toEqual(["PATH_FAILED", "PATH_REINSTATED"]);
+  });
+
+  test("udevadm monitor text: the UDEV copy of a SEQNUM is not a second event", () => {
+    const { drafts, records } = run("udevadm-text");
+    expect(records.map((r) => `${r.origin} ${r.action} ${r.props.SEQNUM}`)).toEqual([
+      "kernel add 4417", "kernel add 4418", "kernel change 4425", "udev change 4425", "kernel remove 4431",
+    ]);
+    expect(drafts.map((d) => d.event_type)).toEqual(["DEVICE_ADDED", "MEDIA_CHANGED", "DEVICE_REMOVED"]);
+  });
+
+  test("near misses produce no event; a non-hex NVME_AEN is counted bad", () => {
+    const { drafts, bad, forwarded } = run("near-miss");
+    expect(drafts).toEqual([]);
+    expect(bad).toEqual(["NVME_AEN value is not hex"]);
+    expect(forwarded.map((r) => r.props.SEQNUM)).toEqual(["101", "103", "104", "105"]);
+  });
+});
+
+describe("udev sender", () => {
+  test("sample.toml parses with the schema and equals the README's Configuration block", () => {
+    const sample = readFileSync(join(import.meta.dir, "sample.toml"), "utf8");
+    const table = parseToml(sample).udev as Record<string, unknown>;
+    const { type: _t, ...opts } = table;
+    expect(v.parse(schema, opts)).toEqual(v.parse(schema, {}));
+    const readme = readFileSync(join(import.meta.dir, "README.md"), "utf8");
+    const block = /## Configuration\n+```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBe(sample);
+    expect(plugin.name).toBe("udev");
+  });
+
+  test("schema rejects unknown keys and bad values", () => {
+    expect(() => v.parse(schema, { group: ["kernel"] })).toThrow();
+    expect(() => v.parse(schema, { groups: ["kernl"] })).toThrow();
+    expect(() => v.parse(schema, { groups: [] })).toThrow();
+    expect(() => v.parse(schema, { poll_interval: "soon" })).toThrow();
+  });
+
+  test("UdevSender.onBatch() counts bad, untrusted and ENOBUFS records and resyncs on overflow", () => {
+    const { ctx, rec } = makeContext();
+    const s = new UdevSender(v.parse(schema, { sys_root: "/dev/null/no-sysfs" }), ctx);
+    const parts = ["add\0/devices/virtual/block/loop9\0SUBSYSTEM=block\0DEVNAME=loop9\0DEVTYPE=disk\0SEQNUM=1",
+      "bad kernel header (want ACTION@/devpath)", "group=1 port=77 pid=77 uid=0", "receive buffer overflow (ENOBUFS)"];
+    const bytes = Buffer.from(parts.join(""));
+    let at = 0;
+    const ends = Uint32Array.from(parts.map((p) => (at += Buffer.byteLength(p))));
+    s.onBatch(bytes, ends, Float64Array.from([1, 0, 0, 3, 0, 0, 4, 77, 0, 5, -1, -1]), null);
+    expect(Object.fromEntries(rec.counts)).toEqual({ received: 1, bad: 1, dropped_untrusted: 1, enobufs: 1, resyncs: 1 });
+    expect(rec.records.map((r) => (r.kind === "uevent" ? r.devpath : ""))).toEqual(["/devices/virtual/block/loop9"]);
+    // the rescan of an empty sysfs finds loop9 gone: a resync removal
+    expect(rec.events.map((e) => [e.event_type, e.dev_name, e.extension?.resync])).toEqual([
+      ["DEVICE_ADDED", "loop9", undefined], ["DEVICE_REMOVED", "loop9", true],
+    ]);
+  });
+});

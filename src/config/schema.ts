@@ -1,0 +1,74 @@
+// Schemas of the core's own config: [main], the keys every plugin instance has (type, plugin,
+// filter, queue), and drbd-reactor's top-level keys. Plugin options are validated by each
+// plugin's own schema.
+import * as v from "valibot";
+import { SEVERITIES, SYSTEMS } from "../event.ts";
+import { parseDuration } from "../util/duration.ts";
+
+export const Duration = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m"'),
+  v.transform((x) => parseDuration(x)!),
+);
+
+const oneOrMany = <T extends v.GenericSchema>(item: T) =>
+  v.pipe(v.union([item, v.array(item)]), v.transform((x) => (Array.isArray(x) ? x : [x]) as v.InferOutput<T>[]));
+
+export const FilterSchema = v.strictObject({
+  severity: v.pipe(v.optional(oneOrMany(v.picklist(SEVERITIES))), v.description("Only these severities.")),
+  min_severity: v.pipe(v.optional(v.picklist(SEVERITIES)), v.description("Only this severity or worse.")),
+  system: v.pipe(v.optional(oneOrMany(v.picklist(SYSTEMS))), v.description("Only these subsystems.")),
+  event_type: v.pipe(v.optional(oneOrMany(v.string())), v.description("Only these event types (globs: DRBD_*).")),
+  dev_name: v.pipe(v.optional(oneOrMany(v.string())), v.description("Only these devices (globs: sd*, dm-*).")),
+  source: v.pipe(v.optional(oneOrMany(v.string())), v.description("Only events from these senders.")),
+});
+export type FilterConfig = v.InferOutput<typeof FilterSchema>;
+
+export const QueueSchema = v.strictObject({
+  max_events: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1000), v.description("Queue bound.")),
+  when_full: v.pipe(
+    v.optional(v.picklist(["drop_oldest", "drop_newest"]), "drop_oldest"),
+    v.description("Which event is dropped (and counted) when the queue is full."),
+  ),
+  batch: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 100), v.description("Events per send().")),
+});
+export type QueueConfig = v.InferOutput<typeof QueueSchema>;
+
+export const COMMON_KEYS = ["type", "plugin", "filter", "queue"] as const;
+
+export const CommonSchema = v.object({
+  type: v.optional(v.picklist(["sender", "parser", "receiver"])),
+  plugin: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*$/, "expected a plugin name"))),
+  filter: v.optional(FilterSchema),
+  queue: v.optional(QueueSchema, {}),
+});
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "off"] as const;
+
+export const MainSchema = v.strictObject({
+  hostname: v.pipe(v.optional(v.pipe(v.string(), v.minLength(1))), v.description("Host name in events (default: the host name).")),
+  state_dir: v.pipe(v.optional(v.string(), "/var/lib/storeventd"), v.description("Store, kmsg cursor, extracted addon.")),
+  control_socket: v.pipe(v.optional(v.string(), "/run/storeventd/control.sock"), v.description("Control API unix socket.")),
+  control_group: v.pipe(v.optional(v.string()), v.description("Group owning the control socket (mode 0660).")),
+  listen: v.pipe(v.optional(v.string()), v.description('Optional TCP listener for /metrics, WebSocket events, web page ("127.0.0.1:9911").')),
+  dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("Identical kernel messages within it fold into one event (0 = off).")),
+  snippets: v.pipe(v.optional(v.string()), v.description("Directory of *.toml snippets (default: conf.d/ beside the config).")),
+  log_level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("The daemon's own log level.")),
+  shutdown_timeout: v.pipe(v.optional(Duration, "10s"), v.description("How long stop waits for receivers to drain.")),
+});
+export type MainConfig = v.InferOutput<typeof MainSchema>;
+
+// drbd-reactor's [[log]]: accepted unchanged.
+export const DrbdReactorLogSchema = v.strictObject({
+  level: v.optional(v.picklist(LOG_LEVELS), "info"),
+  file: v.optional(v.string()),
+});
+
+/** drbd-reactor's array-of-tables plugins and what they become here. */
+export const DRBD_REACTOR_ARRAYS: Record<string, { plugin: string; supported: boolean; why?: string }> = {
+  umh: { plugin: "umh", supported: true },
+  debugger: { plugin: "debugger", supported: true },
+  prometheus: { plugin: "prometheus", supported: true },
+  promoter: { plugin: "promoter", supported: true },
+  agentx: { plugin: "agentx", supported: false, why: "the AgentX (SNMP) plugin of drbd-reactor is not supported by storeventd; use [[prometheus]]" },
+};

@@ -1,0 +1,174 @@
+// `storeventd run`: the daemon. Loads the config (or the embedded default), starts the pipeline,
+// tells systemd READY once senders are open, reloads on SIGHUP (a bad config keeps the old one),
+// stops cleanly on SIGTERM/SIGINT (senders first, then receivers drain).
+import { mkdirSync } from "node:fs";
+import type { AnyPluginDef } from "./plugin-api.ts";
+import { Registry } from "./registry.ts";
+import { loadConfig, type Config } from "./config/load.ts";
+import { ConfigError } from "./config/issues.ts";
+import { Pipeline } from "./pipeline.ts";
+import { createDeviceDirectory } from "./devices/index.ts";
+import { ServiceMap } from "./util/services.ts";
+import { rootLog } from "./util/log.ts";
+import { addonStatus, nativeAddon } from "./native.ts";
+import { BUILD } from "./build-info.ts";
+import { formatTime, nowUs, type EventDraft } from "./event.ts";
+import { sdNotify } from "./systemd/notify.ts";
+import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
+import { startWebListener, type WebListener } from "./web/server.ts";
+
+export interface DaemonOptions {
+  configPath?: string;
+  plugins: AnyPluginDef[];
+  logLevel?: string;
+}
+
+export class Daemon {
+  readonly registry: Registry;
+  readonly services = new ServiceMap();
+  readonly devices = createDeviceDirectory();
+  readonly pipeline: Pipeline;
+  private log = rootLog.child("storeventd");
+  private started = nowUs();
+  private reloading: Promise<ReloadResult> | undefined;
+  private web: WebListener | undefined;
+  cfg!: Config;
+
+  constructor(private opts: DaemonOptions) {
+    this.registry = new Registry(opts.plugins);
+    this.pipeline = new Pipeline({
+      registry: this.registry, log: rootLog, devices: this.devices, services: this.services,
+      native: nativeAddon(), mode: "daemon",
+    });
+  }
+
+  private load(): Config {
+    return loadConfig({ path: this.opts.configPath, registry: this.registry, allowEmbedded: true });
+  }
+
+  private applyLogLevel(cfg: Config): void {
+    rootLog.level = (this.opts.logLevel ?? cfg.drbdReactor.log?.level ?? cfg.main.log_level) as typeof rootLog.level;
+  }
+
+  /** Loads and starts; throws ConfigError (exit 2) or Error (exit 1). */
+  async start(): Promise<void> {
+    this.cfg = this.load();
+    this.applyLogLevel(this.cfg);
+    try {
+      mkdirSync(this.cfg.main.state_dir, { recursive: true, mode: 0o750 });
+    } catch (e) {
+      this.log.warn(`cannot create state_dir ${this.cfg.main.state_dir}: ${(e as Error).message}`);
+    }
+    const addon = addonStatus();
+    if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    const res = await this.pipeline.apply(this.cfg);
+    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
+    this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
+    this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
+  }
+
+  event(d: EventDraft): void {
+    this.pipeline.emitDraft({ ...d, source: "storeventd" });
+  }
+
+  /** Validates the new config first; applies only if valid; unchanged instances keep running. */
+  reload(): Promise<ReloadResult> {
+    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    sdNotify(`RELOADING=1\nMONOTONIC_USEC=${Math.round(Bun.nanoseconds() / 1000)}`);
+    try {
+      const next = this.load();
+      const res = await this.pipeline.apply(next);
+      this.cfg = next;
+      this.applyLogLevel(next);
+      this.log.info(`reloaded: started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`);
+      this.event({ severity: "info", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded: ${res.started.length} started, ${res.stopped.length} stopped, ${res.kept.length} kept`, extension: { ...res } });
+      return { ok: true, ...res };
+    } catch (e) {
+      const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+      this.log.error(`reload failed, keeping the running config:\n${msg}`);
+      return { ok: false, error: msg, started: [], stopped: [], kept: [] };
+    } finally {
+      sdNotify("READY=1");
+    }
+  }
+
+  async stop(): Promise<void> {
+    sdNotify("STOPPING=1");
+    this.log.info("stopping");
+    await this.web?.close();
+    await this.pipeline.stop(this.cfg.main.shutdown_timeout, () =>
+      this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STOPPING", msg: "storeventd stopping", extension: { pid: process.pid } }),
+    );
+  }
+
+  status(): DaemonStatus {
+    return {
+      version: BUILD.version, commit: BUILD.commit, pid: process.pid, started: formatTime(this.started),
+      uptime_s: Math.round((nowUs() - this.started) / 1e6), config_files: this.cfg.embedded ? ["(embedded default)"] : this.cfg.files,
+      addon: addonStatus(), hostname: this.cfg.main.hostname, instances: this.pipeline.instances(),
+      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folded },
+    };
+  }
+
+  handle(): DaemonHandle {
+    return {
+      status: () => this.status(),
+      reload: () => this.reload(),
+      subscribe: (f) => this.pipeline.subscribe(f),
+      devices: this.devices,
+      drbd: this.pipeline.drbd,
+      main: () => this.cfg.main,
+      services: this.services,
+    };
+  }
+}
+
+/** Runs until SIGTERM/SIGINT; returns the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const d = new Daemon(opts);
+  // Signals are caught before anything starts: a SIGTERM during start-up stops right after it.
+  let requestStop!: (sig: string) => void;
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  let started = false;
+  const onTerm = () => requestStop("SIGTERM");
+  const onInt = () => requestStop("SIGINT");
+  const onHup = () => {
+    if (started) void d.reload().then(() => d.pipeline.reopenReceivers());
+  };
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  process.on("SIGHUP", onHup);
+  const unhook = () => {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+    process.off("SIGHUP", onHup);
+  };
+  try {
+    await d.start();
+    started = true;
+  } catch (e) {
+    unhook();
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const tick = setInterval(() => d.pipeline.tick(), 250);
+  void d.pipeline.whenReady(30_000).then((ok) => {
+    if (!ok) rootLog.child("storeventd").warn("not every sender reported ready within 30 s; telling systemd READY anyway");
+    sdNotify(`READY=1\nSTATUS=running\nMAINPID=${process.pid}`);
+  });
+  const status = setInterval(() => {
+    const c = d.pipeline.counters;
+    sdNotify(`STATUS=${c.get("events") ?? 0} events, ${c.get("records") ?? 0} records, ${c.get("receiver_dropped") ?? 0} dropped`);
+  }, 10_000);
+  const sig = await stopRequested;
+  rootLog.child("storeventd").info(`${sig} received`);
+  clearInterval(tick);
+  clearInterval(status);
+  await d.stop();
+  unhook();
+  return 0;
+}

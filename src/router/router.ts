@@ -1,0 +1,129 @@
+// Routes events to receivers: one bounded queue and one delivery loop per receiver, so a slow or
+// failing receiver never blocks the others; drops are counted and reported as RECEIVER_DROPPED.
+import type { StorageEvent } from "../event.ts";
+import type { Logger, Receiver } from "../plugin-api.ts";
+import type { QueueConfig } from "../config/schema.ts";
+import { BoundedQueue } from "./queue.ts";
+import { within } from "../util/timeout.ts";
+import type { EventFilter } from "./filter.ts";
+
+export interface SlotStats {
+  depth: number;
+  max: number;
+  dropped: number;
+  sent: number;
+  errors: number;
+}
+
+export class ReceiverSlot {
+  readonly queue: BoundedQueue<StorageEvent>;
+  sent = 0;
+  errors = 0;
+  /** Drops not yet reported in a RECEIVER_DROPPED event. */
+  unreported = 0;
+  private loop: Promise<void> | undefined;
+  private stop = new AbortController();
+  private idle: (() => void)[] = [];
+  private busy = false;
+
+  constructor(
+    readonly name: string,
+    readonly receiver: Receiver,
+    readonly filter: EventFilter,
+    readonly queueConfig: QueueConfig,
+    private log: Logger,
+  ) {
+    this.queue = new BoundedQueue(queueConfig.max_events, queueConfig.when_full);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  offer(e: StorageEvent): boolean {
+    if (!this.filter(e)) return true;
+    const before = this.queue.dropped;
+    this.queue.push(e);
+    const lost = this.queue.dropped - before;
+    this.unreported += lost;
+    return lost === 0;
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const r = this.queue.tryTake(this.queueConfig.batch);
+      if (r.state === "closed") break;
+      if (r.state === "empty") {
+        for (const f of this.idle.splice(0)) f();
+        await this.queue.wait(this.stop.signal);
+        if (this.stop.signal.aborted) break;
+        continue;
+      }
+      this.busy = true;
+      try {
+        await this.receiver.send(r.values);
+        this.sent += r.values.length;
+      } catch (e) {
+        this.errors += r.values.length;
+        this.log.once("send-error", `send failed: ${(e as Error).message ?? e}`);
+      } finally {
+        this.busy = false;
+      }
+    }
+    for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Resolves when the queue is empty and no send is in flight (or after timeoutMs). */
+  async drained(timeoutMs: number): Promise<boolean> {
+    if (this.queue.length === 0 && !this.busy) return true;
+    return within(new Promise<void>((r) => this.idle.push(r)), timeoutMs);
+  }
+
+  /** Drains (bounded by timeoutMs), then stops the loop and closes the receiver. */
+  async close(timeoutMs: number): Promise<void> {
+    this.queue.close();
+    const done = await within(this.loop, timeoutMs);
+    if (!done) {
+      this.log.warn(`did not drain within ${timeoutMs} ms; ${this.queue.length} events dropped`);
+      this.unreported += this.queue.length;
+      this.stop.abort();
+    }
+    try {
+      await this.receiver.close?.();
+    } catch (e) {
+      this.log.warn(`close failed: ${(e as Error).message}`);
+    }
+  }
+
+  stats(): SlotStats {
+    return { depth: this.queue.length, max: this.queue.capacity, dropped: this.queue.dropped, sent: this.sent, errors: this.errors };
+  }
+}
+
+export class Router {
+  private slots = new Map<string, ReceiverSlot>();
+
+  add(slot: ReceiverSlot): void {
+    this.slots.set(slot.name, slot);
+    slot.start();
+  }
+
+  remove(name: string): ReceiverSlot | undefined {
+    const s = this.slots.get(name);
+    this.slots.delete(name);
+    return s;
+  }
+
+  get(name: string): ReceiverSlot | undefined {
+    return this.slots.get(name);
+  }
+
+  all(): ReceiverSlot[] {
+    return [...this.slots.values()];
+  }
+
+  /** Offers the event to every receiver (except `skip`); never waits. */
+  dispatch(e: StorageEvent, skip?: string): void {
+    for (const s of this.slots.values()) if (s.name !== skip) s.offer(e);
+  }
+}

@@ -1,0 +1,19 @@
+// `replay --uevent`: recorded uevents -> the records the parsers get plus the udev catalog events
+// the live udev sender would emit (same filter, SEQNUM de-duplication and classifier; the
+// inventory is built from the uevents alone, never from this host's sysfs).
+import type { EventDraft } from "../event.ts";
+import type { UeventRecord } from "../records.ts";
+import type { NativeAddon } from "../native.ts";
+import { replayClassifier, type ClassifyOptions } from "./classify.ts";
+import { decodeUeventFile } from "./parse.ts";
+
+export function* replayUevents(
+  data: Uint8Array, addon: NativeAddon | null, opts: ClassifyOptions & { source?: string; onBad?: (reason: string) => void } = {},
+): Iterable<{ rec: UeventRecord; drafts: EventDraft[] }> {
+  const c = replayClassifier(opts);
+  for (const rec of decodeUeventFile(data, opts.source ?? "udev", opts.onBad, addon?.ueventParse?.bind(addon))) {
+    const h = c.handle(rec);
+    if (h.bad) opts.onBad?.(h.bad);
+    if (h.status === "new") yield { rec, drafts: h.drafts };
+  }
+}

@@ -1,0 +1,68 @@
+// Layout rules (STYLE.md): plugins never import plugins, the core never imports plugins (only the
+// entry point imports the generated list), every plugin folder has its files.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve, dirname } from "node:path";
+
+const root = join(import.meta.dir, "..");
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (f === "node_modules" || f === "testdata") continue;
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)]
+    .map((m) => m[1] ?? m[2]!)
+    .filter((s) => s.startsWith("."))
+    .map((s) => resolve(dirname(file), s));
+}
+
+const pluginDirs = ["sender", "parser", "receiver"].flatMap((kind) => {
+  const d = join(root, "plugins", kind);
+  return existsSync(d) ? readdirSync(d).map((n) => join(d, n)).filter((p) => statSync(p).isDirectory()) : [];
+});
+
+describe("architecture", () => {
+  test("src/ never imports plugins/ (only src/main.ts imports the generated list)", () => {
+    const bad = walk(join(root, "src"))
+      .filter((f) => !f.endsWith("src/main.ts"))
+      .flatMap((f) => imports(f).filter((i) => i.startsWith(join(root, "plugins"))).map((i) => `${relative(root, f)} -> ${relative(root, i)}`));
+    expect(bad).toEqual([]);
+  });
+
+  test("no plugin imports another plugin", () => {
+    const bad: string[] = [];
+    for (const dir of pluginDirs) {
+      for (const f of walk(dir)) {
+        for (const i of imports(f)) {
+          if (i.startsWith(join(root, "plugins")) && !i.startsWith(dir + "/")) bad.push(`${relative(root, f)} -> ${relative(root, i)}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test("every plugin folder has index.ts, README.md, sample.toml, a test and testdata/", () => {
+    expect(pluginDirs.length).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const dir of pluginDirs) {
+      const files = readdirSync(dir);
+      for (const f of ["index.ts", "README.md", "sample.toml", "testdata"]) if (!files.includes(f)) missing.push(`${relative(root, dir)}/${f}`);
+      if (!files.some((f) => f.endsWith(".test.ts"))) missing.push(`${relative(root, dir)}/*.test.ts`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  test("plugins/all.ts lists exactly the plugin folders", () => {
+    const all = readFileSync(join(root, "plugins/all.ts"), "utf8");
+    const listed = [...all.matchAll(/from "\.\/(\w+\/[\w-]+)\/index\.ts"/g)].map((m) => m[1]).sort();
+    expect(listed).toEqual(pluginDirs.map((d) => relative(join(root, "plugins"), d)).sort());
+  });
+});

@@ -1,0 +1,40 @@
+// Runs the compiled binary (dist/storeventd) the way a user would.
+import { join } from "node:path";
+
+export const BIN = process.env.STOREVENTD_BIN ?? join(import.meta.dir, "../../dist/storeventd");
+
+export async function runBin(args: string[], opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {}) {
+  const proc = Bun.spawn([BIN, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Starts a long-running command and collects its output; waits until `ready(stderr)`. */
+export async function startDaemon(args: string[], ready: (stderr: string) => boolean, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([BIN, ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let out = "";
+  let err = "";
+  const pump = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) add(dec.decode(chunk, { stream: true }));
+  };
+  void pump(proc.stdout, (t) => (out += t));
+  void pump(proc.stderr, (t) => (err += t));
+  const waitStderr = async (pred: (s: string) => boolean, timeoutMs = 15_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!pred(err)) {
+      if (Date.now() > until) throw new Error(`timed out; stderr so far:\n${err}`);
+      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}; stderr:\n${err}`);
+      await Bun.sleep(20);
+    }
+  };
+  await waitStderr(ready);
+  return { proc, stdout: () => out, stderr: () => err, waitStderr };
+}
