@@ -70,7 +70,8 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     const s = show("ActiveState", "SubState", "MainPID", "StatusText", "ExecMainStartTimestampMonotonic");
     expect(s.ActiveState).toBe("active");
     mainPid = s.MainPID!;
-    console.log(`systemctl start -> active in ${startMs.toFixed(0)} ms`);
+    expect(s.StatusText).not.toBe(""); // STATUS= from the daemon
+    console.log(`systemctl start -> active in ${startMs.toFixed(0)} ms; status "${s.StatusText}"`);
     const entries = journal().filter((e) => e._PID === mainPid);
     expect(entries.length).toBeGreaterThan(0); // the daemon's own lines, captured by journald
     expect(entries.every((e) => e._SYSTEMD_UNIT === "storeventd.service")).toBe(true);
@@ -105,6 +106,27 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     mainPid = s.MainPID!;
     expect(readFileSync(conf, "utf8")).toBe(changed);
   }, 60_000);
+
+  test("watchdog: WATCHDOG=1 pings keep a WatchdogSec=2s unit alive", async () => {
+    expect(show("WatchdogUSec").WatchdogUSec).toBe("30s"); // the packaged unit's setting
+    const dropin = "/etc/systemd/system/storeventd.service.d/watchdog.conf";
+    inNode(["mkdir", "-p", "/etc/systemd/system/storeventd.service.d"]);
+    ok(["nsenter", "-t", leader, "-a", "sh", "-c", `printf '[Service]\\nWatchdogSec=2s\\n' > ${dropin}`]);
+    inNode(["systemctl", "daemon-reload"]);
+    try {
+      expect(inNode(["systemctl", "restart", "storeventd"]).code).toBe(0);
+      const first = show("MainPID", "WatchdogTimestampMonotonic", "WatchdogUSec");
+      expect(first.WatchdogUSec).toBe("2s");
+      await Bun.sleep(5000); // 2.5 watchdog periods: without pings systemd would kill it
+      const later = show("MainPID", "WatchdogTimestampMonotonic", "ActiveState", "NRestarts");
+      expect(later).toMatchObject({ MainPID: first.MainPID, ActiveState: "active", NRestarts: "0" });
+      expect(Number(later.WatchdogTimestampMonotonic)).toBeGreaterThan(Number(first.WatchdogTimestampMonotonic));
+      mainPid = later.MainPID!;
+    } finally {
+      inNode(["rm", "-f", dropin]);
+      inNode(["systemctl", "daemon-reload"]);
+    }
+  }, 30_000);
 
   test("systemctl stop is clean: exit 0, no kill, Result=success", () => {
     const t0 = performance.now();
