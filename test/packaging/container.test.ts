@@ -77,6 +77,15 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     expect(entries.every((e) => e._SYSTEMD_UNIT === "storeventd.service")).toBe(true);
     // the addon loaded inside the sandbox (BUN_TMPDIR is exec-capable): no fallback warning
     expect(entries.map((e) => e.MESSAGE).join("\n")).not.toContain("BUN_TMPDIR");
+    // the shipped config's journald receiver wrote the DAEMON_STARTED event over the journal's
+    // native socket (AF_UNIX datagrams through the addon, under ProtectSystem=strict)
+    let started: Record<string, string> | undefined;
+    await waitFor("DAEMON_STARTED in the journal", () => {
+      const out = inNode(["journalctl", "-o", "json", "--no-pager", "STOREVENTD_EVENT_TYPE=DAEMON_STARTED", `_PID=${mainPid}`]).out;
+      started = out.trim() ? JSON.parse(out.trim().split("\n")[0]!) : undefined;
+      return started !== undefined;
+    }, 10_000);
+    expect(started).toMatchObject({ SYSLOG_IDENTIFIER: "storeventd", _SYSTEMD_UNIT: "storeventd.service" });
   });
 
   test("systemctl reload keeps the same process running", async () => {
