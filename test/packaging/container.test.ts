@@ -2,7 +2,7 @@
 // PID 1) from test/cluster/. Slow: first run builds the cached base root (~1-2 min), then a boot
 // takes ~1 s and the whole file ~15 s.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPackages, DEB, ok, ROOT, sh, SKIP_SLOW, VERSION } from "./helpers.ts";
@@ -170,4 +170,37 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     expect(show("LoadState", "ActiveState")).toEqual({ LoadState: "not-found", ActiveState: "inactive" });
     for (const p of ["var/lib/storeventd", "etc/storeventd", "usr/bin/storeventd"]) expect(existsSync(join(NODE, "merged", p))).toBe(false);
   });
+});
+
+// An appliance image: the .deb goes into the root at image build time (chroot, no systemd
+// running), and the first boot starts the daemon.
+describe.skipIf(SKIP_SLOW)("storeventd baked into an image before its first boot (slow)", () => {
+  const cluster = CLUSTER.slice(0, 5) + "i";
+  const node = join(CACHE, cluster, "n1");
+  const env = { ...ENV, CLUSTER: cluster };
+  let booted = "";
+  afterAll(() => {
+    sh(["bash", join(ROOT, "test/cluster/cluster-down.sh")], { env: { CLUSTER: cluster, KEEP_STATE: "0" } });
+  }, 60_000);
+
+  test("chroot dpkg -i records the enablement; the first boot brings the daemon up", async () => {
+    for (const d of ["upper", "work", "merged"]) mkdirSync(join(node, d), { recursive: true });
+    const merged = join(node, "merged");
+    ok(["mount", "-t", "overlay", `ov-${cluster}-n1`, "-o", `lowerdir=${CACHE}/root,upperdir=${node}/upper,workdir=${node}/work`, merged]);
+    try {
+      copyFileSync(DEB, join(merged, "root/storeventd.deb"));
+      const r = sh(["chroot", merged, "dpkg", "-i", "/root/storeventd.deb"]);
+      expect(r.code).toBe(0);
+      // (an absolute link into the image: lstat, not stat, from out here)
+      expect(readlinkSync(join(merged, "etc/systemd/system/multi-user.target.wants/storeventd.service"))).toBe("/lib/systemd/system/storeventd.service");
+    } finally {
+      sh(["umount", merged]);
+    }
+    const up = sh(["bash", join(ROOT, "test/cluster/cluster-up.sh")], { env }); // boots that same overlay
+    expect(up.code).toBe(0);
+    booted = readFileSync(join(node, "leader.pid"), "utf8").trim();
+    const state = () => sh(["nsenter", "-t", booted, "-a", "systemctl", "is-active", "storeventd"]).out.trim();
+    await waitFor("active after boot", () => state() === "active");
+    expect(sh(["nsenter", "-t", booted, "-a", "systemctl", "is-system-running"]).out.trim()).toMatch(/^(running|degraded)$/);
+  }, 120_000);
 });
