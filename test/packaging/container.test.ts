@@ -163,6 +163,25 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     }
   });
 
+  test("the shipped promoter drop-in applies and the daemon still starts with it", () => {
+    const dir = "/etc/systemd/system/storeventd.service.d";
+    inNode(["mkdir", "-p", dir]);
+    expect(inNode(["cp", "/usr/share/doc/storeventd/examples/promoter.conf", `${dir}/promoter.conf`]).code).toBe(0);
+    inNode(["systemctl", "daemon-reload"]);
+    try {
+      expect(inNode(["systemctl", "restart", "storeventd"]).code).toBe(0);
+      const s = show("ActiveState", "DevicePolicy", "ReadWritePaths", "CapabilityBoundingSet");
+      expect(s.ActiveState).toBe("active");
+      expect(s.DevicePolicy).toBe("auto");
+      expect(s.ReadWritePaths).toContain("/var/lib/drbd");
+      expect(s.CapabilityBoundingSet).toContain("cap_sys_rawio");
+      expect(inNode(["systemctl", "stop", "storeventd"]).code).toBe(0);
+    } finally {
+      inNode(["rm", "-f", `${dir}/promoter.conf`]);
+      inNode(["systemctl", "daemon-reload"]);
+    }
+  });
+
   test("dpkg --purge removes the unit, its state and its configuration", () => {
     inNode(["systemctl", "start", "storeventd"]);
     expect(existsSync(join(NODE, "merged/var/lib/storeventd/tmp"))).toBe(true); // StateDirectory=

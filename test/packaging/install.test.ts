@@ -1,7 +1,8 @@
 // Installs the .deb on this machine (PID 1 is not systemd here), runs the installed binary,
 // then removes and purges it and checks the machine is as before. Slow (builds the packages).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildPackages, DEB, dpkg, ok, sh, SKIP_SLOW, VERSION } from "./helpers.ts";
 
 const WANTS = "/etc/systemd/system/multi-user.target.wants/storeventd.service";
@@ -47,6 +48,16 @@ describe.skipIf(SKIP_SLOW)("dpkg -i on this machine (slow)", () => {
     const r = sh(["/usr/bin/storeventd", "check"]);
     expect(r.err + r.out).not.toMatch(/error/i);
     expect(r.code).toBe(0);
+  });
+
+  test("every shipped example configuration passes storeventd check", () => {
+    const dir = "/usr/share/doc/storeventd/examples";
+    const tomls = readdirSync(dir).filter((f) => f.endsWith(".toml"));
+    expect(tomls.length).toBeGreaterThan(1);
+    for (const f of tomls) {
+      const r = sh(["/usr/bin/storeventd", "check", "-c", join(dir, f)]);
+      expect(r.code === 0 ? f : `${f}: ${r.err}${r.out}`).toBe(f);
+    }
   });
 
   test("the installed unit passes systemd-analyze verify, man pages included", () => {
