@@ -33,6 +33,10 @@ export interface NativeAddon {
   UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
   ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
+  /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
+  Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
+  /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
+  events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

@@ -102,7 +102,7 @@ export class Pipeline {
   private withImplicitParsers(cfg: Config): InstanceConfig[] {
     if (cfg.instances.some((i) => i.kind === "parser")) return cfg.instances;
     const implicit = this.opts.registry.list("parser").map((def) => ({
-      name: def.name, kind: "parser" as PluginKind, plugin: def.name, def, options: v.parse(def.schema, {}),
+      name: def.name, kind: "parser" as PluginKind, plugin: def.name, def, options: v.parse(def.schema, {}), raw: {},
       queue: { max_events: 1, when_full: "drop_oldest" as const, batch: 1 }, file: "(implicit)",
       fingerprint: `implicit:${def.name}`,
     }));

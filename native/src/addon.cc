@@ -27,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLineReader(env, exports);
   InitSys(env, exports);
   InitUnixDgram(env, exports);
+  InitEvents2(env, exports);
   InitKmsg(env, exports);
   InitUevent(env, exports);
   return exports;

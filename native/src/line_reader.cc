@@ -1,51 +1,20 @@
 // LineReader: the generic reader thread over a pipe or file fd (drbdsetup's stdout, tests).
 // Records are lines; nums per record: [truncated (0|1)].
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "line_split.h"
+#include "fd_line_source.h"
 #include "modules.h"
 #include "reader_thread.h"
 
 namespace storeventd {
 namespace {
 
-class LineSource : public Source {
+class LineSource : public FdLineSource {
  public:
-  LineSource(int fd, size_t max_line) : fd_(fd), split_(max_line) {}
-  int Open(std::string& err) override {
-    int fl = ::fcntl(fd_.get(), F_GETFL);
-    if (fl < 0 || ::fcntl(fd_.get(), F_SETFL, fl | O_NONBLOCK) < 0) {
-      err = std::string("fcntl: ") + std::strerror(errno);
-      return -1;
-    }
-    return fd_.get();
-  }
-  PumpResult Pump(Batch& out) override {
-    char buf[65536];
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-    auto sink = [&out](std::string_view line, bool truncated) {
-      out.Add(line);
-      out.nums.push_back(truncated ? 1 : 0);
-    };
-    if (n > 0) {
-      split_.Feed(std::string_view(buf, static_cast<size_t>(n)), sink);
-      return PumpResult::kMore;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return PumpResult::kIdle;
-    split_.Finish(sink);
-    if (n < 0) out.error = std::string("read: ") + std::strerror(errno);
-    else out.error = "eof";
-    return PumpResult::kEnd;
+  using FdLineSource::FdLineSource;
+  void OnLine(Batch& out, std::string_view line, bool truncated) override {
+    out.Add(line);
+    out.nums.push_back(truncated ? 1 : 0);
   }
   int Stride() const override { return 1; }
-
- private:
-  Fd fd_;
-  LineSplitter split_;
 };
 
 class LineReader : public ReaderWrap<LineReader> {

@@ -4,11 +4,12 @@
 
 namespace storeventd {
 // What this build of the addon can do; `storeventd version` and `status` print it.
-inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram", "kmsg", "uevent"};
+inline constexpr const char* kFeatures[] = {"line-reader", "pipe", "unix-dgram", "kmsg", "uevent", "events2"};
 
 void InitLineReader(Napi::Env env, Napi::Object exports);
 void InitSys(Napi::Env env, Napi::Object exports);
 void InitUnixDgram(Napi::Env env, Napi::Object exports);
+void InitEvents2(Napi::Env env, Napi::Object exports);
 void InitKmsg(Napi::Env env, Napi::Object exports);
 void InitUevent(Napi::Env env, Napi::Object exports);
 }  // namespace storeventd

@@ -100,3 +100,4 @@ describe("loadConfig()", () => {
     expect(cfg.instances.map((i) => `${i.kind}:${i.name}`)).toEqual(["sender:kmsg"]); // only what is registered
   });
 });
+

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { AnyPluginDef, PluginKind } from "../plugin-api.ts";
 import type { Registry } from "../registry.ts";
 import {
-  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema,
+  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema, QueueSchema,
   type FilterConfig, type MainConfig, type QueueConfig,
 } from "./schema.ts";
 import { TomlLines, type KeyPath } from "./toml-lines.ts";
@@ -24,6 +24,8 @@ export interface InstanceConfig {
   plugin: string;
   def: AnyPluginDef;
   options: unknown;
+  /** The plugin's own keys as written (before validation). */
+  raw: Record<string, unknown>;
   filter?: FilterConfig;
   queue: QueueConfig;
   file: string;
@@ -46,7 +48,7 @@ interface SourceFile {
   lines: TomlLines;
 }
 
-const TOP_LEVEL_SCALARS = ["snippets", "statistics-poll-interval"];
+const TOP_LEVEL_SCALARS = ["snippets", "statistics-poll-interval", "snippets-monitoring-interval"];
 
 function readToml(file: string, text: string, issues: ConfigIssue[]): SourceFile | undefined {
   try {
@@ -152,6 +154,13 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
         if (typeof value !== "string") issues.push({ file: src.file, line: at([top]), scope: "", key: [top], message: "expected a directory path" });
         continue;
       }
+      if (top === "snippets-monitoring-interval") {
+        // drbd-reactor's snippet-drift check (0 disables it); storeventd reloads on SIGHUP instead.
+        if (typeof value !== "number" || !(value >= 0)) {
+          issues.push({ file: src.file, line: at([top]), scope: "", key: [top], message: "expected a number of seconds (0 disables)" });
+        }
+        continue;
+      }
       if (top === "statistics-poll-interval") {
         if (typeof value !== "number" || !(value > 0)) {
           issues.push({ file: src.file, line: at([top]), scope: "", key: [top], message: "expected a positive number of seconds" });
@@ -243,7 +252,7 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     }
     if (!common.success) return;
     instances.push({
-      name, kind: kind!, plugin, def, options: opts.output,
+      name, kind: kind!, plugin, def, options: opts.output, raw: optionsRaw,
       filter: commonOut.filter, queue: commonOut.queue,
       file: w.src.file, line: at(w.prefix),
       fingerprint: JSON.stringify([kind, plugin, table]),
@@ -256,6 +265,7 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     issues.push(...fromValibot(main.issues, MainSchema, { file, scope: "[main]", prefix: ["main"], lineOf: (k) => sources[0]?.lines.lineOf(k) }));
   }
   const m = main.success ? main.output : v.parse(MainSchema, {});
+  drbdReactorSource(instances, drbdReactor, registry);
   return {
     main: { ...m, hostname: m.hostname ?? osHostname() },
     instances,
@@ -263,6 +273,33 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     embedded,
     drbdReactor,
   };
+}
+
+/** drbd-reactor runs one events2 source for its plugins: a config with [[umh]], [[prometheus]],
+ * [[debugger]] or [[promoter]] and no drbd sender gets one, and the top-level
+ * statistics-poll-interval applies to drbd senders that do not set their own. */
+function drbdReactorSource(instances: InstanceConfig[], dr: Config["drbdReactor"], registry: Registry): void {
+  const def = registry.get("sender", "drbd");
+  if (!def) return;
+  const poll = dr.statisticsPollInterval !== undefined ? { "statistics-poll-interval": dr.statisticsPollInterval } : {};
+  const consumers = new Set(Object.values(DRBD_REACTOR_ARRAYS).map((a) => a.plugin));
+  const senders = instances.filter((i) => i.kind === "sender" && i.plugin === "drbd");
+  if (!senders.length) {
+    if (!instances.some((i) => i.kind === "receiver" && consumers.has(i.plugin))) return;
+    if (instances.some((i) => i.name === "drbd")) return;
+    instances.push({
+      name: "drbd", kind: "sender", plugin: "drbd", def, options: v.parse(def.schema, poll), raw: poll,
+      queue: v.parse(QueueSchema, {}), file: "(implied by the drbd-reactor plugins)",
+      fingerprint: JSON.stringify(["sender", "drbd", poll, "implied"]),
+    });
+    return;
+  }
+  for (const s of senders) {
+    if ("statistics-poll-interval" in s.raw || !("statistics-poll-interval" in poll)) continue;
+    s.raw = { ...s.raw, ...poll };
+    s.options = v.parse(def.schema, s.raw);
+    s.fingerprint += JSON.stringify(poll);
+  }
 }
 
 function isTable(x: unknown): x is Record<string, unknown> {

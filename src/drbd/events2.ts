@@ -1,16 +1,136 @@
 // TypeScript tokenizer of `drbdsetup events2` lines: fallback and differential reference for
-// native/src/events2_tokenizer.cc. (Filled in by the DRBD work.)
+// native/src/events2_tokenizer.cc. Both follow the same rules, line by line:
+//
+//   [TIMESTAMP ' '] VERB ' ' OBJECT (' ' KEY ':' VALUE)*
+//
+// - Tokens are separated by runs of ' ' or '\t'; a trailing '\r' is dropped; an empty line is nothing.
+// - TIMESTAMP is what `--timestamps` prints: 2026-11-26T00:30:36.123456+01:00 (drbdsetup_events2.c
+//   format_timestamp); it becomes time_us.
+// - VERB is one of exists|create|change|destroy|call|response|rename (drbdsetup_events2.c
+//   action_*), else the line is garbage. OBJECT is any token (resource|connection|device|
+//   peer-device|path|helper|- today; unknown objects are kept for the model to skip).
+// - A field splits at its first ':' (values such as `local:ipv4:10.0.0.1:7789` keep theirs). Unknown
+//   keys are kept. A token without ':' or with an empty key is skipped. A later key wins.
+// - A line holding a NUL byte, or longer than the reader's limit, is garbage.
 import type { Events2Record } from "../records.ts";
 
+export const EVENTS2_VERBS = new Set(["exists", "create", "change", "destroy", "call", "response", "rename"]);
+
+/** The synthetic record the drbd sender emits before the first line of a restarted drbdsetup. */
+export const RESTART_VERB = "restart";
+
+export type Tokenized = { ok: true; rec: Events2Record } | { ok: false; reason: string; raw: string } | null;
+
+const TS_RE = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})([+-])(\d\d):(\d\d)$/;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil), month 1..12.
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.trunc((y >= 0 ? y : y - 399) / 400);
+  const yoe = y - era * 400;
+  const doy = Math.trunc((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.trunc(yoe / 4) - Math.trunc(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** µs since the epoch of a `--timestamps` prefix, or undefined when `tok` is not one. */
+export function parseEvents2Timestamp(tok: string): number | undefined {
+  if (tok.length !== 32) return undefined;
+  const m = TS_RE.exec(tok);
+  if (!m) return undefined;
+  const n = (i: number) => Number(m[i]);
+  const mo = n(2);
+  // Out-of-range months and days roll over (as Date.UTC would), identically in the C++ twin.
+  const y = n(1) + (mo - 1 >= 0 ? Math.trunc((mo - 1) / 12) : -Math.trunc((12 - mo) / 12));
+  const mm = (((mo - 1) % 12) + 12) % 12 + 1;
+  const days = daysFromCivil(y, mm, 1) + n(3) - 1;
+  const offMin = (m[8] === "-" ? -1 : 1) * (n(9) * 60 + n(10));
+  const secs = days * 86400 + n(4) * 3600 + n(5) * 60 + n(6) - offMin * 60;
+  return Number(BigInt(secs) * 1_000_000n + BigInt(n(7)));
+}
+
+/** Tokenizes one line; null for an empty line, `{ok:false}` for garbage. */
+export function tokenizeEvents2(line: string, source = "drbd"): Tokenized {
+  const raw = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+  if (raw.includes("\0")) return { ok: false, reason: "NUL byte", raw };
+  // drbdsetup separates by single spaces: split(" ") and skip the empty tokens of longer runs.
+  const toks = raw.includes("\t") ? raw.split(/[ \t]/) : raw.split(" ");
+  const n = toks.length;
+  let t = 0;
+  const next = (): string | undefined => {
+    while (t < n && toks[t] === "") t++;
+    return t < n ? toks[t++] : undefined;
+  };
+  let verb = next();
+  if (verb === undefined) return null;
+  const time_us = parseEvents2Timestamp(verb);
+  if (time_us !== undefined) verb = next();
+  if (verb === undefined || !EVENTS2_VERBS.has(verb)) return { ok: false, reason: "unknown verb", raw };
+  const object = next();
+  if (object === undefined) return { ok: false, reason: "missing object", raw };
+  const fields: Record<string, string> = {};
+  for (; t < n; t++) {
+    const tok = toks[t]!;
+    const c = tok.indexOf(":");
+    if (c <= 0) continue;
+    fields[tok.slice(0, c)] = tok.slice(c + 1);
+  }
+  const rec: Events2Record = { kind: "events2", source, verb, object, fields, raw };
+  if (time_us !== undefined) rec.time_us = time_us;
+  return { ok: true, rec };
+}
+
 export function tokenizeEvents2Line(line: string, source = "drbd"): Events2Record | null {
-  void line;
-  void source;
-  return null;
+  const t = tokenizeEvents2(line, source);
+  return t && t.ok ? t.rec : null;
 }
 
 export function* decodeEvents2Text(text: string, source = "drbd"): Iterable<Events2Record> {
   for (const line of text.split("\n")) {
     const rec = tokenizeEvents2Line(line, source);
     if (rec) yield rec;
+  }
+}
+
+/** The marker that tells the model a new drbdsetup starts: its `exists` dump is a resync. */
+export function restartMarker(source = "drbd"): Events2Record {
+  return { kind: "events2", source, verb: RESTART_VERB, object: "-", fields: {}, raw: "" };
+}
+
+// Native batches (native/src/events2_reader.cc): per record, bytes hold
+//   ok:      raw \0 verb \0 object (\0 key \0 value)*
+//   garbage: reason \0 raw          (raw may itself hold NUL bytes)
+// and nums hold [status, time_us]: status 0 ok, 1 garbage; time_us NaN when the line had none.
+export const EVENTS2_STRIDE = 2;
+
+export interface Events2Garbage {
+  reason: string;
+  raw: string;
+}
+
+export function decodeEvents2Batch(
+  bytes: Uint8Array, ends: Uint32Array, nums: Float64Array, source: string,
+  onRecord: (rec: Events2Record) => void, onGarbage: (g: Events2Garbage) => void,
+): void {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // One string per record: field values the model keeps are slices of it, and must not pin a
+  // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    const text = buf.toString("utf8", start, end);
+    start = end;
+    if (nums[i * EVENTS2_STRIDE] !== 0) {
+      const nul = text.indexOf("\0");
+      onGarbage({ reason: text.slice(0, nul), raw: text.slice(nul + 1) });
+      continue;
+    }
+    const parts = text.split("\0");
+    const fields: Record<string, string> = {};
+    for (let k = 3; k + 1 < parts.length; k += 2) fields[parts[k]!] = parts[k + 1]!;
+    const rec: Events2Record = { kind: "events2", source, verb: parts[1]!, object: parts[2]!, fields, raw: parts[0]! };
+    const t = nums[i * EVENTS2_STRIDE + 1]!;
+    if (!Number.isNaN(t)) rec.time_us = t;
+    onRecord(rec);
   }
 }

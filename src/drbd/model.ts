@@ -1,16 +1,962 @@
 // The live DRBD model: resources -> connections -> devices -> peer devices, fed by events2 records.
-// Every change becomes a typed event. (Filled in by the DRBD work.)
-import type { EventDraft } from "../event.ts";
+//
+// Every change becomes typed events (SPEC §2 drbd list) and, for plugins that follow drbd-reactor's
+// semantics (umh, debugger, promoter), one DrbdUpdate per object whose state changed. Statistics
+// (read/written/out-of-sync/done ...) overwrite numbers in place: memory stays flat.
+//
+// Initial dump and resync: until `exists -` the records describe the state (no events). A restarted
+// drbdsetup (the sender's `restart` marker, or an `exists` line after the first `exists -`) starts a
+// resync: its dump is built into a shadow state, and at its `exists -` the shadow is diffed against
+// the live state, so plugins see real changes only, then DRBD_EVENTS_RESTARTED.
+import type { EventDraft, Severity } from "../event.ts";
 import type { Events2Record } from "../records.ts";
+import { RESTART_VERB } from "./events2.ts";
+
+// ---- state -------------------------------------------------------------------------------------
+
+export interface DrbdPath {
+  local: string; // as events2 prints it: ipv4:10.0.0.1:7789
+  peer: string;
+  established: boolean;
+}
+
+export interface DrbdPeerDevice {
+  volume: number;
+  replication: string;
+  peerDisk: string;
+  peerClient: boolean;
+  resyncSuspended: string; // no | user | peer | dependency | max-parallel, comma joined
+  received: number;
+  sent: number;
+  outOfSync: number; // KiB
+  pending: number;
+  unacked: number;
+  /** Resync progress in percent while a resync runs (events2 `done:`), else undefined. */
+  done: number | undefined;
+  extra: Record<string, string>;
+}
+
+export interface DrbdConnection {
+  peerNodeId: number;
+  connName: string;
+  connection: string;
+  peerRole: string;
+  congested: boolean;
+  apInFlight: number;
+  rsInFlight: number;
+  paths: Map<string, DrbdPath>;
+  peerDevices: Map<number, DrbdPeerDevice>;
+  extra: Record<string, string>;
+}
+
+export interface DrbdDevice {
+  volume: number;
+  minor: number;
+  disk: string;
+  backingDev: string; // "none" when diskless
+  client: boolean;
+  open: boolean;
+  quorum: boolean;
+  size: number; // KiB
+  read: number;
+  written: number;
+  alWrites: number;
+  bmWrites: number;
+  upperPending: number;
+  lowerPending: number;
+  alSuspended: boolean;
+  blocked: string;
+  extra: Record<string, string>;
+}
+
+export interface DrbdResource {
+  name: string;
+  role: string;
+  suspended: string; // no | user | no-data | fencing | quorum, comma joined
+  forceIoFailures: boolean;
+  writeOrdering: string;
+  mayPromote: boolean;
+  promotionScore: number;
+  devices: Map<number, DrbdDevice>;
+  connections: Map<number, DrbdConnection>;
+  extra: Record<string, string>;
+}
+
+// ---- updates (drbd-reactor's PluginUpdate: old/new state of one object) --------------------------
+
+export type UpdateEventType = "Exists" | "Create" | "Change" | "Destroy";
+
+export interface ResourceState { role: string; "may-promote": boolean; "promotion-score": number }
+export interface DeviceState { "disk-state": string; client: boolean; quorum: boolean; size: number; open: boolean }
+export interface PeerDeviceState {
+  "replication-state": string; "peer-disk-state": string; "peer-client": boolean; "resync-suspended": boolean;
+}
+export interface ConnectionState {
+  "conn-name": string; "connection-state": string; "peer-role": string; congested: boolean;
+}
+
+export type DrbdUpdate =
+  | { kind: "resource"; eventType: UpdateEventType; resource: string; old: ResourceState; new: ResourceState }
+  | { kind: "device"; eventType: UpdateEventType; resource: string; volume: number; old: DeviceState; new: DeviceState }
+  | {
+    kind: "peer-device"; eventType: UpdateEventType; resource: string; volume: number; peerNodeId: number;
+    old: PeerDeviceState; new: PeerDeviceState;
+  }
+  | {
+    kind: "connection"; eventType: UpdateEventType; resource: string; peerNodeId: number;
+    old: ConnectionState; new: ConnectionState;
+  };
+
+export type UpdateListener = (u: DrbdUpdate, model: DrbdModel) => void;
+
+// drbd-reactor's defaults for an object it has not seen (Role::Unknown, DiskState::DUnknown, ...).
+const RES0: ResourceState = { role: "Unknown", "may-promote": false, "promotion-score": 0 };
+const DEV0: DeviceState = { "disk-state": "DUnknown", client: false, quorum: false, size: 0, open: false };
+const PD0: PeerDeviceState = {
+  "replication-state": "Off", "peer-disk-state": "DUnknown", "peer-client": false, "resync-suspended": false,
+};
+const CONN0: ConnectionState = { "conn-name": "", "connection-state": "StandAlone", "peer-role": "Unknown", congested: false };
+
+// ---- enums as DRBD 9 prints them (drbd_strings.c); unknown values are kept as printed ----------
+
+export const ROLES = ["Unknown", "Primary", "Secondary"] as const;
+export const DISK_STATES = [
+  "Diskless", "Attaching", "Detaching", "Failed", "Negotiating", "Inconsistent", "Outdated", "DUnknown", "Consistent",
+  "UpToDate",
+] as const;
+export const CONNECTION_STATES = [
+  "StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe", "NetworkFailure", "ProtocolError", "TearDown",
+  "Connecting", "Connected",
+] as const;
+export const REPLICATION_STATES = [
+  "Off", "Established", "StartingSyncS", "StartingSyncT", "WFBitMapS", "WFBitMapT", "WFSyncUUID", "SyncSource",
+  "SyncTarget", "VerifyS", "VerifyT", "PausedSyncS", "PausedSyncT", "Ahead", "Behind",
+] as const;
+const KNOWN: Record<string, ReadonlySet<string>> = {
+  role: new Set(ROLES), disk: new Set(DISK_STATES), connection: new Set(CONNECTION_STATES),
+  replication: new Set(REPLICATION_STATES),
+};
+const RESYNC = new Set(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"]);
+const LINK_FAILURES = new Set(["NetworkFailure", "BrokenPipe", "Timeout", "ProtocolError"]);
+const SPLIT_BRAIN_HELPERS = new Set(["split-brain", "initial-split-brain"]);
+const MAX_EXTRA_KEYS = 64;
+
+// events2 booleans: "no"/"false" is false, anything else (yes, user, ...) true - as drbd-reactor reads them.
+function yes(v: string): boolean {
+  return v !== "no" && v !== "false";
+}
+function num(v: string, old: number): number {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : old;
+}
+function int(v: string | undefined): number | undefined {
+  if (v === undefined || !/^-?\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function newResource(name: string): DrbdResource {
+  return {
+    name, role: "Unknown", suspended: "no", forceIoFailures: false, writeOrdering: "none", mayPromote: false,
+    promotionScore: 0, devices: new Map(), connections: new Map(), extra: {},
+  };
+}
+function newDevice(volume: number): DrbdDevice {
+  return {
+    volume, minor: -1, disk: "DUnknown", backingDev: "none", client: false, open: false, quorum: false, size: 0,
+    read: 0, written: 0, alWrites: 0, bmWrites: 0, upperPending: 0, lowerPending: 0, alSuspended: false,
+    blocked: "no", extra: {},
+  };
+}
+function newConnection(peerNodeId: number): DrbdConnection {
+  return {
+    peerNodeId, connName: "", connection: "StandAlone", peerRole: "Unknown", congested: false, apInFlight: 0,
+    rsInFlight: 0, paths: new Map(), peerDevices: new Map(), extra: {},
+  };
+}
+function newPeerDevice(volume: number): DrbdPeerDevice {
+  return {
+    volume, replication: "Off", peerDisk: "DUnknown", peerClient: false, resyncSuspended: "no", received: 0,
+    sent: 0, outOfSync: 0, pending: 0, unacked: 0, done: undefined, extra: {},
+  };
+}
+
+function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V): V {
+  let x = m.get(k);
+  if (x === undefined) {
+    x = make(k);
+    m.set(k, x);
+  }
+  return x;
+}
+
+function keepExtra(extra: Record<string, string>, k: string, v: string): void {
+  if (k in extra || Object.keys(extra).length < MAX_EXTRA_KEYS) extra[k] = v;
+}
+
+// Field appliers: set the object's fields from a record, return nothing; statistics overwrite.
+function setResource(r: DrbdResource, f: Record<string, string>): void {
+  for (const k in f) {
+    const v = f[k]!;
+    switch (k) {
+      case "name": break;
+      case "role": r.role = v; break;
+      case "suspended": r.suspended = v; break;
+      case "force-io-failures": r.forceIoFailures = yes(v); break;
+      case "write-ordering": r.writeOrdering = v; break;
+      case "may_promote": r.mayPromote = yes(v); break;
+      case "promotion_score": r.promotionScore = num(v, r.promotionScore); break;
+      default: keepExtra(r.extra, k, v);
+    }
+  }
+}
+function setDevice(d: DrbdDevice, f: Record<string, string>): void {
+  for (const k in f) {
+    const v = f[k]!;
+    switch (k) {
+      case "name": case "volume": break;
+      case "minor": d.minor = num(v, d.minor); break;
+      case "disk": d.disk = v; break;
+      case "backing_dev": d.backingDev = v; break;
+      case "client": d.client = yes(v); break;
+      case "open": d.open = v === "yes"; break;
+      case "quorum": d.quorum = yes(v); break;
+      case "size": d.size = num(v, d.size); break;
+      case "read": d.read = num(v, d.read); break;
+      case "written": d.written = num(v, d.written); break;
+      case "al-writes": d.alWrites = num(v, d.alWrites); break;
+      case "bm-writes": d.bmWrites = num(v, d.bmWrites); break;
+      case "upper-pending": d.upperPending = num(v, d.upperPending); break;
+      case "lower-pending": d.lowerPending = num(v, d.lowerPending); break;
+      case "al-suspended": d.alSuspended = yes(v); break;
+      case "blocked": d.blocked = v; break;
+      default: keepExtra(d.extra, k, v);
+    }
+  }
+}
+function setConnection(c: DrbdConnection, f: Record<string, string>): void {
+  for (const k in f) {
+    const v = f[k]!;
+    switch (k) {
+      case "name": case "peer-node-id": break;
+      case "conn-name": c.connName = v; break;
+      case "connection": c.connection = v; break;
+      case "role": c.peerRole = v; break;
+      case "congested": c.congested = yes(v); break;
+      case "ap-in-flight": c.apInFlight = num(v, c.apInFlight); break;
+      case "rs-in-flight": c.rsInFlight = num(v, c.rsInFlight); break;
+      default: keepExtra(c.extra, k, v);
+    }
+  }
+}
+// Keys drbdsetup prints only while a resync runs (print_peer_device_statistics).
+const SYNC_ONLY = new Set(["done", "eta", "dbdt1"]);
+function setPeerDevice(p: DrbdPeerDevice, f: Record<string, string>, full: boolean): void {
+  // A full line (statistics printed) without done: means no resync details any more.
+  if (full && "received" in f && !("done" in f)) p.done = undefined;
+  for (const k in f) {
+    const v = f[k]!;
+    switch (k) {
+      case "name": case "peer-node-id": case "conn-name": case "volume": break;
+      case "replication": p.replication = v; break;
+      case "peer-disk": p.peerDisk = v; break;
+      case "peer-client": p.peerClient = yes(v); break;
+      case "resync-suspended": p.resyncSuspended = v; break;
+      case "received": p.received = num(v, p.received); break;
+      case "sent": p.sent = num(v, p.sent); break;
+      case "out-of-sync": p.outOfSync = num(v, p.outOfSync); break;
+      case "pending": p.pending = num(v, p.pending); break;
+      case "unacked": p.unacked = num(v, p.unacked); break;
+      case "done": { const n = Number(v); p.done = Number.isFinite(n) ? n : p.done; break; }
+      default: if (!SYNC_ONLY.has(k)) keepExtra(p.extra, k, v);
+    }
+  }
+  if (!RESYNC.has(p.replication)) p.done = undefined;
+}
+
+// ---- state snapshots for comparison (a few scalars, not a clone of the tree) -------------------
+
+function resState(r: DrbdResource): ResourceState {
+  return { role: r.role, "may-promote": r.mayPromote, "promotion-score": r.promotionScore };
+}
+function devState(d: DrbdDevice): DeviceState {
+  return { "disk-state": d.disk, client: d.client, quorum: d.quorum, size: d.size, open: d.open };
+}
+function pdState(p: DrbdPeerDevice): PeerDeviceState {
+  return {
+    "replication-state": p.replication, "peer-disk-state": p.peerDisk, "peer-client": p.peerClient,
+    "resync-suspended": yes(p.resyncSuspended),
+  };
+}
+function connState(c: DrbdConnection): ConnectionState {
+  return { "conn-name": c.connName, "connection-state": c.connection, "peer-role": c.peerRole, congested: c.congested };
+}
+function sameState(a: object, b: object): boolean {
+  for (const k in a) if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k]) return false;
+  return true;
+}
+
+// ---- severities by meaning -----------------------------------------------------------------------
+
+function diskSeverity(state: string, client: boolean): Severity {
+  if (state === "Failed") return "error";
+  if (state === "Diskless") return client ? "info" : "error";
+  if (state === "UpToDate" || state === "Consistent" || state === "Attaching" || state === "Negotiating") return "info";
+  return "warn"; // Inconsistent, Outdated, DUnknown, Detaching, unknown values
+}
+function connSeverity(state: string): Severity {
+  if (state === "ProtocolError") return "error";
+  if (LINK_FAILURES.has(state) || state === "StandAlone") return "warn";
+  return "info";
+}
+
+// ---- the model -------------------------------------------------------------------------------------
+
+type Emit = (d: EventDraft) => void;
+
+class State {
+  resources = new Map<string, DrbdResource>();
+}
+
+export interface DrbdModelStats {
+  records: number;
+  ignored: number;
+  resyncs: number;
+  initialized: boolean;
+  resyncing: boolean;
+  resources: number;
+  /** Values outside the known enums, kept as printed: "disk:Frobnicated" -> count. */
+  unknown_values: Record<string, number>;
+}
 
 export class DrbdModel {
+  private live = new State();
+  private shadow: State | null = null;
+  private initialized = false;
+  private listeners = new Set<UpdateListener>();
+  private readyListeners = new Set<() => void>();
+  private stats = { records: 0, ignored: 0, resyncs: 0 };
+  /** Unknown enum values seen, per kind (recorded as printed, also counted here). */
+  readonly unknownValues = new Map<string, number>();
+
   /** Applies one events2 record; emits an event per real change. */
-  apply(rec: Events2Record, emit: (d: EventDraft) => void): void {
-    void rec;
-    void emit;
+  apply(rec: Events2Record, emit: Emit): void {
+    this.stats.records++;
+    const { verb, object } = rec;
+    if (verb === RESTART_VERB) {
+      this.beginResync();
+      return;
+    }
+    if (verb === "exists" && object === "-") {
+      this.endDump(rec, emit);
+      return;
+    }
+    // An `exists` after the first dump comes from a new drbdsetup (after `n`, drbdsetup prints changes).
+    if (verb === "exists" && this.initialized && !this.shadow) this.beginResync();
+    if (this.shadow) {
+      this.applyTo(this.shadow, rec, null);
+      return;
+    }
+    this.applyTo(this.live, rec, this.initialized ? emit : null);
   }
+
+  /** The next records are a fresh dump; its `exists -` diffs it against the current state. */
+  beginResync(): void {
+    if (!this.initialized) {
+      // Nothing seen yet, or a dump cut short: start over.
+      this.live = new State();
+      return;
+    }
+    this.shadow = new State();
+  }
+
+  /** True once the first initial dump ended (`exists -`). */
+  get isInitialized(): boolean {
+    return this.initialized;
+  }
+
+  /** drbd-reactor style updates (umh, debugger, promoter); returns an unsubscribe function. */
+  subscribe(fn: UpdateListener, opts: { replay?: boolean } = {}): () => void {
+    // A plugin started after the first dump (a reload) learns the current state as Exists updates,
+    // as drbd-reactor replays its state to new plugins.
+    if (opts.replay && this.initialized) for (const r of this.resources()) this.announce(r, fn);
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
+  }
+
+  /** Called at the end of every initial dump (first start and each resync). */
+  onDump(fn: () => void): () => void {
+    this.readyListeners.add(fn);
+    return () => void this.readyListeners.delete(fn);
+  }
+
+  resource(name: string): DrbdResource | undefined {
+    return this.live.resources.get(name);
+  }
+
+  resources(): DrbdResource[] {
+    return [...this.live.resources.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  status(): DrbdModelStats {
+    return {
+      ...this.stats, initialized: this.initialized, resyncing: this.shadow !== null, resources: this.live.resources.size,
+      unknown_values: Object.fromEntries([...this.unknownValues].filter(([k]) => k.includes(":"))),
+    };
+  }
+
   /** The model in the shape and key names of `drbdsetup status --json`. */
   toStatusJson(): unknown[] {
-    return [];
+    return this.resources().map(resourceJson);
   }
+
+  /** `drbdsetup status`-like text. */
+  toStatusText(): string {
+    // drbdsetup ends every resource with an empty line.
+    return this.resources().map((r) => resourceText(r) + "\n").join("");
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private notify(u: DrbdUpdate): void {
+    for (const fn of this.listeners) fn(u, this);
+  }
+
+  private endDump(rec: Events2Record, emit: Emit): void {
+    if (this.shadow) {
+      const next = this.shadow;
+      this.shadow = null;
+      const changes = this.diff(this.live, next, emit, rec);
+      this.live = next;
+      this.stats.resyncs++;
+      emit({
+        severity: "warn", system: "drbd", event_type: "DRBD_EVENTS_RESTARTED", source: rec.source, raw: rec.raw,
+        msg: `drbdsetup events2 restarted; state resynchronized with ${changes} change(s)`,
+        extension: { changes, resources: next.resources.size },
+      });
+    } else if (!this.initialized) {
+      this.initialized = true;
+      // The first dump: plugins learn what exists (drbd-reactor sends Exists updates), no events.
+      if (this.listeners.size) for (const r of this.resources()) this.announce(r, (u) => this.notify(u));
+    }
+    for (const fn of this.readyListeners) fn();
+  }
+
+  private announce(r: DrbdResource, to: (u: DrbdUpdate, m: DrbdModel) => void): void {
+    to({ kind: "resource", eventType: "Exists", resource: r.name, old: RES0, new: resState(r) }, this);
+    for (const d of r.devices.values()) {
+      to({ kind: "device", eventType: "Exists", resource: r.name, volume: d.volume, old: DEV0, new: devState(d) }, this);
+    }
+    for (const c of r.connections.values()) {
+      to({ kind: "connection", eventType: "Exists", resource: r.name, peerNodeId: c.peerNodeId, old: CONN0, new: connState(c) }, this);
+      for (const p of c.peerDevices.values()) {
+        to({
+          kind: "peer-device", eventType: "Exists", resource: r.name, volume: p.volume, peerNodeId: c.peerNodeId,
+          old: PD0, new: pdState(p),
+        }, this);
+      }
+    }
+  }
+
+  private ignore(kind: string): void {
+    this.stats.ignored++;
+    this.unknownValues.set(kind, (this.unknownValues.get(kind) ?? 0) + 1);
+  }
+
+  private checkEnum(kind: string, v: string | undefined): void {
+    if (v !== undefined && !KNOWN[kind]!.has(v)) this.unknownValues.set(`${kind}:${v}`, (this.unknownValues.get(`${kind}:${v}`) ?? 0) + 1);
+  }
+
+  /** Applies rec to st; emits events and updates when `emit` is set (live, after the first dump). */
+  private applyTo(st: State, rec: Events2Record, emit: Emit | null): void {
+    const f = rec.fields;
+    const name = f.name;
+    if (name === undefined) {
+      this.ignore("no-name");
+      return;
+    }
+    const verb = rec.verb;
+    const et: UpdateEventType = verb === "exists" ? "Exists" : verb === "create" ? "Create" : verb === "destroy" ? "Destroy" : "Change";
+    switch (rec.object) {
+      case "resource": return this.applyResource(st, rec, name, et, emit);
+      case "device": return this.applyDevice(st, rec, name, et, emit);
+      case "connection": return this.applyConnection(st, rec, name, et, emit);
+      case "peer-device": return this.applyPeerDevice(st, rec, name, et, emit);
+      case "path": return this.applyPath(st, rec, name);
+      case "helper": if (emit) this.helper(st, rec, name, emit); return;
+      default: this.ignore(`object:${rec.object}`);
+    }
+  }
+
+  private applyResource(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
+    if (rec.verb === "rename") {
+      const r = st.resources.get(name);
+      const to = rec.fields.new_name;
+      if (!r || !to) return;
+      st.resources.delete(name);
+      r.name = to;
+      st.resources.set(to, r);
+      return;
+    }
+    let r = st.resources.get(name);
+    if (et === "Destroy") {
+      if (!r) return;
+      st.resources.delete(name);
+      if (emit) this.resourceGone(r, rec, emit);
+      return;
+    }
+    this.checkEnum("role", rec.fields.role);
+    const created = !r;
+    r ??= newResource(name);
+    if (created) st.resources.set(name, r);
+    const old = created ? null : { state: resState(r), suspended: r.suspended };
+    setResource(r, rec.fields);
+    if (emit) this.resourceChanged(old, r, created ? (et === "Exists" ? "Exists" : "Create") : et, rec, emit);
+  }
+
+  private resourceGone(r: DrbdResource, rec: Events2Record, emit: Emit): void {
+    emit(this.draft(rec, "info", "DRBD_RESOURCE_DESTROYED", `DRBD resource ${r.name} destroyed`, { resource: r.name }));
+    this.notify({ kind: "resource", eventType: "Destroy", resource: r.name, old: resState(r), new: resState(r) });
+  }
+
+  private resourceChanged(
+    old: { state: ResourceState; suspended: string } | null, r: DrbdResource, et: UpdateEventType,
+    rec: Events2Record, emit: Emit,
+  ): void {
+    const base = { resource: r.name, may_promote: r.mayPromote, promotion_score: r.promotionScore };
+    const now = resState(r);
+    if (!old) {
+      emit(this.draft(rec, "info", "DRBD_RESOURCE_CREATED", `DRBD resource ${r.name} created (role ${r.role})`, {
+        ...base, new_role: r.role,
+      }));
+    } else {
+      if (old.state.role !== r.role) {
+        emit(this.draft(rec, "info", "DRBD_ROLE_CHANGED", `DRBD resource ${r.name} role ${old.state.role} -> ${r.role}`, {
+          ...base, old_role: old.state.role, new_role: r.role,
+        }));
+      }
+      const wasSusp = yes(old.suspended);
+      const isSusp = yes(r.suspended);
+      if (!wasSusp && isSusp) {
+        emit(this.draft(rec, "error", "DRBD_SUSPENDED", `DRBD resource ${r.name} suspended I/O (${r.suspended})`, {
+          ...base, old_suspended: old.suspended, new_suspended: r.suspended,
+        }));
+      } else if (wasSusp && !isSusp) {
+        emit(this.draft(rec, "info", "DRBD_RESUMED", `DRBD resource ${r.name} resumed I/O`, {
+          ...base, old_suspended: old.suspended, new_suspended: r.suspended,
+        }));
+      }
+    }
+    const prev = old ? old.state : RES0;
+    if (!old || !sameState(prev, now)) this.notify({ kind: "resource", eventType: et, resource: r.name, old: prev, new: now });
+  }
+
+  private resourceFor(st: State, name: string): DrbdResource {
+    return getOrAdd(st.resources, name, newResource);
+  }
+
+  private applyDevice(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
+    const volume = int(rec.fields.volume);
+    if (volume === undefined) return this.ignore("device-no-volume");
+    const r = et === "Destroy" ? st.resources.get(name) : this.resourceFor(st, name);
+    if (!r) return;
+    let d = r.devices.get(volume);
+    if (et === "Destroy") {
+      if (!d) return;
+      r.devices.delete(volume);
+      if (emit) this.notify({ kind: "device", eventType: "Destroy", resource: name, volume, old: devState(d), new: devState(d) });
+      return;
+    }
+    this.checkEnum("disk", rec.fields.disk);
+    const created = !d;
+    d ??= newDevice(volume);
+    if (created) r.devices.set(volume, d);
+    const prev = created ? DEV0 : devState(d);
+    setDevice(d, rec.fields);
+    if (emit) this.deviceChanged(created ? null : prev, r, d, et, rec, emit);
+  }
+
+  private deviceChanged(old: DeviceState | null, r: DrbdResource, d: DrbdDevice, et: UpdateEventType, rec: Events2Record, emit: Emit): void {
+    const now = devState(d);
+    const dev = d.minor >= 0 ? `drbd${d.minor}` : "";
+    const ext = { resource: r.name, volume: d.volume, minor: d.minor, backing_dev: d.backingDev };
+    if (old) {
+      if (old["disk-state"] !== d.disk) {
+        emit(this.draft(rec, diskSeverity(d.disk, d.client), "DRBD_DISK_STATE_CHANGED",
+          `DRBD ${r.name}/${d.volume} disk ${old["disk-state"]} -> ${d.disk}`,
+          { ...ext, old_disk_state: old["disk-state"], new_disk_state: d.disk, client: d.client }, dev));
+      }
+      if (old.quorum && !d.quorum) {
+        emit(this.draft(rec, "error", "DRBD_QUORUM_LOST", `DRBD ${r.name}/${d.volume} lost quorum`,
+          { ...ext, old_quorum: true, new_quorum: false }, dev));
+      } else if (!old.quorum && d.quorum) {
+        emit(this.draft(rec, "info", "DRBD_QUORUM_REGAINED", `DRBD ${r.name}/${d.volume} regained quorum`,
+          { ...ext, old_quorum: false, new_quorum: true }, dev));
+      }
+    }
+    const prev = old ?? DEV0;
+    if (!old || !sameState(prev, now)) {
+      this.notify({ kind: "device", eventType: old ? et : (et === "Exists" ? "Exists" : "Create"), resource: r.name, volume: d.volume, old: prev, new: now });
+    }
+  }
+
+  private connectionFor(r: DrbdResource, peer: number): DrbdConnection {
+    return getOrAdd(r.connections, peer, newConnection);
+  }
+
+  private applyConnection(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
+    const peer = int(rec.fields["peer-node-id"]);
+    if (peer === undefined) return this.ignore("connection-no-peer");
+    const r = et === "Destroy" ? st.resources.get(name) : this.resourceFor(st, name);
+    if (!r) return;
+    let c = r.connections.get(peer);
+    if (et === "Destroy") {
+      if (!c) return;
+      r.connections.delete(peer);
+      if (emit) {
+        this.notify({ kind: "connection", eventType: "Destroy", resource: name, peerNodeId: peer, old: connState(c), new: connState(c) });
+      }
+      return;
+    }
+    this.checkEnum("connection", rec.fields.connection);
+    this.checkEnum("role", rec.fields.role);
+    const created = !c;
+    c ??= this.connectionFor(r, peer);
+    const prev = created ? CONN0 : connState(c);
+    setConnection(c, rec.fields);
+    if (emit) this.connectionChanged(created ? null : prev, r, c, et, rec, emit);
+  }
+
+  private connectionChanged(
+    old: ConnectionState | null, r: DrbdResource, c: DrbdConnection, et: UpdateEventType, rec: Events2Record, emit: Emit,
+  ): void {
+    const now = connState(c);
+    const ext = { resource: r.name, peer: c.peerNodeId, conn_name: c.connName };
+    if (old) {
+      if (old["connection-state"] !== c.connection) {
+        emit(this.draft(rec, connSeverity(c.connection), "DRBD_CONNECTION_STATE_CHANGED",
+          `DRBD ${r.name} connection to ${c.connName || c.peerNodeId} ${old["connection-state"]} -> ${c.connection}`,
+          { ...ext, old_connection_state: old["connection-state"], new_connection_state: c.connection }));
+      }
+      // The peer's role: only real transitions (it reads Unknown while disconnected).
+      if (old["peer-role"] !== c.peerRole && old["peer-role"] !== "Unknown" && c.peerRole !== "Unknown") {
+        emit(this.draft(rec, "info", "DRBD_ROLE_CHANGED",
+          `DRBD ${r.name} peer ${c.connName || c.peerNodeId} role ${old["peer-role"]} -> ${c.peerRole}`,
+          { ...ext, old_role: old["peer-role"], new_role: c.peerRole }));
+      }
+    }
+    const prev = old ?? CONN0;
+    if (!old || !sameState(prev, now)) {
+      this.notify({
+        kind: "connection", eventType: old ? et : (et === "Exists" ? "Exists" : "Create"), resource: r.name,
+        peerNodeId: c.peerNodeId, old: prev, new: now,
+      });
+    }
+  }
+
+  private applyPeerDevice(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
+    const peer = int(rec.fields["peer-node-id"]);
+    const volume = int(rec.fields.volume);
+    if (peer === undefined || volume === undefined) return this.ignore("peer-device-no-id");
+    const r = et === "Destroy" ? st.resources.get(name) : this.resourceFor(st, name);
+    if (!r) return;
+    const c = et === "Destroy" ? r.connections.get(peer) : this.connectionFor(r, peer);
+    if (!c) return;
+    let p = c.peerDevices.get(volume);
+    if (et === "Destroy") {
+      if (!p) return;
+      c.peerDevices.delete(volume);
+      if (emit) {
+        this.notify({
+          kind: "peer-device", eventType: "Destroy", resource: name, volume, peerNodeId: peer, old: pdState(p), new: pdState(p),
+        });
+      }
+      return;
+    }
+    this.checkEnum("replication", rec.fields.replication);
+    this.checkEnum("disk", rec.fields["peer-disk"]);
+    if (rec.fields["conn-name"] && !c.connName) c.connName = rec.fields["conn-name"];
+    const created = !p;
+    p ??= newPeerDevice(volume);
+    if (created) c.peerDevices.set(volume, p);
+    const prev = created ? PD0 : pdState(p);
+    const prevDone = p.done;
+    setPeerDevice(p, rec.fields, "received" in rec.fields);
+    if (emit) this.peerDeviceChanged(created ? null : prev, prevDone, r, c, p, et, rec, emit);
+  }
+
+  private peerDeviceChanged(
+    old: PeerDeviceState | null, prevDone: number | undefined, r: DrbdResource, c: DrbdConnection, p: DrbdPeerDevice,
+    et: UpdateEventType, rec: Events2Record, emit: Emit,
+  ): void {
+    const now = pdState(p);
+    const d = r.devices.get(p.volume);
+    const dev = d && d.minor >= 0 ? `drbd${d.minor}` : "";
+    const ext = { resource: r.name, volume: p.volume, peer: c.peerNodeId, conn_name: c.connName };
+    if (old) {
+      const was = old["replication-state"];
+      const is = p.replication;
+      if (was !== is) {
+        const leftSync = RESYNC.has(was) && !RESYNC.has(is) && is !== "Established";
+        emit(this.draft(rec, is === "Ahead" || is === "Behind" || leftSync ? "warn" : "info", "DRBD_REPLICATION_STATE_CHANGED",
+          `DRBD ${r.name}/${p.volume} replication to ${c.connName || c.peerNodeId} ${was} -> ${is}`,
+          { ...ext, old_replication_state: was, new_replication_state: is }, dev));
+        if (RESYNC.has(is) && !RESYNC.has(was)) {
+          emit(this.draft(rec, "info", "DRBD_RESYNC_STARTED",
+            `DRBD ${r.name}/${p.volume} resync ${is === "SyncTarget" || is === "PausedSyncT" ? "from" : "to"} ${c.connName || c.peerNodeId} started`,
+            { ...ext, old_replication_state: was, new_replication_state: is, out_of_sync: p.outOfSync }, dev));
+        } else if (RESYNC.has(was) && is === "Established") {
+          emit(this.draft(rec, "info", "DRBD_RESYNC_DONE", `DRBD ${r.name}/${p.volume} resync with ${c.connName || c.peerNodeId} done`,
+            { ...ext, old_replication_state: was, new_replication_state: is, last_done: prevDone ?? null }, dev));
+        }
+      }
+      if (old["peer-disk-state"] !== p.peerDisk) {
+        emit(this.draft(rec, diskSeverity(p.peerDisk, p.peerClient), "DRBD_PEER_DISK_STATE_CHANGED",
+          `DRBD ${r.name}/${p.volume} peer ${c.connName || c.peerNodeId} disk ${old["peer-disk-state"]} -> ${p.peerDisk}`,
+          { ...ext, old_peer_disk_state: old["peer-disk-state"], new_peer_disk_state: p.peerDisk, peer_client: p.peerClient }, dev));
+      }
+    }
+    const prev = old ?? PD0;
+    if (!old || !sameState(prev, now)) {
+      this.notify({
+        kind: "peer-device", eventType: old ? et : (et === "Exists" ? "Exists" : "Create"), resource: r.name,
+        volume: p.volume, peerNodeId: c.peerNodeId, old: prev, new: now,
+      });
+    }
+  }
+
+  private applyPath(st: State, rec: Events2Record, name: string): void {
+    const peer = int(rec.fields["peer-node-id"]);
+    const { local, peer: remote } = rec.fields;
+    if (peer === undefined || local === undefined || remote === undefined) return this.ignore("path-no-id");
+    const key = `${local} ${remote}`;
+    if (rec.verb === "destroy") {
+      st.resources.get(name)?.connections.get(peer)?.paths.delete(key);
+      return;
+    }
+    const c = this.connectionFor(this.resourceFor(st, name), peer);
+    if (rec.fields["conn-name"] && !c.connName) c.connName = rec.fields["conn-name"];
+    let p = c.paths.get(key);
+    if (!p) {
+      p = { local, peer: remote, established: false };
+      c.paths.set(key, p);
+    }
+    if (rec.fields.established !== undefined) p.established = yes(rec.fields.established);
+  }
+
+  private helper(st: State, rec: Events2Record, name: string, emit: Emit): void {
+    const f = rec.fields;
+    if (rec.verb !== "call") return;
+    const helper = f.helper ?? "";
+    const minor = int(f.minor);
+    const ext: Record<string, unknown> = { resource: name, helper };
+    const volume = int(f.volume);
+    const peer = int(f["peer-node-id"]);
+    if (volume !== undefined) ext.volume = volume;
+    if (peer !== undefined) ext.peer = peer;
+    if (f["conn-name"]) ext.conn_name = f["conn-name"];
+    if (minor !== undefined) ext.minor = minor;
+    const dev = minor !== undefined ? `drbd${minor}` : "";
+    const to = f["conn-name"] ?? (peer !== undefined ? `node ${peer}` : "a peer");
+    if (SPLIT_BRAIN_HELPERS.has(helper)) {
+      emit(this.draft(rec, "error", "DRBD_SPLIT_BRAIN", `DRBD ${name}${volume !== undefined ? `/${volume}` : ""} split-brain detected with ${to}`, ext, dev));
+    } else if (helper === "fence-peer") {
+      emit(this.draft(rec, "warn", "DRBD_FENCE_PEER", `DRBD ${name} fences ${to}`, ext, dev));
+    }
+    void st;
+  }
+
+  private draft(rec: Events2Record, severity: Severity, type: string, msg: string, extension: Record<string, unknown>, dev = ""): EventDraft {
+    const d: EventDraft = { severity, system: "drbd", event_type: type, msg, extension, raw: rec.raw, source: rec.source };
+    if (dev) {
+      d.dev_name = dev;
+      d.dev_path = `/dev/${dev}`;
+    }
+    if (rec.time_us !== undefined) d.time_us = rec.time_us;
+    return d;
+  }
+
+  /** Diff of two states as events and updates (a resync); returns the number of object changes. */
+  private diff(a: State, b: State, emit: Emit, rec: Events2Record): number {
+    let n = 0;
+    const counted: Emit = (d) => {
+      emit(d);
+    };
+    const notify0 = this.notify.bind(this);
+    this.notify = (u) => {
+      n++;
+      notify0(u);
+    };
+    try {
+      for (const [name, rb] of b.resources) {
+        const ra = a.resources.get(name);
+        if (!ra) {
+          this.resourceChanged(null, rb, "Create", rec, counted);
+          for (const d of rb.devices.values()) this.deviceChanged(null, rb, d, "Create", rec, counted);
+          for (const c of rb.connections.values()) {
+            this.connectionChanged(null, rb, c, "Create", rec, counted);
+            for (const p of c.peerDevices.values()) this.peerDeviceChanged(null, undefined, rb, c, p, "Create", rec, counted);
+          }
+          continue;
+        }
+        this.resourceChanged({ state: resState(ra), suspended: ra.suspended }, rb, "Change", rec, counted);
+        for (const [vol, da] of ra.devices) {
+          if (!rb.devices.has(vol)) this.notify({ kind: "device", eventType: "Destroy", resource: name, volume: vol, old: devState(da), new: devState(da) });
+        }
+        for (const [vol, db] of rb.devices) {
+          const da = ra.devices.get(vol);
+          this.deviceChanged(da ? devState(da) : null, rb, db, da ? "Change" : "Create", rec, counted);
+        }
+        for (const [peer, ca] of ra.connections) {
+          const cb = rb.connections.get(peer);
+          for (const [vol, pa] of ca.peerDevices) {
+            if (!cb?.peerDevices.has(vol)) {
+              this.notify({ kind: "peer-device", eventType: "Destroy", resource: name, volume: vol, peerNodeId: peer, old: pdState(pa), new: pdState(pa) });
+            }
+          }
+          if (!cb) this.notify({ kind: "connection", eventType: "Destroy", resource: name, peerNodeId: peer, old: connState(ca), new: connState(ca) });
+        }
+        for (const [peer, cb] of rb.connections) {
+          const ca = ra.connections.get(peer);
+          this.connectionChanged(ca ? connState(ca) : null, rb, cb, ca ? "Change" : "Create", rec, counted);
+          for (const [vol, pb] of cb.peerDevices) {
+            const pa = ca?.peerDevices.get(vol);
+            this.peerDeviceChanged(pa ? pdState(pa) : null, pa?.done, rb, cb, pb, pa ? "Change" : "Create", rec, counted);
+          }
+        }
+      }
+      for (const [name, ra] of a.resources) {
+        if (!b.resources.has(name)) this.resourceGone(ra, rec, counted);
+      }
+    } finally {
+      this.notify = notify0;
+    }
+    return n;
+  }
+}
+
+// ---- drbdsetup status --json (user/v9/drbdsetup.c resource_status_json & co) --------------------
+
+function susp(r: DrbdResource, what: string): boolean {
+  return r.suspended.split(",").includes(what);
+}
+
+function address(s: string): Record<string, unknown> {
+  // events2 prints ipv4:10.0.0.1:7789 / ipv6:[fe80::1]:7789 (address_str)
+  const m = /^([a-z0-9_]+):(.*):(\d+)$/.exec(s);
+  if (!m) return { address: s, port: 0, family: "" };
+  const addr = m[2]!.startsWith("[") && m[2]!.endsWith("]") ? m[2]!.slice(1, -1) : m[2]!;
+  return { address: addr, port: Number(m[3]), family: m[1] };
+}
+
+function resourceJson(r: DrbdResource): Record<string, unknown> {
+  const devices = [...r.devices.values()].sort((a, b) => a.volume - b.volume);
+  return {
+    name: r.name,
+    "node-id": -1, // events2 does not print it (drbdsetup prints -1 when unknown too)
+    role: r.role,
+    suspended: r.suspended !== "no",
+    "suspended-user": susp(r, "user"),
+    "suspended-no-data": susp(r, "no-data"),
+    "suspended-fencing": susp(r, "fencing"),
+    "suspended-quorum": susp(r, "quorum"),
+    "force-io-failures": r.forceIoFailures,
+    "write-ordering": r.writeOrdering,
+    devices: devices.map((d) => ({
+      volume: d.volume,
+      minor: d.minor,
+      "disk-state": d.disk,
+      client: d.client,
+      open: d.open,
+      quorum: d.quorum,
+      size: d.size,
+      read: d.read,
+      written: d.written,
+      "al-writes": d.alWrites,
+      "bm-writes": d.bmWrites,
+      "upper-pending": d.upperPending,
+      "lower-pending": d.lowerPending,
+    })),
+    connections: [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId).map((c) => ({
+      "peer-node-id": c.peerNodeId,
+      name: c.connName,
+      "connection-state": c.connection,
+      congested: c.congested,
+      "peer-role": c.peerRole,
+      tls: false,
+      "ap-in-flight": c.apInFlight,
+      "rs-in-flight": c.rsInFlight,
+      paths: [...c.paths.values()].map((p) => ({
+        this_host: address(p.local),
+        remote_host: address(p.peer),
+        established: p.established,
+      })),
+      peer_devices: [...c.peerDevices.values()].sort((a, b) => a.volume - b.volume).map((p) => {
+        const size = r.devices.get(p.volume)?.size ?? 0;
+        const o: Record<string, unknown> = {
+          volume: p.volume,
+          "replication-state": p.replication,
+          "peer-disk-state": p.peerDisk,
+          "peer-client": p.peerClient,
+          "resync-suspended": p.resyncSuspended,
+          received: p.received,
+          sent: p.sent,
+          "out-of-sync": p.outOfSync,
+          pending: p.pending,
+          unacked: p.unacked,
+          "has-sync-details": false,
+          "has-online-verify-details": false,
+          "percent-in-sync": size === 0 ? 0 : Math.round(10000 * (1 - p.outOfSync / size)) / 100,
+        };
+        if (RESYNC.has(p.replication)) {
+          o["percent-resync-done"] = round2(p.done ?? (size === 0 ? 0 : 100 * (1 - p.outOfSync / size)));
+        }
+        return o;
+      }),
+    })),
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+// ---- drbdsetup status (text): device_status/connection_status/peer_device_status of drbdsetup.c, ----
+// ---- not verbose, stdout not a tty (so client: is shown for Diskless) ------------------------------
+
+function resourceText(r: DrbdResource): string {
+  const lines: string[] = [];
+  let head = `${r.name} role:${r.role}`;
+  if (r.suspended !== "no") head += ` suspended:${r.suspended}`;
+  if (r.forceIoFailures) head += " force-io-failures:yes";
+  lines.push(head);
+  const devices = [...r.devices.values()].sort((a, b) => a.volume - b.volume);
+  const single = devices.length === 1;
+  for (const d of devices) {
+    const vol = single && d.volume === 0 ? "  " : `  volume:${d.volume} `;
+    let s = `${vol}disk:${d.disk}`;
+    if (d.disk === "Diskless") s += ` client:${d.client ? "yes" : "no"}`;
+    if (!d.quorum) s += " quorum:no";
+    s += ` open:${d.open ? "yes" : "no"}`;
+    lines.push(s);
+  }
+  for (const c of [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId)) {
+    let s = `  ${c.connName || `node-id:${c.peerNodeId}`}`;
+    if (c.connection !== "Connected") s += ` connection:${c.connection}`;
+    else s += ` role:${c.peerRole}`;
+    if (c.congested) s += " congested:yes";
+    lines.push(s);
+    if (c.connection !== "Connected") continue;
+    for (const p of [...c.peerDevices.values()].sort((a, b) => a.volume - b.volume)) {
+      let t = single && p.volume === 0 ? "   " : `    volume:${p.volume}`;
+      if (p.replication !== "Off" && p.replication !== "Established") t += ` replication:${p.replication}`;
+      if (p.replication !== "Off" || p.peerDisk !== "DUnknown") {
+        t += ` peer-disk:${p.peerDisk}`;
+        if (p.peerDisk === "Diskless") t += ` peer-client:${p.peerClient ? "yes" : "no"}`;
+        if (p.done !== undefined) t += ` done:${p.done.toFixed(2)}`;
+        if (p.resyncSuspended !== "no") t += ` resync-suspended:${p.resyncSuspended}`;
+      }
+      if (t.trim()) lines.push(t);
+    }
+  }
+  return lines.join("\n") + "\n";
 }

@@ -1,0 +1,134 @@
+// Events2Reader: the reader thread over drbdsetup's stdout. It splits lines and tokenises them on
+// the thread (events2_tokenizer.h) and hands JS one Batch per call. Per record:
+//   bytes  ok:      raw \0 verb \0 object (\0 key \0 value)*
+//          garbage: reason \0 raw
+//   nums   [status (0 ok, 1 garbage), time_us or NaN]
+// Empty lines are dropped. A line longer than maxLine is garbage ("line too long", cut at maxLine).
+// Blocking: drbdsetup's pipe is the buffer; when JS is behind, drbdsetup blocks in write().
+//
+// events2Tokenize(buffer, maxLine?) does the same synchronously over a whole buffer (replay, tests,
+// bench) and returns [bytes, ends, nums].
+#include <cstring>
+#include <limits>
+
+#include "events2_tokenizer.h"
+#include "fd_line_source.h"
+#include "line_split.h"
+#include "modules.h"
+#include "reader_thread.h"
+
+namespace storeventd {
+namespace {
+
+constexpr double kNoTime = std::numeric_limits<double>::quiet_NaN();
+
+class Events2Packer {
+ public:
+  void Add(Batch& out, std::string_view line, bool truncated) {
+    if (truncated) {
+      Garbage(out, "line too long", line);
+      return;
+    }
+    TokenizeEvents2(line, tok_);
+    switch (tok_.status) {
+      case Events2Line::Status::kEmpty:
+        return;
+      case Events2Line::Status::kGarbage:
+        Garbage(out, tok_.reason, tok_.raw);
+        return;
+      case Events2Line::Status::kOk:
+        break;
+    }
+    out.bytes.append(tok_.raw);
+    Part(out, tok_.verb);
+    Part(out, tok_.object);
+    for (const auto& f : tok_.fields) {
+      Part(out, f.key);
+      Part(out, f.value);
+    }
+    out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
+    out.nums.push_back(0);
+    out.nums.push_back(tok_.has_time ? static_cast<double>(tok_.time_us) : kNoTime);
+  }
+
+ private:
+  static void Part(Batch& out, std::string_view s) {
+    out.bytes.push_back('\0');
+    out.bytes.append(s);
+  }
+  static void Garbage(Batch& out, std::string_view reason, std::string_view raw) {
+    out.bytes.append(reason);
+    out.bytes.push_back('\0');
+    out.bytes.append(raw);
+    out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
+    out.nums.push_back(1);
+    out.nums.push_back(kNoTime);
+  }
+  Events2Line tok_;
+};
+
+// The optional maxLine argument at index i (default 1 MiB, at least 1).
+size_t MaxLine(const Napi::CallbackInfo& info, size_t i) {
+  int64_t m = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int64Value() : 1 << 20;
+  return m > 0 ? static_cast<size_t>(m) : 1;
+}
+
+class Events2Source : public FdLineSource {
+ public:
+  using FdLineSource::FdLineSource;
+  void OnLine(Batch& out, std::string_view line, bool truncated) override { packer_.Add(out, line, truncated); }
+  int Stride() const override { return 2; }
+  // Batches stay under a few hundred KiB (records are ~200 bytes).
+  size_t MaxBatch() const override { return 1024; }
+
+ private:
+  Events2Packer packer_;
+};
+
+class Events2Reader : public ReaderWrap<Events2Reader> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineReader(env, "Events2Reader"); }
+  // new Events2Reader(fd, maxLine): takes ownership of fd.
+  explicit Events2Reader(const Napi::CallbackInfo& info) : ReaderWrap<Events2Reader>(info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(info.Env(), "Events2Reader(fd, maxLine?)").ThrowAsJavaScriptException();
+      return;
+    }
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<Events2Source>(fd, MaxLine(info, 1)), true);
+  }
+};
+
+Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "events2Tokenize(buffer, maxLine?)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto in = info[0].As<Napi::Buffer<char>>();
+  Batch batch;
+  Events2Packer packer;
+  LineSplitter split(MaxLine(info, 1));
+  auto sink = [&](std::string_view line, bool truncated) { packer.Add(batch, line, truncated); };
+  split.Feed(std::string_view(in.Data(), in.Length()), sink);
+  split.Finish(sink);
+  auto bytes = Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size());
+  auto ends = Napi::Uint32Array::New(env, batch.ends.size());
+  if (!batch.ends.empty()) std::memcpy(ends.Data(), batch.ends.data(), batch.ends.size() * sizeof(uint32_t));
+  auto nums = Napi::Float64Array::New(env, batch.nums.size());
+  if (!batch.nums.empty()) std::memcpy(nums.Data(), batch.nums.data(), batch.nums.size() * sizeof(double));
+  auto arr = Napi::Array::New(env, 3);
+  arr.Set(0u, bytes);
+  arr.Set(1u, ends);
+  arr.Set(2u, nums);
+  return arr;
+}
+
+}  // namespace
+
+void InitEvents2(Napi::Env env, Napi::Object exports) {
+  exports.Set("Events2Reader", Events2Reader::Define(env));
+  exports.Set("events2Tokenize", Napi::Function::New(env, Tokenize, "events2Tokenize"));
+}
+
+}  // namespace storeventd

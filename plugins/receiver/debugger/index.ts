@@ -1,0 +1,40 @@
+// Receiver `debugger` (drbd-reactor's [[debugger]]): logs every DRBD model update (object, event
+// type, old and new state) and every DRBD event it is sent, at debug level as drbd-reactor does
+// (run with log level debug to see them).
+import * as v from "valibot";
+import { definePlugin, type StorageEvent } from "../../../src/plugin-api.ts";
+import type { DrbdModel } from "../../../src/drbd/model.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+const schema = v.strictObject({
+  id: v.pipe(v.optional(v.string()), v.description("deprecated in drbd-reactor; accepted and ignored")),
+});
+
+export default definePlugin({
+  kind: "receiver",
+  name: "debugger",
+  description: "drbd-reactor's debugger: logs every DRBD update and event at debug level",
+  schema,
+  sample,
+  create(_config, ctx) {
+    const model = ctx.services.get<DrbdModel>("drbd.model");
+    const unsubscribe = model?.subscribe((u) => {
+      ctx.count("updates");
+      ctx.log.debug(`update ${u.kind} ${u.eventType} ${u.resource}: ${JSON.stringify(u.old)} -> ${JSON.stringify(u.new)}`, {
+        ...("volume" in u ? { volume: u.volume } : {}), ...("peerNodeId" in u ? { peer_node_id: u.peerNodeId } : {}),
+      });
+    }, { replay: true });
+    return {
+      send(events: readonly StorageEvent[]) {
+        for (const e of events) {
+          if (e.system !== "drbd") continue;
+          ctx.count("events");
+          ctx.log.debug(`event ${e.event_type}: ${e.msg}`, e.extension);
+        }
+      },
+      close() {
+        unsubscribe?.();
+      },
+    };
+  },
+});

@@ -1,0 +1,102 @@
+// Receiver `prometheus` (drbd-reactor's [[prometheus]]): serves the DRBD model as drbd-reactor's
+// metrics on `address` (default ":9942", all interfaces, the port registered for this exporter),
+// plus counters of the DRBD events it received. Any path answers, as drbd-reactor's does.
+import * as v from "valibot";
+import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
+import type { DrbdModel } from "../../../src/drbd/model.ts";
+import { parseDrbdVersions, renderMetrics } from "./metrics.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+/** ":9942" (all interfaces), "127.0.0.1:9942", "[::1]:9942", "host:9942". */
+export function parseAddress(a: string): { hostname: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(a.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  const host = m[1] ?? m[2] ?? "";
+  return { hostname: host === "" ? "::" : host, port };
+}
+
+const schema = v.strictObject({
+  address: v.pipe(
+    v.optional(v.string(), ":9942"),
+    v.check((a) => parseAddress(a) !== null, 'expected ":PORT", "IP:PORT" or "[IPv6]:PORT"'),
+    v.description('address and port to serve metrics on; ":9942" listens on all interfaces'),
+  ),
+  enums: v.pipe(v.optional(v.boolean(), false),
+    v.description("also export role, connection and disk states as one 0/1 series per possible value")),
+  id: v.pipe(v.optional(v.string()), v.description("deprecated in drbd-reactor; accepted and ignored")),
+});
+type Config = v.InferOutput<typeof schema>;
+
+class PrometheusReceiver {
+  private server!: ReturnType<typeof Bun.serve>;
+  private counts = new Map<string, number>();
+  private version = { kmod: "0.0.0", utils: "0.0.0" };
+  private scrapes = 0;
+
+  constructor(private cfg: Config, private ctx: ReceiverContext) {
+    const { hostname, port } = parseAddress(cfg.address)!;
+    const model = () => ctx.services.get<DrbdModel>("drbd.model");
+    const serve = (host: string) => Bun.serve({
+      hostname: host, port,
+      fetch: (req) => {
+        if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
+        this.scrapes++;
+        ctx.count("scrapes");
+        const body = renderMetrics({ model: model(), enums: cfg.enums, version: this.version, eventCounts: this.counts });
+        return new Response(body, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+      },
+    });
+    try {
+      this.server = serve(hostname);
+    } catch (e) {
+      // ":PORT" means every interface: [::] (dual stack), or 0.0.0.0 where IPv6 is off.
+      if (hostname !== "::") throw e;
+      this.server = serve("0.0.0.0");
+    }
+    void this.readVersion();
+  }
+
+  private async readVersion(): Promise<void> {
+    try {
+      const p = Bun.spawn(["drbdadm", "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", env: process.env });
+      const t = setTimeout(() => p.kill(), 5000);
+      const out = await new Response(p.stdout).text();
+      clearTimeout(t);
+      this.version = parseDrbdVersions(out);
+    } catch {
+      // drbdadm missing: the version reads 0.0.0, as drbd-reactor's does.
+    }
+  }
+
+  get port(): number {
+    return this.server.port ?? 0;
+  }
+
+  send(events: readonly StorageEvent[]): void {
+    for (const e of events) {
+      if (e.system !== "drbd") continue;
+      this.counts.set(e.event_type, (this.counts.get(e.event_type) ?? 0) + 1);
+    }
+  }
+
+  close(): void {
+    this.server.stop(true);
+  }
+
+  status(): Record<string, unknown> {
+    return { address: this.cfg.address, port: this.port, scrapes: this.scrapes };
+  }
+}
+
+export default definePlugin({
+  kind: "receiver",
+  name: "prometheus",
+  description: "drbd-reactor's Prometheus exporter: DRBD metrics (same names and labels) and DRBD event counters",
+  schema,
+  sample,
+  create(config, ctx) {
+    return new PrometheusReceiver(config, ctx);
+  },
+});

@@ -1,0 +1,46 @@
+// An existing drbd-reactor configuration (main file + drbd-reactor.d snippets with [[umh]],
+// [[debugger]], [[prometheus]]) passes `storeventd check` on the compiled binary; [[promoter]] is a
+// clear "not supported yet" error until the promoter lands; a umh command needing a shell is
+// refused with the file, line and hint.
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runBin } from "../helpers/bin.ts";
+
+const src = join(import.meta.dir, "reactor");
+const dir = mkdtempSync(join(tmpdir(), "storeventd-reactor-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function layout(name: string, extra: string[] = []): string {
+  const root = join(dir, name);
+  const snippets = join(root, "drbd-reactor.d");
+  mkdirSync(snippets, { recursive: true });
+  writeFileSync(join(root, "drbd-reactor.toml"), readFileSync(join(src, "drbd-reactor.toml"), "utf8").replaceAll("@SNIPPETS@", snippets));
+  copyFileSync(join(src, "drbd-reactor.d/umh-role.toml"), join(snippets, "umh-role.toml"));
+  for (const f of extra) copyFileSync(join(src, f), join(snippets, f));
+  return join(root, "drbd-reactor.toml");
+}
+
+describe("drbd-reactor configuration with storeventd check", () => {
+  test("umh, debugger and prometheus load unchanged", async () => {
+    const r = await runBin(["check", "-c", layout("ok")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("receivers: debugger[0] (debugger), prometheus[0] (prometheus), umh[0] (umh)");
+    expect(r.stdout).toContain("drbd-reactor.d/umh-role.toml");
+  });
+
+  test("[[promoter]] is a clear config error naming its file and line", async () => {
+    const r = await runBin(["check", "-c", layout("promoter", ["promoter.toml"])]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[\[promoter\]\] #1: the promoter plugin is not supported yet \(.*drbd-reactor\.d\/promoter\.toml:1\)/);
+  });
+
+  test("a umh command with shell syntax is refused with a hint", async () => {
+    const r = await runBin(["check", "-c", layout("shell", ["shell-umh.toml"])]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("shell-umh.toml");
+    expect(r.stderr).toContain("commands run without a shell, write `sh -c '...'`");
+  });
+});
