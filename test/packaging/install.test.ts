@@ -9,9 +9,10 @@ const WANTS = "/etc/systemd/system/multi-user.target.wants/storeventd.service";
 const MASK = "/etc/systemd/system/storeventd.service";
 const CONF = "/etc/storeventd/storeventd.toml";
 
-// Everything the package or its scripts may touch outside its own file list.
+// What the package or its scripts may leave outside its own file list (only storeventd's
+// entries: other work on this machine may change the rest of /etc/systemd meanwhile).
 function snapshot(): string {
-  return sh(["sh", "-c", "find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked /etc/storeventd /var/lib/storeventd /var/log/storeventd 2>/dev/null | sort"]).out;
+  return sh(["sh", "-c", "find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked /etc/storeventd /var/log/storeventd -name '*storeventd*' 2>/dev/null | sort"]).out;
 }
 const installed = () => sh(["dpkg-query", "-W", "-f", "${Status}", "storeventd"]).out;
 
