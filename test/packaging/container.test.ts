@@ -94,6 +94,21 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     expect(show("ActiveState", "MainPID")).toEqual({ ActiveState: "active", MainPID: mainPid });
   });
 
+  test("systemctl reload with a broken config keeps the running daemon and says why", async () => {
+    const conf = join(NODE, "merged/etc/storeventd/storeventd.toml");
+    const good = readFileSync(conf, "utf8");
+    writeFileSync(conf, good + "\n[broken]\ntype = \"receiver\"\nplugin = \"no-such-plugin\"\n");
+    try {
+      expect(inNode(["systemctl", "reload", "storeventd"]).code).toBe(0);
+      await waitFor("the reload failure in the journal", () =>
+        journal().some((e) => e._PID === mainPid && /reload failed/.test(e.MESSAGE ?? "")), 10_000);
+      await waitFor("active again", () => show("ActiveState").ActiveState === "active");
+      expect(show("MainPID", "NRestarts")).toEqual({ MainPID: mainPid, NRestarts: "0" });
+    } finally {
+      writeFileSync(conf, good);
+    }
+  });
+
   test("upgrade: dpkg -i of a newer version restarts the daemon and keeps a changed conffile", async () => {
     const out = mkdtempSync(join(tmpdir(), "storeventd-upgrade-"));
     try {
