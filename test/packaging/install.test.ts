@@ -23,7 +23,7 @@ beforeAll(() => {
   buildPackages();
   if (installed().includes("installed")) throw new Error("storeventd is already installed on this machine; not touching it");
   before = snapshot();
-});
+}, 300_000); // a package build on a busy machine
 afterAll(() => {
   if (ownInstall && installed() !== "") dpkg(["--purge", "storeventd"]); // restore the machine
 });

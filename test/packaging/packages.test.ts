@@ -44,7 +44,7 @@ beforeAll(() => {
   buildPackages();
   debRoot = mkdtempSync(join(tmpdir(), "storeventd-deb-"));
   ok(["dpkg-deb", "-x", DEB, debRoot]);
-});
+}, 300_000); // a package build on a busy machine
 afterAll(() => {
   if (debRoot) rmSync(debRoot, { recursive: true, force: true });
 });
