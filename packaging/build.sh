@@ -49,12 +49,15 @@ install -D -m 0644 "$PKG/storeventd.toml" "$STAGE/etc/storeventd/storeventd.toml
 install -d -m 0755 "$STAGE/etc/storeventd/conf.d"
 # storeventd.toml(5) gets each plugin's options from its schema (packaging/gen-man.ts).
 BUN=${BUN:-$ROOT/node_modules/.bin/bun}
-"$BUN" "$PKG/gen-man.ts" >"$WORK/plugin-options.roff" || die "gen-man.ts failed"
+gen=()
+for part in main filter queue plugins; do
+  "$BUN" "$PKG/gen-man.ts" "$part" >"$WORK/$part.roff" || die "gen-man.ts $part failed"
+  gen+=(-e "/^@${part^^}_OPTIONS@\$/{r $WORK/$part.roff" -e "d}")
+done
 for page in storeventd.8 storeventd.toml.5; do
   sec=${page##*.}
   install -d -m 0755 "$STAGE/usr/share/man/man$sec"
-  subst "$PKG/man/$page" | sed -e "/^@PLUGIN_OPTIONS@\$/{r $WORK/plugin-options.roff" -e "d}" |
-    gzip -9n >"$STAGE/usr/share/man/man$sec/$page.gz"
+  subst "$PKG/man/$page" | sed "${gen[@]}" | gzip -9n >"$STAGE/usr/share/man/man$sec/$page.gz"
 done
 install -D -m 0644 "$PKG/completion/storeventd" "$STAGE/usr/share/bash-completion/completions/storeventd"
 

@@ -69,10 +69,12 @@ describe("notifyViaHelper()", () => {
   test("systemd-notify sends every assignment on behalf of this process", async () => {
     dir = mkdtempSync(join(tmpdir(), "sdnotify-"));
     const path = join(dir, "notify.sock");
-    const l = await listen(path, 1);
+    // Two datagrams: the assignments, then BARRIER=1 with a pipe fd (systemd-notify waits until
+    // the manager closed that fd; the listener's recvmsg drops it, which completes the barrier).
+    const l = await listen(path, 2);
     expect(notifyViaHelper(path, "READY=1\nSTATUS=fallback")).toBe(true);
     const got = await l.received();
-    expect(got.length).toBe(1);
+    expect(got.map((d) => d.data)).toContain("BARRIER=1");
     // systemd-notify reports its parent (us) as the sender, so NotifyAccess=main accepts it.
     expect(got[0]!.pid).toBe(process.pid);
     expect(got[0]!.data.split("\n").filter(Boolean)).toEqual(["READY=1", "STATUS=fallback"]);

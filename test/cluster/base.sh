@@ -17,6 +17,12 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "base root ready: $BASE"
   exit 0
 fi
+if [ -d "$BASE" ] && grep -qE "lowerdir=${BASE}[,: ]" /proc/mounts; then
+  # Another cluster runs on it: never pull the root from under its overlays.
+  echo "base root $BASE is in use with another package set ($(cat "$STAMP" 2>/dev/null)); not rebuilding." >&2
+  echo "Stop those nodes first, or use BASE=<another dir>." >&2
+  exit 1
+fi
 for t in debootstrap systemd-nspawn; do
   command -v "$t" >/dev/null || { echo "missing $t: apt-get install -y debootstrap systemd-container" >&2; exit 1; }
 done

@@ -4,7 +4,7 @@
 CACHE=${CACHE:-/var/tmp/storeventd-cluster}
 CLUSTER=${CLUSTER:-sc}
 WORK=${WORK:-$CACHE/$CLUSTER}
-NODES=${NODES:-$(cd "$WORK" 2>/dev/null && ls -d -- */ 2>/dev/null | tr -d /)}
+NODES=${NODES:-$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null)}
 SW="${CLUSTER}sw"
 
 for n in $NODES; do

@@ -46,13 +46,14 @@ for n in $NODES; do
   ip -n "$ns" link set eth0 up
   mkdir -p "$d"/{upper,work,merged}
   mountpoint -q "$d/merged" || mount -t overlay "ov-$ns" \
-    -o lowerdir="$BASE",upperdir="$d/upper",workdir="$d/work" "$d/merged"
+    -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$d/merged"
   echo "$n" >"$d/merged/etc/hostname"
   [ -s "$d/upper/etc/machine-id" ] || systemd-id128 new >"$d/merged/etc/machine-id"
   { echo "127.0.0.1 localhost"; j=0; for m in $ALL_NODES; do j=$((j+1)); echo "$SUBNET.$j $m"; done; } >"$d/merged/etc/hosts"
   # nspawn --keep-unit puts itself and the container under the cgroup it runs in: one per node.
   for h in systemd unified; do mkdir -p "/sys/fs/cgroup/$h/nspawn-$ns"; done
   ( for h in systemd unified; do echo $BASHPID >"/sys/fs/cgroup/$h/nspawn-$ns/cgroup.procs"; done
+    # shellcheck disable=SC2086 # NSPAWN_ARGS is a list of options
     exec setsid systemd-nspawn -D "$d/merged" -M "$ns" --boot --register=no --keep-unit \
       --network-namespace-path="/run/netns/$ns" --console=pipe $NSPAWN_ARGS </dev/null >"$d/console.log" 2>&1 ) &
   echo $! >"$d/nspawn.pid"

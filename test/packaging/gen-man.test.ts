@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { pluginSection, roff } from "../../packaging/gen-man.ts";
+import { pluginSection, roff, section } from "../../packaging/gen-man.ts";
 import plugins from "../../plugins/all.ts";
 import { definePlugin, type AnyPluginDef } from "../../src/plugin-api.ts";
 import { sh } from "./helpers.ts";
@@ -30,11 +30,11 @@ describe("pluginSection()", () => {
       "Options without a default are required.",
       '.SS "receiver demo"',
       "Sends events to a demo sink. Second line.",
-      ".TP", ".B path", "(string)", ".br", "Where to write; \\- means stdout.",
-      ".TP", ".B flush", '(string, default "5s")', ".br", 'How often to flush, e.g. "5s".',
-      ".TP", ".B max", "(integer, default 1000)", ".br", "\\&.dot\\-leading text",
-      ".TP", ".B mode", '("append" | "truncate", default "append")', ".br", "File open mode.",
-      ".TP", ".B tags", "(array of string, default [])", ".br", "(undocumented)",
+      ".TP", "\\fBpath\\fR (string)", "Where to write; \\- means stdout.",
+      ".TP", '\\fBflush\\fR (string, default "5s")', 'How often to flush, e.g. "5s".',
+      ".TP", "\\fBmax\\fR (integer, default 1000)", "\\&.dot\\-leading text",
+      ".TP", '\\fBmode\\fR ("append" | "truncate", default "append")', "File open mode.",
+      ".TP", "\\fBtags\\fR (array of string, default [])", "(undocumented)",
       "",
     ].join("\n"));
   });
@@ -56,6 +56,13 @@ describe("pluginSection()", () => {
     const text = pluginSection(plugins);
     for (const p of plugins) expect(text).toContain(`.SS "${p.kind} ${p.name}"`);
     if (plugins.length === 0) expect(text).toContain("no plugins");
+  });
+
+  test("the core sections come from the core schemas: durations, one-or-many filters, queue defaults", () => {
+    expect(section("main")).toContain('\\fBdedup_window\\fR (duration, default "5s")');
+    expect(section("filter")).toContain('\\fBseverity\\fR ("info" | "warn" | "error", or an array)');
+    expect(section("queue")).toContain('\\fBwhen_full\\fR ("drop_oldest" | "drop_newest", default "drop_oldest")');
+    expect(() => section("nope")).toThrow(/unknown section/);
   });
 
   test("roff() escapes backslashes, hyphens, leading control characters and newlines", () => {

@@ -44,7 +44,7 @@ beforeAll(() => {
   buildPackages();
   debRoot = mkdtempSync(join(tmpdir(), "storeventd-deb-"));
   ok(["dpkg-deb", "-x", DEB, debRoot]);
-});
+}, 300_000); // a package build on a busy machine
 afterAll(() => {
   if (debRoot) rmSync(debRoot, { recursive: true, force: true });
 });
@@ -66,7 +66,8 @@ describe.skipIf(SKIP_SLOW)("deb (slow)", () => {
       const parts = l.split(/\s+/);
       return [parts[5]!.replace(/^\./, "").replace(/\/$/, ""), { mode: parts[0]!, owner: parts[1]! }] as const;
     }));
-    for (const p of [...COMMON_FILES, ...DEB_ONLY, ...sampleExamples()]) expect(entries.has(p)).toBe(true);
+    const readme = existsSync(join(ROOT, "README.md")) ? ["/usr/share/doc/storeventd/README.md"] : [];
+    for (const p of [...COMMON_FILES, ...DEB_ONLY, ...sampleExamples(), ...readme]) expect(entries.has(p)).toBe(true);
     expect(entries.get("/usr/bin/storeventd")!.mode).toBe("-rwxr-xr-x");
     expect(entries.get("/etc/storeventd/storeventd.toml")!.mode).toBe("-rw-r--r--");
     expect(entries.get("/etc/storeventd/conf.d")!.mode).toBe("drwxr-xr-x");
