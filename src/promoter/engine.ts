@@ -104,6 +104,9 @@ export class ResourceEngine {
     if (!res) return;
     if (u.kind === "resource" || u.kind === "connection") this.checkEvict(res);
     if (this.maintenance || this.refused) return;
+    if (u.kind === "resource" && u.eventType === "Exists" && u.new.role === "Primary") {
+      return void this.enqueue("check", "Primary at start");
+    }
     const dec = decide(u, res, this.cfg, this.d.node, this.policy);
     switch (dec.action) {
       case "none": return;
@@ -128,12 +131,15 @@ export class ResourceEngine {
     this.event("error", "DRBD_PROMOTER_FAILED", `promoter: ${this.cfg.name}: ${reason}`, { reason, action: "check" });
   }
 
-  private blocked(res: DrbdResource): string | undefined {
+  /** Why this node must not start the services now; `adopt`: it is Primary already (its own
+   * may_promote is false then), only the services may be missing. */
+  private blocked(res: DrbdResource, adopt = false): string | undefined {
     if (this.refused) return this.refused;
     if (this.disabled) return "disabled";
     if (this.maintenance) return "maintenance";
     const ev = this.evictState;
     if (ev && this.d.clock.now() < ev.until && ev.to !== this.d.node) return ev.to ? `evicted to ${ev.to}` : "evicted";
+    if (adopt) return res.role === "Primary" ? undefined : "not Primary";
     if (!res.mayPromote) return "may_promote is false";
     return undefined;
   }
@@ -216,9 +222,10 @@ export class ResourceEngine {
     try {
       switch (action) {
         case "start":
-        case "retry": {
+        case "retry":
+        case "adopt": {
           const res = this.d.resource();
-          if (!res || this.blocked(res)) return void (this.state === "sleeping" && (this.state = "idle"));
+          if (!res || this.blocked(res, action === "adopt")) return void (this.state === "sleeping" && (this.state = "idle"));
           if (action === "retry" && await runner.isActive(cfg)) return void (this.state = "active");
           this.state = "starting";
           this.counts.starts++;
@@ -262,7 +269,12 @@ export class ResourceEngine {
           return this.done("active", "thaw", reason, "DRBD_PROMOTER_STARTED", "thawed", "info", { thawed: true });
         }
         case "check": {
-          this.state = (await runner.isActive(cfg)) ? "active" : "idle";
+          // Primary here at start (a daemon restart): adopt running services, or start the target
+          // that is missing on top of the Primary (drbd-reactor's initial target start).
+          if (await runner.isActive(cfg)) return void (this.state = "active");
+          this.state = "idle";
+          const res = this.d.resource();
+          if (res?.role === "Primary" && !this.blocked(res, true)) return this.act("adopt", "Primary, services not running");
           return;
         }
       }

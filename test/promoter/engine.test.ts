@@ -272,6 +272,26 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(alpha.types()).toContain("DRBD_PROMOTER_FAILED:quorum is off and fencing is dont-care");
   });
 
+  test("a daemon restart on the Primary adopts running services; missing ones are started again", async () => {
+    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
+    await h.clock.advance(1000);
+    const alpha = h.node("alpha");
+    await alpha.stop();
+    alpha.runner.calls.length = 0;
+    await alpha.start(opts({ "preferred-nodes": ["alpha", "bravo", "charlie"] }));
+    await h.clock.advance(100);
+    expect(alpha.runner.calls).toEqual([]);
+    expect(alpha.controller!.engine("r0").status().state).toBe("active");
+    // The services died while the daemon was down: the Primary gets them back.
+    await alpha.stop();
+    alpha.runner.running = false;
+    await alpha.start(opts({ "preferred-nodes": ["alpha", "bravo", "charlie"] }));
+    await h.clock.advance(100);
+    expect(alpha.runner.calls).toEqual(["start"]);
+    expect(h.active()).toEqual(["alpha"]);
+    expect(alpha.types().at(-1)).toBe("DRBD_PROMOTER_STARTED:Primary, services not running");
+  });
+
   test("a failed start is stopped again and retried every retry-interval while may_promote holds", async () => {
     h = new SimHarness(new SimCluster("r0", NODES));
     const alpha = h.node("alpha");
