@@ -20,6 +20,7 @@ import receiver_journald from "./receiver/journald/index.ts";
 import receiver_multicast from "./receiver/multicast/index.ts";
 import receiver_nats from "./receiver/nats/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
+import receiver_promoter from "./receiver/promoter/index.ts";
 import receiver_stdout from "./receiver/stdout/index.ts";
 import receiver_store from "./receiver/store/index.ts";
 import receiver_umh from "./receiver/umh/index.ts";
@@ -45,6 +46,7 @@ const plugins: AnyPluginDef[] = [
   receiver_multicast as unknown as AnyPluginDef,
   receiver_nats as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,
+  receiver_promoter as unknown as AnyPluginDef,
   receiver_stdout as unknown as AnyPluginDef,
   receiver_store as unknown as AnyPluginDef,
   receiver_umh as unknown as AnyPluginDef,

@@ -13,7 +13,7 @@ import { rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
 import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
-import { sdNotify } from "./systemd/notify.ts";
+import { sdNotify, startWatchdog } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
 import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
@@ -161,10 +161,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.off("SIGINT", onInt);
     process.off("SIGHUP", onHup);
   };
+  // WATCHDOG=1 at half of the unit's WatchdogSec= (if set) while the event loop runs, start-up included.
+  const stopWatchdog = startWatchdog();
   try {
     await d.start();
     started = true;
   } catch (e) {
+    stopWatchdog();
     unhook();
     process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
     return 2;
@@ -182,6 +185,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   rootLog.child("storeventd").info(`${sig} received`);
   clearInterval(tick);
   clearInterval(status);
+  stopWatchdog();
   await d.stop();
   unhook();
   return 0;

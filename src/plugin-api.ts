@@ -109,6 +109,10 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   schema: S;
   /** The plugin's sample.toml text (imported with { type: "text" }). */
   sample?: string;
+  /** Checks across options that a schema cannot express (option pairs, files that must be
+   * readable, a program that must exist); throws Error with the reason. No side effects: `check`
+   * and reload run it too. */
+  validate?(config: v.InferOutput<S>, env: { hostname: string }): void;
   /** Validates and opens; a throw here is a config error (exit 2). Nothing runs before run(). */
   create(config: v.InferOutput<S>, ctx: ContextOf[K]): InstanceOf[K] | Promise<InstanceOf[K]>;
 }

@@ -113,10 +113,8 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
   split.Feed(std::string_view(in.Data(), in.Length()), sink);
   split.Finish(sink);
   auto bytes = Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size());
-  auto ends = Napi::Uint32Array::New(env, batch.ends.size());
-  if (!batch.ends.empty()) std::memcpy(ends.Data(), batch.ends.data(), batch.ends.size() * sizeof(uint32_t));
-  auto nums = Napi::Float64Array::New(env, batch.nums.size());
-  if (!batch.nums.empty()) std::memcpy(nums.Data(), batch.nums.data(), batch.nums.size() * sizeof(double));
+  auto ends = CopyToTypedArray(env, batch.ends);
+  auto nums = CopyToTypedArray(env, batch.nums);
   auto arr = Napi::Array::New(env, 3);
   arr.Set(0u, bytes);
   arr.Set(1u, ends);

@@ -10,10 +10,8 @@ void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batc
   std::unique_ptr<Batch> owned(batch);
   if (env == nullptr || cb.IsEmpty()) return;
   auto bytes = Napi::Buffer<char>::Copy(env, owned->bytes.data(), owned->bytes.size());
-  auto ends = Napi::Uint32Array::New(env, owned->ends.size());
-  if (!owned->ends.empty()) std::memcpy(ends.Data(), owned->ends.data(), owned->ends.size() * sizeof(uint32_t));
-  auto nums = Napi::Float64Array::New(env, owned->nums.size());
-  if (!owned->nums.empty()) std::memcpy(nums.Data(), owned->nums.data(), owned->nums.size() * sizeof(double));
+  auto ends = CopyToTypedArray(env, owned->ends);
+  auto nums = CopyToTypedArray(env, owned->nums);
   cb.Call({bytes, ends, nums, Napi::Number::New(env, owned->lost),
            owned->error.empty() ? env.Null() : Napi::String::New(env, owned->error)});
 }

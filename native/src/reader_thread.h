@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -37,6 +38,14 @@ class Source {
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);
+
+// A JS typed array holding a copy of v (Uint32Array for uint32_t, Float64Array for double, ...).
+template <typename T>
+Napi::TypedArrayOf<T> CopyToTypedArray(Napi::Env env, const std::vector<T>& v) {
+  auto a = Napi::TypedArrayOf<T>::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
 using BatchTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Batch, DeliverBatch>;
 
 class ReaderThread {

@@ -173,12 +173,8 @@ Napi::Value ParseMany(const Napi::CallbackInfo& info) {
   }
   auto res = Napi::Object::New(env);
   res.Set("bytes", Napi::Buffer<char>::Copy(env, out.data(), out.size()));
-  auto e = Napi::Uint32Array::New(env, ends.size());
-  if (!ends.empty()) std::memcpy(e.Data(), ends.data(), ends.size() * sizeof(uint32_t));
-  auto k = Napi::Uint8Array::New(env, kinds.size());
-  if (!kinds.empty()) std::memcpy(k.Data(), kinds.data(), kinds.size());
-  res.Set("ends", e);
-  res.Set("kinds", k);
+  res.Set("ends", CopyToTypedArray(env, ends));
+  res.Set("kinds", CopyToTypedArray(env, kinds));
   return res;
 }
 

@@ -10,6 +10,7 @@ import { queryCommand } from "./query.ts";
 import { statusCommand } from "./status.ts";
 import { reloadCommand } from "./reload.ts";
 import { infoCommand } from "./info.ts";
+import { promoterCommand } from "./promoter.ts";
 
 type Command = {
   summary: string;
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   check: { summary: "validate the config and its snippets", run: checkCommand },
   replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
   info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
+  promoter: { summary: "drbd-reactor promoter: status, evict, disable, enable, maintenance", run: (a, io) => promoterCommand(a, io) },
   version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
   monitor: { summary: "follow live events from the running daemon", run: (a, io) => monitorCommand(a, io) },
   query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },

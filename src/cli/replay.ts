@@ -53,6 +53,21 @@ function hostBootTimeUs(): number {
   return 0;
 }
 
+/** The input as text in pieces of about 4 MiB, cut only before a line that does not start with a
+ * space (a /dev/kmsg record's " KEY=value" continuation lines stay with it), so a large file never
+ * exists as one string plus all of its lines at once. */
+export function* textChunks(data: Uint8Array, size = 4 << 20): Generator<string> {
+  const dec = new TextDecoder("utf-8");
+  let start = 0;
+  while (start < data.length) {
+    let end = Math.min(start + size, data.length);
+    while (end < data.length && !(data[end - 1] === 0x0a && data[end] !== 0x20)) end++;
+    yield dec.decode(data.subarray(start, end));
+    start = end;
+    Bun.gc(false); // the last piece's records are garbage now: keep the peak near one piece
+  }
+}
+
 async function readInput(path: string): Promise<Uint8Array> {
   if (path === "-") return new Uint8Array(await Bun.stdin.arrayBuffer());
   return readFileSync(path);
@@ -129,8 +144,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     }
     pipeline.handleRecord(rec);
   };
-  const text = () => new TextDecoder("utf-8").decode(data);
-  if (kind === "kmsg") for (const r of decodeKmsgText(text(), "kmsg")) feed(r);
+  if (kind === "kmsg") for (const chunk of textChunks(data)) for (const r of decodeKmsgText(chunk, "kmsg")) feed(r);
   else if (kind === "uevent") {
     // The udev catalog (DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs) comes from the udev sender, not a parser.
     for (const { rec, drafts } of replayUevents(data, nativeAddon())) {
@@ -138,7 +152,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
     }
   }
-  else for (const r of decodeEvents2Text(text(), "drbd")) feed(r);
+  else for (const chunk of textChunks(data)) for (const r of decodeEvents2Text(chunk, "drbd")) feed(r);
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();

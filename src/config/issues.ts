@@ -81,7 +81,9 @@ export function fromValibot(
   return issues.map((raw) => {
     const { issue: i, key } = specific(raw as AnyIssue);
     let message: string;
-    if (i.type === "strict_object" || (i.expected === "never" && key.length)) {
+    if ((i.type === "strict_object" || i.type === "object") && i.received === "undefined" && key.length) {
+      message = "missing (required)";
+    } else if (i.type === "strict_object" || (i.expected === "never" && key.length)) {
       const bad = String(key[key.length - 1]);
       message = `unknown key "${bad}"${didYouMean(bad, knownKeys(schema, key.slice(0, -1)))}`;
     } else if (i.type === "picklist" && i.expected) {

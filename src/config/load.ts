@@ -79,6 +79,9 @@ export interface LoadOptions {
   text?: string;
   /** Where the config is when no path is given (tests point it elsewhere). */
   defaultPath?: string;
+  /** Run plugins' validate() (default). Off only to check a sample's shape on a host that lacks
+   * the files and programs the sample names. */
+  validate?: boolean;
 }
 
 export function loadConfig(opts: LoadOptions): Config {
@@ -119,12 +122,12 @@ export function loadConfig(opts: LoadOptions): Config {
     }
   }
   if (issues.length) throw new ConfigError(issues);
-  const cfg = merge(sources, opts.registry, issues, embedded);
+  const cfg = merge(sources, opts.registry, issues, embedded, opts.validate ?? true);
   if (issues.length) throw new ConfigError(issues);
   return cfg;
 }
 
-function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[], embedded: boolean): Config {
+function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[], embedded: boolean, validate: boolean): Config {
   const mainRaw: Record<string, unknown> = {};
   const mainSeen = new Map<string, string>();
   const instances: InstanceConfig[] = [];
@@ -251,6 +254,11 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
       return;
     }
     if (!common.success) return;
+    try {
+      if (validate) def.validate?.(opts.output, { hostname: hostnameOf(mainRaw) });
+    } catch (e) {
+      return issue([], (e as Error).message);
+    }
     instances.push({
       name, kind: kind!, plugin, def, options: opts.output, raw: optionsRaw,
       filter: commonOut.filter, queue: commonOut.queue,
@@ -300,6 +308,10 @@ function drbdReactorSource(instances: InstanceConfig[], dr: Config["drbdReactor"
     s.options = v.parse(def.schema, s.raw);
     s.fingerprint += JSON.stringify(poll);
   }
+}
+
+function hostnameOf(main: Record<string, unknown>): string {
+  return typeof main["hostname"] === "string" ? main["hostname"] : osHostname();
 }
 
 function isTable(x: unknown): x is Record<string, unknown> {

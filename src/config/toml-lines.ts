@@ -20,6 +20,16 @@ export class TomlLines {
     let table: KeyPath = [];
     const arrayCount = new Map<string, number>();
     let inMulti: string | null = null;
+    // A header under an array of tables ([[a]] then [a.b]) belongs to its last element: a.<n>.b.
+    const underArrays = (parts: string[], upTo: number): KeyPath => {
+      const out: KeyPath = [];
+      parts.forEach((p, i) => {
+        out.push(p);
+        const n = i < upTo ? arrayCount.get(parts.slice(0, i + 1).join("\0")) : undefined;
+        if (n !== undefined) out.push(n - 1);
+      });
+      return out;
+    };
     text.split("\n").forEach((raw, i) => {
       const lineNo = i + 1;
       if (inMulti) {
@@ -30,10 +40,11 @@ export class TomlLines {
       if (!line || line.startsWith("#")) return;
       let m = /^\[\[\s*([^\]]+?)\s*\]\]/.exec(line);
       if (m) {
-        const base = splitDotted(m[1]!);
-        const k = base.join("\0");
+        const parts = splitDotted(m[1]!);
+        const k = parts.join("\0");
         const idx = arrayCount.get(k) ?? 0;
         arrayCount.set(k, idx + 1);
+        const base = underArrays(parts, parts.length - 1);
         table = [...base, idx];
         this.set(table, lineNo);
         this.set(base, lineNo, false);
@@ -41,7 +52,8 @@ export class TomlLines {
       }
       m = /^\[\s*([^\]]+?)\s*\]/.exec(line);
       if (m) {
-        table = splitDotted(m[1]!);
+        const parts = splitDotted(m[1]!);
+        table = underArrays(parts, parts.length);
         this.set(table, lineNo);
         return;
       }

@@ -14,7 +14,7 @@ const mem = definePlugin({
   kind: "receiver",
   name: "mem",
   description: "test receiver",
-  schema: v.strictObject({ mode: v.optional(v.picklist(["collect", "stuck", "fail"]), "collect") }),
+  schema: v.strictObject({ mode: v.optional(v.picklist(["collect", "stuck", "fail", "hang-close"]), "collect") }),
   create(cfg, ctx) {
     const got: StorageEvent[] = [];
     seen.set(ctx.instance, got);
@@ -24,6 +24,7 @@ const mem = definePlugin({
         if (cfg.mode === "fail") throw new Error("server down");
         got.push(...events);
       },
+      close: cfg.mode === "hang-close" ? () => new Promise<void>(() => {}) : undefined,
     };
   },
 }) as unknown as AnyPluginDef;
@@ -88,4 +89,15 @@ test("Pipeline.apply() keeps unchanged instances, restarts changed ones, stops r
   expect(r.kept).toEqual(["a"]);
   expect(r.started.sort()).toEqual(["b", "d"]);
   expect(r.stopped.sort()).toEqual(["b", "c"]);
+});
+
+test("Pipeline.stop() is bounded even when a receiver's close() never returns", async () => {
+  const { p, cfg, logs } = pipelineFor(`[hung]\nplugin="mem"\nmode="hang-close"\n[ok]\nplugin="mem"\n`);
+  await p.apply(cfg);
+  p.emitDraft(draft(1));
+  const t0 = performance.now();
+  await p.stop(200);
+  expect(performance.now() - t0).toBeLessThan(2000);
+  expect(seen.get("ok")!.some((e) => e.msg === "event 1")).toBe(true);
+  expect(logs.join("")).toContain("close() did not finish within 200 ms");
 });

@@ -88,11 +88,11 @@ export class ReceiverSlot {
       this.unreported += this.queue.length;
       this.stop.abort();
     }
-    try {
-      await this.receiver.close?.();
-    } catch (e) {
-      this.log.warn(`close failed: ${(e as Error).message}`);
-    }
+    // A plugin's close() is bounded too: one hung receiver must not hold up shutdown.
+    const closing = Promise.resolve()
+      .then(() => this.receiver.close?.())
+      .catch((e) => this.log.warn(`close failed: ${(e as Error).message}`));
+    if (!(await within(closing, timeoutMs))) this.log.warn(`close() did not finish within ${timeoutMs} ms`);
   }
 
   stats(): SlotStats {

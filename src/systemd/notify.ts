@@ -1,6 +1,67 @@
-// sd_notify(3) over $NOTIFY_SOCKET (AF_UNIX datagram, done in the addon since Bun has none).
-// No-op when not under systemd. (Completed by the packaging work.)
+// sd_notify(3) and the service watchdog over $NOTIFY_SOCKET. The socket is AF_UNIX datagram, which
+// Bun does not offer, so the addon sends; when the addon could not load, systemd-notify(1) sends on
+// our behalf (it reports its parent's PID, which is this process, so NotifyAccess=main accepts it).
+// Every function is a no-op returning false when not started by systemd.
+import { spawnSync } from "node:child_process";
+import { nativeAddon } from "../native.ts";
+
+export type Env = Record<string, string | undefined>;
+
+/** The notification socket from the environment, or null when absent or not a unix socket path. */
+export function notifySocket(env: Env = process.env): string | null {
+  const p = env.NOTIFY_SOCKET;
+  if (!p || p.length < 2) return null;
+  return p[0] === "/" || p[0] === "@" ? p : null;
+}
+
+/**
+ * Sends one state string such as "READY=1", "STATUS=12 events", "STOPPING=1" or several
+ * newline-separated assignments. True when the service manager got it.
+ */
 export function sdNotify(state: string): boolean {
-  void state;
-  return false;
+  const path = notifySocket();
+  if (!path || state === "") return false;
+  const addon = nativeAddon();
+  if (addon) return addon.unixDgramSend(path, state) === 0;
+  return notifyViaHelper(path, state);
+}
+
+/** The addon-less path: one systemd-notify(1) run per message (rare: start, reload, stop). */
+export function notifyViaHelper(path: string, state: string, helper = "systemd-notify"): boolean {
+  const lines = state.split("\n").filter((l) => l.includes("="));
+  if (lines.length === 0) return false;
+  const r = spawnSync(helper, lines, {
+    env: { ...process.env, NOTIFY_SOCKET: path },
+    stdio: ["ignore", "ignore", "ignore"],
+    timeout: 5000,
+  });
+  return r.status === 0;
+}
+
+/**
+ * The keep-alive interval in ms when the service manager asked for watchdog pings
+ * (WatchdogSec= sets WATCHDOG_USEC; WATCHDOG_PID, when set, must be this process): half the
+ * timeout, as sd_watchdog_enabled(3) recommends. Null when there is no watchdog.
+ */
+export function watchdogIntervalMs(env: Env = process.env, pid = process.pid): number | null {
+  const usec = env.WATCHDOG_USEC;
+  if (!usec || !/^\d+$/.test(usec)) return null;
+  const wpid = env.WATCHDOG_PID;
+  if (wpid !== undefined && wpid !== "" && Number(wpid) !== pid) return null;
+  const ms = Number(usec) / 2000;
+  return ms >= 1 ? ms : null;
+}
+
+/**
+ * Pings WATCHDOG=1 at half the watchdog timeout while the event loop is alive (a hung loop stops
+ * the pings, so systemd restarts the daemon). The timer does not keep the process alive.
+ * Returns the stop function (a no-op when there is no watchdog).
+ */
+export function startWatchdog(send: (state: string) => boolean = sdNotify): () => void {
+  const ms = watchdogIntervalMs();
+  if (ms === null || !notifySocket()) return () => {};
+  send("WATCHDOG=1");
+  const timer = setInterval(() => send("WATCHDOG=1"), ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }

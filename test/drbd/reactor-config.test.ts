@@ -1,7 +1,6 @@
 // An existing drbd-reactor configuration (main file + drbd-reactor.d snippets with [[umh]],
-// [[debugger]], [[prometheus]]) passes `storeventd check` on the compiled binary; [[promoter]] is a
-// clear "not supported yet" error until the promoter lands; a umh command needing a shell is
-// refused with the file, line and hint.
+// [[debugger]], [[prometheus]], [[promoter]]) passes `storeventd check` on the compiled binary; a
+// umh command needing a shell is refused with the file, line and hint.
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,10 +30,11 @@ describe("drbd-reactor configuration with storeventd check", () => {
     expect(r.stdout).toContain("drbd-reactor.d/umh-role.toml");
   });
 
-  test("[[promoter]] is a clear config error naming its file and line", async () => {
+  test("[[promoter]] loads unchanged", async () => {
     const r = await runBin(["check", "-c", layout("promoter", ["promoter.toml"])]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\[\[promoter\]\] #1: the promoter plugin is not supported yet \(.*drbd-reactor\.d\/promoter\.toml:1\)/);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("promoter[0] (promoter)");
   });
 
   test("a umh command with shell syntax is refused with a hint", async () => {

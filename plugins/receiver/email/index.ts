@@ -120,28 +120,33 @@ export class EmailReceiver {
   }
 }
 
+/** Cross-option checks and file reads (a config error when they fail); the SMTP client's options. */
+function smtpOptions(config: v.InferOutput<typeof schema>, hostname: string): SmtpOptions {
+  const server = parseServer(config.server, config.security);
+  if (typeof server === "string") throw new Error(`server: ${server}`);
+  if (config.password !== undefined && config.password_file !== undefined) throw new Error("password and password_file: give one");
+  const password = config.password ?? readOptionFile(config.password_file, "password_file")?.replace(/\r?\n$/, "");
+  if ((config.username === undefined) !== (password === undefined)) {
+    throw new Error("username and password (or password_file) go together: give both or neither");
+  }
+  if (config.username !== undefined && config.security === "none" && !/^(127\.|::1$|localhost$)/.test(server.host)) {
+    throw new Error('AUTH over security = "none" would send the password in clear text; use "starttls" or "tls"');
+  }
+  return {
+    host: server.host, port: server.port, security: config.security, verify: config.tls_verify, ca: readOptionFile(config.ca_file, "ca_file"),
+    username: config.username, password, auth: config.auth, helo: config.helo ?? hostname, timeout: config.timeout,
+  };
+}
+
 export default definePlugin({
   kind: "receiver",
   name: "email",
   description: "Mails batches of events as plain text over SMTP (STARTTLS or TLS, AUTH PLAIN/LOGIN), retrying with backoff.",
   schema,
   sample,
+  validate: (config, env) => void smtpOptions(config, env.hostname),
   create(config, ctx) {
-    const server = parseServer(config.server, config.security);
-    if (typeof server === "string") throw new Error(`server: ${server}`);
-    if (config.password !== undefined && config.password_file !== undefined) throw new Error("password and password_file: give one");
-    const password = config.password ?? readOptionFile(config.password_file, "password_file")?.replace(/\r?\n$/, "");
-    if ((config.username === undefined) !== (password === undefined)) {
-      throw new Error("username and password (or password_file) go together: give both or neither");
-    }
-    if (config.username !== undefined && config.security === "none" && !/^(127\.|::1$|localhost$)/.test(server.host)) {
-      throw new Error('AUTH over security = "none" would send the password in clear text; use "starttls" or "tls"');
-    }
-    const ca = readOptionFile(config.ca_file, "ca_file");
-    const smtp: SmtpOptions = {
-      host: server.host, port: server.port, security: config.security, verify: config.tls_verify, ca,
-      username: config.username, password, auth: config.auth, helo: config.helo ?? ctx.hostname, timeout: config.timeout,
-    };
+    const smtp = smtpOptions(config, ctx.hostname);
     return new EmailReceiver(config, smtp, ctx);
   },
 });

@@ -166,23 +166,29 @@ async function readTail(stream: ReadableStream<Uint8Array>, max: number): Promis
   return tail.toString("utf8");
 }
 
+/** The program's path; a config error when it is missing or not executable. */
+function resolveCommand(prog: string): string {
+  const found = isAbsolute(prog) ? prog : Bun.which(prog);
+  if (!found) throw new Error(`command: ${prog} not found in PATH`);
+  try {
+    accessSync(found, constants.X_OK);
+    const st = statSync(found);
+    if (!st.isFile() || (st.mode & 0o111) === 0) throw new Error("not executable");
+  } catch {
+    throw new Error(`command: ${found} is not an executable file`);
+  }
+  return found;
+}
+
 export default definePlugin({
   kind: "receiver",
   name: "exec",
   description: "Runs a command per event (or per batch) with the event in STOREVENTD_* variables and as JSON on stdin.",
   schema,
   sample,
+  validate: (config) => void resolveCommand(config.command[0]!),
   create(config, ctx) {
-    const prog = config.command[0]!;
-    const found = isAbsolute(prog) ? prog : Bun.which(prog);
-    if (!found) throw new Error(`command: ${prog} not found in PATH`);
-    try {
-      accessSync(found, constants.X_OK);
-      const st = statSync(found);
-      if (!st.isFile() || (st.mode & 0o111) === 0) throw new Error("not executable");
-    } catch {
-      throw new Error(`command: ${found} is not an executable file`);
-    }
+    const found = resolveCommand(config.command[0]!);
     return new ExecReceiver(config, found, ctx);
   },
 });

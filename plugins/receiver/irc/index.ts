@@ -240,16 +240,23 @@ export class IrcReceiver {
   }
 }
 
+/** Cross-option checks and the CA file (a config error when they fail). */
+function ircServer(config: v.InferOutput<typeof schema>) {
+  const server = parseServer(config.server, config.tls);
+  if (typeof server === "string") throw new Error(`server: ${server}`);
+  if (config.reconnect_min > config.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
+  return { server, ca: readOptionFile(config.ca_file, "ca_file") };
+}
+
 export default definePlugin({
   kind: "receiver",
   name: "irc",
   description: "Posts one line per event to an IRC channel, rate limited, reconnecting with backoff.",
   schema,
   sample,
+  validate: (config) => void ircServer(config),
   create(config, ctx) {
-    const server = parseServer(config.server, config.tls);
-    if (typeof server === "string") throw new Error(`server: ${server}`);
-    if (config.reconnect_min > config.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
-    return new IrcReceiver(config, server, readOptionFile(config.ca_file, "ca_file"), ctx);
+    const { server, ca } = ircServer(config);
+    return new IrcReceiver(config, server, ca, ctx);
   },
 });

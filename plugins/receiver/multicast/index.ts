@@ -154,16 +154,23 @@ export class MulticastReceiver {
   }
 }
 
+/** The interface address for the group's family; a config error when there is no such interface. */
+function groupInterface(config: v.InferOutput<typeof schema>): string | undefined {
+  const g = parseGroup(config.group) as MulticastGroup;
+  const iface = config.interface === undefined ? undefined : resolveInterface(config.interface, g.family);
+  if (typeof iface === "object") throw new Error(`interface: ${iface.error}`);
+  return iface;
+}
+
 export default definePlugin({
   kind: "receiver",
   name: "multicast",
   description: "Sends each event as one JSON datagram to a UDP multicast group (IPv4 or IPv6).",
   schema,
   sample,
+  validate: (config) => void groupInterface(config),
   async create(config, ctx) {
-    const g = parseGroup(config.group) as MulticastGroup;
-    const iface = config.interface === undefined ? undefined : resolveInterface(config.interface, g.family);
-    if (typeof iface === "object") throw new Error(`interface: ${iface.error}`);
+    const iface = groupInterface(config);
     const r = new MulticastReceiver({ ...config, interface: iface }, ctx);
     try {
       await r.opened();

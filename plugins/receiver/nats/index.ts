@@ -269,6 +269,7 @@ export default definePlugin({
   description: "Publishes events to NATS subjects <prefix>.<host>.<system>.<event_type>, optionally with JetStream acks.",
   schema,
   sample,
+  validate: (config, env) => void connectionOptions(config, env.hostname),
   create(config, ctx) {
     return new NatsReceiver(config, connectionOptions(config, ctx.hostname), ctx);
   },

@@ -1,0 +1,43 @@
+// Receiver `promoter` (drbd-reactor's [[promoter]]): starts a resource's service stack on the one
+// node DRBD lets promote and moves it when that node fails. Options are drbd-reactor's, unchanged
+// (src/promoter/config.ts); decisions follow the DRBD model's updates (src/promoter/decide.ts), one
+// independent engine per resource (src/promoter/engine.ts). Its events come from the engine, not
+// from the router: send() ignores what it is sent.
+import { definePlugin } from "../../../src/plugin-api.ts";
+import type { DrbdModel } from "../../../src/drbd/model.ts";
+import { PromoterSchema } from "../../../src/promoter/config.ts";
+import { hubOf, PromoterController } from "../../../src/promoter/controller.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+export default definePlugin({
+  kind: "receiver",
+  name: "promoter",
+  description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
+  schema: PromoterSchema,
+  sample,
+  async create(config, ctx) {
+    const controller = new PromoterController(config, {
+      model: ctx.services.get<DrbdModel>("drbd.model"),
+      emit: (d) => {
+        ctx.count(d.event_type.replace(/^DRBD_PROMOTER_/, "").toLowerCase());
+        ctx.emitEvent(d);
+      },
+      log: ctx.log,
+    });
+    const hub = hubOf(ctx.services);
+    await controller.open();
+    hub.add(controller);
+    return {
+      send() {
+        // Decisions follow the model directly; routed events are not needed.
+      },
+      status() {
+        return { node: controller.node, resources: controller.statusSync() };
+      },
+      async close() {
+        hub.remove(controller);
+        await controller.close();
+      },
+    };
+  },
+});
