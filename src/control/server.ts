@@ -5,6 +5,7 @@
 //   GET  /v1/devices, /v1/devices/{name}
 //   GET  /v1/drbd/resources         drbdsetup-status-json array
 //   POST /v1/reload                 {ok, started, stopped, kept}
+//   /v1/promoter/...                the drbd-reactor promoter's routes (src/promoter/http.ts)
 // Errors are JSON {error, detail}. The socket is mode 0660 in a 0750 directory, owned by root and
 // the configured group: access control is the file system's.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
@@ -14,6 +15,7 @@ import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { SEVERITIES, nowUs, type Severity } from "../event.ts";
 import { INVENTORY_SERVICE } from "../devices/index.ts";
+import { promoterRoutes } from "../promoter/http.ts";
 import { STORE_SERVICE, type EventFilter, type EventQuery, type EventStoreService } from "../store/query.ts";
 import { FollowHub, type FollowOptions } from "./follow.ts";
 import { parseTimeSpec } from "./timespec.ts";
@@ -177,6 +179,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   const counters = { requests: 0, errors: 0 };
   let reloading: Promise<unknown> | undefined;
   const store = () => handle.services.get<EventStoreService>(STORE_SERVICE);
+  const promoter = promoterRoutes(handle);
 
   const route = async (req: Request): Promise<Response> => {
     const url = new URL(req.url, "http://localhost");
@@ -237,6 +240,12 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       } finally {
         reloading = undefined;
       }
+    }
+    if (path.startsWith("/v1/promoter")) {
+      // The promoter's own routes (src/promoter/http.ts); they want an absolute URL.
+      const abs = req.url.startsWith("/") ? new Request(url.href, req) : req;
+      const answer = promoter(abs);
+      if (answer) return answer;
     }
     throw new HttpError(404, "not_found", `no route ${path}`);
   };

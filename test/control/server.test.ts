@@ -221,6 +221,28 @@ describe("control API routes", () => {
     expect(await c.deviceEvents("sdq")).toEqual([]);
   });
 
+  test("/v1/promoter/... reaches the promoter's routes when a [[promoter]] runs; 503 no_promoter otherwise", async () => {
+    const c = await start();
+    const none = await fetch("http://localhost/v1/promoter", { unix: sock } as RequestInit);
+    expect(none.status).toBe(503);
+    expect(await none.json()).toMatchObject({ error: "no_promoter" });
+    const calls: string[] = [];
+    daemon.services.provide("promoter", {
+      status: async (res?: string) => [{ name: res ?? "r0", state: "running" }],
+      evict: async (res: string, to?: string) => (calls.push(`evict ${res} ${to}`), { ok: true, message: `evicted ${res}` }),
+      disable: async () => ({ ok: true, message: "" }), enable: async () => ({ ok: true, message: "" }),
+      maintenance: async () => ({ ok: true, message: "" }),
+    });
+    expect(await c.get("/v1/promoter/r7")).toEqual({ ok: true, resources: [{ name: "r7", state: "running" }] });
+    const ev = await fetch("http://localhost/v1/promoter/r0/evict?to=node-b", { method: "POST", unix: sock } as RequestInit);
+    expect(await ev.json()).toEqual({ ok: true, message: "evicted r0" });
+    expect(calls).toEqual(["evict r0 node-b"]);
+    // HTTP/1.0 without a Host header (a relative request URL) works too.
+    const raw = await rawExchange("GET /v1/promoter HTTP/1.0\r\n\r\n");
+    expect(raw.text).toMatch(/^HTTP\/1\.1 200 [\s\S]*"resources":\[\{"name":"r0"/);
+    expect((await fetch("http://localhost/v1/promoterx", { unix: sock } as RequestInit)).status).toBe(404);
+  });
+
   test("GET /v1/drbd/resources is the model's drbdsetup-status-json array", async () => {
     const res0 = [{ name: "r0", role: "Primary", devices: [{ volume: 0, minor: 1000, "disk-state": "UpToDate" }], connections: [] }];
     daemon.drbd.toStatusJson = () => res0;
