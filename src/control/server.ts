@@ -8,7 +8,7 @@
 //   /v1/promoter/...                the drbd-reactor promoter's routes (src/promoter/http.ts)
 // Errors are JSON {error, detail}. The socket is mode 0660 in a 0750 directory, owned by root and
 // the configured group: access control is the file system's.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
@@ -161,10 +161,19 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   const { socketPath, log } = opts;
   const gid = opts.group ? resolveGroup(opts.group) : undefined;
   const dir = dirname(socketPath);
+  const uid = process.getuid?.() ?? 0;
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     chmodSync(dir, 0o750);
-    if (gid !== undefined) chownSync(dir, process.getuid?.() ?? 0, gid);
+    if (gid !== undefined) chownSync(dir, uid, gid);
+  } else if (gid !== undefined) {
+    // A private directory of ours (systemd's RuntimeDirectory=, 0750 root:root): the group must be
+    // able to reach the socket. A shared one (/tmp, /run) is left alone.
+    const st = statSync(dir);
+    if (st.uid === uid && (st.mode & 0o007) === 0 && st.gid !== gid) {
+      chownSync(dir, uid, gid);
+      chmodSync(dir, (st.mode & 0o777) | 0o050);
+    }
   }
   if (existsSync(socketPath)) {
     if (!lstatSync(socketPath).isSocket()) throw new Error(`${socketPath} exists and is not a socket`);

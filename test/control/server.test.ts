@@ -1,6 +1,6 @@
 // The control API on a real unix socket with real HTTP, in front of a fake daemon handle.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { startControlServer, type ControlServer } from "../../src/control/server.ts";
@@ -64,6 +64,23 @@ describe("control socket", () => {
     expect(s.uid).toBe(process.getuid!());
     expect(s.gid).toBe(65534);
     expect(d.gid).toBe(65534);
+  });
+
+  test("an existing private directory (systemd's RuntimeDirectory, 0750) gets the group; a shared one is left alone", async () => {
+    const run = join(daemon.dir, "run");
+    mkdirSync(run, { mode: 0o750 });
+    chmodSync(run, 0o750);
+    await start({ group: "nogroup" });
+    expect(statSync(run).gid).toBe(65534);
+    expect(statSync(run).mode & 0o777).toBe(0o750);
+    await server!.close();
+    const shared = join(daemon.dir, "shared");
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o1777);
+    server = await startControlServer(daemon, { socketPath: join(shared, "c.sock"), group: "nogroup", log: quietLog });
+    expect(statSync(shared).gid).toBe(process.getgid!());
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(statSync(join(shared, "c.sock")).gid).toBe(65534);
   });
 
   test("a user outside the socket's group gets permission denied; a member gets through", async () => {
