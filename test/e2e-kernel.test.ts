@@ -88,7 +88,7 @@ test("injected kernel-log lines arrive in order and once, across a restart", asy
   const inject = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const fd = openSync("/dev/kmsg", "w"); // reopen per record: the default ratelimit is per open fd
-      writeSync(fd, line(i));
+      writeSync(fd, line(i) + "\n"); // without the newline the kernel keeps the record open for a continuation
       closeSync(fd);
     }
   };
@@ -96,14 +96,18 @@ test("injected kernel-log lines arrive in order and once, across a restart", asy
   const cfg = config();
   let d = await startDaemon(["run", "-c", cfg], (e) => /kmsg: reading \/dev\/kmsg/.test(e));
   inject(0, 8);
-  await waitFor(() => ours().length >= 8 || undefined, 30_000, "8 events");
+  await waitFor(() => ours().length >= 8 || undefined, 30_000, "8 events").catch((e) => {
+    throw new Error(`${e.message}: got ${JSON.stringify(ours())}; stderr:\n${d.stderr()}`);
+  });
   d.proc.kill("SIGTERM");
   expect(await d.proc.exited).toBe(0);
   inject(8, 12); // written while the daemon is down: the cursor picks them up
   d = await startDaemon(["run", "-c", cfg], (e) => /kmsg: reading \/dev\/kmsg/.test(e));
   try {
     expect(d.stderr()).toMatch(/from after seq \d+/);
-    await waitFor(() => ours().length >= 12 || undefined, 30_000, "12 events");
+    await waitFor(() => ours().length >= 12 || undefined, 30_000, "12 events").catch((e) => {
+      throw new Error(`${e.message}: got ${JSON.stringify(ours())}; stderr:\n${d.stderr()}`);
+    });
     await Bun.sleep(1500); // longer than the fold window: anything repeated would show now
     expect(ours()).toEqual(Array.from({ length: 12 }, (_, i) => i));
   } finally {
