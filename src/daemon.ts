@@ -91,7 +91,10 @@ export class Daemon {
   }
 
   private async doReload(): Promise<ReloadResult> {
-    sdNotify(`RELOADING=1\nMONOTONIC_USEC=${Math.round(Bun.nanoseconds() / 1000)}`);
+    // systemd 253+ matches RELOADING=1 by CLOCK_MONOTONIC, which only the addon can read (Bun's
+    // clocks count from process start).
+    const mono = nativeAddon()?.kmsgClock().monotonic_us;
+    sdNotify(mono !== undefined ? `RELOADING=1\nMONOTONIC_USEC=${Math.round(mono)}` : "RELOADING=1");
     try {
       const next = this.load();
       const res = await this.pipeline.apply(next);

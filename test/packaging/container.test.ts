@@ -29,6 +29,13 @@ async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<
     await Bun.sleep(100);
   }
 }
+/** Whether `dir` is writable as the daemon sees it (its mount namespace: ProtectSystem= & co.). */
+function writableForDaemon(pid: string, dir: string): boolean {
+  const probe = `${dir}/.storeventd-probe-${process.pid}`;
+  const r = inNode(["nsenter", "-t", pid, "-m", "sh", "-c", `touch ${probe} && rm ${probe}`]);
+  if (r.code !== 0 && !/Read-only file system/.test(r.err)) throw new Error(`probe ${dir}: ${r.err}`);
+  return r.code === 0;
+}
 function journal(): Array<Record<string, string>> {
   return inNode(["journalctl", "-u", "storeventd", "-o", "json", "--no-pager"]).out.trim().split("\n")
     .filter(Boolean).map((l) => JSON.parse(l));
@@ -86,6 +93,15 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
       return started !== undefined;
     }, 10_000);
     expect(started).toMatchObject({ SYSLOG_IDENTIFIER: "storeventd", _SYSTEMD_UNIT: "storeventd.service" });
+  });
+
+  test("ProtectSystem=strict: the daemon may write only its state, runtime and log directories", () => {
+    const writable = Object.fromEntries(["/var/lib/storeventd", "/var/lib/storeventd/tmp", "/run/storeventd", "/var/log/storeventd", "/etc/storeventd", "/usr/bin", "/var/lib", "/run/systemd/system"]
+      .map((d) => [d, writableForDaemon(mainPid, d)]));
+    expect(writable).toEqual({
+      "/var/lib/storeventd": true, "/var/lib/storeventd/tmp": true, "/run/storeventd": true, "/var/log/storeventd": true,
+      "/etc/storeventd": false, "/usr/bin": false, "/var/lib": false, "/run/systemd/system": false,
+    });
   });
 
   test("systemctl reload keeps the same process running", async () => {
@@ -185,11 +201,12 @@ describe.skipIf(SKIP_SLOW)("storeventd.service under systemd in a container (slo
     inNode(["systemctl", "daemon-reload"]);
     try {
       expect(inNode(["systemctl", "restart", "storeventd"]).code).toBe(0);
-      const s = show("ActiveState", "DevicePolicy", "ReadWritePaths", "CapabilityBoundingSet");
+      const s = show("ActiveState", "DevicePolicy", "ReadWritePaths");
       expect(s.ActiveState).toBe("active");
       expect(s.DevicePolicy).toBe("auto");
-      expect(s.ReadWritePaths).toContain("/var/lib/drbd");
-      expect(s.CapabilityBoundingSet).toContain("cap_sys_rawio");
+      expect(s.ReadWritePaths!.split(" ")).toEqual(["-/var/lib/drbd", "-/run/drbd", "-/run/systemd/system"]);
+      // in the daemon's mount namespace, the promoter's unit directory is now writable
+      expect(writableForDaemon(show("MainPID").MainPID!, "/run/systemd/system")).toBe(true);
       expect(inNode(["systemctl", "stop", "storeventd"]).code).toBe(0);
     } finally {
       inNode(["rm", "-f", `${dir}/promoter.conf`]);

@@ -51,14 +51,21 @@ describe.skipIf(SKIP_SLOW)("dpkg -i on this machine (slow)", () => {
     expect(r.code).toBe(0);
   });
 
-  test("every shipped example configuration passes storeventd check", () => {
+  test("every shipped example configuration passes storeventd check, but for host files it names", () => {
     const dir = "/usr/share/doc/storeventd/examples";
     const tomls = readdirSync(dir).filter((f) => f.endsWith(".toml"));
     expect(tomls.length).toBeGreaterThan(1);
+    let clean = 0;
     for (const f of tomls) {
       const r = sh(["/usr/bin/storeventd", "check", "-c", join(dir, f)]);
-      expect(r.code === 0 ? f : `${f}: ${r.err}${r.out}`).toBe(f);
+      if (r.code === 0) clean++;
+      // check also opens the files a sample points at (SMTP password, NATS credentials, a
+      // script): those do not exist here, anything else is a broken example
+      const lines = (r.err + r.out).split("\n").filter(Boolean);
+      const other = r.code === 0 ? [] : lines.filter((l) => !/ENOENT|is not an executable file/.test(l));
+      expect(r.code === 0 || (r.code === 2 && lines.length > 0) ? other : [`${f}: exit ${r.code}`]).toEqual([]);
     }
+    expect(clean).toBeGreaterThan(tomls.length / 2);
   });
 
   test("the installed unit passes systemd-analyze verify, man pages included", () => {
@@ -83,6 +90,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete("storeventd ch")).toEqual(["check"]);
     expect(complete("storeventd monitor --severity w")).toEqual(["warn"]);
     expect(complete("storeventd replay --e")).toEqual(["--events2"]);
+    expect(complete("storeventd promoter ev")).toEqual(["evict"]);
+    expect(complete("storeventd -c /etc/storeventd/storeventd.toml che")).toEqual(["check"]);
   });
 
   test("reinstalling keeps a locally changed conffile", () => {
