@@ -5,7 +5,9 @@ import {
   socketFrom, useColor, type CommandIO,
 } from "../control/cli.ts";
 import { formatEventLine } from "../util/format.ts";
-import { formatTime, nowUs } from "../event.ts";
+import { formatTime, nowUs, type Severity, type StorageEvent } from "../event.ts";
+import { subscribe } from "../multicast/subscribe.ts";
+import { matchesFilter } from "../store/query.ts";
 
 export const MONITOR_USAGE = `Usage: storeventd monitor [OPTIONS]
 
@@ -19,6 +21,10 @@ Options:
       --follow-restarts
                       keep going across daemon restarts: reconnect, and replay what was missed
   -n, --count N       exit after N events
+      --multicast GROUP  instead of the control socket, join the multicast GROUP
+                      ("239.x.y.z:port" or "[ff05::..]:port") that storage hosts' multicast
+                      receivers send to: one host watches a subnet, no daemon needed here
+      --interface IF  with --multicast: the interface to join on (name, or IPv4 address)
 ${FILTER_HELP}
 ${COMMON_HELP}
 
@@ -113,6 +119,8 @@ export async function monitorCommand(argv: string[], io: CommandIO, signal?: Abo
       since: { type: "string" },
       "follow-restarts": { type: "boolean" },
       count: { type: "string", short: "n" },
+      multicast: { type: "string" },
+      interface: { type: "string" },
     });
     if (f.help) {
       io.out(MONITOR_USAGE);
@@ -125,6 +133,10 @@ export async function monitorCommand(argv: string[], io: CommandIO, signal?: Abo
       if (!/^\d+$/.test(f.count) || Number(f.count) < 1) throw new UsageError(`--count must be a positive integer, not "${f.count}"`);
       count = Number(f.count);
     }
+    if (f.multicast !== undefined) {
+      if (f.since !== undefined || f["follow-restarts"]) throw new UsageError("--since and --follow-restarts need the control socket, not --multicast");
+      return await multicastLoop(f.multicast, f.interface, params, count, Boolean(f.json), io, signal);
+    } else if (f.interface !== undefined) throw new UsageError("--interface goes with --multicast");
     const client = new ControlClient(socketFrom(f));
     // Ends quietly when the reader of our output goes away (`storeventd monitor | head`).
     const stop = new AbortController();
@@ -137,4 +149,31 @@ export async function monitorCommand(argv: string[], io: CommandIO, signal?: Abo
       process.stdout.off("error", onOutError);
     }
   });
+}
+
+/** monitor --multicast: events from the group, filtered here the way the daemon filters a follow. */
+async function multicastLoop(
+  group: string, iface: string | undefined, p: EventParams, count: number | undefined, json: boolean, io: CommandIO, signal?: AbortSignal,
+): Promise<number> {
+  const stop = new AbortController();
+  signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  const onInt = () => stop.abort();
+  process.once("SIGINT", onInt);
+  const filter = { system: p.system, severity: p.severity as Severity | undefined, event_type: p.type, dev_name: p.dev };
+  let shown = 0;
+  let bad = 0;
+  try {
+    const events = subscribe(group, {
+      interface: iface, signal: stop.signal,
+      onBad: (reason, from) => void (bad++ === 0 && io.err(`storeventd monitor: ignoring a datagram from ${from}: ${reason}`)),
+    });
+    for await (const e of events as AsyncGenerator<StorageEvent>) {
+      if (!matchesFilter(e, filter)) continue;
+      io.out(json ? JSON.stringify(e) : formatEventLine(e, useColor(io)));
+      if (count !== undefined && ++shown >= count) break;
+    }
+    return 0;
+  } finally {
+    process.off("SIGINT", onInt);
+  }
 }
