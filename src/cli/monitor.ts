@@ -7,6 +7,7 @@ import {
 import { formatEventLine } from "../util/format.ts";
 import { formatTime, nowUs, type Severity, type StorageEvent } from "../event.ts";
 import { subscribe } from "../multicast/subscribe.ts";
+import { parseGroup } from "../util/multicast-group.ts";
 import { matchesFilter } from "../store/query.ts";
 
 export const MONITOR_USAGE = `Usage: storeventd monitor [OPTIONS]
@@ -135,6 +136,8 @@ export async function monitorCommand(argv: string[], io: CommandIO, signal?: Abo
     }
     if (f.multicast !== undefined) {
       if (f.since !== undefined || f["follow-restarts"]) throw new UsageError("--since and --follow-restarts need the control socket, not --multicast");
+      const g = parseGroup(f.multicast);
+      if (typeof g === "string") throw new UsageError(`--multicast: ${g}`);
       return await multicastLoop(f.multicast, f.interface, params, count, Boolean(f.json), io, signal);
     } else if (f.interface !== undefined) throw new UsageError("--interface goes with --multicast");
     const client = new ControlClient(socketFrom(f));
