@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon } from "./helpers/bin.ts";
+import { runBin, startDaemon } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "storeventd-e2e-"));
 const mnt = join(dir, "mnt point"); // a space: mountinfo escapes it as \040
@@ -58,6 +58,9 @@ type = "receiver"
 plugin = "file"
 path = "${out}"
 fsync = "always"
+[store]
+type = "receiver"
+flush_interval = "100ms"
 `);
   return path;
 }
@@ -75,6 +78,13 @@ test("a real EXT4-fs error on a loop device arrives as FS_ERROR with its mount p
     expect(e.raw).toContain(`EXT4-fs error (device ${loop})`);
     expect(e.msg.length).toBeGreaterThan(0);
     expect(Date.parse(e.time)).toBeGreaterThan(Date.now() - 60_000); // kernel time mapped to wall clock
+    // `info` joins sysfs (ids, mounts) with the daemon's store (recent events).
+    await Bun.sleep(300);
+    const info = await runBin(["info", loop, "--json", "--socket", join(dir, "control.sock")]);
+    expect(info.code).toBe(0);
+    const rep = JSON.parse(info.stdout);
+    expect(rep.mounts.map((m: { mount_point: string }) => m.mount_point)).toContain(mnt);
+    expect(rep.recent_events.map((x: { event_id: string }) => x.event_id)).toContain(e.event_id);
   } finally {
     d.proc.kill("SIGTERM");
     expect(await d.proc.exited).toBe(0);

@@ -3,6 +3,9 @@
 import { parse, UsageError } from "./args.ts";
 import { DeviceInventory, type BlockDevice, type Mount } from "../devices/index.ts";
 import type { Owner } from "../plugin-api.ts";
+import { ControlClient, resolveSocketPath } from "../control/client.ts";
+import { formatEventLine } from "../util/format.ts";
+import type { StorageEvent } from "../event.ts";
 import { formatBytes } from "../uevent/classify.ts";
 
 export const INFO_HELP = `Usage: storeventd info DEV [--json]
@@ -13,7 +16,8 @@ DEV is a kernel name (sdb, sdb1, dm-3, nvme0n1, md0, loop0), a /dev path (also /
 or /dev/disk/by-id/...), major:minor (8:16), a SCSI address (2:0:0:1), a WWID, serial or UUID.
 
 Options:
-  -c, --config PATH    the daemon's config (for the control socket, once it exists)
+  -c, --config PATH    the daemon's config (to find its control socket)
+      --socket PATH    the control socket (default: from the config, else /run/storeventd/control.sock)
       --json           print one JSON object
       --sys-root PATH  read sysfs from PATH (default /sys)
       --dev-root PATH  device nodes under PATH (default /dev)
@@ -34,7 +38,7 @@ export interface InfoReport {
   stacked_on_it: Owner[];
   partitions: string[];
   mounts: Mount[];
-  recent_events: unknown[];
+  recent_events: StorageEvent[];
   source: "sysfs";
   note: string;
 }
@@ -70,7 +74,7 @@ export function infoReport(inv: DeviceInventory, query: string): InfoReport | un
     mounts: inv.mountsOf(dev.name),
     recent_events: [],
     source: "sysfs",
-    note: "offline: read from sysfs; recent events come from the running daemon's control API (not available yet)",
+    note: "read from sysfs",
   };
 }
 
@@ -93,16 +97,20 @@ function text(r: InfoReport): string {
   lines.push(`  ${"stacked on it:".padEnd(15)}${r.stacked_on_it.map((o) => o.dev_name + (o.dev_wwid ? ` (${o.dev_wwid})` : "")).join(", ") || "-"}`);
   row("partitions", r.partitions.join(", "));
   lines.push(`  ${"mounted on:".padEnd(15)}${r.mounts.map((m) => `${m.mount_point} (${m.fs_type})`).join(", ") || "-"}`);
-  lines.push(`  ${"recent events:".padEnd(15)}none known (offline: the daemon's control API is not available yet)`);
+  if (!r.recent_events.length) lines.push(`  ${"recent events:".padEnd(15)}none (${r.note})`);
+  else {
+    lines.push(`  recent events (${r.note}):`);
+    for (const e of r.recent_events) lines.push(`    ${formatEventLine(e, false)}`);
+  }
   return lines.join("\n");
 }
 
 export async function infoCommand(argv: string[], io: { out(s: string): void; err(s: string): void }): Promise<number> {
-  let values: { json?: boolean; help?: boolean; "sys-root"?: string; "dev-root"?: string };
+  let values: { json?: boolean; help?: boolean; "sys-root"?: string; "dev-root"?: string; socket?: string; config?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parse(argv, {
-      config: { type: "string", short: "c" }, json: { type: "boolean" },
+      config: { type: "string", short: "c" }, json: { type: "boolean" }, socket: { type: "string" },
       "sys-root": { type: "string" }, "dev-root": { type: "string" },
     }, true));
     if (values.help) return io.out(INFO_HELP), 0;
@@ -117,6 +125,14 @@ export async function infoCommand(argv: string[], io: { out(s: string): void; er
   if (!report) {
     io.err(`storeventd info: no block device matches "${positionals[0]}"`);
     return 1;
+  }
+  // Recent events come from the running daemon's store; ids and the stack from sysfs either way.
+  const socket = resolveSocketPath({ socket: values.socket, config: values.config });
+  try {
+    report.recent_events = await new ControlClient(socket).deviceEvents(report.name, 10);
+    report.note = "from the daemon's store";
+  } catch (e) {
+    report.note = `daemon not reachable at ${socket}: ${e instanceof Error ? e.message.split("\n")[0] : e}`;
   }
   io.out(values.json ? JSON.stringify(report) : text(report));
   return 0;
