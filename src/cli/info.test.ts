@@ -35,14 +35,14 @@ describe("storeventd info on the sysfs-shaped tree", () => {
     expect(JSON.parse((await info(["9:0", "--json", ...roots])).out)).toMatchObject({ name: "md0", sits_on: ["sdd1", "sdd"] });
   });
 
-  test("text output names ids, stack and the offline note", async () => {
-    const r = await info(["sdd1", ...roots]);
+  test("text output names ids, stack and why recent events are unknown without a daemon", async () => {
+    const r = await info(["sdd1", ...roots, "--socket", "/nonexistent/control.sock"]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("sdd1 (partition, 8:49)");
     expect(r.out).toContain("wwid:          0x5000c500a1b2c3d4-part1");
     expect(r.out).toContain("sits on:       sdd");
     expect(r.out).toContain("stacked on it: md0 (3a9f1c2e:8d41b7a0:5e6f7081:92a3b4c5)");
-    expect(r.out).toContain("recent events: none known (offline");
+    expect(r.out).toContain("recent events: none (daemon not reachable at /nonexistent/control.sock");
   });
 
   test("unknown device exits 1; usage errors exit 2; --help exits 0", async () => {

@@ -209,3 +209,14 @@ describe("store receiver plugin", () => {
     await r.close!();
   });
 });
+
+test("EventStore keeps real daemon output byte for byte (multi-record raw, owners, nested extension)", () => {
+  const file = join(import.meta.dir, "testdata/replayed-events.ndjson");
+  const events = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  expect(events.length).toBeGreaterThanOrEqual(3);
+  const s = new EventStore({ path: join(tempDir(), "events.db"), maxAgeUs: 0, maxBytes: 0 });
+  s.add(events);
+  s.flush();
+  expect(s.query({}).map((r) => JSON.stringify(r.event)).sort()).toEqual(events.map((e) => JSON.stringify(e)).sort());
+  s.close();
+});
