@@ -131,6 +131,18 @@ export class PromoterCluster {
     }
   }
 
+  /** Node n's promoter decisions once `event` is among them (the journal lags the units a little:
+   * a service's marker goes while `systemctl stop` runs, the decision is logged when it returns). */
+  async eventsWith(n: string, event: string, res = this.resources[0]!, timeoutMs = 5000): Promise<string[]> {
+    const t0 = performance.now();
+    let ev = await this.promoterEvents(n, res);
+    while (!ev.includes(event) && performance.now() - t0 < timeoutMs) {
+      await Bun.sleep(100);
+      ev = await this.promoterEvents(n, res);
+    }
+    return ev;
+  }
+
   /** Node n's promoter decisions for res, from its journal: "DRBD_PROMOTER_STARTED:may_promote". */
   async promoterEvents(n: string, res = this.resources[0]!): Promise<string[]> {
     return (await this.inNode(n, "journalctl", "-u", "storeventd", "-o", "cat", "--no-pager")).out.split("\n")

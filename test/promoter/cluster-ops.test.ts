@@ -137,11 +137,30 @@ describe("promoter CLI on three systemd containers", () => {
     const stop = await cluster.waitFor("n3 stopped", () => !cluster.active().includes("n3"), 20_000);
     await cluster.waitFor("n1 active", () => cluster.active().join() === "n1", 20_000);
     const ms = Math.round(performance.now() - t0);
-    expect(await cluster.promoterEvents("n3")).toContain("DRBD_PROMOTER_STOPPED:quorum lost");
+    expect(await cluster.eventsWith("n3", "DRBD_PROMOTER_STOPPED:quorum lost")).toContain("DRBD_PROMOTER_STOPPED:quorum lost");
     expect(sim.primaries()).toEqual(["n1"]);
     timings.push(`maintenance off, n3 isolated again: n3 stopped after ${stop} ms, n1 active after ${ms} ms`);
     expect((await cluster.link("n3", "up")).code).toBe(0);
     await cluster.waitFor("n3 back", () => sim.quorum("n3"), 10_000);
     await cluster.hold(1500, () => expect(cluster.active()).toEqual(["n1"]));
   }, 90_000);
+
+  test("maintenance off on an isolated Primary: it stops then (on-quorum-loss), and fails back after heal", async () => {
+    const sim = cluster.fsim.sim;
+    expect((await promoter("n1", "maintenance", "r0", "on")).code).toBe(0);
+    expect((await cluster.link("n1", "down")).code).toBe(0);
+    // Only n1 is in maintenance: n2 promotes after its 1 s sleep, n1 keeps running without quorum.
+    const ms = await cluster.waitFor("n2 active", () => cluster.active().includes("n2"), 20_000);
+    expect(cluster.active()).toEqual(["n1", "n2"]);
+    expect(sim.primaries().filter((n) => sim.quorum(n))).toEqual(["n2"]);
+    const t0 = performance.now();
+    expect((await promoter("n1", "maintenance", "r0", "off")).code).toBe(0);
+    await cluster.waitFor("n1 stopped", () => cluster.active().join() === "n2", 10_000);
+    const stop = Math.round(performance.now() - t0);
+    expect((await cluster.eventsWith("n1", "DRBD_PROMOTER_STOPPED:quorum lost (maintenance off)")).at(-1)).toBe("DRBD_PROMOTER_STOPPED:quorum lost (maintenance off)");
+    expect(sim.role.get("n1")).toBe("Secondary");
+    expect((await cluster.link("n1", "up")).code).toBe(0);
+    const back = await cluster.waitFor("fail-back to n1", () => cluster.active().join() === "n1" && sim.primaries().join() === "n1", 20_000);
+    timings.push(`maintenance on n1 only, n1 isolated: n2 active after ${ms} ms; maintenance off: n1 stopped after ${stop} ms; heal: n1 back after ${back} ms`);
+  }, 60_000);
 });
