@@ -213,14 +213,21 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(a.controller!.engine("r0").status().maintenance).toBe(false);
   });
 
-  test("maintenance off re-reads the state: a Primary that lost quorum meanwhile stops, as on-quorum-loss says", async () => {
+  /** alpha runs r0, goes into maintenance and is isolated: bravo (no maintenance there) promotes
+   * after its sleep, alpha keeps running without quorum. */
+  async function isolatedInMaintenance() {
     await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
     await h.clock.advance(1000);
     const a = h.node("alpha");
     a.controller!.engine("r0").setMaintenance(true);
     h.sim.isolate("alpha");
-    await h.clock.advance(5000); // bravo (no maintenance there) promotes; alpha keeps running
+    await h.clock.advance(5000);
     expect(h.active()).toEqual(["alpha", "bravo"]);
+    return a;
+  }
+
+  test("maintenance off re-reads the state: a Primary that lost quorum meanwhile stops, as on-quorum-loss says", async () => {
+    const a = await isolatedInMaintenance();
     a.controller!.engine("r0").setMaintenance(false);
     await h.clock.advance(100);
     expect(a.runner.running).toBe(false);
@@ -229,12 +236,7 @@ describe("promoter on a simulated three-node cluster", () => {
   });
 
   test("maintenance off re-reads the state: services left running on a node forced to Secondary stop", async () => {
-    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
-    await h.clock.advance(1000);
-    const a = h.node("alpha");
-    a.controller!.engine("r0").setMaintenance(true);
-    h.sim.isolate("alpha");
-    await h.clock.advance(5000);
+    const a = await isolatedInMaintenance();
     h.sim.heal(); // bravo promoted later: alpha is forced to Secondary, its services still run
     await h.clock.advance(100);
     expect(h.sim.role.get("alpha")).toBe("Secondary");
