@@ -364,8 +364,20 @@ export class ResourceEngine {
   setMaintenance(on: boolean): { ok: boolean; message: string } {
     this.maintenance = on;
     if (on) this.cancelSleep("maintenance");
-    else void this.enqueue("check", "maintenance off").then(() => this.initial());
+    else void this.enqueue("check", "maintenance off").then(() => this.reassess());
     return { ok: true, message: `${this.cfg.name}: maintenance ${on ? "on (no actions; services keep running)" : "off"}` };
+  }
+
+  /** After maintenance: act on what changed meanwhile (no edge will come for it), then as at start. */
+  private reassess(): void {
+    const res = this.d.resource();
+    if (!res || this.maintenance || this.closed || this.refused) return;
+    let action: string | undefined;
+    if (this.state === "active" && res.role !== "Primary") action = "stop";
+    else if (res.role === "Primary" && this.policy === "quorum" && !hasQuorum(res)) action = this.cfg["on-quorum-loss"] === "freeze" ? "freeze" : "stop";
+    if (!action) return this.initial();
+    const reason = res.role === "Primary" ? "quorum lost (maintenance off)" : "not Primary (maintenance off)";
+    void this.enqueue(action, reason).then(() => action === "stop" && this.initial());
   }
 
   status(): ResourceStatus {

@@ -9,39 +9,23 @@
 // Needs root, systemd-container, debootstrap (the base root is cached under /var/tmp), drbd-utils;
 // the .deb comes from STOREVENTD_DEB or `npm run package` (dist/), else the binary is installed by hand.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { drbdConfig, FileSim } from "./cluster/file-sim.ts";
+import { drbdConfig, type FileSim } from "./cluster/file-sim.ts";
 import { PromoterSchema, resolveResource } from "../../src/promoter/config.ts";
 import { exec, SystemdRunner } from "../../src/promoter/runner.ts";
-import { SimCluster } from "./sim.ts";
+import { PromoterCluster, sh } from "./cluster-harness.ts";
 
-const REPO = join(import.meta.dir, "../..");
 const CLUSTER = "prm";
-const CACHE = process.env.STOREVENTD_CLUSTER_CACHE ?? "/var/tmp/storeventd-cluster";
-const WORK = join(CACHE, CLUSTER);
 const NODES = ["n1", "n2", "n3"];
-let simDir = "";
+const cluster = new PromoterCluster(CLUSTER, NODES, ["r0", "r1"]);
+const { leaders, timings } = cluster;
 let fsim: FileSim;
-const leaders = new Map<string, number>();
-const timings: string[] = [];
-
-/** Runs a command without blocking the event loop: the simulator must keep answering meanwhile. */
-async function sh(argv: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(argv, { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
-
-const clusterEnv = () => ({ CLUSTER, CACHE, WORK, ALL_NODES: NODES.join(" "), NSPAWN_ARGS: `--bind=${simDir}:/sim` });
-
-/** A command inside node n (nsenter into its PID 1's namespaces). */
-function inNode(n: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return sh(["nsenter", "-t", String(leaders.get(n)), "-a", ...argv], {}, 30_000);
-}
+const inNode = (n: string, ...argv: string[]) => cluster.inNode(n, ...argv);
+const active = (res = "r0") => cluster.active(res);
+const waitFor = (what: string, pred: () => boolean, timeoutMs: number) => cluster.waitFor(what, pred, timeoutMs);
+const promoterEvents = (n: string, res = "r0") => cluster.promoterEvents(n, res);
 
 function config(r1Preferred = ["n2", "n3", "n1"]): string {
   return `[main]
@@ -64,74 +48,13 @@ on-quorum-loss = "freeze"
 `;
 }
 
-function findDeb(): string | undefined {
-  if (process.env.STOREVENTD_DEB) return process.env.STOREVENTD_DEB;
-  const dist = join(REPO, "dist");
-  const deb = existsSync(dist) ? readdirSync(dist).find((f) => /^storeventd_.*_amd64\.deb$/.test(f)) : undefined;
-  return deb ? join(dist, deb) : undefined;
-}
-
-/** The nodes running resource res's service (app@RES writes /sim/active.RES.NODE). */
-function active(res = "r0"): string[] {
-  return NODES.filter((n) => existsSync(join(simDir, `active.${res}.${n}`)));
-}
-
-/** Samples every 25 ms (double Primary is checked on every simulator change as well). */
-async function waitFor(what: string, pred: () => boolean, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < timeoutMs) {
-    expect(fsim.doublePrimary()).toEqual([]);
-    // (a frozen Primary without quorum may coexist with the majority's new one: it cannot write)
-    for (const s of fsim.sims) expect(s.primaries().filter((n) => s.quorum(n)).length).toBeLessThanOrEqual(1);
-    if (pred()) return Math.round(performance.now() - t0);
-    await Bun.sleep(25);
-  }
-  const logs = await Promise.all(NODES.filter((n) => leaders.has(n)).map(async (n) =>
-    `${n}: ${(await inNode(n, "journalctl", "-u", "storeventd", "-u", "app@*", "-n", "15", "--no-pager", "-o", "cat")).out}`));
-  throw new Error(`${what}: timed out after ${timeoutMs} ms; active: [${active()}], primaries: [${fsim.sim.primaries()}]\n${logs.join("\n")}`);
-}
-
-async function promoterEvents(n: string, res = "r0"): Promise<string[]> {
-  return (await inNode(n, "journalctl", "-u", "storeventd", "-o", "cat", "--no-pager")).out.split("\n")
-    .filter((l) => l.startsWith("{") && l.includes("DRBD_PROMOTER_"))
-    .map((l) => JSON.parse(l) as { event_type: string; extension: { resource: string; reason?: string } })
-    .filter((e) => e.extension.resource === res)
-    .map((e) => `${e.event_type}:${e.extension.reason ?? ""}`);
-}
-
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error("the cluster test needs root (nspawn, netns, overlayfs)");
-  for (const t of ["systemd-nspawn", "debootstrap", "nsenter"]) if (!Bun.which(t)) throw new Error(`missing ${t}: apt-get install -y systemd-container debootstrap util-linux`);
-  if (!existsSync("/lib/systemd/system/drbd-promote@.service")) throw new Error("missing drbd-utils: apt-get install -y drbd-utils");
-  const deb = findDeb();
-  if (!deb && !existsSync(join(REPO, "dist/storeventd"))) throw new Error("no .deb and no dist/storeventd: npm run package");
-  simDir = mkdtempSync(join(CACHE, "sim-"));
-  fsim = new FileSim(simDir, [new SimCluster("r0", NODES, 1000), new SimCluster("r1", NODES, 1001)], true);
-  await sh([join(REPO, "test/cluster/cluster-down.sh")], clusterEnv());
-  rmSync(WORK, { recursive: true, force: true });
-  const up = await sh([join(REPO, "test/cluster/cluster-up.sh")], clusterEnv(), 300_000);
-  if (up.code !== 0) throw new Error(`cluster-up failed:\n${up.out}${up.err}`);
-  for (const n of NODES) {
-    const pid = Number((await sh(["cat", join(WORK, n, "leader.pid")])).out.trim());
-    leaders.set(n, pid);
-  }
-  const cfg = join(simDir, "storeventd.toml");
-  writeFileSync(cfg, config());
-  const t0 = performance.now();
-  for (const n of NODES) {
-    const r = await sh([join(import.meta.dir, "cluster/setup-node.sh"), join(WORK, n), String(leaders.get(n)), cfg, ...(deb ? [deb] : [])]);
-    if (r.code !== 0) throw new Error(`setting up ${n} failed:\n${r.out}${r.err}`);
-  }
-  timings.push(`install + start on 3 nodes: ${Math.round(performance.now() - t0)} ms (${deb ? "from the .deb" : "binary by hand"})`);
-  fsim.probe();
+  await cluster.up(config());
+  fsim = cluster.fsim;
 }, 400_000);
 
 afterAll(async () => {
-  // The simulator keeps answering while the nodes shut down (their ExecStop demotes via drbdsetup).
-  await sh([join(REPO, "test/cluster/cluster-down.sh")], clusterEnv());
-  fsim?.close();
-  rmSync(WORK, { recursive: true, force: true });
-  if (simDir) rmSync(simDir, { recursive: true, force: true });
+  await cluster.down();
   console.log(`promoter cluster timings:\n  ${timings.join("\n  ")}\nreachability seen by the probers: ${fsim?.observed.join("; ")}`);
 }, 120_000);
 
@@ -173,7 +96,7 @@ describe("promoter on three systemd containers", () => {
     const props = ["MainPID", "ActiveEnterTimestampMonotonic", "NRestarts"];
     const before = (await inNode("n1", "systemctl", "show", ...props.map((p) => `-p${p}`), "app@r0.service")).out;
     const daemonPid = (await inNode("n1", "systemctl", "show", "-pMainPID", "storeventd")).out;
-    writeFileSync(join(WORK, "n1/merged/etc/storeventd/storeventd.toml"), config(["n3", "n2", "n1"]));
+    writeFileSync(join(cluster.work, "n1/merged/etc/storeventd/storeventd.toml"), config(["n3", "n2", "n1"]));
     expect((await inNode("n1", "systemctl", "reload", "storeventd")).code).toBe(0);
     let journal = "";
     for (let i = 0; i < 100 && !journal.includes("reloaded:"); i++) {
@@ -239,7 +162,7 @@ describe("promoter on three systemd containers", () => {
     expect(fsim.sim.primaries()).toEqual(["n2"]);
     expect((await inNode("n2", "systemctl", "is-active", "app@r0.service")).out.trim()).toBe("active");
     timings.push(`kill n1: n2 active after ${ms} ms (computed delay 1000 ms)`);
-    rmSync(join(simDir, "active.r0.n1"), { force: true });
+    rmSync(join(cluster.simDir, "active.r0.n1"), { force: true });
   }, 60_000);
 
   test("stop-services-on-exit: systemctl stop storeventd stops the stack, n3 takes over", async () => {

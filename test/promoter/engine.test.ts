@@ -213,6 +213,44 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(a.controller!.engine("r0").status().maintenance).toBe(false);
   });
 
+  /** alpha runs r0, goes into maintenance and is isolated: bravo (no maintenance there) promotes
+   * after its sleep, alpha keeps running without quorum. */
+  async function isolatedInMaintenance() {
+    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
+    await h.clock.advance(1000);
+    const a = h.node("alpha");
+    a.controller!.engine("r0").setMaintenance(true);
+    h.sim.isolate("alpha");
+    await h.clock.advance(5000);
+    expect(h.active()).toEqual(["alpha", "bravo"]);
+    return a;
+  }
+
+  test("maintenance off re-reads the state: a Primary that lost quorum meanwhile stops, as on-quorum-loss says", async () => {
+    const a = await isolatedInMaintenance();
+    a.controller!.engine("r0").setMaintenance(false);
+    await h.clock.advance(100);
+    expect(a.runner.running).toBe(false);
+    expect(a.types().at(-1)).toBe("DRBD_PROMOTER_STOPPED:quorum lost (maintenance off)");
+    expect(h.active()).toEqual(["bravo"]);
+  });
+
+  test("maintenance off re-reads the state: services left running on a node forced to Secondary stop", async () => {
+    const a = await isolatedInMaintenance();
+    h.sim.heal(); // bravo promoted later: alpha is forced to Secondary, its services still run
+    await h.clock.advance(100);
+    expect(h.sim.role.get("alpha")).toBe("Secondary");
+    expect(a.runner.running).toBe(true);
+    a.controller!.engine("r0").setMaintenance(false);
+    // bravo stepped back for alpha (policy always) while alpha was in maintenance: alpha stops what
+    // ran on its Secondary, then promotes (rank 0, no sleep).
+    await h.clock.advance(1000);
+    expect(h.active()).toEqual(["alpha"]);
+    expect(a.types().slice(-3)).toEqual([
+      "DRBD_PROMOTER_STOPPED:not Primary (maintenance off)", "DRBD_PROMOTER_STARTING:may_promote at start", "DRBD_PROMOTER_STARTED:may_promote at start",
+    ]);
+  });
+
   test("disable --now stops here and keeps this node out; enable lets it promote again", async () => {
     await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
     await h.clock.advance(1000);

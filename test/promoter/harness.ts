@@ -107,8 +107,9 @@ export class SimRunner implements Runner {
       ...r.start.map((u) => ({ unit: u, state: on ? `active (running${this.frozen ? ", frozen" : ""})` : "inactive (dead)" })),
     ];
   }
+  /** The target's ActiveState: a DRBD demotion under it (forced Secondary) does not stop it. */
   async isActive(): Promise<boolean> {
-    return this.running && this.sim.up.get(this.node)! && this.sim.role.get(this.node) === "Primary";
+    return this.running && this.sim.up.get(this.node)!;
   }
 }
 
