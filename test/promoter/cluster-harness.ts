@@ -4,7 +4,7 @@
 // each (test/promoter/cluster/setup-node.sh) and runs the DRBD simulator behind every node's fake
 // drbdsetup through the shared directory /sim. Reachability follows the nodes' in-node probers.
 import { expect } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileSim } from "./cluster/file-sim.ts";
 import { SimCluster } from "./sim.ts";
@@ -27,12 +27,16 @@ export async function sh(argv: string[], env: Record<string, string> = {}, timeo
   return { code, out, err };
 }
 
-/** The .deb to install: STOREVENTD_DEB, else dist/storeventd_*_amd64.deb (`npm run package`). */
+/** The .deb to install: STOREVENTD_DEB, else dist/storeventd_*_amd64.deb (`npm run package`) when
+ * it is not older than dist/storeventd (a stale package would test an old daemon). */
 export function findDeb(): string | undefined {
   if (process.env.STOREVENTD_DEB) return process.env.STOREVENTD_DEB;
   const dist = join(REPO, "dist");
   const deb = existsSync(dist) ? readdirSync(dist).find((f) => /^storeventd_.*_amd64\.deb$/.test(f)) : undefined;
-  return deb ? join(dist, deb) : undefined;
+  if (!deb) return undefined;
+  const bin = join(dist, "storeventd");
+  if (existsSync(bin) && statSync(join(dist, deb)).mtimeMs < statSync(bin).mtimeMs) return undefined;
+  return join(dist, deb);
 }
 
 export class PromoterCluster {
