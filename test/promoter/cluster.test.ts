@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster.down();
-  console.log(`promoter cluster timings:\n  ${timings.join("\n  ")}\nreachability seen by the probers: ${fsim?.observed.join("; ")}`);
+  console.log(`promoter cluster timings:\n  ${timings.join("\n  ")}\nreachability seen by the probers: ${fsim?.observed.join("; ")}\ntransient double Primaries (partial heals, below the grace): ${cluster.transientDoubles().join("; ") || "none"}`);
 }, 120_000);
 
 describe("promoter on three systemd containers", () => {
