@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "./helpers/wait.ts";
 import { runBin, startDaemon } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "storeventd-e2e-"));
@@ -19,15 +20,6 @@ const sh = (cmd: string[]) => {
   return r.stdout.toString().trim();
 };
 const events = () => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
-async function waitFor<T>(f: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 beforeAll(() => {
   mkdirSync(mnt);
@@ -66,11 +58,14 @@ flush_interval = "100ms"
 }
 
 test("a real EXT4-fs error on a loop device arrives as FS_ERROR with its mount point", async () => {
-  // from = "end": loop numbers are reused, and the ring may still hold an older run's error.
-  const d = await startDaemon(["run", "-c", config("end")], (e) => /kmsg: reading \/dev\/kmsg/.test(e));
+  // From the ring start: the "reading" log line can come before the reader thread has seeked, so
+  // with "end" an error written right after it could be skipped. Loop numbers are reused and the
+  // ring may hold an older run's error, so the error is found by a token of this run.
+  const token = `storeventd-e2e-${process.pid}-${Date.now()}`;
+  const d = await startDaemon(["run", "-c", config("start")], (e) => /kmsg: reading \/dev\/kmsg/.test(e));
   try {
-    writeFileSync(`/sys/fs/ext4/${loop}/trigger_fs_error`, "storeventd e2e\n");
-    const e = await waitFor(() => events().find((x) => x.event_type === "FS_ERROR" && x.dev_name === loop), 30_000, "FS_ERROR");
+    writeFileSync(`/sys/fs/ext4/${loop}/trigger_fs_error`, `${token}\n`);
+    const e = await waitFor(() => events().find((x) => x.event_type === "FS_ERROR" && x.dev_name === loop && x.raw.includes(token)), 30_000, "FS_ERROR");
     expect(e).toMatchObject({
       severity: "error", system: "fs", dev_name: loop, dev_path: `/dev/${loop}`, source: "kmsg",
       extension: expect.objectContaining({ fs_type: "ext4", mount_point: mnt }),

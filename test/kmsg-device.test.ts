@@ -7,6 +7,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { createKmsgSender, readCursor, schema, type KmsgTestHooks } from "../plugins/sender/kmsg/index.ts";
 import type { KmsgRecord } from "../src/records.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { makeContext } from "./helpers/context.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmsg-device-"));
@@ -18,13 +19,6 @@ function writeKmsg(line: string): void {
   writeFileSync("/dev/kmsg", line + "\n");
 }
 
-async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 function startSender(options: Record<string, unknown>, hooks: KmsgTestHooks = {}) {
   const { ctx, rec, abort } = makeContext({ stateDir: join(dir, "state") });

@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readCursor } from "../plugins/sender/kmsg/index.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { startDaemon } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmsg-e2e-"));
@@ -32,13 +33,6 @@ fsync = "always"
   return path;
 }
 
-async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 const events = () =>
   existsSync(join(dir, "events.ndjson"))

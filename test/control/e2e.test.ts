@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, runBin, startDaemon } from "../helpers/bin.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { startCrowd } from "./crowd.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "control-e2e-"));
@@ -47,13 +48,6 @@ function follow(args: string[]) {
   return { proc, lines, stderr: () => stderr };
 }
 
-async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
 
 async function status(sock: string): Promise<Record<string, any>> {
   const r = await runBin(["status", "--socket", sock, "--json"]);
