@@ -248,7 +248,7 @@ describe.skipIf(SKIP_SLOW)("storeventd baked into an image before its first boot
       sh(["umount", merged]);
     }
     const up = sh(["bash", join(ROOT, "test/cluster/cluster-up.sh")], { env }); // boots that same overlay
-    expect(up.code).toBe(0);
+    expect(up.code, `cluster-up.sh failed:\n${up.err}${up.out}`).toBe(0);
     booted = readFileSync(join(node, "leader.pid"), "utf8").trim();
     const state = () => sh(["nsenter", "-t", booted, "-a", "systemctl", "is-active", "storeventd"]).out.trim();
     await waitFor("active after boot", () => state() === "active");
