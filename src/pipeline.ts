@@ -94,7 +94,7 @@ export class Pipeline {
     }
     const stopped = [...this.running.keys()].filter((n) => !keep.has(n));
     await Promise.all(stopped.map((n) => this.stopInstance(n, 5000)));
-    for (const r of fresh) this.startInstance(r);
+    for (const r of fresh) await this.startInstance(r);
     return { started: fresh.map((r) => r.inst.name), stopped, kept: [...keep] };
   }
 
@@ -143,7 +143,8 @@ export class Pipeline {
     return r;
   }
 
-  private startInstance(r: Running): void {
+  private async startInstance(r: Running): Promise<void> {
+    await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {

@@ -68,21 +68,29 @@ export interface SenderContext extends BaseContext {
 export type ParserContext = BaseContext;
 export type ReceiverContext = BaseContext;
 
-export interface Sender {
+/** Every instance: create() builds it inert (no port, file, unit, process or timer); start()
+ * acquires those; close() releases them. Reload builds replacements inert, stops the changed ones,
+ * then starts the replacements. */
+export interface Lifecycle {
+  /** Acquire ports, files, units, processes, timers. A throw fails this instance's start. */
+  start?(): Promise<void> | void;
+}
+
+export interface Sender extends Lifecycle {
   /** Runs until ctx.signal aborts or the source ends for good; resolves then. */
   run(): Promise<void>;
   close?(): Promise<void> | void;
   status?(): Record<string, unknown>;
 }
 
-export interface Parser {
+export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
   /** Time passes (every 250 ms live, at end of input in replay): flush held multi-record reports. */
   flush?(emit: (draft: EventDraft) => void, final: boolean): void;
 }
 
-export interface Receiver {
+export interface Receiver extends Lifecycle {
   send(events: readonly StorageEvent[]): Promise<void> | void;
   /** SIGHUP: reopen files (logrotate). */
   reopen?(): Promise<void> | void;
@@ -113,7 +121,8 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
    * readable, a program that must exist); throws Error with the reason. No side effects: `check`
    * and reload run it too. */
   validate?(config: v.InferOutput<S>, env: { hostname: string }): void;
-  /** Validates and opens; a throw here is a config error (exit 2). Nothing runs before run(). */
+  /** Builds an inert instance; a throw here is a config error (exit 2). No side effects: ports,
+   * files, units, processes and timers are acquired in the instance's start(). */
   create(config: v.InferOutput<S>, ctx: ContextOf[K]): InstanceOf[K] | Promise<InstanceOf[K]>;
 }
 

@@ -98,10 +98,10 @@ export class NatsReceiver {
     ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
     const backoff = { minTimeout: opts.reconnect_min, maxTimeout: opts.reconnect_max };
     this.conn = { ...conn, reconnectDelayHandler: () => backoffDelay(Math.min(this.reconnectAttempt++, 30), backoff) };
-    this.starting = this.start();
+    this.starting = this.connectLoop();
   }
 
-  private async start(): Promise<void> {
+  private async connectLoop(): Promise<void> {
     const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
     while (!this.stop.signal.aborted) {
       try {
