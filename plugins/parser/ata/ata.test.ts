@@ -2,10 +2,10 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import plugin from "./index.ts";
 import { ATA_TABLE, AtaParser } from "./ata.ts";
-import { describeParserPlugin, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
+import { parserSuite, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 
-describeParserPlugin(plugin, ATA_TABLE, join(import.meta.dir, "testdata"), "ata1: SATA link down (SStatus 0 SControl 300)");
+parserSuite({ plugin, dir: import.meta.dir, patterns: ATA_TABLE.patterns, hostile: ["ata1: SATA link down (SStatus 0 SControl 300)"] });
 
 test("AtaParser holds an exception report until the port moves on, then emits it once", () => {
   const recs = readKmsgFixture(

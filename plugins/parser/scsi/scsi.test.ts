@@ -4,11 +4,11 @@ import * as v from "valibot";
 import plugin from "./index.ts";
 import { SCSI_TABLE, ScsiParser } from "./scsi.ts";
 import { ascCode, ascText, senseKeyNumber } from "./sense.ts";
-import { describeParserPlugin, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
+import { parserSuite, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 
 const dir = join(import.meta.dir, "testdata");
-describeParserPlugin(plugin, SCSI_TABLE, dir, "sd 2:0:0:1: [sdb] Attached SCSI disk");
+parserSuite({ plugin, dir: import.meta.dir, patterns: SCSI_TABLE.patterns, hostile: ["sd 2:0:0:1: [sdb] Attached SCSI disk"] });
 
 describe("scsi parser", () => {
   test("report_hold must be a duration", () => {
