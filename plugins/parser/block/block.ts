@@ -2,7 +2,7 @@
 // forms), buffer-head I/O errors, and the disk write cache mode sd reports when it first sees or
 // changes it.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
 
 /** blk_errors[] names of block/blk-core.c (4.18 .. 6.x), as printed before " error, dev". */
 const STATUS = [
@@ -27,7 +27,7 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
   },
   {
     id: "buffer_io", needle: "Buffer I/O error",
-    re: /^(?:[a-z]{1,16} (?<pdev>[^\s:]{1,32}): )?Buffer I\/O error(?: on dev (?<dev>[^\s,]{1,32}))?, logical block (?<block>\d{1,20})(?:, (?<what>[a-z ]{1,40}))?$/,
+    re: /^(?:[a-z]{1,16} (?<pdev>[^\s:]{1,32}): )?Buffer I\/O error(?: on dev(?:ice)? (?<dev>[^\s,]{1,32}))?, logical block (?<block>\d{1,20})(?:, (?<what>[a-z ]{1,40}))?$/,
     source: "fs/buffer.c (buffer_io_error)",
     format: `"Buffer I/O error on dev %pg, logical block %llu%s" with ", async page read" / ", lost async page write" / ", lost sync page write"`,
   },
@@ -102,4 +102,24 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
   }
 }
 
-export const blockParser = () => lineParser(BLOCK_TABLE, build);
+/** The last line of a SCSI failure report about a disk: its CDB, or 3.x's CDB bytes on a record of their own. */
+const SD_REPORT_END = /^(?:[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: \[(?<disk>[^\]\s]{1,32})\] (?:tag#\d{1,7} )?CDB:(?: .|\s*$)|[A-Z][\w ()/-]{0,40}?\(\d{1,2}\):? [0-9a-f]{2} )/;
+
+/**
+ * Lines are single events, except the block layer's line right after a SCSI failure report on the
+ * same disk: the scsi parser keeps that line inside its SCSI_SENSE / SCSI_CMD_FAILED report (one
+ * failure, one event), so it is not a BLK_* event of its own.
+ */
+export function blockParser(): KmsgParserState {
+  const lines = lineParser(BLOCK_TABLE, build);
+  let afterReport: string | undefined; // the disk of a SCSI report whose last line was the previous record
+  return {
+    parse(rec, msg, emit) {
+      const prev = afterReport;
+      const end = SD_REPORT_END.exec(msg);
+      afterReport = end ? (end.groups?.disk ?? prev) : undefined;
+      if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
+      lines.parse(rec, msg, emit);
+    },
+  };
+}

@@ -90,7 +90,10 @@ export class FsParser {
     this.lastHeld = undefined;
     if (!mayBeFs(msg)) return;
     const m = fsTable.match(msg);
-    if (!m) return;
+    if (!m) {
+      this.xfsDetail(msg, rec);
+      return;
+    }
     if (invalidText(msg, this.guard)) return;
     this.handle(FS_PATTERN_BY_ID.get(m.id)! as FsPattern, m.groups, rec, emit);
   }
@@ -111,14 +114,36 @@ export class FsParser {
         this.releaseDev(dev, emit);
         return this.emitMountAware(report(), emit);
       case "merge": {
+        // btrfs prints its device error counters at info level when it mounts: old counts, no event.
+        if (p.id === "btrfs_dev_errs" && g.lvl === "info") return;
         // btrfs device error counters belong to the checksum/transid report they follow.
         const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
         const ext = this.extension(p, g);
-        const open = this.held.get(k);
+        let open = this.held.get(k);
+        // Every checksum failure is a failed read of its own; only its counters line joins it.
+        if (open && p.id === "btrfs_csum_failed") {
+          this.emitReport(this.held.take(k)!, emit);
+          open = undefined;
+        }
         if (open && !conflicts(open, ext)) return this.extend(k, open, rec, ext);
         if (p.id === "btrfs_dev_errs" && !open) {
           this.releaseDev(dev, emit);
-          return this.emitReport(report(), emit);
+          const r = report();
+          // Only the corruption counter moved: a checksum or verification failure, not an I/O error.
+          if (g.wr === "0" && g.rd === "0" && g.flush === "0") r.type = "FS_CORRUPTION";
+          return this.emitReport(r, emit);
+        }
+        // A shutdown ends the corruption or error report that led to it: one report, FS_SHUTDOWN.
+        const cause = p.type === "FS_SHUTDOWN" ? (this.held.take(`FS_CORRUPTION|${dev}`) ?? this.held.take(`FS_ERROR|${dev}`)) : undefined;
+        if (cause) {
+          const r = report();
+          r.records = [...cause.records, rec.raw];
+          r.ext = { ...cause.ext, ...r.ext };
+          r.timeUs = cause.timeUs ?? r.timeUs;
+          this.releaseDev(dev, emit);
+          for (const old of this.held.open(key, r)) this.emitReport(old, emit);
+          this.lastHeld = key;
+          return;
         }
         this.releaseDev(dev, emit);
         for (const r of this.held.open(key, report())) this.emitReport(r, emit);
@@ -165,6 +190,18 @@ export class FsParser {
   private emitMountAware(r: Report, emit: Emit): void {
     if (r.type !== "FS_MOUNTED" || this.mountOf(r.dev)) return this.emitReport(r, emit);
     for (const old of this.held.open(`FS_MOUNTED|${r.dev}`, r)) this.emitReport(old, emit);
+  }
+
+  /** Another "XFS (dev): " line while a corruption or error report of that device is open (the
+   * caller's own complaint between "Internal error" and the shutdown) is part of that report. */
+  private xfsDetail(msg: string, rec: KmsgRecord): void {
+    const x = /^XFS \(([^)\s:]{1,64})\): /.exec(msg);
+    if (!x) return;
+    for (const type of ["FS_CORRUPTION", "FS_ERROR"] as const) {
+      const key = `${type}|${x[1]}`;
+      const r = this.held.get(key);
+      if (r && r.fs === "xfs" && r.records.length < 256) return this.extend(key, r, rec, {});
+    }
   }
 
   /** Emits the reports still open for `dev`: a new report of the device ends them. */

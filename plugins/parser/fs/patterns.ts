@@ -163,6 +163,12 @@ export const FS_PATTERNS: readonly P[] = [
     format: 'xfs_alert(mp, "Metadata %s detected at %pS, %s block 0x%llx %s", bp->b_error == -EFSBADCRC ? "CRC error" : "corruption", ..)',
   },
   {
+    id: "xfs_internal_error", fs: "xfs", type: "FS_CORRUPTION", severity: "error", mode: "merge", needle: "Internal error ",
+    re: re(String.raw`${XFS}Internal error (?<what>[^ ]{1,128}) at line (?<srcline>\d{1,6}) of file (?<file>[\w./-]{1,128})\.  Caller (?<caller>\S{1,128})(?: \[xfs\])?$`),
+    source: "fs/xfs/xfs_error.c xfs_error_report() (4.18 .. 6.x)",
+    format: 'xfs_alert(mp, "Internal error %s at line %d of file %s.  Caller %pS", tag, linenum, filename, ra)',
+  },
+  {
     id: "xfs_corruption_repair", fs: "xfs", type: "FS_CORRUPTION", severity: "error", mode: "merge", needle: "Corruption detected. Unmount and run xfs_repair",
     re: re(String.raw`${XFS}Corruption detected\. Unmount and run xfs_repair$`),
     source: "fs/xfs/xfs_error.c xfs_corruption_error() / xfs_error_report()",
@@ -240,6 +246,24 @@ export const FS_PATTERNS: readonly P[] = [
     re: re(String.raw`${BTRFS}(?:[\w.:-]{1,64} )?checksum verify failed on (?:logical )?(?<logical>\d{1,20}) (?:mirror (?<mirror>\d{1,3}) )?wanted (?<wanted>\S{1,80}) found (?<found>\S{1,80}) level (?<level>\d{1,2})$`),
     source: "fs/btrfs/disk-io.c btrfs_validate_extent_buffer() (4.18: csum_tree_block())",
     format: '6.x: "checksum verify failed on logical %llu mirror %u wanted " CSUM_FMT " found " CSUM_FMT " level %d" | 4.18: "%s checksum verify failed on %llu wanted %X found %X level %d"',
+  },
+  {
+    id: "btrfs_bad_tree_block", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "bad tree block start",
+    re: re(String.raw`${BTRFS}bad tree block start(?:, mirror (?<mirror>\d{1,3}) want (?<want>\d{1,20}) have (?<have>\d{1,20})| (?<have4>\d{1,20}) (?<want4>\d{1,20}))$`),
+    source: "fs/btrfs/disk-io.c btree_read_extent_buffer_pages()/validate_extent_buffer() (6.x), btree_readpage_end_io_hook() (4.x)",
+    format: '6.x: "bad tree block start, mirror %u want %llu have %llu" | 4.x: "bad tree block start %llu %llu"',
+  },
+  {
+    id: "btrfs_chunk_root", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "failed to read ",
+    re: re(String.raw`${BTRFS}failed to read (?<tree>chunk root|chunk tree|the system array|log tree|block groups)(?:: (?<errno>-?\d{1,4}))?$`),
+    source: "fs/btrfs/disk-io.c open_ctree() / btrfs_read_sys_array callers (4.x .. 6.x)",
+    format: 'btrfs_err(fs_info, "failed to read chunk root") | "failed to read chunk tree: %d" | "failed to read the system array: %d" | "failed to read block groups: %d"',
+  },
+  {
+    id: "btrfs_open_ctree", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "open_ctree failed",
+    re: re(String.raw`${BTRFS}open_ctree failed(?:: (?<errno>-?\d{1,4}))?$`),
+    source: "fs/btrfs/super.c btrfs_fill_super() (4.x .. 6.x)",
+    format: 'btrfs_err(fs_info, "open_ctree failed") | 6.x: "open_ctree failed: %d"',
   },
   {
     id: "btrfs_first_mount", fs: "btrfs", type: "FS_MOUNTED", severity: "info", mode: "emit", needle: "first mount of filesystem ",

@@ -7,16 +7,28 @@ import { ASC_RANGES, SENSE_KEYS, ascCode, ascText, senseKeyNumber, senseKeyText,
 
 // dev_printk prefix of a scsi_device ("sd 2:0:0:1: ", "scsi 3:0:0:0: " before a driver binds), then
 // what scmd_printk/sdev_prefix_printk add: "[sdb] " (disk name) and "tag#%d " (drivers/scsi/scsi_logging.c).
-const PFX = String.raw`^(?<drv>[a-z]{1,8}) (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): (?:\[(?<disk>[^\]\s]{1,32})\] )?(?:tag#(?<tag>\d{1,7}) )?`;
+const PFX = String.raw`^(?<drv>[a-z]{1,8}) (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): (?:\[(?<disk>[^\]\s]{1,32})\] {1,2})?(?:tag#(?<tag>\d{1,7}) )?`;
 const re = (body: string) => new RegExp(PFX + body);
 /** snstext[] names, or "0x%x" when the kernel has no name. */
 const SENSE_KEY_RE = [...SENSE_KEYS.map((k) => k.replace(/[()]/g, "\\$&")), "0x[0-9a-f]{1,2}"].join("|");
 
 export type ScsiPatternId =
-  | "result" | "sense_key" | "add_sense" | "asc_raw" | "cdb" | "cdb_cont"
+  | "unhandled" | "fail_desc" | "result" | "sense_key" | "add_sense" | "asc_raw" | "cdb" | "cdb_cont"
   | "timing_out" | "offlined" | "medium_timeout" | "rejecting_offline" | "rejecting_dead" | "attached" | "attached_sr";
 
 export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
+  {
+    id: "unhandled", needle: "Unhandled ",
+    re: re(String.raw`(?<desc>Unhandled sense code|Unhandled error code)$`),
+    source: "drivers/scsi/scsi_lib.c (scsi_io_completion, 3.10 / RHEL 7: the description printed before scsi_print_result/sense/command)",
+    format: `scmd_printk(KERN_INFO, cmd, "%s\\n", description): "Unhandled sense code", "Unhandled error code"`,
+  },
+  {
+    id: "fail_desc", needle: " ",
+    re: re(String.raw`(?<desc>Device not ready|Discard failure|Target Data Integrity Failure)$`),
+    source: "drivers/scsi/scsi_lib.c (scsi_io_completion, 3.10 / RHEL 7)",
+    format: `scmd_printk(KERN_INFO, cmd, "%s\\n", description): "Device not ready", "Discard failure", "Target Data Integrity Failure"`,
+  },
   {
     id: "result", needle: "Result: hostbyte=",
     re: re(String.raw`(?:(?<what>[^:\[\]]{1,80}): )?(?:(?<disp>[A-Z][A-Z_]{1,23}|UNKNOWN\(0x[0-9a-f]{2,8}\)) )?Result: hostbyte=(?<host>\w{1,32}) driverbyte=(?<drvbyte>\w{1,32})(?: cmd_age=(?<age>\d{1,10})s)? ?$`),
@@ -117,6 +129,10 @@ interface Report {
   tag?: number;
   time_us?: number;
   source: string;
+  /** 3.10's description line ("Unhandled sense code", ...) that opens the report. */
+  desc?: string;
+  /** The 3.x CDB printed as "CDB:" and its bytes as a record of their own. */
+  cdbSplit?: boolean;
   result?: { host: string; driver: string; disposition?: string; what?: string; age?: number };
   senseKey?: number;
   senseKeyText?: string;
@@ -137,12 +153,31 @@ type Groups = Record<string, string | undefined>;
 /** The SCSI parser's state: held multi-record reports. */
 export class ScsiParser {
   private held: HeldReports<Report>;
+  /** A report whose CDB line completed it: the next record may be the block layer's line for it. */
+  private done: { r: Report; atMs: number } | undefined;
+  /** The report the previous record went into (3.x prints parts of a report without a prefix). */
+  private last: Report | undefined;
+  private readonly now: () => number;
 
-  constructor(holdMs: number, now?: () => number) {
+  constructor(holdMs: number, now: () => number = () => performance.now()) {
     this.held = new HeldReports<Report>(holdMs, 256, now);
+    this.now = now;
   }
 
   parse(rec: KmsgRecord, msg: string, emit: Emit): void {
+    if (this.done) {
+      const { r } = this.done;
+      this.done = undefined;
+      if (claimsBlockLine(r, msg)) {
+        if (r.records.length < MAX_RECORDS) r.records.push(rec.raw);
+        emit(toDraft(r));
+        return;
+      }
+      emit(toDraft(r));
+    }
+    const last = this.last;
+    this.last = undefined;
+    if (last && this.continuation(last, rec, msg, emit)) return;
     const m = SCSI_TABLE.match(msg);
     if (!m) {
       if (this.held.size > 0) this.flushMentioned(msg, emit);
@@ -153,9 +188,19 @@ export class ScsiParser {
     const tag = decNum(g.tag);
     const key = `${addr}|${tag ?? -1}`;
     switch (m.id) {
-      case "result": {
+      case "unhandled":
+      case "fail_desc": {
         const r = this.start(rec, msg, g, key, emit);
+        r.desc = g.desc;
+        this.last = r;
+        return;
+      }
+      case "result": {
+        let r = this.held.get(key);
+        if (!r || r.result || r.senseKey !== undefined || r.cdbName !== undefined) r = this.start(rec, msg, g, key, emit);
+        else this.add(r, key, rec.raw);
         r.result = { host: g.host!, driver: g.drvbyte!, disposition: g.disp, what: g.what, age: decNum(g.age) };
+        this.last = r;
         return;
       }
       case "sense_key": {
@@ -166,6 +211,7 @@ export class ScsiParser {
         r.senseKey = senseKeyNumber(g.key!);
         r.deferred = g.when === "deferred";
         r.descriptor = g.desc !== undefined;
+        this.last = r;
         return;
       }
       case "add_sense":
@@ -187,18 +233,19 @@ export class ScsiParser {
             r.ascq = hexNum(g.fq);
           }
         }
+        this.last = r;
         return;
       }
       case "cdb": {
         const r = this.held.get(key);
         if (!r) return; // a CDB printed outside a failure report (e.g. libata's ATAPI report)
         this.add(r, key, rec.raw);
-        r.cdbName = g.name!.trimEnd();
+        r.cdbName = g.name!.trimEnd().replace(/:$/, "");
         if (g.bytes) {
           r.cdb = g.bytes.trim();
-          this.held.take(key);
-          emit(toDraft(r));
+          this.complete(key, r);
         }
+        this.last = r;
         return;
       }
       case "cdb_cont": {
@@ -215,7 +262,47 @@ export class ScsiParser {
   }
 
   flush(emit: Emit, final: boolean): void {
+    // A completed report waits at most one flush tick for its block-layer line.
+    if (this.done && (final || this.now() - this.done.atMs >= 100)) {
+      emit(toDraft(this.done.r));
+      this.done = undefined;
+      this.last = undefined;
+    }
     for (const r of this.held.expire(final)) emit(toDraft(r));
+  }
+
+  private complete(key: string, r: Report): void {
+    this.held.take(key);
+    this.done = { r, atMs: this.now() };
+  }
+
+  /** 3.x parts printed as records of their own: "sd H:C:T:L: [sdb]", "Result: ...", "...: CDB:", "Read(10): 28 00 ...". */
+  private continuation(r: Report, rec: KmsgRecord, msg: string, _emit: Emit): boolean {
+    const key = `${r.addr}|${r.tag ?? -1}`;
+    if (this.held.get(key) !== r) return false;
+    const bare = BARE_PFX.exec(msg);
+    if (bare && bare.groups!.addr === r.addr) {
+      this.add(r, key, rec.raw);
+      if (bare.groups!.cdb) r.cdbSplit = true;
+      this.last = r;
+      return true;
+    }
+    const res = /^Result: hostbyte=(\w{1,32}) driverbyte=(\w{1,32})\s*$/.exec(msg);
+    if (res && !r.result) {
+      this.add(r, key, rec.raw);
+      r.result = { host: res[1]!, driver: res[2]! };
+      this.last = r;
+      return true;
+    }
+    const cdb = r.cdbSplit ? /^(?<name>[A-Za-z][\w ()/-]{0,40}?):? (?<bytes>[0-9a-f]{2}(?: [0-9a-f]{2}){0,15})\s*$/.exec(msg) : null;
+    if (cdb) {
+      this.add(r, key, rec.raw);
+      r.cdbName = cdb.groups!.name;
+      r.cdb = cdb.groups!.bytes;
+      this.complete(key, r);
+      return true;
+    }
+    return false;
   }
 
   private start(rec: KmsgRecord, msg: string, g: Groups, key: string, emit: Emit): Report {
@@ -239,6 +326,15 @@ export class ScsiParser {
       msg.includes(` ${r.addr}:`) || (r.disk !== undefined && msg.includes(`dev ${r.disk},`)));
     for (const r of done) emit(toDraft(r));
   }
+}
+
+/** A device prefix with nothing after it, or only "CDB:" (3.x, KERN_CONT parts as records of their own). */
+const BARE_PFX = /^[a-z]{1,8} (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): \[[^\]\s]{1,32}\](?<cdb> CDB:)?\s*$/;
+
+/** The block layer's failed-request line for the report's disk (blk_print_req_error, end_request, ...). */
+function claimsBlockLine(r: Report, msg: string): boolean {
+  if (r.disk === undefined || !msg.includes(" error, dev ")) return false;
+  return new RegExp(String.raw`(?:^|: )[A-Za-z/ ]{1,40} error, dev ${r.disk.replace(/[^\w-]/g, "")}, sector \d`).test(msg);
 }
 
 function devName(addr: string, disk: string | undefined): string {
@@ -276,6 +372,7 @@ function toDraft(r: Report): EventDraft {
     if (r.result.what) ext.failed = r.result.what;
     if (r.result.age !== undefined) ext.cmd_age_s = r.result.age;
   }
+  if (r.desc) ext.description = r.desc;
   if (r.cdbName) ext.command = r.cdbName;
   if (r.cdb) ext.cdb = r.cdb;
   const loc = cdbLocation(r.cdb);
