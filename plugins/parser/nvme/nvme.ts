@@ -92,7 +92,7 @@ function build(id: NvmePatternId, g: Record<string, string | undefined>, rec: Km
       const what = opname ? `${opname} command` : "command";
       return {
         ...d, severity: severe ? "error" : "warn", event_type: "NVME_IO_TIMEOUT",
-        msg: `${what} timed out on ${g.qid === "0" ? "admin queue" : `queue ${g.qid}`}, ${action}`,
+        msg: `${what} (tag ${g.tag}) timed out on ${g.qid === "0" ? "admin queue" : `queue ${g.qid}`}, ${action}`,
       };
     }
     case "ctrl_down": {
