@@ -68,13 +68,13 @@ afterEach(async () => {
   await master?.stop();
 });
 
-async function setup(opts: { pingMs?: number; handshakeMs?: number } = {}) {
+async function setup(opts: { pingMs?: number; handshakeMs?: number; host?: string } = {}) {
   master = new FakeMaster();
   await master.listen();
   const { ctx, rec } = makeContext();
   const asked: Pdu[] = [];
   session = new AgentxSession({
-    host: "127.0.0.1", port: master.port, timeout: 60, subtree: SUBTREE, descr: "DRBD by storeventd::agentx",
+    host: opts.host ?? "127.0.0.1", port: master.port, timeout: 60, subtree: SUBTREE, descr: "DRBD by storeventd::agentx",
     log: ctx.log, count: (n) => ctx.count(n), backoff: { minTimeout: 20, maxTimeout: 50 }, ...opts,
     answer: (p) => {
       asked.push(p);
@@ -202,6 +202,12 @@ describe("AgentxSession", () => {
     const c3 = await master.conn(2);
     await c3.accept();
     await waitFor(() => s.status().sessions === 2, 5000, "second session");
+  });
+
+  test("a host name is resolved (drbd-reactor's default is localhost:705)", async () => {
+    const { s } = await setup({ host: "localhost" });
+    await (await master.conn(0)).accept();
+    await waitFor(() => s.status().state === "registered", 5000, "registered");
   });
 
   test("close() sends Close (shutdown) and stops reconnecting", async () => {

@@ -1,6 +1,7 @@
 // One AgentX session with the master agent over TCP, kept alive: connect, Open, Register, answer
 // requests; on any loss (master down at start, restart, Close, a broken stream, unanswered ping)
 // reconnect with backoff. drbd-reactor instead gives up when the master is down at its start.
+import { lookup } from "node:dns/promises";
 import net from "node:net";
 import type { Logger } from "../../../src/plugin-api.ts";
 import { Backoff } from "../../../src/util/backoff.ts";
@@ -54,27 +55,47 @@ export class AgentxSession {
   private async run(): Promise<void> {
     const backoff = new Backoff({ ...(this.o.backoff ?? { minTimeout: 500, maxTimeout: 10_000 }), signal: this.abort.signal });
     while (!this.abort.signal.aborted) {
-      const registered = await this.connectOnce();
+      // Every address of the name in turn, as drbd-reactor's TcpStream::connect does (localhost
+      // may be ::1 and 127.0.0.1 while snmpd listens on one of them).
+      let registered = false;
+      for (const addr of await this.addresses()) {
+        const r = await this.connectOnce(addr);
+        registered ||= r.registered;
+        if (r.connected || this.abort.signal.aborted) break;
+      }
       if (registered) backoff.reset();
       if (this.abort.signal.aborted) break;
       if (!(await backoff.next())) break;
     }
   }
 
-  /** One connection's life; resolves when it is gone, true if it got registered. */
-  private connectOnce(): Promise<boolean> {
+  private async addresses(): Promise<string[]> {
+    if (net.isIP(this.o.host)) return [this.o.host];
+    try {
+      const all = await lookup(this.o.host, { all: true });
+      return all.length ? [...new Set(all.map((a) => a.address))] : [this.o.host];
+    } catch {
+      return [this.o.host]; // the connect attempt reports the resolver's error
+    }
+  }
+
+  /** One connection's life; resolves when it is gone: did it connect, did it get registered. */
+  private connectOnce(addr: string): Promise<{ connected: boolean; registered: boolean }> {
     return new Promise((resolve) => {
       let registered = false;
+      let connected = false;
       this.state = "connecting";
       this.connects++;
       const framer = new PduFramer();
-      const sock = net.createConnection({ host: this.o.host, port: this.o.port });
+      const sock = net.createConnection({ host: addr, port: this.o.port });
       this.sock = sock;
       sock.setNoDelay(true);
+      // Connect, Open and Register must all be done by then (a black-holed SYN included).
+      this.handshakeTimer = setTimeout(() => this.drop(connected ? "no answer to Open/Register" : "connect timed out"), this.o.handshakeMs ?? 10_000);
       sock.on("connect", () => {
+        connected = true;
         this.state = "opening";
         this.send(encodeOpen({ type: PDU.Open, packetId: this.track("open") }, this.o.timeout, this.o.subtree, this.o.descr));
-        this.handshakeTimer = setTimeout(() => this.drop("no answer to Open/Register"), this.o.handshakeMs ?? 10_000);
       });
       sock.on("data", (chunk: Buffer) => {
         let pdus: Uint8Array[];
@@ -107,7 +128,7 @@ export class AgentxSession {
           this.state = "idle";
         }
         this.lastError = "";
-        resolve(registered);
+        resolve({ connected, registered });
       });
     });
   }
