@@ -46,9 +46,9 @@ class AgentxReceiver {
     });
   }
 
-  async start(): Promise<void> {
+  start(): void {
     this.session.start();
-    await this.readVersion();
+    void this.readVersion(); // a slow drbdadm must not hold up the daemon's start
   }
 
   private async readVersion(): Promise<void> {
