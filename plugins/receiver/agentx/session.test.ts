@@ -187,7 +187,7 @@ describe("AgentxSession", () => {
     ]);
   });
 
-  test("pings the master; an unanswered ping drops the connection; a silent handshake too", async () => {
+  test("pings the master; an unanswered or refused ping drops the connection; a silent handshake too", async () => {
     const { s } = await setup({ pingMs: 50, handshakeMs: 300 });
     const c = await master.conn(0);
     await c.accept();
@@ -202,6 +202,11 @@ describe("AgentxSession", () => {
     const c3 = await master.conn(2);
     await c3.accept();
     await waitFor(() => s.status().sessions === 2, 5000, "second session");
+    const p3 = await c3.next(PDU.Ping); // answered with notOpen: the master forgot us
+    c3.send(encodeMasterResponse({ type: PDU.Response, sessionId: 42, packetId: p3.header.packetId }, ERR.NotOpen));
+    await waitFor(() => c3.closed, 5000, "drop after notOpen");
+    await (await master.conn(3)).accept();
+    await waitFor(() => s.status().sessions === 3, 5000, "third session");
   });
 
   test("a host name is resolved (drbd-reactor's default is localhost:705)", async () => {

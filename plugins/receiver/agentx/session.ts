@@ -6,7 +6,7 @@ import net from "node:net";
 import type { Logger } from "../../../src/plugin-api.ts";
 import { Backoff } from "../../../src/util/backoff.ts";
 import {
-  AgentxError, CLOSE_REASON, decodePdu, encodeClose, encodeOpen, encodePing, encodeRegister, encodeResponse, ERR,
+  AgentxError, CLOSE_REASON, decodeHeader, decodePdu, encodeClose, encodeOpen, encodePing, encodeRegister, encodeResponse, ERR,
   type Header, type Oid, PDU, type Pdu, PduFramer, type VarBind,
 } from "./pdu.ts";
 
@@ -59,6 +59,7 @@ export class AgentxSession {
       // may be ::1 and 127.0.0.1 while snmpd listens on one of them).
       let registered = false;
       for (const addr of await this.addresses()) {
+        if (this.abort.signal.aborted) break;
         const r = await this.connectOnce(addr);
         registered ||= r.registered;
         if (r.connected || this.abort.signal.aborted) break;
@@ -167,8 +168,7 @@ export class AgentxSession {
       // The header was fine (the framer checked it), the payload not: answer parseError (RFC 2741 7.1).
       this.o.count("parse_errors");
       this.o.log.once("agentx-parse", `agentx: unreadable PDU from the master: ${(e as AgentxError).message}`);
-      const h = bytes.byteLength >= 20 ? decodeHeaderLoose(bytes) : null;
-      if (h) this.send(encodeResponse(h, ERR.ParseError, 0, []));
+      this.send(encodeResponse(decodeHeader(bytes), ERR.ParseError, 0, []));
       return false;
     }
     const h = pdu.header;
@@ -207,7 +207,10 @@ export class AgentxSession {
     const what = this.waiting.get(h.packetId);
     if (!what) return false;
     this.waiting.delete(h.packetId);
-    if (what === "ping") return false;
+    if (what === "ping") {
+      if (error !== ERR.NoError) this.drop(`the master no longer knows our session (ping: error ${error})`);
+      return false;
+    }
     if (error !== ERR.NoError) {
       this.drop(`${what === "open" ? "Open" : "Register"} refused by the master (error ${error})`);
       return false;
@@ -256,14 +259,4 @@ export class AgentxSession {
   status(): Record<string, unknown> {
     return { state: this.state, session_id: this.sessionId, connects: this.connects, sessions: this.sessions };
   }
-}
-
-/** The ids of a PDU whose payload is bad, to answer it. */
-function decodeHeaderLoose(b: Uint8Array): Header | null {
-  const v = new DataView(b.buffer, b.byteOffset, 20);
-  const little = (v.getUint8(2) & 0x10) === 0;
-  return {
-    version: 1, type: v.getUint8(1), flags: v.getUint8(2), sessionId: v.getUint32(4, little),
-    transactionId: v.getUint32(8, little), packetId: v.getUint32(12, little), payloadLength: 0,
-  };
 }
