@@ -1,7 +1,8 @@
 // The MIB builder and the RFC 2741 lookups, without sockets: sizes, peer-state counts, GetNext
 // bounds, GetBulk order, the cache-max rule, and the shipped MIB file agreeing with the code.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentxReceiver } from "./index.ts";
 import { buildMib, COLUMNS, MibView, parseDrbdadmVersion, sizeToSnmp } from "./mib.ts";
@@ -126,5 +127,24 @@ describe("LINBIT-DRBD-MIB.txt", () => {
     expect(mib).toMatch(/linbit MODULE-IDENTITY[^]*?::= \{ enterprises 23302 \}/);
     expect(mib).toMatch(/drbdTable OBJECT-TYPE[^]*?::= \{ drbdData 2 \}/);
     expect(mib).toMatch(/drbdModuleVersion OBJECT-TYPE[^]*?::= \{ drbdMeta 1 \}/);
+  });
+
+  test("pysmi's SMI grammar accepts it, and rejects a broken copy", () => {
+    const mibdump = Bun.which("mibdump");
+    if (!mibdump) throw new Error("mibdump is missing: apt-get install python3-pysmi (listed in .ci/apt-packages.txt)");
+    // Parse only (format null): the IETF base modules are not needed for the grammar check; no
+    // borrowing of compiled MIBs from the network.
+    const parse = (dir: string) => Bun.spawnSync([mibdump, `--mib-source=file://${dir}`, "--destination-format=null",
+      "--no-dependencies", "--disable-fuzzy-source", `--mib-borrower=file://${dir}/no-borrowing`, "LINBIT-DRBD-MIB"]).stderr.toString();
+    const ok = parse(import.meta.dir);
+    expect(ok).toContain("Ignored MIBs: LINBIT-DRBD-MIB"); // parsed; nothing to write
+    expect(ok).toMatch(/Failed MIBs: *\r?\n/);
+    const tmp = mkdtempSync(join(tmpdir(), "agentx14-mib-"));
+    try {
+      writeFileSync(join(tmp, "LINBIT-DRBD-MIB.txt"), mib.replace("DrbdEntry ::= SEQUENCE {", "DrbdEntry ::= SEQUENCE { broken"));
+      expect(parse(tmp)).toContain("Failed MIBs: LINBIT-DRBD-MIB (Bad grammar");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
