@@ -62,7 +62,7 @@ export class Snmpd {
   async tool(cmd: "snmpwalk" | "snmpget" | "snmpbulkwalk", ...oids: string[]): Promise<string> {
     if (!Bun.which(cmd)) throw new Error(`${cmd} is missing: apt-get install snmp (listed in .ci/apt-packages.txt)`);
     const p = Bun.spawn([cmd, "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0", `udp:127.0.0.1:${this.udpPort}`, ...oids], {
-      env: ENV, stdout: "pipe", stderr: "pipe", stdin: "ignore",
+      env: { ...ENV, SNMP_PERSISTENT_DIR: join(this.dir, "persist") }, stdout: "pipe", stderr: "pipe", stdin: "ignore",
     });
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     await p.exited;
