@@ -23,8 +23,8 @@ const schema = v.strictObject({
     v.description("the master agent's AgentX TCP address (snmpd: agentXSocket tcp:localhost:705)"),
   ),
   "cache-max": v.pipe(Seconds(60, 86_400), v.description("seconds a built MIB is reused before the model is read again")),
-  "agent-timeout": v.pipe(Seconds(60, 255),
-    v.description("seconds the master agent waits for our answer (the AgentX Open timeout, at most 255)")),
+  "agent-timeout": v.pipe(Seconds(60, 86_400),
+    v.description("seconds the master agent waits for our answer (the AgentX Open timeout; above 255 counts as 255)")),
   "peer-states": v.pipe(v.optional(v.boolean(), true),
     v.description("also serve per device how many peers are in each disk and replication state")),
 });
