@@ -2,7 +2,7 @@
 // QoS 1 delivery across a broker restart, the retained status topic, the last will when the daemon
 // (the compiled binary) is killed with SIGKILL, the bounded buffer, and an inert create().
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,10 +30,8 @@ async function startBroker(b?: Broker, extra: string[] = []): Promise<Broker> {
   if (!mosquitto) throw new Error("mosquitto is not installed (Debian package mosquitto; npm test's set-up installs it)");
   const broker = b ?? { port: await freePort(), store: mkdtempSync(join(tmp, "broker-")) };
   const conf = join(broker.store, "mosquitto.conf");
-  writeFileSync(conf, [
-    // user root: mosquitto started as root otherwise drops to "mosquitto" and cannot save to a test dir.
-    "per_listener_settings true", `listener ${broker.port} 127.0.0.1`, "user root", "allow_anonymous true", "persistence true",
-    `persistence_location ${broker.store}/`, "autosave_interval 1", "log_dest none", ...extra,
+  writeFileSync(conf, readFileSync(join(dir, "testdata/mosquitto.conf"), "utf8") + [
+    `persistence_location ${broker.store}/`, `listener ${broker.port} 127.0.0.1`, "allow_anonymous true", ...extra,
   ].join("\n") + "\n");
   broker.proc = Bun.spawn([mosquitto, "-c", conf], { stdout: "ignore", stderr: "ignore" });
   await waitForPort(broker.port, "mosquitto");
