@@ -17,6 +17,8 @@ interface Report {
   tag?: number;
   time_us?: number;
   source: string;
+  /** The block layer failed the request (its line followed the report): the I/O is lost. */
+  ioFailed?: boolean;
   /** 3.10's description line ("Unhandled sense code", ...) that opens the report. */
   desc?: string;
   /** The 3.x CDB printed as "CDB:" and its bytes as a record of their own. */
@@ -58,6 +60,7 @@ export class ScsiParser {
       this.done = undefined;
       if (claimsBlockLine(r, msg)) {
         if (r.records.length < MAX_RECORDS) r.records.push(rec.raw);
+        r.ioFailed = true;
         emit(toDraft(r));
         return;
       }
@@ -278,7 +281,9 @@ function toDraft(r: Report): EventDraft {
     if (r.descriptor) ext.descriptor = true;
     const detail = r.ascText ?? (r.asc !== undefined ? `ASC 0x${r.asc.toString(16)} ASCQ 0x${(r.ascq ?? 0).toString(16)}` : "");
     return {
-      ...draft, severity: senseSeverity(r.senseKey), system: "scsi", event_type: "SCSI_SENSE",
+      // A sense key that alone means "retry or check" is an error once the block layer failed the request.
+      ...draft, severity: r.ioFailed && senseSeverity(r.senseKey) === "warn" ? "error" : senseSeverity(r.senseKey),
+      system: "scsi", event_type: "SCSI_SENSE",
       msg: `${keyText}${detail ? ` / ${detail}` : ""}${on}`,
     };
   }
