@@ -128,7 +128,7 @@ export const FS_PATTERNS: readonly P[] = [
   },
   {
     id: "xfs_shutdown", fs: "xfs", type: "FS_SHUTDOWN", severity: "error", mode: "merge", needle: "Shutting down filesystem.",
-    re: re(String.raw`${XFS}(?<reason>[A-Za-z][\w /-]{1,64}?) \((?<flags>0x[0-9a-f]{1,8})\) detected at (?<at>\S{1,128}) \((?<file>[^:()\s]{1,128}):(?<srcline>\d{1,6})\)\.\s{1,2}Shutting down filesystem\.$`),
+    re: re(String.raw`${XFS}(?<reason>[A-Za-z][\w /-]{1,64}?) \((?<flags>0x[0-9a-f]{1,8})\) detected at (?<at>\S{1,128}(?: \[\w{1,32}\])?) \((?<file>[^:()\s]{1,128}):(?<srcline>\d{1,6})\)\.\s{1,2}Shutting down filesystem\.$`),
     source: "fs/xfs/xfs_fsops.c xfs_do_force_shutdown() (5.17+)",
     format: 'xfs_alert_tag(mp, tag, "%s (0x%x) detected at %pS (%s:%d).  Shutting down filesystem.", why, flags, __return_address, fname, lnnum)',
   },
