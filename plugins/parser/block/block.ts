@@ -21,9 +21,9 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
     id: "req_error", needle: " error, dev ",
     // An optional caller ("print_req_error: ", "blk_update_request: ") and, on RHEL 8.4+, a
     // durable-name dev_printk prefix ("block sdb: ") come before the status.
-    re: new RegExp(String.raw`^(?:[a-z]{1,16} [^\s:]{1,32}: )?(?:(?<caller>[a-z_]{1,32}): )?(?<status>${STATUS}) error, dev (?<dev>[^\s,]{1,32}), sector (?<sector>\d{1,20})(?: op 0x(?<op>[0-9a-f]{1,8})(?::\((?<opname>[A-Z_]{1,24})\))? flags 0x(?<flags>[0-9a-f]{1,8})(?: phys_seg (?<seg>\d{1,10}) prio class (?<prio>\d{1,3}))?)?$`),
-    source: "block/blk-core.c (blk_print_req_error 5.16+, print_req_error 4.18/5.14), block/blk-mq.c in 6.x",
-    format: `"%s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (6.x); "%s: %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.14); "%s: %s error, dev %s, sector %llu" (4.18)`,
+    re: new RegExp(String.raw`^(?:[a-z]{1,16} [^\s:]{1,32}: )?(?:(?<caller>[a-z_]{1,32}): )?(?<status>${STATUS}) error, dev (?<dev>[^\s,]{1,32}), sector (?<sector>\d{1,20})(?: op 0x(?<op>[0-9a-f]{1,8})(?::\((?<opname>[A-Z_]{1,24})\))? flags 0x(?<flags>[0-9a-f]{1,8})(?: phys_seg (?<seg>\d{1,10}) prio class (?<prio>\d{1,3}))?| flags (?<flags5>[0-9a-f]{1,8}))?$`),
+    source: "block/blk-core.c (blk_print_req_error 5.16+, print_req_error 4.18..5.14, blk_update_request 3.10), block/blk-mq.c in 6.x",
+    format: `"%s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (6.x); "%s: %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.14); "%s: %s error, dev %s, sector %llu flags %x" (5.0-5.2); "%s: %s error, dev %s, sector %llu" (4.18); "end_request: %s error, dev %s, sector %llu" (3.10)`,
   },
   {
     id: "buffer_io", needle: "Buffer I/O error",
@@ -49,7 +49,8 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
 export const BLOCK_TABLE = new PatternTable<BlockPatternId>(BLOCK_PATTERNS, (msg) => msg.includes(" error") || msg.startsWith("sd "));
 
 const PRIO_CLASS = ["none", "realtime", "best-effort", "idle"];
-const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry"]);
+// Retried by the caller (recoverable transport: multipath tries another path), or not a failure of the data.
+const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry", "recoverable transport"]);
 
 function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft | undefined {
   const base = { ...fromRecord(rec, msg), system: "block" as const };
@@ -60,6 +61,7 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
       if (g.op !== undefined) ext.op = hexNum(g.op);
       if (g.opname !== undefined) ext.op_name = g.opname;
       if (g.flags !== undefined) ext.flags = `0x${g.flags}`;
+      if (g.flags5 !== undefined) ext.flags = `0x${g.flags5}`;
       if (g.seg !== undefined) ext.phys_seg = decNum(g.seg);
       if (g.prio !== undefined) {
         ext.prio_class = decNum(g.prio);
