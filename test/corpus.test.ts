@@ -88,7 +88,22 @@ test("real-world corpus: events found, whole reports merged, severities", async 
       `(${pct(s.severityOk, s.found)}%), extra events ${s.extra}\n  ` + s.notes.join("\n  "),
   );
   expect(s.lines).toBeGreaterThanOrEqual(300);
-  expect(pct(s.found, s.expected)).toBeGreaterThanOrEqual(Number(process.env.CORPUS_FLOOR_FOUND ?? 90));
-  expect(pct(s.merged, s.reports)).toBeGreaterThanOrEqual(Number(process.env.CORPUS_FLOOR_MERGED ?? 90));
+  expect(pct(s.found, s.expected)).toBeGreaterThanOrEqual(90);
+  expect(pct(s.merged, s.reports)).toBeGreaterThanOrEqual(90);
+  expect(pct(s.severityOk, s.found)).toBeGreaterThanOrEqual(95);
+});
+
+// Lines collected after the parser work above was done, annotated before they were first scored:
+// the honest measure (first score 15/16 found, test/corpus/README.md). Floors as for the main corpus.
+test("held-out corpus: events found, whole reports merged, severities", async () => {
+  const blocks = readCorpus(readFileSync(join(import.meta.dir, "corpus/held-out.txt"), "utf8"));
+  const s = await scoreCorpus(blocks);
+  console.log(
+    `held-out: ${s.lines} lines in ${blocks.length} blocks; events found ${s.found}/${s.expected} (${pct(s.found, s.expected)}%), ` +
+      `reports merged ${s.merged}/${s.reports} (${pct(s.merged, s.reports)}%), severities ${s.severityOk}/${s.found} ` +
+      `(${pct(s.severityOk, s.found)}%), extra events ${s.extra}\n  ` + s.notes.join("\n  "),
+  );
+  expect(pct(s.found, s.expected)).toBeGreaterThanOrEqual(90);
+  expect(pct(s.merged, s.reports)).toBeGreaterThanOrEqual(90);
   expect(pct(s.severityOk, s.found)).toBeGreaterThanOrEqual(95);
 });

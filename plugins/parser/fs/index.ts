@@ -299,7 +299,13 @@ function message(r: Report, where: string): string {
     case "FS_ERROR":
       if (e.errs) return `${where}: device error counters ${JSON.stringify(e.errs).replace(/["{}]/g, "")}.`;
       if (r.fs === "xfs") return `${where}: ${e.daddr ? `metadata I/O error at daddr ${e.daddr} (error ${e.errno})` : `log I/O error ${e.errno}`}.`;
+      if (r.fs === "btrfs" && e.func === undefined) {
+        // bad tree block / failed to read a tree / open_ctree failed: the mount could not read its metadata.
+        const what = e.tree ? `failed to read ${e.tree}` : e.want !== undefined || e.want4 !== undefined ? "bad tree block" : "open_ctree failed";
+        return `${where}: ${what}${e.errno !== undefined ? ` (errno ${e.errno})` : ""}.`;
+      }
       if (r.fs === "btrfs") return `${where}: error in ${e.func}: errno=${e.errno} ${e.error}${e.detail ? ` (${e.detail})` : ""}.`;
+      if (e.ino !== undefined && e.block !== undefined) return `${where}: write I/O error ${e.errno} on inode ${e.ino} at block ${e.block}.`;
       if (e.func === undefined) return `${where}: ${e.detail}.`;
       return `${where}: error in ${e.func}${e.comm ? ` (comm ${e.comm})` : ""}: ${e.detail}.`;
     case "FS_REMOUNT_RO":

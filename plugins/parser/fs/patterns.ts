@@ -42,6 +42,12 @@ export const FS_PATTERNS: readonly P[] = [
     format: '"EXT4-fs error (device %s): %s:%d: comm %s: %pV" | "..: inode #%lu: block %llu: comm %s: %pV" | 4.18 abort: "EXT4-fs error (device %s): %s:%d: %pV"',
   },
   {
+    id: "ext4_write_io_error", fs: "ext4", type: "FS_ERROR", severity: "error", mode: "emit", needle: ": I/O error ",
+    re: re(String.raw`^EXT4-fs warning \(device ${DEV}\): ext4_end_bio:\d{1,6}: I\/O error (?<errno>-?\d{1,4}) writing to inode (?<ino>\d{1,20}) (?:\(offset (?<offset>\d{1,20}) size (?<size>\d{1,20}) )?starting block (?<block>\d{1,20})\)$`),
+    source: "fs/ext4/page-io.c ext4_end_bio() (4.18 .. 6.x; the unbalanced ')' of 4.x is the kernel's)",
+    format: 'ext4_warning(inode->i_sb, "I/O error %d writing to inode %lu (offset %llu size %ld starting block %llu)", ..) | 4.x: "I/O error %d writing to inode %lu starting block %llu)"',
+  },
+  {
     id: "ext4_std_error", fs: "ext4", type: "FS_ERROR", severity: "error", mode: "emit", needle: "EXT4-fs error (device ",
     re: re(String.raw`^EXT4-fs error \(device ${DEV}\) in (?<func>[\w.]{1,64}):(?<srcline>\d{1,6}): (?<detail>.{1,512})$`),
     source: "fs/ext4/super.c __ext4_std_error()",
