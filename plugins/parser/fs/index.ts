@@ -36,6 +36,10 @@ interface Report {
   timeUs?: number;
 }
 
+/** dump_stack() output after an XFS "Internal error"/corruption report (lib/dump_stack.c,
+ * arch/x86/kernel/dumpstack.c; 4.18 .. 6.x): it belongs to that report. */
+const CALL_TRACE = /^(?:CPU: \d{1,5} (?:UID: \d{1,10} )?PID: \d{1,10} Comm: |Hardware name: |Call Trace:$| {0,2}<\/?(?:TASK|IRQ)>$| {1,2}(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,8}\/0x[0-9a-f]{1,8}(?: \[[\w]{1,32}\])?$)/;
+
 const FS_LABEL: Record<FsType, string> = { ext4: "ext4", xfs: "XFS", btrfs: "btrfs" };
 const MAX_PENDING_MOUNTS = 64;
 const MAX_KNOWN_MOUNTS = 256;
@@ -79,9 +83,9 @@ export class FsParser {
       this.lastHeld = undefined;
       return;
     }
-    if (this.lastHeld !== undefined && HEXDUMP.re.test(msg)) {
+    if (this.lastHeld !== undefined && (HEXDUMP.re.test(msg) || (this.lastHeld.startsWith("FS_CORRUPTION|") && CALL_TRACE.test(msg)))) {
       const r = this.held.get(this.lastHeld);
-      if (r) {
+      if (r && r.records.length < 256) {
         r.records.push(rec.raw);
         this.held.touch(this.lastHeld);
         return;
