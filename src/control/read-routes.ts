@@ -1,6 +1,6 @@
 // The read-only routes of the control API, served by the control socket and the TCP listener alike:
 //   GET /v1/status, /v1/events (store query, or follow=1 NDJSON), /v1/devices[/{name}],
-//   /v1/drbd/resources.
+//   /v1/drbd/resources, and on a fleet node /v1/fleet/hosts and /v1/fleet/drbd.
 import { existsSync, readdirSync } from "node:fs";
 import type { DaemonHandle } from "../daemon-api.ts";
 import { SEVERITIES, nowUs, type Severity } from "../event.ts";
@@ -9,6 +9,7 @@ import { STORE_SERVICE, type EventFilter, type EventQuery, type EventStoreServic
 import type { FollowHub } from "./follow.ts";
 import { HttpError, json, onlyRead } from "./http.ts";
 import { parseTimeSpec } from "./timespec.ts";
+import { FLEET_SERVICE, type FleetService } from "../fleet-api.ts";
 
 export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 100_000;
@@ -136,6 +137,12 @@ export function readRoutes(handle: DaemonHandle, hub: FollowHub, statusExtra: ()
       const dev = describeDevice(deviceSource(handle), handle, name);
       if (dev === undefined) throw new HttpError(404, "not_found", `no device "${name}"`);
       return json(dev);
+    }
+    if (path === "/v1/fleet/hosts" || path === "/v1/fleet/drbd") {
+      onlyRead(req, path);
+      const fleet = handle.services.get<FleetService>(FLEET_SERVICE);
+      if (!fleet) throw new HttpError(404, "not_a_fleet_node", "this daemon consumes no other hosts' events (no nats sender)");
+      return json(path.endsWith("hosts") ? fleet.hosts() : fleet.drbd());
     }
     if (path === "/v1/drbd/resources") {
       onlyRead(req, path);
