@@ -142,6 +142,10 @@ function ioError(g: Record<string, string | undefined>, rec: KmsgRecord, msg: st
   };
 }
 
+/** drivers/nvme/host/pci.c nvme_warn_reset() when CSTS reads all ones (5.x/6.x): "Does your device have a faulty power
+ * saving mode enabled?" and "Try \"nvme_core.default_ps_max_latency_us=0 pcie_aspm=off[ pcie_port_pm=off]\" and report a bug". */
+const HINT = /^nvme (nvme\d{1,5}): (?:Does your device have a faulty power saving mode enabled\?|Try "[\w.=\s]{1,120}" and report a bug)$/;
+
 /**
  * Most lines are one event each. A timeout that sends an Abort is held for the Abort's "Abort
  * status" line; a controller that is down or not ready is held for the "Removing after probe
@@ -159,7 +163,13 @@ export function nvmeParser(now: () => number = () => performance.now()): KmsgPar
   return {
     parse(rec, msg, emit) {
       const m = NVME_TABLE.match(msg);
-      if (!m) return;
+      if (!m) {
+        // nvme_warn_reset()'s hints after an all-ones CSTS belong to that controller-down report.
+        const hint = HINT.exec(msg);
+        const p = hint ? pending.get(hint[1]!) : undefined;
+        if (p && p.d.event_type === "NVME_CTRL_RESET") p.d.raw = `${p.d.raw}\n${rec.raw}`;
+        return;
+      }
       const ctrl = m.groups.ctrl;
       const held = ctrl !== undefined ? pending.get(ctrl)?.d : undefined;
       const follows = held && (

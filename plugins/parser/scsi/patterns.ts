@@ -11,7 +11,7 @@ const SENSE_KEY_RE = [...SENSE_KEYS.map((k) => k.replace(/[()]/g, "\\$&")), "0x[
 
 export type ScsiPatternId =
   | "unhandled" | "fail_desc" | "result" | "sense_key" | "add_sense" | "asc_raw" | "cdb" | "cdb_cont"
-  | "timing_out" | "offlined" | "medium_timeout" | "rejecting_offline" | "rejecting_dead" | "attached" | "attached_sr";
+  | "timing_out" | "task_abort" | "offlined" | "medium_timeout" | "rejecting_offline" | "rejecting_dead" | "attached" | "attached_sr";
 
 export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
   {
@@ -67,6 +67,12 @@ export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
     re: re(String.raw`timing out command, waited (?<secs>\d{1,10})s$`),
     source: "drivers/scsi/scsi_lib.c (scsi_cmd_runtime_exceeced; scsi_softirq_done in 4.18)",
     format: `"timing out command, waited %lus\\n"`,
+  },
+  {
+    id: "task_abort", needle: "scmd(",
+    re: re(String.raw`[Aa]ttempting [Tt]ask [Aa]bort! ?scmd\((?:0x)?(?<scmd>[0-9a-f]{1,16})\)(?:, outstanding for (?<ms>\d{1,10}) ms & timeout (?<tmo>\d{1,10}) ms)?$`),
+    source: "drivers/scsi/mpt3sas/mpt3sas_scsih.c (scsih_abort, 5.x/6.x; 4.x without the times), drivers/scsi/mpi3mr/mpi3mr_os.c",
+    format: `sdev_printk(KERN_INFO, scmd->device, "attempting task abort!scmd(0x%p), outstanding for %u ms & timeout %u ms\\n") | 4.x: "attempting task abort! scmd(%p)\\n" | mpi3mr: "Attempting Task Abort! scmd(%p)\\n"`,
   },
   {
     id: "offlined", needle: "Device offlined - not ready after error recovery",

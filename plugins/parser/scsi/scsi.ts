@@ -305,6 +305,11 @@ function single(id: ScsiPatternId, rec: KmsgRecord, msg: string, g: Groups): Eve
     case "timing_out":
       ext.waited_s = decNum(g.secs);
       return { ...d, severity: "error", event_type: "SCSI_TIMEOUT", msg: `command timed out after ${g.secs}s of retries` };
+    case "task_abort":
+      // The error handler aborts a command that timed out; the midlayer retries it.
+      if (g.ms !== undefined) ext.outstanding_ms = decNum(g.ms);
+      if (g.tmo !== undefined) ext.timeout_ms = decNum(g.tmo);
+      return { ...d, severity: "warn", event_type: "SCSI_TIMEOUT", msg: "command timed out, the HBA driver is aborting it" };
     case "offlined":
       return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `device offlined, not ready after error recovery` };
     case "medium_timeout":
