@@ -138,6 +138,7 @@ export class PromoterController {
 
   /** Generates units (systemd resources), daemon-reloads, then follows the model. */
   async open(): Promise<void> {
+    for (const e of this.engines.values()) e.begin();
     const systemd = this.resources.filter((r) => r.runner === "systemd");
     if (!this.d.dryRun && systemd.length) {
       for (const r of systemd) {

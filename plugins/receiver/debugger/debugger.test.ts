@@ -12,6 +12,7 @@ test("debugger logs every update of the model and every DRBD event, at debug lev
   const { ctx, rec } = makeContext({ instance: "debugger[0]", plugin: "debugger" });
   ctx.services.provide("drbd.model", model);
   const dbg = await plugin.create(v.parse(plugin.schema, { id: "legacy" }), ctx);
+  await dbg.start?.();
   const text = readFileSync(join(import.meta.dir, "testdata/promote.events2"), "utf8");
   for (const r of decodeEvents2Text(text)) model.apply(r, () => {});
   expect(rec.logs).toEqual([

@@ -15,7 +15,7 @@ export default definePlugin({
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
   sample,
-  async create(config, ctx) {
+  create(config, ctx) {
     const controller = new PromoterController(config, {
       model: ctx.services.get<DrbdModel>("drbd.model"),
       emit: (d) => {
@@ -25,9 +25,14 @@ export default definePlugin({
       log: ctx.log,
     });
     const hub = hubOf(ctx.services);
-    await controller.open();
-    hub.add(controller);
+    let started = false;
     return {
+      // Units, daemon-reload and decisions start here, after a replaced instance has closed.
+      async start() {
+        started = true;
+        await controller.open();
+        hub.add(controller);
+      },
       send() {
         // Decisions follow the model directly; routed events are not needed.
       },
@@ -35,6 +40,8 @@ export default definePlugin({
         return { node: controller.node, resources: controller.statusSync() };
       },
       async close() {
+        // Never started (a reload rolled back before it): nothing of it runs, nothing to stop.
+        if (!started) return;
         hub.remove(controller);
         await controller.close();
       },

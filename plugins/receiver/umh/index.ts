@@ -49,8 +49,12 @@ class Umh {
       ...cfg.peerdevice.map((r) => toRule("peer-device", r)),
       ...cfg.connection.map((r) => toRule("connection", r)),
     ];
-    const model = ctx.services.get<DrbdModel>("drbd.model");
-    if (!model) ctx.log.warn("no DRBD model in this process: umh rules will not fire");
+  }
+
+  /** Follows the model from here (its replay included): never before a reload commits to this instance. */
+  start(): void {
+    const model = this.ctx.services.get<DrbdModel>("drbd.model");
+    if (!model) this.ctx.log.warn("no DRBD model in this process: umh rules will not fire");
     else this.unsubscribe = model.subscribe((u, m) => this.onUpdate(u, m), { replay: true });
   }
 
