@@ -64,6 +64,7 @@ export class Daemon {
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
     const res = await this.pipeline.apply(this.cfg);
+    if (res.failed.length) throw new Error(res.failed.map((f) => f.error).join("\n"));
     if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
     await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
@@ -100,7 +101,15 @@ export class Daemon {
       const res = await this.pipeline.apply(next);
       this.cfg = next;
       this.applyLogLevel(next);
-      this.log.info(`reloaded: started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`);
+      const lists = `started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`;
+      if (res.failed.length) {
+        // The new config is in force except for the failed instances: their old ones run again.
+        const error = res.failed.map((f) => f.error).join("\n");
+        this.log.error(`reload: ${res.failed.length} instance(s) failed to start${res.restored.length ? `; restored the previous [${res.restored.join(", ")}]` : ""}:\n${error}`);
+        this.event({ severity: "error", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded with ${res.failed.length} failed start(s): ${res.failed.map((f) => f.instance).join(", ")}`, extension: { ...res } });
+        return { ok: false, error, ...res };
+      }
+      this.log.info(`reloaded: ${lists}`);
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded: ${res.started.length} started, ${res.stopped.length} stopped, ${res.kept.length} kept`, extension: { ...res } });
       return { ok: true, ...res };
     } catch (e) {

@@ -44,6 +44,10 @@ export interface ApplyResult {
   started: string[];
   stopped: string[];
   kept: string[];
+  /** Instances whose start() failed (a port in use, a unit dir not writable), with the reason. */
+  failed: { instance: string; error: string }[];
+  /** Replaced instances started again from their previous config after their successor failed. */
+  restored: string[];
 }
 
 const DROP_REPORT_MS = 1000;
@@ -69,8 +73,11 @@ export class Pipeline {
     this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
-  /** Starts, keeps and stops instances so that the running set matches `cfg`. Creation errors
-   * (config errors a schema cannot see) abort the whole apply before anything is stopped. */
+  /** Starts, keeps and stops instances so that the running set matches `cfg`: builds the changed
+   * and new instances inert (a creation error, i.e. a config error a schema cannot see, aborts the
+   * apply before anything is stopped), stops the changed and removed ones, then starts the new ones.
+   * A start that fails is reported in `failed`, and the instance it replaced is started again from
+   * its old config (`restored`). Unchanged instances are never touched. */
   async apply(cfg: Config): Promise<ApplyResult> {
     this.hostname = cfg.main.hostname;
     this.stateDir = cfg.main.state_dir;
@@ -88,14 +95,40 @@ export class Pipeline {
         fresh.push(await this.create(inst));
       }
     } catch (e) {
-      for (const r of fresh) r.abort.abort();
       await Promise.all(fresh.map((r) => this.closeCreated(r)));
       throw e;
     }
     const stopped = [...this.running.keys()].filter((n) => !keep.has(n));
+    const previous = new Map(stopped.map((n) => [n, this.running.get(n)!.inst]));
     await Promise.all(stopped.map((n) => this.stopInstance(n, 5000)));
-    for (const r of fresh) await this.startInstance(r);
-    return { started: fresh.map((r) => r.inst.name), stopped, kept: [...keep] };
+    const started: string[] = [];
+    const failed: { instance: string; error: string }[] = [];
+    const restored: string[] = [];
+    for (const r of fresh) {
+      const name = r.inst.name;
+      try {
+        await this.startInstance(r);
+        started.push(name);
+        continue;
+      } catch (e) {
+        const where = r.inst.line ? `${r.inst.file}:${r.inst.line}` : r.inst.file;
+        failed.push({ instance: name, error: `[${name}] cannot start: ${(e as Error).message ?? e} (${where})` });
+      }
+      // The old instance is built before the failed one is closed: a promoter sees its successor
+      // and leaves running services alone.
+      const prev = previous.get(name);
+      const old = prev ? await this.create(prev).catch(() => undefined) : undefined;
+      await this.closeCreated(r);
+      if (!old) continue;
+      try {
+        await this.startInstance(old);
+        restored.push(name);
+      } catch (e) {
+        await this.closeCreated(old);
+        failed.push({ instance: name, error: `[${name}] the previous config did not start again either: ${(e as Error).message ?? e}` });
+      }
+    }
+    return { started, stopped, kept: [...keep], failed, restored };
   }
 
   /** A config that names no parser runs every parser (SPEC §4). */
@@ -156,9 +189,15 @@ export class Pipeline {
     }
   }
 
+  /** Closes an instance that never ran (or whose start failed); never throws. */
   private async closeCreated(r: Running): Promise<void> {
-    await r.sender?.close?.();
-    await r.slot?.receiver.close?.();
+    r.abort.abort();
+    try {
+      await r.sender?.close?.();
+      await r.slot?.receiver.close?.();
+    } catch (e) {
+      this.opts.log.child(r.inst.name).warn(`close after a failed start: ${(e as Error).message ?? e}`);
+    }
   }
 
   private async stopInstance(name: string, timeoutMs: number): Promise<void> {
