@@ -1,9 +1,9 @@
 // Reload through Pipeline.apply() with the real plugins: a port-binding receiver changed on the same
 // port (the old one closes before the new one binds), a start that fails (the old one serves again
-// and the result says so).
+// and the result says so), and a reload rolled back by a creation error (umh spawns nothing).
 import { afterAll, expect, test } from "bun:test";
 import net from "node:net";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import plugins from "../plugins/all.ts";
@@ -13,6 +13,7 @@ import { Pipeline } from "../src/pipeline.ts";
 import { RootLog } from "../src/util/log.ts";
 import { ServiceMap } from "../src/util/services.ts";
 import { createDeviceDirectory } from "../src/devices/index.ts";
+import { decodeEvents2Text } from "../src/drbd/events2.ts";
 import { freePort } from "./helpers/receiver.ts";
 
 const registry = new Registry(plugins);
@@ -82,4 +83,29 @@ test("a start that fails is reported and the old instance serves again; unchange
     holder.close();
     await p.stop(1000);
   }
+});
+
+test("a reload rolled back (a creation error) never runs umh handlers, its replay included", async () => {
+  const { p } = pipeline();
+  const marker = join(tmp, "umh-ran");
+  const script = join(tmp, "mark.sh");
+  writeFileSync(script, `#!/bin/sh\necho "$DRBD_RES_NAME" >> ${marker}\n`, { mode: 0o755 });
+  // The model holds resources already (a reload): a new umh is replayed their Exists updates.
+  const dump = readFileSync(join(import.meta.dir, "drbd/streams/dump.events2"), "utf8");
+  for (const r of decodeEvents2Text(dump)) p.drbd.apply(r, () => {});
+  expect(p.drbd.isInitialized).toBe(true);
+  await p.apply(config(""));
+  const umh = `[[umh]]\n[[umh.resource]]\nname = "any"\ncommand = "${script}"\nevent-type = "Exists"\n`;
+  // exec's create() refuses a program that is not there: the whole reload is rolled back.
+  const bad = `[broken]\nplugin = "exec"\ncommand = ["/nonexistent/core-life-prog"]\n`;
+  await expect(p.apply(config(umh + bad, false))).rejects.toThrow("/nonexistent/core-life-prog");
+  await Bun.sleep(300);
+  expect(existsSync(marker)).toBe(false);
+  expect(p.instances().some((i) => i.plugin === "umh")).toBe(false);
+  // Control: the same umh in a reload that goes through runs the rule on the replay.
+  await p.apply(config(umh));
+  const end = Date.now() + 5000;
+  while (!existsSync(marker) && Date.now() < end) await Bun.sleep(20);
+  expect(existsSync(marker)).toBe(true);
+  await p.stop(1000);
 });
