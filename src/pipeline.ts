@@ -51,6 +51,10 @@ export interface ApplyResult {
 }
 
 const DROP_REPORT_MS = 1000;
+/** Senders close their readers at stop: this is generous for that. */
+const STOP_SENDER_MS = 1000;
+/** A receiver's close() after its drain time: kills its children, drops its connections. */
+const STOP_CLOSE_MS = 1000;
 
 export class Pipeline {
   readonly router = new Router();
@@ -200,7 +204,7 @@ export class Pipeline {
     }
   }
 
-  private async stopInstance(name: string, timeoutMs: number): Promise<void> {
+  private async stopInstance(name: string, timeoutMs: number, closeMs = timeoutMs): Promise<void> {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
@@ -212,7 +216,7 @@ export class Pipeline {
     if (r.parser) r.parser.flush?.((d) => this.emitDraft(d, undefined, name), true);
     if (r.slot) {
       this.router.remove(name);
-      await r.slot.close(timeoutMs);
+      await r.slot.close(timeoutMs, closeMs);
     }
   }
 
@@ -325,15 +329,19 @@ export class Pipeline {
     return this.isReady();
   }
 
-  /** Stops senders first, flushes, then drains and closes receivers. */
+  /** Stops senders first, flushes, then lets receivers drain until `timeoutMs` after the call
+   * and closes them (each close() bounded by STOP_CLOSE_MS). Never takes longer than timeoutMs +
+   * STOP_CLOSE_MS (+ the senders' STOP_SENDER_MS when timeoutMs is shorter than that). */
   async stop(timeoutMs: number, beforeDrain?: () => void): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     const byKind = (k: PluginKind) => [...this.running.values()].filter((r) => r.inst.kind === k).map((r) => r.inst.name);
-    await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, 5000))));
+    await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, STOP_SENDER_MS))));
     this.flushAll();
     this.reportDrops();
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
-    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, timeoutMs)));
+    const drainMs = Math.max(0, deadline - performance.now());
+    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS)));
   }
 
   async reopenReceivers(): Promise<void> {

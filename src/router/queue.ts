@@ -62,6 +62,15 @@ export class BoundedQueue<T> {
     });
   }
 
+  /** Drops what is queued (counted); returns how many. */
+  clear(): number {
+    const n = this.length;
+    this.dropped += n;
+    this.items = [];
+    this.head = 0;
+    return n;
+  }
+
   /** No more pushes; waiters wake; what is queued can still be taken. */
   close(): void {
     this.closed = true;
