@@ -39,6 +39,21 @@ export class UnknownResource extends Error {}
 /** Every running [[promoter]] instance's resources behind one control surface. */
 export class PromoterHub implements PromoterControl {
   private controllers = new Set<PromoterController>();
+  /** Every built instance, started or not: a reload builds successors before the old ones close. */
+  private built = new Set<PromoterController>();
+
+  announce(c: PromoterController): void {
+    this.built.add(c);
+  }
+  withdraw(c: PromoterController): void {
+    this.built.delete(c);
+  }
+  /** Another instance (a reload's successor, or the old one restored) takes `r` over unchanged:
+   * `c` must leave its services and drop-in alone when it closes. */
+  handsOver(c: PromoterController, r: ResolvedResource): boolean {
+    for (const o of this.built) if (o !== c && o.takesOver(r)) return true;
+    return false;
+  }
 
   add(c: PromoterController): void {
     this.controllers.add(c);
@@ -90,6 +105,9 @@ export interface ControllerDeps {
   exec?: typeof exec;
   /** Skip unit generation, daemon-reload and adjust (tests that only drive decisions). */
   dryRun?: boolean;
+  /** True when another instance takes the resource over unchanged (reload): close() then neither
+   * stops its services nor removes its drop-in. */
+  handsOver?(res: ResolvedResource): boolean;
 }
 
 export class PromoterController {
@@ -128,6 +146,12 @@ export class PromoterController {
 
   has(res: string): boolean {
     return this.engines.has(res);
+  }
+
+  /** Same resource, same runner, same start list: its running services can stay as they are. */
+  takesOver(r: ResolvedResource): boolean {
+    const mine = this.resources.find((x) => x.name === r.name);
+    return !!mine && mine.runner === r.runner && mine.start.length === r.start.length && mine.start.every((u, i) => u === r.start[i]);
   }
 
   engine(res: string): ResourceEngine {
@@ -211,12 +235,14 @@ export class PromoterController {
    * Before= drop-in is removed first, as drbd-reactor does, so systemd does not order it after us). */
   async close(): Promise<void> {
     this.unsubscribe?.();
-    const stopping = this.resources.filter((r) => r["stop-services-on-exit"]);
+    // A reload that keeps a resource with its start list hands its running services over as they are.
+    const stops = (r: ResolvedResource) => r["stop-services-on-exit"] && !this.d.handsOver?.(r);
+    const stopping = this.resources.filter(stops);
     if (!this.d.dryRun && stopping.some((r) => r.runner === "systemd")) {
       for (const r of stopping) rmSync(join(this.cfg["unit-dir"], `${servicesTarget(r.name)}.d`, BEFORE_DROPIN), { force: true });
       await this.systemd.daemonReload().catch(() => undefined);
     }
-    await Promise.all(this.resources.map((r) => this.engine(r.name).close(r["stop-services-on-exit"])));
+    await Promise.all(this.resources.map((r) => this.engine(r.name).close(stops(r))));
   }
 }
 

@@ -16,15 +16,18 @@ export default definePlugin({
   schema: PromoterSchema,
   sample,
   create(config, ctx) {
-    const controller = new PromoterController(config, {
+    const hub = hubOf(ctx.services);
+    const controller: PromoterController = new PromoterController(config, {
       model: ctx.services.get<DrbdModel>("drbd.model"),
       emit: (d) => {
         ctx.count(d.event_type.replace(/^DRBD_PROMOTER_/, "").toLowerCase());
         ctx.emitEvent(d);
       },
       log: ctx.log,
+      handsOver: (r) => hub.handsOver(controller, r),
     });
-    const hub = hubOf(ctx.services);
+    // Known to the hub (not to its control surface) from now: the instance it replaces sees it.
+    hub.announce(controller);
     let started = false;
     return {
       // Units, daemon-reload and decisions start here, after a replaced instance has closed.
@@ -41,9 +44,10 @@ export default definePlugin({
       },
       async close() {
         // Never started (a reload rolled back before it): nothing of it runs, nothing to stop.
-        if (!started) return;
+        if (!started) return void hub.withdraw(controller);
         hub.remove(controller);
         await controller.close();
+        hub.withdraw(controller);
       },
     };
   },
