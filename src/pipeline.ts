@@ -152,7 +152,7 @@ export class Pipeline {
     const base: BaseContext = {
       instance: inst.name, plugin: inst.plugin, hostname: this.hostname, stateDir: this.stateDir, log,
       count: (name, n = 1) => void r.counters.set(name, (r.counters.get(name) ?? 0) + n),
-      native: this.opts.native, devices: this.opts.devices, services: this.opts.services, signal: r.abort.signal,
+      native: this.opts.native, devices: this.opts.devices, services: this.opts.services, signal: r.abort.signal, queue: inst.queue,
       emitEvent: (d) => this.emitDraft(d, undefined, inst.name),
     };
     const def = inst.def as AnyPluginDef;
@@ -223,7 +223,11 @@ export class Pipeline {
   /** One raw record from a sender (or replay) into every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
     this.count("records");
-    if (rec.kind === "events2") this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
+    if (rec.kind === "events2") {
+      this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
+      // Replay reads a whole file in one go: subscribers get each record's updates before the next.
+      if (this.opts.mode === "replay") this.drbd.flushSubscribers();
+    }
     for (const r of this.running.values()) {
       const p = r.parser;
       if (!p || !p.accepts.includes(rec.kind)) continue;

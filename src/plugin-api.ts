@@ -52,6 +52,9 @@ export interface BaseContext {
   native: NativeAddon | null;
   devices: DeviceDirectory;
   services: Services;
+  /** This instance's [queue] settings: a receiver's event queue, and a DRBD model subscriber's
+   * update queue (pass the context as `owner` to DrbdModel.subscribe). */
+  queue?: { max_events: number; when_full: "drop_oldest" | "drop_newest"; batch: number };
   /** Aborted when the instance is stopped (shutdown or reload removed/changed it). */
   signal: AbortSignal;
   /** A typed event straight into the router (daemon-level events, DRBD model changes, promoter). */

@@ -6,6 +6,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { EventDraft } from "../event.ts";
 import type { DrbdModel } from "../drbd/model.ts";
+import type { SubscriberOwner } from "../drbd/subscribers.ts";
 import type { Logger, Services } from "../plugin-api.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
@@ -108,6 +109,8 @@ export interface ControllerDeps {
   /** True when another instance takes the resource over unchanged (reload): close() then neither
    * stops its services nor removes its drop-in. */
   handsOver?(res: ResolvedResource): boolean;
+  /** Whose update queue this is (the plugin context: queue settings, drop and error counters). */
+  owner?: SubscriberOwner;
 }
 
 export class PromoterController {
@@ -181,7 +184,7 @@ export class PromoterController {
       this.d.log.warn("promoter: no DRBD model in this process (no [drbd] sender): nothing will be promoted");
       return;
     }
-    this.unsubscribe = model.subscribe((u) => this.engines.get(u.resource)?.onUpdate(u));
+    this.unsubscribe = model.subscribe((u) => this.engines.get(u.resource)?.onUpdate(u), { owner: this.d.owner });
     // A reload (or a late start) finds the model filled already: act on the current state.
     if (model.isInitialized) for (const e of this.engines.values()) e.initial();
   }

@@ -23,7 +23,7 @@ export default definePlugin({
       ctx.log.debug(`update ${u.kind} ${u.eventType} ${u.resource}: ${JSON.stringify(u.old)} -> ${JSON.stringify(u.new)}`, {
         ...("volume" in u ? { volume: u.volume } : {}), ...("peerNodeId" in u ? { peer_node_id: u.peerNodeId } : {}),
       });
-    }, { replay: true });
+    }, { replay: true, owner: ctx });
     return {
       start() {
         unsubscribe = follow();

@@ -25,6 +25,7 @@ export default definePlugin({
       },
       log: ctx.log,
       handsOver: (r) => hub.handsOver(controller, r),
+      owner: ctx,
     });
     // Known to the hub (not to its control surface) from now: the instance it replaces sees it.
     hub.announce(controller);

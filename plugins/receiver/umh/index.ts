@@ -55,18 +55,29 @@ class Umh {
   start(): void {
     const model = this.ctx.services.get<DrbdModel>("drbd.model");
     if (!model) this.ctx.log.warn("no DRBD model in this process: umh rules will not fire");
-    else this.unsubscribe = model.subscribe((u, m) => this.onUpdate(u, m), { replay: true });
+    // Rules match, and their environment is taken, at the update (the model as it was then); the
+    // commands run from this instance's own queue.
+    else this.unsubscribe = model.subscribe((jobs: Job[]) => this.enqueue(jobs), { replay: true, owner: this.ctx, prepare: (u, m) => this.match(u, m) });
   }
 
-  private onUpdate(u: DrbdUpdate, model: DrbdModel): void {
-    if (this.closed) return;
+  private match(u: DrbdUpdate, model: DrbdModel): Job[] | undefined {
+    if (this.closed) return undefined;
+    let jobs: Job[] | undefined;
     for (const rule of this.rules) {
       if (!ruleMatches(rule, u)) continue;
-      this.ctx.count("matched");
-      this.ctx.log.info(`rule "${rule.name}" matched`, { resource: u.resource, kind: u.kind, event: u.eventType });
       // drbd-reactor's order: the update's variables, then the rule's env, then the fixed ones.
       const env = { ...updateEnv(u, model), ...rule.env, ...COMMON_ENV };
-      this.pending.push({ rule, env, update: u });
+      (jobs ??= []).push({ rule, env, update: u });
+    }
+    return jobs;
+  }
+
+  private enqueue(jobs: Job[]): void {
+    if (this.closed) return;
+    for (const job of jobs) {
+      this.ctx.count("matched");
+      this.ctx.log.info(`rule "${job.rule.name}" matched`, { resource: job.update.resource, kind: job.update.kind, event: job.update.eventType });
+      this.pending.push(job);
       if (this.pending.length > this.cfg["max-pending"]) {
         const old = this.pending.shift()!;
         this.ctx.count("dropped");
