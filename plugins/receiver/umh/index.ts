@@ -39,6 +39,8 @@ class Umh {
   private rules: Rule[];
   private pending: Job[] = [];
   private running = new Set<Promise<void>>();
+  /** Process groups of the commands running now: close() ends them. */
+  private groups = new Set<(sig: NodeJS.Signals) => void>();
   private unsubscribe: (() => void) | null = null;
   private closed = false;
 
@@ -124,12 +126,14 @@ class Umh {
       group("SIGTERM");
     }, this.cfg.timeout);
     const kill = setTimeout(() => group("SIGKILL"), this.cfg.timeout + 2000);
+    this.groups.add(group);
     const [out, err] = await Promise.all([
       new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(),
     ]);
     const code = await proc.exited;
     clearTimeout(term);
     clearTimeout(kill);
+    this.groups.delete(group);
     const ms = Math.round(performance.now() - t0);
     const fields = { resource: job.update.resource, pid: proc.pid, ms, status: code, signal: proc.signalCode ?? undefined };
     if (timedOut) {
@@ -150,11 +154,20 @@ class Umh {
     // Rules follow the model's updates (one per changed object), not the event stream.
   }
 
+  /** Stop: no new command; running ones get SIGTERM, then SIGKILL after 500 ms (stop is bounded). */
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
     this.pending = [];
-    await Promise.all([...this.running]);
+    if (!this.running.size) return;
+    for (const g of this.groups) g("SIGTERM");
+    const all = Promise.all([...this.running]);
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((r) => (t = setTimeout(() => r(false), 500)));
+    const done = await Promise.race([all.then(() => true), late]);
+    clearTimeout(t);
+    if (!done) for (const g of this.groups) g("SIGKILL");
+    await all;
   }
 
   status(): Record<string, unknown> {
