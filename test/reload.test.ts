@@ -15,6 +15,7 @@ import { ServiceMap } from "../src/util/services.ts";
 import { createDeviceDirectory } from "../src/devices/index.ts";
 import { decodeEvents2Text } from "../src/drbd/events2.ts";
 import { freePort } from "./helpers/receiver.ts";
+import { startDaemon } from "./helpers/bin.ts";
 
 const registry = new Registry(plugins);
 const tmp = mkdtempSync(join(tmpdir(), "core-life-reload-"));
@@ -108,4 +109,31 @@ test("a reload rolled back (a creation error) never runs umh handlers, its repla
   while (!existsSync(marker) && Date.now() < end) await Bun.sleep(20);
   expect(existsSync(marker)).toBe(true);
   await p.stop(1000);
+});
+
+test("the binary: SIGHUP after changing enums of a [[prometheus]] reloads it on the same port", async () => {
+  const port = await freePort();
+  const cfg = join(tmp, "prom.toml");
+  const write = (enums: boolean) => writeFileSync(cfg, `[main]
+hostname = "n1"
+state_dir = "${tmp}/bin-state"
+control_socket = "${tmp}/bin-ctl.sock"
+[[prometheus]]
+address = "127.0.0.1:${port}"
+enums = ${enums}
+`);
+  write(false);
+  const d = await startDaemon(["run", "-c", cfg], (s) => s.includes("started"));
+  try {
+    expect(await scrape(port)).toContain("drbd_");
+    write(true);
+    d.proc.kill("SIGHUP");
+    await d.waitStderr((s) => s.includes("reloaded") || s.includes("reload failed") || s.includes("failed to start"));
+    expect(d.stderr()).toContain("reloaded: started [prometheus[0]] stopped [prometheus[0]]");
+    expect(d.stderr()).not.toContain("in use");
+    expect(await scrape(port)).toContain("drbd_");
+  } finally {
+    d.proc.kill("SIGTERM");
+    await d.proc.exited;
+  }
 });
