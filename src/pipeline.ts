@@ -297,15 +297,24 @@ export class Pipeline {
       const n = s.unreported;
       s.unreported = 0;
       this.count("receiver_dropped", n);
-      const e: StorageEvent = {
-        event_id: crypto.randomUUID(), time: formatTime(nowUs()), hostname: this.hostname, severity: "warn",
-        system: "daemon", event_type: "RECEIVER_DROPPED", dev_name: "", dev_path: "", dev_wwid: "", owners: [],
-        msg: `receiver ${s.name} dropped ${n} event${n === 1 ? "" : "s"} (queue full)`,
-        source: "storeventd", raw: "", extension: { receiver: s.name, dropped: n, reason: "queue_full" },
-      };
-      for (const f of this.listeners) f(e);
-      this.router.dispatch(e, s.name);
+      this.reportDrop(s.name, `receiver ${s.name} dropped ${n} event${n === 1 ? "" : "s"} (queue full)`, { receiver: s.name, dropped: n, reason: "queue_full" });
     }
+    // DRBD model subscribers (umh, promoter, debugger) drop updates by the same policies.
+    for (const { name, dropped: n } of this.drbd.takeDrops()) {
+      this.count("drbd_updates_dropped", n);
+      this.reportDrop(name, `receiver ${name} dropped ${n} DRBD update${n === 1 ? "" : "s"} (queue full)`,
+        { receiver: name, dropped: n, reason: "drbd_update_queue_full" });
+    }
+  }
+
+  private reportDrop(name: string, msg: string, extension: Record<string, unknown>): void {
+    const e: StorageEvent = {
+      event_id: crypto.randomUUID(), time: formatTime(nowUs()), hostname: this.hostname, severity: "warn",
+      system: "daemon", event_type: "RECEIVER_DROPPED", dev_name: "", dev_path: "", dev_wwid: "", owners: [],
+      msg, source: "storeventd", raw: "", extension,
+    };
+    for (const f of this.listeners) f(e);
+    this.router.dispatch(e, name);
   }
 
   /** End of input (replay) or shutdown: flush parsers and folds. */

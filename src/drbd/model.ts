@@ -402,6 +402,17 @@ export class DrbdModel {
     for (const s of this.listeners) s.drain();
   }
 
+  /** Drops since the last call, per subscriber that dropped (for RECEIVER_DROPPED reports). */
+  takeDrops(): { name: string; dropped: number }[] {
+    const out: { name: string; dropped: number }[] = [];
+    for (const s of this.listeners) {
+      if (!s.unreported) continue;
+      out.push({ name: s.name, dropped: s.unreported });
+      s.unreported = 0;
+    }
+    return out;
+  }
+
   /** Queue depth, drops, deliveries and handler errors per subscriber. */
   subscribers(): SubscriberStats[] {
     return [...this.listeners].map((s) => s.stats());

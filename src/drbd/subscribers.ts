@@ -38,6 +38,8 @@ export class Subscriber<U, M, T = U> {
   private lastErrorLog = -Infinity;
   delivered = 0;
   errors = 0;
+  /** Drops not yet reported as a RECEIVER_DROPPED event. */
+  unreported = 0;
 
   constructor(
     private fn: (item: T, m: M) => void, private model: M, private owner?: SubscriberOwner,
@@ -66,7 +68,10 @@ export class Subscriber<U, M, T = U> {
     }
     const before = this.queue.dropped;
     this.queue.push(item);
-    if (this.queue.dropped !== before) this.owner?.count("updates_dropped");
+    if (this.queue.dropped !== before) {
+      this.unreported++;
+      this.owner?.count("updates_dropped");
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.drain);

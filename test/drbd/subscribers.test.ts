@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { DrbdModel, type DrbdUpdate } from "../../src/drbd/model.ts";
 import { decodeEvents2Text, restartMarker } from "../../src/drbd/events2.ts";
 import { makeContext } from "../helpers/context.ts";
+import { Pipeline } from "../../src/pipeline.ts";
+import { Registry } from "../../src/registry.ts";
+import { RootLog } from "../../src/util/log.ts";
+import { ServiceMap } from "../../src/util/services.ts";
+import { createDeviceDirectory } from "../../src/devices/index.ts";
+import type { StorageEvent } from "../../src/event.ts";
 
 const dump = readFileSync(join(import.meta.dir, "streams/dump.events2"), "utf8");
 // The same cluster after a drbdsetup restart: res0 was promoted meanwhile.
@@ -108,5 +114,24 @@ describe("DRBD subscribers", () => {
     off();
     await Bun.sleep(0);
     expect(got).toHaveLength(7);
+  });
+
+  test("the daemon reports a subscriber's drops as RECEIVER_DROPPED, as for a receiver's queue", async () => {
+    const p = new Pipeline({
+      registry: new Registry([]), log: new RootLog({ write: () => undefined }), devices: createDeviceDirectory(),
+      services: new ServiceMap(), native: null, mode: "daemon",
+    });
+    const seen: StorageEvent[] = [];
+    p.subscribe((e) => void seen.push(e));
+    const slow = makeContext({ instance: "umh[0]", queue: { max_events: 10, when_full: "drop_oldest", batch: 10 } });
+    p.drbd.subscribe(() => undefined, { owner: slow.ctx });
+    for (const r of decodeEvents2Text(dump)) p.handleRecord(r);
+    await Bun.sleep(0);
+    p.tick(Date.now() * 1000 + 10_000_000);
+    const drops = seen.filter((e) => e.event_type === "RECEIVER_DROPPED");
+    expect(drops.map((e) => e.extension)).toEqual([{ receiver: "umh[0]", dropped: UPDATES - 10, reason: "drbd_update_queue_full" }]);
+    expect(p.counters.get("drbd_updates_dropped")).toBe(UPDATES - 10);
+    p.tick(Date.now() * 1000 + 20_000_000);
+    expect(seen.filter((e) => e.event_type === "RECEIVER_DROPPED")).toHaveLength(1); // reported once
   });
 });
