@@ -78,6 +78,7 @@ export class BoundedQueue<T> {
   }
 
   private wake(): void {
+    if (this.waiters.length === 0) return; // the common case: no allocation per push
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
