@@ -49,10 +49,11 @@ export class PromoterHub implements PromoterControl {
   withdraw(c: PromoterController): void {
     this.built.delete(c);
   }
-  /** Another instance (a reload's successor, or the old one restored) takes `r` over unchanged:
-   * `c` must leave its services and drop-in alone when it closes. */
+  /** An instance built but not started yet (a reload's successor, or the old one being restored)
+   * takes `r` over unchanged: `c` must leave its services and drop-in alone when it closes. Running
+   * instances never count (at shutdown every instance stops its own). */
   handsOver(c: PromoterController, r: ResolvedResource): boolean {
-    for (const o of this.built) if (o !== c && o.takesOver(r)) return true;
+    for (const o of this.built) if (o !== c && !this.controllers.has(o) && o.takesOver(r)) return true;
     return false;
   }
 

@@ -134,6 +134,10 @@ ${extra}
     const changed = calls().slice(mark);
     expect(changed).toContain("stop drbd-services@r0.target drbd-promote@r0.service");
     expect(changed.filter((c) => c.includes("r1"))).toEqual([]);
+    // Shutdown is no reload: every instance stops its own stack (stop-services-on-exit).
+    const down = calls().length;
     await p.stop(2000);
+    expect(calls().slice(down)).toContain("stop drbd-services@r1.target drbd-promote@r1.service");
+    expect(existsSync(dropIn("r1"))).toBe(false);
   });
 });
