@@ -72,8 +72,9 @@ export type ParserContext = BaseContext;
 export type ReceiverContext = BaseContext;
 
 /** Every instance: create() builds it inert (no port, file, unit, process or timer); start()
- * acquires those; close() releases them. Reload builds replacements inert, stops the changed ones,
- * then starts the replacements. */
+ * acquires those; close() releases them, also for an instance never started (a rolled-back reload).
+ * Reload builds replacements inert, stops the changed ones, then starts the replacements; when a
+ * replacement's start throws, it is closed and the old config is built and started again. */
 export interface Lifecycle {
   /** Acquire ports, files, units, processes, timers. A throw fails this instance's start. */
   start?(): Promise<void> | void;
