@@ -1,5 +1,5 @@
 // Every plugin: create() with its sample config builds an inert instance. Nothing it does may show
-// on this process from outside: no new file descriptor (port, socket, file, pipe), no child
+// on this process: no timer left armed, no new file descriptor (port, socket, file, pipe), no child
 // process, no new file under state_dir or at a path the config names. start() is where those come.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -34,6 +34,34 @@ function fds(): string[] {
       return `${fd}:?`;
     }
   }).sort();
+}
+
+/** Timers armed while `f` runs (and not fired or cleared by the end of it). */
+async function timersArmedBy(f: () => Promise<unknown>): Promise<number> {
+  const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const orig = { setTimeout: g.setTimeout!, setInterval: g.setInterval!, clearTimeout: g.clearTimeout!, clearInterval: g.clearInterval! };
+  const armed = new Set<unknown>();
+  g.setTimeout = (fn: unknown, ms?: unknown, ...a: unknown[]) => {
+    const h = orig.setTimeout(() => {
+      armed.delete(h);
+      (fn as (...x: unknown[]) => void)(...a);
+    }, ms);
+    armed.add(h);
+    return h;
+  };
+  g.setInterval = (...a: unknown[]) => {
+    const h = orig.setInterval(...a);
+    armed.add(h);
+    return h;
+  };
+  g.clearTimeout = (h: unknown) => (armed.delete(h), orig.clearTimeout(h));
+  g.clearInterval = (h: unknown) => (armed.delete(h), orig.clearInterval(h));
+  try {
+    await f();
+  } finally {
+    Object.assign(g, orig);
+  }
+  return armed.size;
 }
 
 function children(): string {
@@ -81,9 +109,13 @@ describe.each(plugins.map((p) => [`${p.kind}/${p.name}`, p] as const))("plugin %
       const existed = named.map(existsSync);
       const fdsBefore = fds();
       const kidsBefore = children();
-      const instance = await def.create(options as never, ctx as never);
+      let instance: unknown;
       // Side effects that a plugin starts in the background (a connect, a spawn) show up shortly.
-      await Bun.sleep(150);
+      const timers = await timersArmedBy(async () => {
+        instance = await def.create(options as never, ctx as never);
+        await Bun.sleep(150);
+      });
+      expect(timers).toBe(0);
       expect(fds()).toEqual(fdsBefore);
       expect(children()).toBe(kidsBefore);
       expect(readdirSync(stateDir)).toEqual([]);
