@@ -24,6 +24,7 @@ const HOST_OVERRIDES: Record<string, Record<string, unknown>> = {
   email: { password_file: undefined, username: undefined, password: undefined, ca_file: undefined },
   nats: { credentials: undefined, token_file: undefined, ca_file: undefined, cert_file: undefined, key_file: undefined },
   irc: { ca_file: undefined },
+  mqtt: { username: undefined, password_file: undefined, ca_file: undefined },
 };
 
 function fds(): string[] {
