@@ -204,7 +204,7 @@ export class Pipeline {
     }
   }
 
-  private async stopInstance(name: string, timeoutMs: number, closeMs = timeoutMs): Promise<void> {
+  private async stopInstance(name: string, timeoutMs: number, closeMs = timeoutMs, until = 0): Promise<void> {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
@@ -216,7 +216,7 @@ export class Pipeline {
     if (r.parser) r.parser.flush?.((d) => this.emitDraft(d, undefined, name), true);
     if (r.slot) {
       this.router.remove(name);
-      await r.slot.close(timeoutMs, closeMs);
+      await r.slot.close(timeoutMs, closeMs, until);
     }
   }
 
@@ -343,8 +343,9 @@ export class Pipeline {
   }
 
   /** Stops senders first, flushes, then lets receivers drain until `timeoutMs` after the call
-   * and closes them (each close() bounded by STOP_CLOSE_MS). Never takes longer than timeoutMs +
-   * STOP_CLOSE_MS (+ the senders' STOP_SENDER_MS when timeoutMs is shorter than that). */
+   * and closes them (each close() gets what is left of timeoutMs, at least STOP_CLOSE_MS). Never
+   * takes longer than timeoutMs + STOP_CLOSE_MS (+ the senders' STOP_SENDER_MS when timeoutMs is
+   * shorter than that). */
   async stop(timeoutMs: number, beforeDrain?: () => void): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     const byKind = (k: PluginKind) => [...this.running.values()].filter((r) => r.inst.kind === k).map((r) => r.inst.name);
@@ -354,7 +355,7 @@ export class Pipeline {
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
     const drainMs = Math.max(0, deadline - performance.now());
-    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS)));
+    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS, deadline)));
   }
 
   async reopenReceivers(): Promise<void> {

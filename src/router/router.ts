@@ -81,8 +81,10 @@ export class ReceiverSlot {
   }
 
   /** Drains (bounded by drainMs), then stops the loop (what is still queued is dropped and
-   * counted) and closes the receiver (bounded by closeMs: its close() kills what still runs). */
-  async close(drainMs: number, closeMs = drainMs): Promise<void> {
+   * counted) and closes the receiver (its close() kills what still runs), bounded by closeMs or
+   * until `until` (performance.now() time), whichever is later: a quick drain leaves the rest of
+   * the stop time to close() (a promoter stopping its services). */
+  async close(drainMs: number, closeMs = drainMs, until = 0): Promise<void> {
     this.queue.close();
     const done = await within(this.loop, drainMs);
     if (!done) {
@@ -95,7 +97,8 @@ export class ReceiverSlot {
     const closing = Promise.resolve()
       .then(() => this.receiver.close?.())
       .catch((e) => this.log.warn(`close failed: ${(e as Error).message}`));
-    if (!(await within(closing, closeMs))) this.log.warn(`close() did not finish within ${closeMs} ms`);
+    const bound = Math.max(closeMs, Math.round(until - performance.now()));
+    if (!(await within(closing, bound))) this.log.warn(`close() did not finish within ${bound} ms`);
   }
 
   stats(): SlotStats {
