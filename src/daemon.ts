@@ -65,7 +65,11 @@ export class Daemon {
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
     const res = await this.pipeline.apply(this.cfg);
-    if (res.failed.length) throw new Error(res.failed.map((f) => f.error).join("\n"));
+    if (res.failed.length) {
+      // A start-up failure (a port in use): the instances that did start are closed again.
+      await this.pipeline.stop(1000);
+      throw new Error(res.failed.map((f) => f.error).join("\n"));
+    }
     if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
     await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
@@ -184,6 +188,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stopWatchdog();
     unhook();
     process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
+    // Nothing that started before the failure may keep the process alive.
+    setTimeout(() => process.exit(process.exitCode), 500).unref();
     return 2;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
