@@ -5,7 +5,8 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon } from "./helpers/bin.ts";
+import net from "node:net";
+import { runBin, startDaemon } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "core-life-stop-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,3 +65,31 @@ queue = { batch = 1 }
   while (alive(pid) && Date.now() < gone) await Bun.sleep(20);
   expect(alive(pid)).toBe(false);
 }, 30_000);
+
+test("a receiver that cannot start at start-up: the daemon says which and exits, the others closed", async () => {
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+  const port = (busy.address() as net.AddressInfo).port;
+  const cfg = join(dir, "fail.toml");
+  writeFileSync(cfg, `[main]
+hostname = "n1"
+state_dir = "${dir}/state-fail"
+control_socket = "${dir}/ctl-fail.sock"
+[f]
+type = "receiver"
+plugin = "file"
+path = "${dir}/fail.ndjson"
+[[prometheus]]
+address = "127.0.0.1:${port}"
+`);
+  try {
+    const t0 = performance.now();
+    const r = await runBin(["run", "-c", cfg], { timeoutMs: 20_000 });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`[prometheus[0]] cannot start`);
+    expect(r.stderr).toContain(`${cfg}:9`);
+  } finally {
+    busy.close();
+  }
+});
