@@ -98,8 +98,12 @@ batch = true
   const saved = ["printk_devkmsg", "printk"].map((k) => [k, readFileSync(`/proc/sys/kernel/${k}`, "utf8").trim()] as const);
   writeFileSync("/proc/sys/kernel/printk_devkmsg", "on\n");
   writeFileSync("/proc/sys/kernel/printk", "1 4 1 7\n");
-  const bin = join(root, "dist/storeventd");
+  const bin = process.env.STOREVENTD_BIN ?? join(root, "dist/storeventd");
   const d = Bun.spawn([bin, "run", "-c", join(dir, "c.toml")], { env: { ...process.env, FAKE_DRBDSETUP_DIR: fake }, stdout: "ignore", stderr: Bun.file(join(dir, "stderr")) });
+  // an interrupted soak still restores the sysctls and stops its daemon
+  const restore = () => { for (const [k, v] of saved) writeFileSync(`/proc/sys/kernel/${k}`, v + "\n"); };
+  const onSignal = () => { restore(); d.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   const backing = join(dir, "loop.img");
   writeFileSync(backing, Buffer.alloc(1 << 20));
   const lines = kernelLines();
@@ -141,7 +145,8 @@ batch = true
       closeSync(fd);
     }
   } finally {
-    for (const [k, v] of saved) writeFileSync(`/proc/sys/kernel/${k}`, v + "\n");
+    restore();
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     d.kill("SIGTERM");
     const t = setTimeout(() => d.kill("SIGKILL"), 5000);
     await d.exited;
