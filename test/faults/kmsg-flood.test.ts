@@ -44,6 +44,8 @@ filter = { source = "kmsg" }
 queue = { max_events = ${Math.max(1000, N * 2)} }
 `);
 
+interface KmsgExtra { records: number; lost: number; cursor_seq: number }
+
 const rep = section({
   n: 1, title: "Kernel log flood",
   injects: `${N} user records written to /dev/kmsg from one fd as fast as possible (kernel.printk_devkmsg=on, console level 1 for the run), each a distinct ext4 error line; a stalled exec receiver (command never returns, queue 100, batch 1) and a healthy file receiver`,
@@ -62,7 +64,7 @@ test(`kmsg flood: ${N} records, one stalled and one healthy receiver`, async () 
     const pid = d.proc.pid;
     try {
       const rss = sampler(() => rssMiB(pid), 50);
-      const kmsg0 = instance(await status(sock), "kmsg").extra as Record<string, number>;
+      const kmsg0 = instance(await status(sock), "kmsg").extra as unknown as KmsgExtra;
       const t0 = performance.now();
       let tWrite = 0;
       await withSysctls({ "kernel.printk_devkmsg": "on", "kernel.printk": "1 4 1 7" }, async () => {
@@ -78,7 +80,7 @@ test(`kmsg flood: ${N} records, one stalled and one healthy receiver`, async () 
       // the sender has read past the end marker when its cursor stops moving and the marker is read
       let last = -1;
       const kmsg1 = await waitFor(async () => {
-        const k = instance(await status(sock), "kmsg").extra as Record<string, number>;
+        const k = instance(await status(sock), "kmsg").extra as unknown as KmsgExtra;
         const settled = k.cursor_seq === last && k.records + k.lost - kmsg0.records - kmsg0.lost >= N;
         last = k.cursor_seq;
         return settled && k;

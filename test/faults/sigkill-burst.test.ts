@@ -95,7 +95,7 @@ test(`SIGKILL after ${KILL_AT} of ${M} records, restart: each record once, store
         }, 30_000, "the second run to deliver anything", 250);
         const st = await status(sock);
         rep.figures["second run start"] = /kmsg: reading \/dev\/kmsg from ([^\n]*)/.exec(second.stderr())?.[1] ?? "?";
-        rep.figures["second run records read"] = (instance(st, "kmsg").extra as Record<string, number>).records;
+        rep.figures["second run records read"] = Number(instance(st, "kmsg").extra?.records);
       } finally {
         const s = await stopDaemon(second, 15_000);
         rep.figures["second run stop"] = s.killed ? "SIGKILLed after 15 s" : `exit ${s.code}`;
