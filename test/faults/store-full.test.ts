@@ -118,7 +118,7 @@ queue = { max_events = 100000 }
       } finally {
         db.close();
       }
-      const logLines = d.stderr().split("\n").filter((l) => /store/.test(l) && /(No space|ENOSPC|full|cannot write)/i.test(l));
+      const logLines = d.stderr().split("\n").filter((l) => /^(warn|error): store: /.test(l) && /(No space|ENOSPC|full|cannot write)/i.test(l));
       for (const l of logLines) rep.note(`log: ${l.slice(0, 200)}`);
       Object.assign(rep.figures, {
         "events sent": n, "events in the file receiver": mine(),
