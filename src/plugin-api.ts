@@ -6,7 +6,7 @@ import type { RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
 export type { EventDraft, StorageEvent, Owner } from "./event.ts";
-export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record } from "./records.ts";
+export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record, JournalRecord } from "./records.ts";
 export type { NativeAddon } from "./native.ts";
 
 export type PluginKind = "sender" | "parser" | "receiver";
