@@ -4,9 +4,14 @@ import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "
 import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
+import { MdadmMonitor } from "./mdadm.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
+  mdadm_daemons: v.pipe(
+    v.optional(v.array(v.string()), ["mdadm"]),
+    v.description("Journal identifiers whose lines are read as `mdadm --monitor --syslog`'s (see mdadm.ts)."),
+  ),
   report_checks: v.pipe(
     v.optional(v.boolean(), true),
     v.description(
@@ -33,11 +38,22 @@ function levelName(level: string | undefined): string {
 }
 
 export class MdParser {
-  readonly accepts = ["kmsg"] as const;
-  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
+  readonly accepts = ["kmsg", "journal"] as const;
+  private mdadm: MdadmMonitor;
+  private mdadmNames: Set<string>;
+  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD, mdadmNames: readonly string[] = ["mdadm"],
+    resolve: (path: string) => string = () => "") {
+    this.mdadm = new MdadmMonitor(resolve, 120_000, (n) => guard.count(n));
+    this.mdadmNames = new Set(mdadmNames);
+  }
 
-  parse(rec: RawRecord, emit: Emit): void {
+  parse(rec: RawRecord, out: Emit): void {
+    if (rec.kind === "journal") {
+      if (this.mdadmNames.has(rec.daemon)) this.mdadm.parse(rec, out);
+      return;
+    }
     if (rec.kind !== "kmsg") return;
+    const emit = (d: EventDraft) => void (this.mdadm.kernel(d) && out(d)); // one failure, one event
     const msg = kernelMsg(rec, this.guard);
     if (msg === undefined || !mayBeMd(msg)) return;
     for (const line of recordLines(msg)) {
@@ -142,6 +158,7 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new MdParser(config.report_checks, ctx);
+    const resolve = (path: string) => (path.startsWith("/dev/md/") ? ctx.devices.identify(path).dev_name : "");
+    return new MdParser(config.report_checks, ctx, config.mdadm_daemons, resolve);
   },
 });
