@@ -2,7 +2,9 @@
 // is one event: whichever of the two reports an (event, array, member) first is delivered at once,
 // the other is counted as joined. Formats: mdadm 4.2 Monitor.c alert() syslog(), mdadm 4.3+
 // Monitor.c/mdmonitor.c sprint_event_message() (BASE_MESSAGE [COMPONENT_DEVICE_MESSAGE] [DESCRIPTION_MESSAGE]).
-import type { EventDraft, JournalRecord, Severity } from "../../../src/plugin-api.ts";
+import type { EventDraft, JournalRecord } from "../../../src/plugin-api.ts";
+
+type Severity = EventDraft["severity"];
 
 type Emit = (d: EventDraft) => void;
 
