@@ -9,7 +9,10 @@
 #ifdef STOREVENTD_HAVE_SYSTEMD
 #include <systemd/sd-journal.h>
 
+#include <time.h>
+
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,17 +29,9 @@ struct JournalOptions {
   std::string directory;  // read this directory instead (tests, containers)
   std::string cursor;     // resume after this entry
   double since_us = 0;    // no cursor: start at this realtime (0 = the journal's end)
+  int poll_ms = 10;       // look for new entries this often even without a wake-up (see TimeoutMs)
   std::vector<std::string> daemons;
 };
-
-std::string_view Field(sd_journal* j, const char* name) {
-  const void* data = nullptr;
-  size_t len = 0;
-  if (sd_journal_get_data(j, name, &data, &len) < 0) return {};
-  std::string_view f(static_cast<const char*>(data), len);
-  size_t eq = f.find('=');
-  return eq == std::string_view::npos ? std::string_view{} : f.substr(eq + 1);
-}
 
 double Number(std::string_view s, double dflt) {
   if (s.empty() || s.size() > 15) return dflt;
@@ -101,6 +96,22 @@ class JournalSource : public Source {
 
   int Stride() const override { return kJournalStride; }
   size_t MaxBatch() const override { return 5 * 256; }  // five strings per entry
+  // journald tells readers about appended entries through inotify at most every 250 ms
+  // (POST_CHANGE_TIMER_INTERVAL_USEC in journald-server.c), but the entries are in the mapped file
+  // at once: looking every poll_ms keeps the latency near poll_ms. sd-journal's own timeout
+  // (sd_journal_get_timeout, for file systems without inotify) is honoured when sooner.
+  int TimeoutMs() override {
+    uint64_t t = UINT64_MAX;
+    int ms = opt_.poll_ms > 0 ? opt_.poll_ms : -1;
+    if (sd_journal_get_timeout(j_, &t) >= 0 && t != UINT64_MAX) {
+      timespec ts{};
+      ::clock_gettime(CLOCK_MONOTONIC, &ts);
+      uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+      int sd = t > now ? static_cast<int>((t - now + 999) / 1000) : 0;
+      if (ms < 0 || sd < ms) ms = sd;
+    }
+    return ms;
+  }
 
  private:
   int Fail(std::string& err, const char* what, int r) {
@@ -108,23 +119,39 @@ class JournalSource : public Source {
     return -1;
   }
 
+  // One pass over the entry's fields (sd_journal_get_data would search them once per field).
   void Take(Batch& out) {
-    std::string_view transport = Field(j_, "_TRANSPORT");
+    // Copied at once: a returned pointer is valid only until the next enumerate call.
+    std::string ident, transport, message, comm, prio, pid, syslog_pid;
+    const void* data = nullptr;
+    size_t len = 0;
+    sd_journal_restart_data(j_);
+    while (sd_journal_enumerate_data(j_, &data, &len) > 0) {
+      std::string_view f(static_cast<const char*>(data), len);
+      size_t eq = f.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view k = f.substr(0, eq), v = f.substr(eq + 1);
+      if (k == "MESSAGE") message = v;
+      else if (k == "SYSLOG_IDENTIFIER") ident = v;
+      else if (k == "_TRANSPORT") transport = v;
+      else if (k == "PRIORITY") prio = v;
+      else if (k == "_PID") pid = v;
+      else if (k == "SYSLOG_PID") syslog_pid = v;
+      else if (k == "_COMM") comm = v;
+    }
     if (transport == "kernel") return;
     char* cursor = nullptr;
     if (sd_journal_get_cursor(j_, &cursor) < 0) cursor = nullptr;
     uint64_t rt = 0;
     sd_journal_get_realtime_usec(j_, &rt);
-    std::string_view pid = Field(j_, "_PID");
-    if (pid.empty()) pid = Field(j_, "SYSLOG_PID");
     out.Add(cursor ? std::string_view(cursor) : std::string_view{});
     free(cursor);
-    out.Add(Field(j_, "SYSLOG_IDENTIFIER"));
+    out.Add(ident);
     out.Add(transport);
-    out.Add(Field(j_, "MESSAGE"));
-    out.Add(Field(j_, "_COMM"));
-    out.nums.push_back(Number(Field(j_, "PRIORITY"), 6));
-    out.nums.push_back(Number(pid, 0));
+    out.Add(message);
+    out.Add(comm);
+    out.nums.push_back(Number(prio, 6));
+    out.nums.push_back(Number(pid.empty() ? std::string_view(syslog_pid) : std::string_view(pid), 0));
     out.nums.push_back(static_cast<double>(rt));
   }
 
@@ -152,6 +179,8 @@ class JournalReader : public ReaderWrap<JournalReader> {
     opt.ns = Str(o, "namespace");
     opt.directory = Str(o, "directory");
     opt.cursor = Str(o, "cursor");
+    auto poll = o.Get("pollMs");
+    if (poll.IsNumber()) opt.poll_ms = poll.As<Napi::Number>().Int32Value();
     auto since = o.Get("sinceUs");
     if (since.IsNumber()) opt.since_us = since.As<Napi::Number>().DoubleValue();
     auto daemons = o.Get("daemons");

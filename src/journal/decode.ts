@@ -21,10 +21,15 @@ export class ExportDecoder {
   private fields: JournalFields = {};
   private any = false;
 
+  /** wanted: decode only these fields (journalctl prints ~25 per entry; a record needs 9). */
+  constructor(private wanted?: ReadonlySet<string>) {}
+
   /** Feeds bytes; returns the entries completed by them. */
   push(chunk: Uint8Array): JournalFields[] {
     const out: JournalFields[] = [];
-    const b = this.buf.length ? concat(this.buf, chunk) : chunk;
+    const u = this.buf.length ? concat(this.buf, chunk) : chunk;
+    const b = Buffer.from(u.buffer, u.byteOffset, u.byteLength); // its latin1/utf8 slices beat TextDecoder
+    const wanted = this.wanted;
     let pos = 0;
     for (;;) {
       const nl = b.indexOf(10, pos);
@@ -36,10 +41,10 @@ export class ExportDecoder {
         pos = nl + 1;
         continue;
       }
-      const line = b.subarray(pos, nl);
-      const eq = line.indexOf(61);
-      if (eq >= 0) {
-        this.fields[dec.decode(line.subarray(0, eq))] = dec.decode(line.subarray(eq + 1));
+      const eq = b.indexOf(61, pos);
+      if (eq >= 0 && eq < nl) {
+        const name = b.toString("latin1", pos, eq);
+        if (!wanted || wanted.has(name)) this.fields[name] = b.toString("utf8", eq + 1, nl);
         this.any = true;
         pos = nl + 1;
         continue;
@@ -49,7 +54,8 @@ export class ExportDecoder {
       const size = Number(new DataView(b.buffer, b.byteOffset + nl + 1, 8).getBigUint64(0, true));
       const end = nl + 1 + 8 + size;
       if (b.length < end + 1) break;
-      this.fields[dec.decode(line)] = dec.decode(b.subarray(nl + 9, end));
+      const name = b.toString("latin1", pos, nl);
+      if (!wanted || wanted.has(name)) this.fields[name] = b.toString("utf8", nl + 9, end);
       this.any = true;
       pos = end + 1;
     }
@@ -122,6 +128,11 @@ export function* decodeJournalCapture(data: Uint8Array): Generator<JournalFields
   yield* d.push(data);
   yield* d.end();
 }
+
+/** The fields journalRecord() and entryDaemon() read. */
+export const RECORD_FIELDS: ReadonlySet<string> = new Set([
+  "__CURSOR", "__REALTIME_TIMESTAMP", "PRIORITY", "_TRANSPORT", "SYSLOG_IDENTIFIER", "_COMM", "_PID", "SYSLOG_PID", "MESSAGE",
+]);
 
 /** Which of `daemons` wrote the entry (SYSLOG_IDENTIFIER, else _COMM); kernel entries never match. */
 export function entryDaemon(f: JournalFields, daemons: ReadonlySet<string>): string | undefined {

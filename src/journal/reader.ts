@@ -3,7 +3,7 @@
 // hand over JournalRecords in batches; kernel-transport entries never come out of either.
 import type { NativeAddon, BatchCallback } from "../native.ts";
 import type { JournalRecord } from "../records.ts";
-import { ExportDecoder, entryDaemon, journalRecord } from "./decode.ts";
+import { ExportDecoder, entryDaemon, journalRecord, RECORD_FIELDS } from "./decode.ts";
 
 export interface JournalReaderOptions {
   daemons: readonly string[];
@@ -16,6 +16,8 @@ export interface JournalReaderOptions {
   /** Without a cursor: start at this wall-clock µs; 0 = only entries written from now on. */
   sinceUs: number;
   source: string;
+  /** sd-journal reader: look for new entries this often (ms; 0 = only on journald's wake-ups, every 250 ms). */
+  pollMs?: number;
   /** The journalctl program of the fallback. */
   journalctl?: string;
 }
@@ -37,11 +39,10 @@ export function openJournalReader(addon: NativeAddon | null, opts: JournalReader
   return addon && hasNativeJournal(addon) ? openNative(addon, opts, sink) : openJournalctl(opts, sink);
 }
 
-const dec = new TextDecoder("utf-8");
-
 function openNative(addon: NativeAddon, opts: JournalReaderOptions, sink: Sink): JournalReaderHandle {
   const reader = new addon.JournalReader!({
     daemons: [...opts.daemons], namespace: opts.namespace, directory: opts.directory, cursor: opts.cursor, sinceUs: opts.sinceUs,
+    pollMs: opts.pollMs ?? 10,
   });
   const wanted = new Set(opts.daemons);
   let finish: (err: string | null) => void = () => {};
@@ -50,7 +51,7 @@ function openNative(addon: NativeAddon, opts: JournalReaderOptions, sink: Sink):
     const out: JournalRecord[] = [];
     let start = 0;
     const next = () => {
-      const s = dec.decode(bytes.subarray(start, ends[i]!));
+      const s = bytes.toString("utf8", start, ends[i]!);
       start = ends[i++]!;
       return s;
     };
@@ -100,7 +101,7 @@ function openJournalctl(opts: JournalReaderOptions, sink: Sink): JournalReaderHa
   const wanted = new Set(opts.daemons);
   const proc = Bun.spawn(journalctlArgs(opts), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let closed = false;
-  const decoder = new ExportDecoder();
+  const decoder = new ExportDecoder(RECORD_FIELDS);
   const pump = async (): Promise<string | null> => {
     const sinceUs = opts.cursor ? 0 : opts.sinceUs;
     for await (const chunk of proc.stdout) {

@@ -27,6 +27,10 @@ export const schema = v.strictObject({
   directory: v.pipe(v.optional(v.string(), ""), v.description(
     'Read the journal files of this directory instead of the local journal ("").',
   )),
+  poll_interval: v.pipe(v.optional(Duration, "10ms"), v.description(
+    "sd-journal reader: look for new entries this often. journald wakes readers at most every 250 ms; " +
+      'entries are readable at once, so this bounds the latency ("0s": wake-ups only).',
+  )),
   cursor_file: v.pipe(v.optional(v.string(), ""), v.description(
     'Where the cursor of the last entry handled is kept; "" means <state_dir>/journal.cursor.',
   )),
@@ -113,6 +117,7 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
       const native = config.reader === "journalctl" ? null : ctx.native;
       reader = openJournalReader(native, {
         daemons: config.daemons, namespace: config.namespace, directory: config.directory, cursor: prev, sinceUs,
+        pollMs: config.poll_interval,
         source: ctx.instance,
       }, onRecords);
       ctx.log.info(`following the journal${config.namespace ? ` namespace ${config.namespace}` : ""} from ${started} (${reader.kind} reader)`);
