@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon } from "../../../test/helpers/bin.ts";
+import { runBin, startDaemon } from "../../../test/helpers/bin.ts";
 import { startJournalNamespace, type JournalNamespace } from "../../../test/helpers/journald.ts";
 import { expectedEvents, PRIORITIES, readJournalFixture, type JournalFixtureLine } from "../../../test/helpers/journal-fixtures.ts";
 import { waitFor } from "../../../test/helpers/wait.ts";
@@ -65,8 +65,8 @@ format = "json"
   return path;
 }
 
-async function run(cfg: string) {
-  const d = await startDaemon(["run", "-c", cfg], (err) => err.includes("following the journal"));
+async function run(cfg: string, env: Record<string, string> = {}) {
+  const d = await startDaemon(["run", "-c", cfg], (err) => err.includes("following the journal"), env);
   const events = () => d.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as StorageEvent)
     .filter((e) => e.system !== "daemon");
   const stop = async () => {
@@ -83,8 +83,12 @@ describe("journal sender (binary, own journald)", () => {
     // A user-facility /dev/kmsg record: journald stores it as _TRANSPORT=kernel, SYSLOG_IDENTIFIER=multipathd.
     writeFileSync("/dev/kmsg", "<29>multipathd[999]: checker failed path 8:99 in map j21kernel\n");
     await jd.entries(["_TRANSPORT=kernel", "SYSLOG_IDENTIFIER=multipathd"], 1).then((e) => expect(e.length).toBeGreaterThan(0));
-    const d = await run(config("native", "sd-journal"));
+    const cfg = config("native", "sd-journal");
+    const d = await run(cfg);
     expect(d.stderr()).toContain("(sd-journal reader)");
+    const st = await runBin(["status", "--json", "-c", cfg]);
+    const inst = (JSON.parse(st.stdout).instances as { name: string; extra?: Record<string, unknown> }[]).find((i) => i.name === "journal");
+    expect(inst?.extra).toMatchObject({ reader: "sd-journal", namespace: jd.ns });
     for (const l of lines) log(l);
     await waitFor(() => d.events().length >= expected.length, 20_000, "the fixture events").catch(() => {});
     await Bun.sleep(1500); // the multipath merge window passes; nothing more may come
@@ -113,8 +117,8 @@ describe("journal sender (binary, own journald)", () => {
     expect(got.map((e) => `${e.event_type} ${e.dev_name}`)).toEqual(["SMART_PENDING_SECTORS sdz", "LVM_THIN_POOL_USAGE vgz-poolz-tpool"]);
   }, 30_000);
 
-  test("journalctl fallback: the same events from the same entries", async () => {
-    const d = await run(config("fallback", "journalctl"));
+  test("without the addon (so without libsystemd) the journalctl fallback gives the same events from the same entries", async () => {
+    const d = await run(config("fallback", "auto"), { STOREVENTD_NO_ADDON: "1" });
     expect(d.stderr()).toContain("(journalctl reader)");
     await waitFor(() => d.events().length >= expected.length + 2, 20_000, "the fixture events").catch(() => {});
     await Bun.sleep(1500);
