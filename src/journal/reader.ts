@@ -101,6 +101,10 @@ function openJournalctl(opts: JournalReaderOptions, sink: Sink): JournalReaderHa
   const wanted = new Set(opts.daemons);
   const proc = Bun.spawn(journalctlArgs(opts), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let closed = false;
+  let errTail = "";
+  void (async () => { // drained as it comes: a full stderr pipe would stall journalctl
+    for await (const c of proc.stderr) errTail = (errTail + new TextDecoder().decode(c)).slice(-2000);
+  })().catch(() => {});
   const decoder = new ExportDecoder(RECORD_FIELDS);
   const pump = async (): Promise<string | null> => {
     const sinceUs = opts.cursor ? 0 : opts.sinceUs;
@@ -116,7 +120,8 @@ function openJournalctl(opts: JournalReaderOptions, sink: Sink): JournalReaderHa
     }
     const code = await proc.exited;
     if (closed) return null;
-    const err = (await new Response(proc.stderr).text()).trim().split("\n").pop() ?? "";
+    await Bun.sleep(10);
+    const err = errTail.trim().split("\n").pop() ?? "";
     return `journalctl exited with ${code}${err ? `: ${err}` : ""}`;
   };
   const done = pump().catch((e) => (closed ? null : String(e)));

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { definePlugin, Duration, type JournalRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { DEFAULT_DAEMONS } from "../../../src/journal/decode.ts";
 import { openJournalReader, type JournalReaderHandle } from "../../../src/journal/reader.ts";
+import { Backoff } from "../../../src/util/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
@@ -72,7 +73,7 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
     throw new Error('reader = "sd-journal": the addon was built without libsystemd (or is not loaded)');
   }
   const cursorFile = config.cursor_file || join(ctx.stateDir, "journal.cursor");
-  const stats = { entries: 0, cursor_errors: 0 };
+  const stats = { entries: 0, cursor_errors: 0, reader_restarts: 0 };
   let cursor = "";
   let saved = "";
   let reader: JournalReaderHandle | undefined;
@@ -102,6 +103,14 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
     if (cursor !== saved) timer ??= setTimeout(saveCursor, config.cursor_interval);
   };
 
+  const open = (after: string, sinceUs: number) => {
+    const native = config.reader === "journalctl" ? null : ctx.native;
+    reader = openJournalReader(native, {
+      daemons: config.daemons, namespace: config.namespace, directory: config.directory, cursor: after, sinceUs,
+      pollMs: config.poll_interval, source: ctx.instance,
+    }, onRecords);
+  };
+
   const stop = () => {
     reader?.close();
     clearTimeout(timer);
@@ -112,25 +121,32 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
     start() {
       const prev = config.from === "cursor" ? readJournalCursor(cursorFile) : "";
       cursor = saved = prev;
-      const sinceUs = config.from === "end" ? 0 : bootTimeUs();
       started = prev ? "after the saved cursor" : config.from === "end" ? "end" : "this boot's start";
-      const native = config.reader === "journalctl" ? null : ctx.native;
-      reader = openJournalReader(native, {
-        daemons: config.daemons, namespace: config.namespace, directory: config.directory, cursor: prev, sinceUs,
-        pollMs: config.poll_interval,
-        source: ctx.instance,
-      }, onRecords);
-      ctx.log.info(`following the journal${config.namespace ? ` namespace ${config.namespace}` : ""} from ${started} (${reader.kind} reader)`);
+      open(prev, config.from === "end" ? 0 : bootTimeUs());
+      ctx.log.info(`following the journal${config.namespace ? ` namespace ${config.namespace}` : ""} from ${started} (${reader!.kind} reader)`);
     },
+    // A reader that fails (journalctl exits, sd_journal_next errs) is reopened after the last
+    // entry handed over, with backoff: nothing is lost or repeated while the journal keeps it.
     async run() {
       ctx.ready();
       const aborted = new Promise<null>((resolve) => {
         if (ctx.signal.aborted) resolve(null);
         ctx.signal.addEventListener("abort", () => resolve(null), { once: true });
       });
-      const err = await Promise.race([reader?.done ?? Promise.resolve("not started"), aborted]);
+      const backoff = new Backoff({ signal: ctx.signal });
+      while (reader && !ctx.signal.aborted) {
+        const at = stats.entries;
+        const err = await Promise.race([reader.done, aborted]);
+        if (!err || ctx.signal.aborted) break;
+        reader.close();
+        stats.reader_restarts++;
+        ctx.count("reader_restarts");
+        ctx.log.warn(`journal reader failed, reopening after the last entry: ${err}`);
+        if (stats.entries > at) backoff.reset();
+        if (!(await backoff.next())) break;
+        open(cursor, cursor ? 0 : bootTimeUs());
+      }
       stop();
-      if (err) throw new Error(err);
     },
     close: stop,
     status: () => ({

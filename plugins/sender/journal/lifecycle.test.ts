@@ -54,6 +54,28 @@ for (const reader of ["journalctl", "sd-journal"] as const) {
   }, 20_000);
 }
 
+test("a journalctl child that dies is restarted after the last entry: nothing lost, nothing twice", async () => {
+  const { ctx, rec, abort } = makeContext({ stateDir: join(dir, "restart"), instance: "journal" });
+  const s = (await plugin.create(v.parse(schema, { namespace: jd.ns, reader: "journalctl", from: "end" }), ctx)) as Sender;
+  await s.start!();
+  const done = s.run();
+  const say = (msg: string) => Bun.spawnSync(["logger", "-u", `/run/systemd/journal.${jd.ns}/dev-log`, "-t", "smartd", "-p", "daemon.crit", "--", msg]);
+  await Bun.sleep(500); // journalctl is following ("end": from its start on)
+  say("Device: /dev/sdr, 1 Currently unreadable (pending) sectors");
+  await waitFor(() => rec.records.length === 1 || undefined, 5000, "the first entry");
+  for (const l of childrenOfUs()) process.kill(Number(l.split(" ")[0]), "SIGKILL");
+  say("Device: /dev/sdr, 2 Currently unreadable (pending) sectors (changed +1)");
+  await waitFor(() => rec.records.length >= 2 || undefined, 10_000, "the entry written while journalctl was dead");
+  await Bun.sleep(500);
+  expect((rec.records as JournalRecord[]).map((r) => r.msg)).toEqual([
+    "Device: /dev/sdr, 1 Currently unreadable (pending) sectors", "Device: /dev/sdr, 2 Currently unreadable (pending) sectors (changed +1)",
+  ]);
+  expect(s.status!()).toMatchObject({ reader_restarts: 1 });
+  abort.abort();
+  await done;
+  await waitFor(() => childrenOfUs().length === 0 || undefined, 3000, "journalctl to exit");
+}, 20_000);
+
 test("config errors: namespace and directory together, no daemons", async () => {
   const { ctx } = makeContext();
   expect(() => plugin.create(v.parse(schema, { namespace: "a", directory: "/b" }), ctx)).toThrow("namespace or directory");
