@@ -14,6 +14,7 @@ import parser_mdraid from "./parser/mdraid/index.ts";
 import parser_nvme from "./parser/nvme/index.ts";
 import parser_scsi from "./parser/scsi/index.ts";
 import parser_smart from "./parser/smart/index.ts";
+import receiver_agentx from "./receiver/agentx/index.ts";
 import receiver_debugger from "./receiver/debugger/index.ts";
 import receiver_email from "./receiver/email/index.ts";
 import receiver_exec from "./receiver/exec/index.ts";
@@ -44,6 +45,7 @@ const plugins: AnyPluginDef[] = [
   parser_nvme as unknown as AnyPluginDef,
   parser_scsi as unknown as AnyPluginDef,
   parser_smart as unknown as AnyPluginDef,
+  receiver_agentx as unknown as AnyPluginDef,
   receiver_debugger as unknown as AnyPluginDef,
   receiver_email as unknown as AnyPluginDef,
   receiver_exec as unknown as AnyPluginDef,
