@@ -90,7 +90,7 @@ describe("journal sender (binary, own journald)", () => {
     const inst = (JSON.parse(st.stdout).instances as { name: string; extra?: Record<string, unknown> }[]).find((i) => i.name === "journal");
     expect(inst?.extra).toMatchObject({ reader: "sd-journal", namespace: jd.ns });
     for (const l of lines) log(l);
-    await waitFor(() => d.events().length >= expected.length, 20_000, "the fixture events").catch(() => {});
+    await waitFor(() => d.events().length >= expected.length, 45_000, "the fixture events").catch(() => {});
     await Bun.sleep(1500); // the multipath merge window passes; nothing more may come
     first = d.events();
     await d.stop();
@@ -102,7 +102,7 @@ describe("journal sender (binary, own journald)", () => {
     expect(smart.source).toBe("journal");
     const entry = (await jd.entries(["SYSLOG_IDENTIFIER=smartd"], 1))[0]!;
     expect(Date.parse(smart.time) * 1000).toBe(Math.floor(Number(entry.__REALTIME_TIMESTAMP) / 1000) * 1000);
-  }, 60_000);
+  }, 90_000);
 
   test("a restart resumes after the cursor: only new entries, nothing twice", async () => {
     const cfg = config("native", "sd-journal");
@@ -120,13 +120,13 @@ describe("journal sender (binary, own journald)", () => {
   test("without the addon (so without libsystemd) the journalctl fallback gives the same events from the same entries", async () => {
     const d = await run(config("fallback", "auto"), { STOREVENTD_NO_ADDON: "1" });
     expect(d.stderr()).toContain("(journalctl reader)");
-    await waitFor(() => d.events().length >= expected.length + 2, 20_000, "the fixture events").catch(() => {});
+    await waitFor(() => d.events().length >= expected.length + 2, 45_000, "the fixture events").catch(() => {});
     await Bun.sleep(1500);
     const got = d.events();
     await d.stop();
     expect(got.map(key).sort()).toEqual([...expected, "SMART_PENDING_SECTORS error", "LVM_THIN_POOL_USAGE warn"].sort());
     expect(got.some((e) => JSON.stringify(e).includes("j21kernel"))).toBe(false);
-  }, 60_000);
+  }, 90_000);
 
   test("multipath: the kernel line (kmsg) and multipathd's lines (journal) are one event with remaining_paths", async () => {
     // drivers/md/dm-mpath.c fail_path(): DMWARN("%s: Failing path %s.") as a /dev/kmsg record, read from a file.
