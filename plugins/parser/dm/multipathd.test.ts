@@ -5,7 +5,7 @@ import { join } from "node:path";
 import plugin from "./index.ts";
 import { makeParser, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 import { expectedEvents, fixtureRecord, readJournalFixture, runJournalFixture, type JournalFixtureLine } from "../../../test/helpers/journal-fixtures.ts";
-import type { EventDraft } from "../../../src/plugin-api.ts";
+import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 
 const fixture = readJournalFixture(join(import.meta.dir, "testdata", "multipathd.journal"));
 const sorted = (a: string[][]) => a.map((x) => x.join(" ")).sort();
@@ -63,5 +63,25 @@ describe("dm parser: multipathd lines", () => {
     parser.flush!(emit, true);
     expect(out.map((d) => d.event_type)).toEqual(["DM_MPATH_PATH_DOWN", "DM_MPATH_NO_PATHS"]);
     expect(out[1]!.extension).toMatchObject({ map_name: "mpatha", remaining_paths: 0, reported_by: ["multipathd"] });
+  });
+
+  test("kernel line, multipathd's lines and dm's uevent: one event reported by all three", async () => {
+    const { parser } = await makeParser(plugin);
+    const out: EventDraft[] = [];
+    const emit = (d: EventDraft) => void out.push(d);
+    const [k] = readKmsgFixture(KERNEL_FAIL);
+    // drivers/md/dm-uevent.c dm_path_uevent(): DM_ACTION, DM_SEQNUM, DM_PATH, DM_NR_VALID_PATHS on the map's change uevent
+    const uevent: UeventRecord = {
+      kind: "uevent", source: "udev", action: "change", devpath: "/devices/virtual/block/dm-3", origin: "kernel", time_us: k!.time_us! + 300,
+      raw: "change@/devices/virtual/block/dm-3", props: { DM_TARGET: "multipath", DM_ACTION: "PATH_FAILED", DM_PATH: "8:16",
+        DM_NR_VALID_PATHS: "1", DM_NAME: "mpatha", DM_UUID: "mpath-3600a", MAJOR: "253", MINOR: "3", DEVNAME: "dm-3" },
+    };
+    parser.parse(k!, emit);
+    parser.parse(fixtureRecord(line("checker failed path 8:16 in map mpatha")), emit);
+    parser.parse(fixtureRecord(line("mpatha: remaining active paths: 1", 2)), emit);
+    parser.parse(uevent, emit);
+    parser.flush!(emit, true);
+    expect(out.map((d) => d.event_type)).toEqual(["DM_MPATH_PATH_DOWN"]);
+    expect(out[0]!.extension).toMatchObject({ valid_paths: 1, remaining_paths: 1, map_name: "mpatha", reported_by: ["kmsg", "uevent", "multipathd"] });
   });
 });
