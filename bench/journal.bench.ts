@@ -189,7 +189,8 @@ export default async function bench(n = Number(process.env.BENCH_JOURNAL_ENTRIES
     await jd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  out.goal_50k_per_s = Number(out.journalctl_path_entries_per_s) >= 50_000 ? "met" : "missed";
+  const slowest = Math.min(Number(out.journalctl_path_entries_per_s), Number(out.sd_journal_path_entries_per_s) || Infinity);
+  out.goal_50k_per_s = slowest >= 50_000 ? "met" : "missed";
   out.goal_p99_50ms = Number(out.latency_p99_ms) < 50 ? "met" : "missed";
   return out;
 }
