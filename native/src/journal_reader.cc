@@ -17,12 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "journal_entry.h"
 #include "reader_thread.h"
 
 namespace storeventd {
 namespace {
-
-constexpr int kJournalStride = 3;
 
 struct JournalOptions {
   std::string ns;         // journal namespace ("" = the default one)
@@ -32,16 +31,6 @@ struct JournalOptions {
   int poll_ms = 10;       // look for new entries this often even without a wake-up (see TimeoutMs)
   std::vector<std::string> daemons;
 };
-
-double Number(std::string_view s, double dflt) {
-  if (s.empty() || s.size() > 15) return dflt;
-  double v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return dflt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
 
 class JournalSource : public Source {
  public:
@@ -121,42 +110,24 @@ class JournalSource : public Source {
 
   // One pass over the entry's fields (sd_journal_get_data would search them once per field).
   void Take(Batch& out) {
-    // Copied at once: a returned pointer is valid only until the next enumerate call.
-    std::string ident, transport, message, comm, prio, pid, syslog_pid;
     const void* data = nullptr;
     size_t len = 0;
+    entry_.clear();
     sd_journal_restart_data(j_);
-    while (sd_journal_enumerate_data(j_, &data, &len) > 0) {
-      std::string_view f(static_cast<const char*>(data), len);
-      size_t eq = f.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string_view k = f.substr(0, eq), v = f.substr(eq + 1);
-      if (k == "MESSAGE") message = v;
-      else if (k == "SYSLOG_IDENTIFIER") ident = v;
-      else if (k == "_TRANSPORT") transport = v;
-      else if (k == "PRIORITY") prio = v;
-      else if (k == "_PID") pid = v;
-      else if (k == "SYSLOG_PID") syslog_pid = v;
-      else if (k == "_COMM") comm = v;
-    }
-    if (transport == "kernel") return;
+    while (sd_journal_enumerate_data(j_, &data, &len) > 0)
+      TakeJournalField(std::string_view(static_cast<const char*>(data), len), entry_);
+    if (entry_.transport == "kernel") return;
     char* cursor = nullptr;
     if (sd_journal_get_cursor(j_, &cursor) < 0) cursor = nullptr;
     uint64_t rt = 0;
     sd_journal_get_realtime_usec(j_, &rt);
-    out.Add(cursor ? std::string_view(cursor) : std::string_view{});
+    AppendJournalEntry(entry_, cursor ? std::string_view(cursor) : std::string_view{}, rt, out);
     free(cursor);
-    out.Add(ident);
-    out.Add(transport);
-    out.Add(message);
-    out.Add(comm);
-    out.nums.push_back(Number(prio, 6));
-    out.nums.push_back(Number(pid.empty() ? std::string_view(syslog_pid) : std::string_view(pid), 0));
-    out.nums.push_back(static_cast<double>(rt));
   }
 
   JournalOptions opt_;
   sd_journal* j_ = nullptr;
+  JournalEntry entry_;  // reused: its strings keep their capacity
 };
 
 std::string Str(const Napi::Object& o, const char* key) {
