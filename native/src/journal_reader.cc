@@ -3,7 +3,7 @@
 // SYSLOG_IDENTIFIER or _COMM) are read; _TRANSPORT=kernel entries are skipped here (the kmsg sender
 // owns them). Per entry the batch holds five strings (cursor, daemon, transport, message, comm) and
 // three numbers (priority, pid, realtime µs). Delivery blocks when JS is behind: the journal is the
-// buffer. Built only when pkg-config finds libsystemd (binding.gyp defines STOREVENTD_HAVE_SYSTEMD).
+// buffer. By default only root's entries are read (_UID=0): any user can log as "smartd". Built only when pkg-config finds libsystemd (binding.gyp defines STOREVENTD_HAVE_SYSTEMD).
 #include "modules.h"
 
 #ifdef STOREVENTD_HAVE_SYSTEMD
@@ -30,6 +30,7 @@ struct JournalOptions {
   double since_us = 0;    // no cursor: start at this realtime (0 = the journal's end)
   int poll_ms = 10;       // look for new entries this often even without a wake-up (see TimeoutMs)
   std::vector<std::string> daemons;
+  bool root_only = true;  // only entries whose _UID (set by journald, not by the client) is 0
 };
 
 class JournalSource : public Source {
@@ -45,12 +46,14 @@ class JournalSource : public Source {
     else if (!opt_.ns.empty()) r = sd_journal_open_namespace(&j_, opt_.ns.c_str(), SD_JOURNAL_LOCAL_ONLY);
     else r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY);
     if (r < 0) return Fail(err, "sd_journal_open", r);
-    // (SYSLOG_IDENTIFIER=a OR SYSLOG_IDENTIFIER=b ...) OR (_COMM=a OR ...): same-field matches OR.
+    // ((SYSLOG_IDENTIFIER=a OR =b ...) AND _UID=0) OR ((_COMM=a OR ...) AND _UID=0): matches of one
+    // field OR, of different fields AND, and add_disjunction separates the two terms.
     for (const char* field : {"SYSLOG_IDENTIFIER=", "_COMM="}) {
       for (const auto& d : opt_.daemons) {
         std::string m = field + d;
         if ((r = sd_journal_add_match(j_, m.data(), m.size())) < 0) return Fail(err, "sd_journal_add_match", r);
       }
+      if (opt_.root_only && (r = sd_journal_add_match(j_, "_UID=0", 6)) < 0) return Fail(err, "sd_journal_add_match", r);
       if ((r = sd_journal_add_disjunction(j_)) < 0) return Fail(err, "sd_journal_add_disjunction", r);
     }
     if (!opt_.cursor.empty()) {
@@ -150,6 +153,8 @@ class JournalReader : public ReaderWrap<JournalReader> {
     opt.ns = Str(o, "namespace");
     opt.directory = Str(o, "directory");
     opt.cursor = Str(o, "cursor");
+    auto root = o.Get("rootOnly");
+    if (root.IsBoolean()) opt.root_only = root.As<Napi::Boolean>().Value();
     auto poll = o.Get("pollMs");
     if (poll.IsNumber()) opt.poll_ms = poll.As<Napi::Number>().Int32Value();
     auto since = o.Get("sinceUs");

@@ -18,6 +18,8 @@ export interface JournalReaderOptions {
   source: string;
   /** sd-journal reader: look for new entries this often (ms; 0 = only on journald's wake-ups, every 250 ms). */
   pollMs?: number;
+  /** Only entries of processes running as root (_UID=0, set by journald; clients cannot forge it). Default true. */
+  rootOnly?: boolean;
   /** The journalctl program of the fallback. */
   journalctl?: string;
 }
@@ -42,7 +44,7 @@ export function openJournalReader(addon: NativeAddon | null, opts: JournalReader
 function openNative(addon: NativeAddon, opts: JournalReaderOptions, sink: Sink): JournalReaderHandle {
   const reader = new addon.JournalReader!({
     daemons: [...opts.daemons], namespace: opts.namespace, directory: opts.directory, cursor: opts.cursor, sinceUs: opts.sinceUs,
-    pollMs: opts.pollMs ?? 10,
+    pollMs: opts.pollMs ?? 10, rootOnly: opts.rootOnly ?? true,
   });
   const wanted = new Set(opts.daemons);
   let finish: (err: string | null) => void = () => {};
@@ -91,9 +93,11 @@ export function journalctlArgs(opts: JournalReaderOptions): string[] {
   if (opts.cursor) args.push(`--after-cursor=${opts.cursor}`, "--lines=all");
   else if (opts.sinceUs > 0) args.push(`--since=@${Math.floor(opts.sinceUs / 1e6)}`, "--lines=all");
   else args.push("--lines=0");
+  const uid = opts.rootOnly ?? true ? ["_UID=0"] : [];
   for (const d of opts.daemons) args.push(`SYSLOG_IDENTIFIER=${d}`);
-  args.push("+");
+  args.push(...uid, "+");
   for (const d of opts.daemons) args.push(`_COMM=${d}`);
+  args.push(...uid);
   return args;
 }
 

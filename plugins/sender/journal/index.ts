@@ -14,6 +14,10 @@ export const schema = v.strictObject({
   daemons: v.pipe(v.optional(v.array(v.pipe(v.string(), v.regex(/^[^=\s]{1,64}$/))), [...DEFAULT_DAEMONS]), v.description(
     "Read only entries whose SYSLOG_IDENTIFIER or _COMM is one of these; entries of the kernel transport are never read.",
   )),
+  root_only: v.pipe(v.optional(v.boolean(), true), v.description(
+    "Read only entries of processes running as root (_UID=0, a field journald sets and clients cannot forge): " +
+      "the storage daemons run as root, and any user can write a line tagged smartd or multipathd.",
+  )),
   from: v.pipe(v.optional(v.picklist(["cursor", "boot", "end"]), "cursor"), v.description(
     '"cursor": resume after the last entry handled, or from this boot\'s start without a cursor; ' +
       '"boot": the entries of this boot; "end": only entries written from now on.',
@@ -107,7 +111,7 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
     const native = config.reader === "journalctl" ? null : ctx.native;
     reader = openJournalReader(native, {
       daemons: config.daemons, namespace: config.namespace, directory: config.directory, cursor: after, sinceUs,
-      pollMs: config.poll_interval, source: ctx.instance,
+      pollMs: config.poll_interval, rootOnly: config.root_only, source: ctx.instance,
     }, onRecords);
   };
 

@@ -1,7 +1,7 @@
 // The journal sender through the compiled binary against a journald of its own (a journal namespace
 // that also reads /dev/kmsg): every parser fixture line, written with `logger` under the daemon's
 // identifier and priority, gives its event once; a restart resumes from the cursor with nothing
-// twice; kernel-transport entries are ignored; the journalctl fallback gives the same events; a
+// twice; kernel-transport entries and other users' entries are ignored; the journalctl fallback gives the same events; a
 // kernel line (kmsg) and multipathd's lines (journal) about one path are one event.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -79,9 +79,14 @@ async function run(cfg: string, env: Record<string, string> = {}) {
 describe("journal sender (binary, own journald)", () => {
   let first: StorageEvent[] = [];
 
-  test("sd-journal reader: each fixture line gives its event once; kernel entries are ignored", async () => {
+  test("sd-journal reader: each fixture line gives its event once; kernel and non-root entries are ignored", async () => {
     // A user-facility /dev/kmsg record: journald stores it as _TRANSPORT=kernel, SYSLOG_IDENTIFIER=multipathd.
     writeFileSync("/dev/kmsg", "<29>multipathd[999]: checker failed path 8:99 in map j21kernel\n");
+    // Another user's line tagged as a storage daemon (journald sets _UID from its credentials).
+    const nobody = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "logger", "-u", `/run/systemd/journal.${jd.ns}/dev-log`,
+      "-t", "smartd", "-p", "daemon.crit", "--", "Device: /dev/sdj21nobody [SAT], FAILED SMART self-check. BACK UP DATA NOW!"]);
+    expect(nobody.exitCode).toBe(0);
+    await jd.entries(["_UID=65534"], 1).then((e) => expect(e.length).toBeGreaterThan(0));
     await jd.entries(["_TRANSPORT=kernel", "SYSLOG_IDENTIFIER=multipathd"], 1).then((e) => expect(e.length).toBeGreaterThan(0));
     const cfg = config("native", "sd-journal");
     const d = await run(cfg);
@@ -96,11 +101,12 @@ describe("journal sender (binary, own journald)", () => {
     await d.stop();
     expect(first.map(key).sort()).toEqual(expected);
     expect(first.some((e) => JSON.stringify(e).includes("j21kernel"))).toBe(false);
+    expect(first.some((e) => JSON.stringify(e).includes("j21nobody"))).toBe(false);
     // Records carry the daemon, PID and the entry's own timestamp.
     const smart = first.find((e) => e.event_type === "SMART_FAILURE_PREDICTED" && e.dev_name === "sda")!;
     expect(smart.raw).toMatch(/^smartd\[\d+\]: Device: \/dev\/sda \[SAT\], FAILED SMART self-check/);
     expect(smart.source).toBe("journal");
-    const entry = (await jd.entries(["SYSLOG_IDENTIFIER=smartd"], 1))[0]!;
+    const entry = (await jd.entries(["SYSLOG_IDENTIFIER=smartd", "_UID=0"], 1))[0]!;
     expect(Date.parse(smart.time) * 1000).toBe(Math.floor(Number(entry.__REALTIME_TIMESTAMP) / 1000) * 1000);
   }, 90_000);
 
@@ -126,6 +132,7 @@ describe("journal sender (binary, own journald)", () => {
     await d.stop();
     expect(got.map(key).sort()).toEqual([...expected, "SMART_PENDING_SECTORS error", "LVM_THIN_POOL_USAGE warn"].sort());
     expect(got.some((e) => JSON.stringify(e).includes("j21kernel"))).toBe(false);
+    expect(got.some((e) => JSON.stringify(e).includes("j21nobody"))).toBe(false);
   }, 90_000);
 
   test("multipath: the kernel line (kmsg) and multipathd's lines (journal) are one event with remaining_paths", async () => {
@@ -144,8 +151,8 @@ describe("journal sender (binary, own journald)", () => {
   }, 30_000);
 });
 
-test("journalctlArgs() follows from the cursor, matching the daemons by identifier or command", () => {
+test("journalctlArgs() follows from the cursor, matching root's entries of the daemons by identifier or command", () => {
   const args = journalctlArgs({ daemons: ["smartd", "mdadm"], namespace: "x", directory: "", cursor: "s=1", sinceUs: 5e6, source: "j" });
   expect(args).toEqual(["journalctl", "--follow", "--output=export", "--all", "--no-pager", "--namespace=x", "--after-cursor=s=1", "--lines=all",
-    "SYSLOG_IDENTIFIER=smartd", "SYSLOG_IDENTIFIER=mdadm", "+", "_COMM=smartd", "_COMM=mdadm"]);
+    "SYSLOG_IDENTIFIER=smartd", "SYSLOG_IDENTIFIER=mdadm", "_UID=0", "+", "_COMM=smartd", "_COMM=mdadm", "_UID=0"]);
 });
