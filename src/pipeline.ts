@@ -58,6 +58,10 @@ export class Pipeline {
   private hostname = "";
   private stateDir = "";
   private lastDropReport = 0;
+  /** Senders whose events fold (their plugin declares foldRepeats), whatever their instance name. */
+  private foldSources = new Set<string>();
+  /** Replay's fold clock: the records' kernel timestamps (ms), never going back. */
+  private replayClockMs = 0;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
@@ -146,6 +150,7 @@ export class Pipeline {
   private async startInstance(r: Running): Promise<void> {
     await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
+    if (r.sender && (r.inst.def as AnyPluginDef).foldRepeats) this.foldSources.add(r.inst.name);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {
       const log = this.opts.log.child(r.inst.name);
@@ -165,6 +170,7 @@ export class Pipeline {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    this.foldSources.delete(name);
     r.abort.abort();
     if (r.sender) {
       await r.sender.close?.();
@@ -218,7 +224,18 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
-    this.folder.push(e);
+    if (this.opts.mode === "replay" && rec?.kind === "kmsg") this.replayClockMs = Math.max(this.replayClockMs, rec.ts_us / 1000);
+    this.folder.push(e, this.clockMs(), this.foldSources.has(e.source));
+  }
+
+  /** Monotonic ms for folding: performance.now() live, the kernel timestamps in replay. */
+  private clockMs(): number {
+    return this.opts.mode === "replay" ? this.replayClockMs : performance.now();
+  }
+
+  /** Events of this source fold (replay: its decoders name the records' source). */
+  foldSource(name: string): void {
+    this.foldSources.add(name);
   }
 
   private deliver(e: StorageEvent): void {
@@ -237,7 +254,7 @@ export class Pipeline {
       const p = r.parser;
       if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
     }
-    this.folder.expire(now);
+    this.folder.expire(this.clockMs());
     if (now / 1000 - this.lastDropReport >= DROP_REPORT_MS) {
       this.lastDropReport = now / 1000;
       this.reportDrops();

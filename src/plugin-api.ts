@@ -124,6 +124,9 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   /** Builds an inert instance; a throw here is a config error (exit 2). No side effects: ports,
    * files, units, processes and timers are acquired in the instance's start(). */
   create(config: v.InferOutput<S>, ctx: ContextOf[K]): InstanceOf[K] | Promise<InstanceOf[K]>;
+  /** Senders of kernel-log records: events made from their records fold identical repeats
+   * within [main] dedup_window (SPEC §2), whatever the instance is called. */
+  foldRepeats?: boolean;
 }
 
 export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;

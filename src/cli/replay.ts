@@ -116,6 +116,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
   await pipeline.apply(cfg);
+  pipeline.foldSource("kmsg"); // decodeKmsgText's records carry source "kmsg"
   const out: string[] = [];
   let size = 0;
   let events = 0;

@@ -1,43 +1,120 @@
-import { expect, test } from "bun:test";
+import { afterAll, expect, setSystemTime, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
 import { Folder } from "./fold.ts";
 import { formatTime, type StorageEvent } from "../event.ts";
+import { Pipeline } from "../pipeline.ts";
+import { Registry } from "../registry.ts";
+import { RootLog } from "../util/log.ts";
+import { ServiceMap } from "../util/services.ts";
+import { createDeviceDirectory } from "../devices/index.ts";
+import { loadConfig } from "../config/load.ts";
+import { definePlugin, type AnyPluginDef } from "../plugin-api.ts";
+import kmsg from "../../plugins/sender/kmsg/index.ts";
+import block from "../../plugins/parser/block/index.ts";
+import { waitFor } from "../../test/helpers/wait.ts";
 
-const T0 = Date.UTC(2026, 10, 26) * 1000;
-const ev = (t_us: number, msg = "Buffer I/O error on dev sdb, logical block 0", source = "kmsg"): StorageEvent => ({
-  event_id: crypto.randomUUID(), time: formatTime(t_us), hostname: "h", severity: "error", system: "block",
-  event_type: "BLK_IO_ERROR", dev_name: "sdb", dev_path: "", dev_wwid: "", owners: [], msg, source, raw: msg, extension: {},
+const TEXT = "Buffer I/O error on dev sdb1, logical block 0, async page read";
+const ev = (seq: number, text = TEXT, type = "BLK_IO_ERROR"): StorageEvent => ({
+  event_id: crypto.randomUUID(), time: formatTime(Date.UTC(2026, 10, 26) * 1000 + seq), hostname: "h", severity: "error",
+  system: "block", event_type: type, dev_name: "sdb1", dev_path: "", dev_wwid: "", owners: [],
+  msg: "buffer I/O error at logical block 0", source: "kmsg", raw: `3,${seq},${seq * 10},-;${text}`, extension: {},
 });
 
-test("Folder folds identical kernel messages within the window into one event with repeat", () => {
+test("Folder: the first occurrence goes out at once; repeats are counted into one follow-up when the window closes", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(5000, (e) => out.push(e));
-  for (let i = 0; i < 100; i++) f.push(ev(T0 + i * 10_000)); // 100 within 1 s
-  f.push(ev(T0 + 500_000, "other message"));
-  expect(out).toHaveLength(0); // held until the window closes
-  f.expire(T0 + 5_000_000);
-  expect(out.map((e) => [e.msg, e.extension["repeat"]])).toEqual([["Buffer I/O error on dev sdb, logical block 0", 100]]);
-  f.expire(T0 + 5_500_000);
-  expect(out[1]!.msg).toBe("other message");
-  expect(out[1]!.extension["repeat"]).toBeUndefined();
+  const first = ev(1);
+  f.push(first, 0);
+  expect(out).toEqual([first]); // not held
+  for (let i = 2; i <= 100; i++) f.push(ev(i), i * 10); // 99 repeats within 1 s, other seq and timestamp
+  expect(out).toHaveLength(1);
   expect(f.folded).toBe(99);
+  f.expire(4999);
+  expect(out).toHaveLength(1);
+  f.expire(5000);
+  expect(out).toHaveLength(2);
+  expect(out[1]!.extension).toEqual({ repeat: 99, first_event_id: first.event_id });
+  expect(out[1]!.event_id).not.toBe(first.event_id);
+  expect(out[1]!.raw).toBe(`3,100,1000,-;${TEXT}`); // the last repeat's record
+  f.push(ev(101), 6000); // a new window: out at once again
+  expect(out).toHaveLength(3);
+  expect(out[2]!.extension).toEqual({});
 });
 
-test("Folder starts a new window after the old one closed, and passes non-kernel events through", () => {
+test("Folder: a window without repeats sends no follow-up", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(1000, (e) => out.push(e));
-  f.push(ev(T0));
-  f.push(ev(T0 + 2_000_000)); // past the first window: releases the first, holds the second
-  expect(out).toHaveLength(1);
-  f.push(ev(T0, "udev thing", "udev"));
-  expect(out).toHaveLength(2);
+  f.push(ev(1), 0);
   f.expire(Infinity);
-  expect(out).toHaveLength(3);
+  expect(out).toHaveLength(1);
+  expect(f.pending).toBe(0);
 });
 
-test("Folder with a zero window passes everything through at once", () => {
+test("Folder: two different kernel texts never fold, even with the same summary; nor two event types of one record", () => {
   const out: StorageEvent[] = [];
-  const f = new Folder(0, (e) => out.push(e));
-  f.push(ev(T0));
-  f.push(ev(T0));
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1), 0);
+  f.push(ev(2, "Buffer I/O error on dev sdb1, logical block 0, lost async page write"), 1);
+  f.push(ev(3, TEXT, "FS_IO_ERROR"), 2);
+  expect(out.map((e) => e.raw)).toEqual([
+    `3,1,10,-;${TEXT}`, "3,2,20,-;Buffer I/O error on dev sdb1, logical block 0, lost async page write", `3,3,30,-;${TEXT}`,
+  ]);
+  expect(f.folded).toBe(0);
+});
+
+test("Folder: events not from a kernel-log sender, and a zero window, pass through", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1), 0, false);
+  f.push(ev(1), 0, false);
   expect(out).toHaveLength(2);
+  const z = new Folder(0, (e) => out.push(e));
+  z.push(ev(1), 0);
+  z.push(ev(1), 0);
+  expect(out).toHaveLength(4);
+});
+
+// End to end: a kmsg instance named "kernel" (not "kmsg") reading a recorded ring, the block parser, a receiver.
+const got: StorageEvent[] = [];
+const mem = definePlugin({
+  kind: "receiver", name: "mem", description: "test receiver", schema: v.strictObject({}),
+  create: () => ({ send: (events) => void got.push(...events) }),
+}) as unknown as AnyPluginDef;
+const dir = mkdtempSync(join(tmpdir(), "core-fold-"));
+afterAll(() => {
+  setSystemTime();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("Pipeline: a kmsg instance of any name folds at once; a wall-clock step back neither stalls nor releases the window", async () => {
+  const ring = join(dir, "ring");
+  const lines = [`3,1,1000,-;${TEXT}`, `3,2,1100,-;${TEXT}`, `3,3,1200,-;${TEXT}`, "3,4,1300,-;Buffer I/O error on dev sdc, logical block 7, async page read"];
+  writeFileSync(ring, lines.join("\n") + "\n");
+  const registry = new Registry([kmsg as unknown as AnyPluginDef, block as unknown as AnyPluginDef, mem]);
+  const p = new Pipeline({
+    registry, log: new RootLog({ write: () => {} }), devices: createDeviceDirectory(), services: new ServiceMap(), native: null, mode: "daemon",
+  });
+  const cfg = loadConfig({
+    registry, path: "t.toml",
+    text: `[main]\nhostname="h"\nstate_dir="${dir}"\ndedup_window="400ms"\n[kernel]\ntype="sender"\nplugin="kmsg"\npath="${ring}"\nfrom="start"\n[block]\ntype="parser"\n[sink]\ntype="receiver"\nplugin="mem"\n`,
+  });
+  await p.apply(cfg);
+  const t0 = performance.now();
+  await waitFor(() => got.length >= 2, 2000, "the first two events");
+  expect(performance.now() - t0).toBeLessThan(300); // nothing waited for the window
+  expect(got.map((e) => e.dev_name)).toEqual(["sdb1", "sdc"]);
+  expect(p.folded).toBe(2);
+  setSystemTime(new Date(Date.now() - 3600_000)); // the wall clock steps back an hour
+  p.tick();
+  expect(got).toHaveLength(2); // the window (monotonic) is still open
+  await Bun.sleep(450);
+  p.tick();
+  setSystemTime();
+  await waitFor(() => got.length >= 3, 1000, "the follow-up");
+  expect(got[2]!.extension).toMatchObject({ repeat: 2, first_event_id: got[0]!.event_id });
+  expect(got[2]!.raw).toBe(`3,3,1200,-;${TEXT}`);
+  await p.stop(1000);
 });

@@ -1,18 +1,23 @@
-// Folds repeated identical kernel messages (SPEC §2): the first of a kind is held for the window;
-// identical ones within it only count; when the window closes one event goes out with
-// extension.repeat = count. Time is the events' own (kernel timestamps), so replay folds the same
-// way the live daemon does.
+// Folds repeated identical kernel messages (SPEC §2) without holding anything: the first of a kind
+// goes out at once; identical ones within the window (same event type and same kernel text without
+// the record header) are only counted; when the window closes with repeats, one follow-up event
+// goes out with extension.repeat = count and extension.first_event_id. The clock is monotonic and
+// passed in by the caller (performance.now() live, the records' kernel timestamps in replay), so a
+// wall-clock step neither stalls nor releases a window.
 import type { StorageEvent } from "../event.ts";
-import { parseTime } from "../event.ts";
 
-interface Held {
-  event: StorageEvent;
-  until_us: number;
-  count: number;
+interface Open {
+  first: StorageEvent;
+  last: StorageEvent;
+  untilMs: number;
+  repeats: number;
 }
 
+// "PRI,SEQ,TS,FLAGS[,...];" at the start of a /dev/kmsg record line.
+const KMSG_HEADER = /^\d{1,10},\d{1,20},\d{1,20},[^;\n]{0,64};/gm;
+
 export class Folder {
-  private held = new Map<string, Held>();
+  private open = new Map<string, Open>();
   folded = 0;
 
   constructor(private windowMs: number, private out: (e: StorageEvent) => void) {}
@@ -21,34 +26,43 @@ export class Folder {
     this.windowMs = ms;
   }
 
+  /** Event type plus the kernel text of every record in raw, record headers removed. */
   static key(e: StorageEvent): string {
-    return `${e.system}\0${e.event_type}\0${e.dev_name}\0${e.msg}`;
+    return `${e.system}\0${e.event_type}\0${e.raw.replace(KMSG_HEADER, "")}`;
   }
 
-  push(e: StorageEvent): void {
-    if (this.windowMs <= 0 || e.source !== "kmsg") return this.out(e);
-    const t = parseTime(e.time);
-    this.expire(t);
+  /** `fold` false passes the event through untouched (not from a kmsg-plugin instance). */
+  push(e: StorageEvent, nowMs: number, fold = true): void {
+    if (!fold || this.windowMs <= 0 || !e.raw) return this.out(e);
+    this.expire(nowMs);
     const k = Folder.key(e);
-    const h = this.held.get(k);
-    if (h) {
-      h.count++;
+    const o = this.open.get(k);
+    if (o) {
+      o.repeats++;
+      o.last = e;
       this.folded++;
       return;
     }
-    this.held.set(k, { event: e, until_us: t + this.windowMs * 1000, count: 1 });
+    this.open.set(k, { first: e, last: e, untilMs: nowMs + this.windowMs, repeats: 0 });
+    this.out(e);
   }
 
-  /** Releases what is due at `now_us` (all with Infinity). */
-  expire(now_us: number): void {
-    for (const [k, h] of this.held) {
-      if (h.until_us > now_us) break; // held in arrival order, so the rest is later still
-      this.held.delete(k);
-      this.out(h.count > 1 ? { ...h.event, extension: { ...h.event.extension, repeat: h.count } } : h.event);
+  /** Closes the windows due at `nowMs` (all with Infinity); a window with repeats sends its follow-up. */
+  expire(nowMs: number): void {
+    for (const [k, o] of this.open) {
+      if (o.untilMs > nowMs) break; // opened in clock order with one window: the rest close later
+      this.open.delete(k);
+      if (o.repeats === 0) continue;
+      const { last, first } = o;
+      this.out({
+        ...last,
+        event_id: crypto.randomUUID(),
+        extension: { ...last.extension, repeat: o.repeats, first_event_id: first.event_id },
+      });
     }
   }
 
   get pending(): number {
-    return this.held.size;
+    return this.open.size;
   }
 }

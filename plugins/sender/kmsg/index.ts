@@ -199,4 +199,5 @@ export default definePlugin({
   schema,
   sample,
   create: (config, ctx) => createKmsgSender(config, ctx),
+  foldRepeats: true,
 });
