@@ -62,6 +62,10 @@ export class Pipeline {
   private foldSources = new Set<string>();
   /** Replay's fold clock: the records' kernel timestamps (ms), never going back. */
   private replayClockMs = 0;
+  private holdMaxMs = 250;
+  /** One timer on the earliest parser hold deadline (live only). */
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private holdDueMs = Infinity;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
@@ -79,6 +83,7 @@ export class Pipeline {
     this.hostname = cfg.main.hostname;
     this.stateDir = cfg.main.state_dir;
     this.folder.setWindow(cfg.main.dedup_window);
+    this.holdMaxMs = cfg.main.hold_max;
     const wanted = this.withImplicitParsers(cfg);
     const keep = new Set<string>();
     const fresh: Running[] = [];
@@ -135,7 +140,7 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, base as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
@@ -192,6 +197,43 @@ export class Pipeline {
       if (!p || !p.accepts.includes(rec.kind)) continue;
       this.guard(r.inst.name, () => p.parse(rec, (d) => this.emitDraft(d, rec, r.inst.name)), r);
     }
+    if (this.opts.mode === "daemon") this.armHold();
+  }
+
+  /** Arms the hold timer on the earliest deadline any parser reports, if earlier than the armed one. */
+  private armHold(): void {
+    const now = performance.now();
+    let due = Infinity;
+    for (const r of this.running.values()) {
+      const inMs = r.parser?.nextFlushIn?.();
+      if (inMs !== undefined) due = Math.min(due, now + Math.max(0, inMs));
+    }
+    if (due >= this.holdDueMs) return;
+    clearTimeout(this.holdTimer);
+    this.holdDueMs = due;
+    this.holdTimer = setTimeout(() => this.onHoldDue(), Math.max(0, due - now));
+  }
+
+  private onHoldDue(): void {
+    this.holdTimer = undefined;
+    this.holdDueMs = Infinity;
+    for (const r of this.running.values()) {
+      const p = r.parser;
+      const inMs = p?.nextFlushIn?.();
+      if (!p?.flush || inMs === undefined || inMs > 0) continue;
+      this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
+    }
+    this.armHold();
+  }
+
+  /** The lowest kmsg seq of `source` that a parser still holds (the sender's cursor stays before it). */
+  oldestHeld(source: string): number | undefined {
+    let min: number | undefined;
+    for (const r of this.running.values()) {
+      const seq = r.parser?.oldestHeld?.(source);
+      if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+    }
+    return min;
   }
 
   private guard(name: string, f: () => void, r?: Running): void {
@@ -248,11 +290,11 @@ export class Pipeline {
     return () => this.listeners.delete(listener);
   }
 
-  /** Live: every 250 ms. Flushes held multi-record reports, due folds and drop reports. */
+  /** Live: every 250 ms. Flushes parsers that do not say when (no nextFlushIn), due folds and drop reports. */
   tick(now = nowUs()): void {
     for (const r of this.running.values()) {
       const p = r.parser;
-      if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
+      if (p?.flush && !p.nextFlushIn) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
     }
     this.folder.expire(this.clockMs());
     if (now / 1000 - this.lastDropReport >= DROP_REPORT_MS) {
@@ -285,6 +327,9 @@ export class Pipeline {
       if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), true), r);
     }
     this.folder.expire(Infinity);
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdDueMs = Infinity;
   }
 
   private checkReady(): void {

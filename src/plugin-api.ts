@@ -65,7 +65,11 @@ export interface SenderContext extends BaseContext {
   ready(): void;
 }
 
-export type ParserContext = BaseContext;
+export interface ParserContext extends BaseContext {
+  /** [main] hold_max in ms: a multi-record report goes out at its closing record or at most this
+   * long after its last record (SPEC §2). */
+  holdMaxMs: number;
+}
 export type ReceiverContext = BaseContext;
 
 /** Every instance: create() builds it inert (no port, file, unit, process or timer); start()
@@ -86,8 +90,15 @@ export interface Sender extends Lifecycle {
 export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
-  /** Time passes (every 250 ms live, at end of input in replay): flush held multi-record reports. */
+  /** Releases held multi-record reports that are due (all of them when final: end of input or stop).
+   * Live, the pipeline calls it when nextFlushIn() says so (one timer on the earliest deadline of all
+   * parsers); a parser without nextFlushIn() is flushed every 250 ms. */
   flush?(emit: (draft: EventDraft) => void, final: boolean): void;
+  /** Ms until flush(emit, false) has something to release (<= 0: now); undefined when nothing is held. */
+  nextFlushIn?(): number | undefined;
+  /** The lowest seq of a held (not yet emitted) kmsg record of sender `source`: that sender's cursor
+   * stays before it, so a crash loses no held report. undefined when none is held. */
+  oldestHeld?(source: string): number | undefined;
 }
 
 export interface Receiver extends Lifecycle {

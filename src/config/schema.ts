@@ -51,6 +51,7 @@ export const MainSchema = v.strictObject({
   control_socket: v.pipe(v.optional(v.string(), "/run/storeventd/control.sock"), v.description("Control API unix socket.")),
   control_group: v.pipe(v.optional(v.string()), v.description("Group owning the control socket (mode 0660).")),
   listen: v.pipe(v.optional(v.string()), v.description('Optional TCP listener for /metrics, WebSocket events, web page ("127.0.0.1:9911").')),
+  hold_max: v.pipe(v.optional(Duration, "250ms"), v.description("A kernel report split over several records goes out at its closing record or at most this long after its last record (parsers' own hold options default to it).")),
   dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("Identical kernel messages within it fold into one event (0 = off).")),
   snippets: v.pipe(v.optional(v.string()), v.description("Directory of *.toml snippets (default: conf.d/ beside the config).")),
   log_level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("The daemon's own log level.")),

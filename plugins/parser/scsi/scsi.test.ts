@@ -12,7 +12,7 @@ describeParserPlugin(plugin, SCSI_TABLE, dir, "sd 2:0:0:1: [sdb] Attached SCSI d
 
 describe("scsi parser", () => {
   test("report_hold must be a duration", () => {
-    expect(v.parse(plugin.schema, {})).toEqual({ report_hold: 1000 });
+    expect(v.parse(plugin.schema, {})).toEqual({}); // default: [main] hold_max
     expect(v.parse(plugin.schema, { report_hold: "250ms" })).toEqual({ report_hold: 250 });
     expect(() => v.parse(plugin.schema, { report_hold: "soon" })).toThrow();
   });

@@ -218,6 +218,14 @@ export class ScsiParser {
     for (const r of this.held.expire(final)) emit(toDraft(r));
   }
 
+  nextFlushIn(): number | undefined {
+    return this.held.nextFlushIn();
+  }
+
+  oldestHeld(source: string): number | undefined {
+    return this.held.oldestSeq(source);
+  }
+
   private start(rec: KmsgRecord, msg: string, g: Groups, key: string, emit: Emit): Report {
     const r: Report = {
       records: [rec.raw], key, addr: g.addr!, disk: g.disk, tag: decNum(g.tag), time_us: rec.time_us, source: rec.source,
