@@ -66,6 +66,7 @@ export class Pipeline {
   /** One timer on the earliest parser hold deadline (live only). */
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
   private holdDueMs = Infinity;
+  private stopping = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
@@ -133,6 +134,8 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          // Stopping: the held reports are flushed to the router right after the senders stop.
+          oldestHeld: () => (this.stopping ? undefined : this.oldestHeld(inst.name)),
           ready: () => {
             r.ready = true;
             this.checkReady();
@@ -351,6 +354,7 @@ export class Pipeline {
   /** Stops senders first, flushes, then drains and closes receivers. */
   async stop(timeoutMs: number, beforeDrain?: () => void): Promise<void> {
     const byKind = (k: PluginKind) => [...this.running.values()].filter((r) => r.inst.kind === k).map((r) => r.inst.name);
+    this.stopping = true;
     await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, 5000))));
     this.flushAll();
     this.reportDrops();

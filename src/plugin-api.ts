@@ -63,6 +63,9 @@ export interface SenderContext extends BaseContext {
   emit(rec: RawRecord): void;
   /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
   ready(): void;
+  /** The lowest seq of this sender's kmsg records that a parser still holds (not yet an event):
+   * a cursor must stay before it. undefined when nothing of this sender is held. */
+  oldestHeld?(): number | undefined;
 }
 
 export interface ParserContext extends BaseContext {
