@@ -63,6 +63,7 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
     if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
     await this.startControl();

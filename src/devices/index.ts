@@ -4,7 +4,7 @@ import type { DeviceDirectory } from "../plugin-api.ts";
 import { DeviceInventory, type InventoryOptions } from "./inventory.ts";
 
 export { DeviceInventory, parseMountinfo } from "./inventory.ts";
-export type { ApplyResult, BlockDevice, InventoryOptions, Mount } from "./inventory.ts";
+export type { ApplyResult, BlockDevice, InventoryFs, InventoryOptions, Mount } from "./inventory.ts";
 
 /** The key under which the udev sender provides its live inventory (ctx.services). */
 export const INVENTORY_SERVICE = "devices.inventory";
