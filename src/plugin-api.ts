@@ -16,7 +16,9 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-  /** Logs the first time for `kind` only (bad input: "counted, logged once per kind"). */
+  /** A warning rate-limited per `kind`: at most one a minute, the next one after that says how many
+   * were suppressed ("… (37 similar messages suppressed in the last 60 s)"). For reports that can
+   * repeat: bad input, failed sends. (The name is historical.) */
   once(kind: string, msg: string, fields?: Record<string, unknown>): void;
 }
 

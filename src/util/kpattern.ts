@@ -200,7 +200,7 @@ export interface GuardContext {
 }
 
 /**
- * The message of a kmsg record when it can be kernel text, else undefined (counted and logged once):
+ * The message of a kmsg record when it can be kernel text, else undefined (counted, logged rate-limited per kind):
  * other record kinds, messages over MAX_KMSG_LEN, and NUL bytes (the kernel escapes those as \x00).
  */
 export function kernelMsg(rec: { kind: string; msg?: string }, ctx: GuardContext): string | undefined {
