@@ -17,6 +17,7 @@ import { sdNotify, startWatchdog } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
 import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
+import { within } from "./util/timeout.ts";
 
 export interface DaemonOptions {
   configPath?: string;
@@ -173,8 +174,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     stopWatchdog();
     unhook();
-    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
-    return 2;
+    await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
+    // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
+    return e instanceof ConfigError ? 2 : 1;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
   void d.pipeline.whenReady(30_000).then((ok) => {

@@ -15,6 +15,7 @@ import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
+import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
 import type { InstanceStatus } from "./daemon-api.ts";
@@ -149,8 +150,8 @@ export class Pipeline {
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
       }
     } catch (e) {
-      const where = inst.line ? `${inst.file}:${inst.line}` : inst.file;
-      throw new Error(`[${inst.name}] ${(e as Error).message ?? e} (${where})`);
+      // create() only builds (PluginDef.create): what it rejects is the configuration (exit 2).
+      throw new ConfigError([{ file: inst.file, line: inst.line, scope: `[${inst.name}]`, key: [], message: `${(e as Error).message ?? e}` }]);
     }
     return r;
   }
