@@ -19,6 +19,8 @@ export interface InventoryOptions {
   mountinfo?: string;
   /** Tests: a stub proving which paths touch the file system. */
   fs?: InventoryFs;
+  /** Never read this host's devices or mounts (replay of another host's records): only uevents fill it. */
+  offline?: boolean;
 }
 
 export interface ApplyResult {
@@ -49,13 +51,15 @@ export class DeviceInventory implements DeviceDirectory {
   private unknown = new Set<string>();
   private listeners = new Set<(r: ApplyResult) => void>();
   private fs: InventoryFs;
+  private offline: boolean;
 
   constructor(opts: InventoryOptions = {}) {
     this.sysRoot = opts.sysRoot ?? "/sys";
     this.devRoot = opts.devRoot ?? "/dev";
     this.mountinfoPath = opts.mountinfo ?? "/proc/self/mountinfo";
     this.fs = opts.fs ?? NODE_FS;
-    this.mounts = new MountTable(this.mountinfoPath, this.fs);
+    this.offline = opts.offline ?? false;
+    this.mounts = new MountTable(this.mountinfoPath, this.fs, this.offline);
   }
 
   private read(path: string): string {
@@ -84,6 +88,11 @@ export class DeviceInventory implements DeviceDirectory {
 
   /** Full rescan of <sys>/class/block; returns what changed against the previous view. */
   scan(): ApplyResult[] {
+    if (this.offline) {
+      this.hasSysfs = false;
+      this.scanned = true;
+      return [];
+    }
     this.hasSysfs = this.exists(`${this.sysRoot}/class/block`);
     const byId = this.readById();
     const names = new Set(this.ls(`${this.sysRoot}/class/block`));
@@ -137,6 +146,7 @@ export class DeviceInventory implements DeviceDirectory {
   /** Re-reads one device from sysfs (undefined when it is gone); keeps the inventory current. */
   refresh(name: string): BlockDevice | undefined {
     this.ensure();
+    if (this.offline) return this.devs.get(name);
     const dev = this.readSysfs(name, this.readById());
     if (dev) this.put(dev);
     return dev;

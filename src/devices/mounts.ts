@@ -69,10 +69,12 @@ export class MountTable {
   private at = -Infinity;
   private loading: Promise<void> | undefined;
 
-  constructor(private path: string, private fs: InventoryFs) {}
+  /** offline: stays empty (replay of another host's records). */
+  constructor(private path: string, private fs: InventoryFs, private offline = false) {}
 
   /** The start-up scan: synchronous, once. */
   loadSync(): void {
+    if (this.offline) return;
     let text = "";
     try {
       text = this.fs.readFileSync(this.path, "utf8");
@@ -106,7 +108,7 @@ export class MountTable {
 
   /** Mounts under key ("major:minor" or "src:NAME") from memory; schedules a re-read when stale. */
   get(key: string): Mount[] {
-    if (performance.now() - this.at > FRESH_MS) void this.reload();
+    if (!this.offline && performance.now() - this.at > FRESH_MS) void this.reload();
     return this.map.get(key) ?? [];
   }
 }
