@@ -61,7 +61,7 @@ export class Pipeline {
   private lastDropReport = 0;
   /** Senders whose events fold (their plugin declares foldRepeats), whatever their instance name. */
   private foldSources = new Set<string>();
-  /** Replay's fold clock: the records' kernel timestamps (ms), never going back. */
+  /** Replay's fold clock: the recorded events' times (ms), never going back. */
   private replayClockMs = 0;
   private holdMaxMs = 250;
   /** One timer on the earliest parser hold deadline (live only). */
@@ -270,11 +270,12 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
-    if (this.opts.mode === "replay" && rec?.kind === "kmsg") this.replayClockMs = Math.max(this.replayClockMs, rec.ts_us / 1000);
+    const tUs = d.time_us ?? rec?.time_us;
+    if (this.opts.mode === "replay" && tUs !== undefined) this.replayClockMs = Math.max(this.replayClockMs, tUs / 1000);
     this.folder.push(e, this.clockMs(), this.foldSources.has(e.source));
   }
 
-  /** Monotonic ms for folding: performance.now() live, the kernel timestamps in replay. */
+  /** Monotonic ms for folding: performance.now() live, the recorded times in replay. */
   private clockMs(): number {
     return this.opts.mode === "replay" ? this.replayClockMs : performance.now();
   }

@@ -65,6 +65,20 @@ test("Folder: two different kernel texts never fold, even with the same summary;
   expect(f.folded).toBe(0);
 });
 
+test("Folder: the header of every record form is left out of the comparison (kmsg, dmesg, journal lines in replay)", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  const at = (raw: string): StorageEvent => ({ ...ev(1), raw });
+  f.push(at(`3,1,10,-;${TEXT}\n SUBSYSTEM=block`), 0);
+  f.push(at(`3,9,90,c;${TEXT}\n SUBSYSTEM=block`), 1);
+  f.push(at(`[   12.345678] ${TEXT}`), 2);
+  f.push(at(`<3>[   13.000001] ${TEXT}`), 3);
+  f.push(at(`Nov 26 00:30:36 node-a kernel: ${TEXT}`), 4);
+  f.push(at(`Nov 26 00:30:37 node-a kernel: [ 14.5] ${TEXT}`), 5);
+  expect(out.map((e) => e.raw)).toEqual([`3,1,10,-;${TEXT}\n SUBSYSTEM=block`, `[   12.345678] ${TEXT}`]);
+  expect(f.folded).toBe(4);
+});
+
 test("Folder: events not from a kernel-log sender, and a zero window, pass through", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(5000, (e) => out.push(e));

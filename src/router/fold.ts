@@ -2,7 +2,7 @@
 // goes out at once; identical ones within the window (same event type and same kernel text without
 // the record header) are only counted; when the window closes with repeats, one follow-up event
 // goes out with extension.repeat = count and extension.first_event_id. The clock is monotonic and
-// passed in by the caller (performance.now() live, the records' kernel timestamps in replay), so a
+// passed in by the caller (performance.now() live, the recorded times in replay, never going back), so a
 // wall-clock step neither stalls nor releases a window.
 import type { StorageEvent } from "../event.ts";
 
@@ -13,8 +13,22 @@ interface Open {
   repeats: number;
 }
 
-// "PRI,SEQ,TS,FLAGS[,...];" at the start of a /dev/kmsg record line.
-const KMSG_HEADER = /^\d{1,10},\d{1,20},\d{1,20},[^;\n]{0,64};/gm;
+// Record headers, as the kmsg sender and replay's decoder (src/kmsg/decode.ts) accept them: the
+// /dev/kmsg "PRI,SEQ,TS,FLAGS;", or a journal/syslog prefix, "<PRI>", "fac:lvl : " and "[ TS] ".
+const KMSG_HEADER = /^\d{1,10},\d{1,20},\d{1,20},[^;\n]{0,64};/;
+const TEXT_HEADERS = [
+  /^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,6})?|\d{4}-\d\d-\d\dT[\d:.+Z-]{8,32}) \S+ [^:[\s]+(?:\[\d+\])?: ?/,
+  /^<\d{1,4}>/,
+  /^[a-z0-9]+ *:[a-z]+ *: /,
+  /^\[ *[^\]\n]{1,40}\] ?/,
+];
+
+/** A raw line's kernel text: its record header (and time stamps) removed. */
+function kernelText(line: string): string {
+  if (KMSG_HEADER.test(line)) return line.replace(KMSG_HEADER, "");
+  for (const re of TEXT_HEADERS) line = line.replace(re, "");
+  return line;
+}
 
 export class Folder {
   private open = new Map<string, Open>();
@@ -28,7 +42,7 @@ export class Folder {
 
   /** Event type plus the kernel text of every record in raw, record headers removed. */
   static key(e: StorageEvent): string {
-    return `${e.system}\0${e.event_type}\0${e.raw.replace(KMSG_HEADER, "")}`;
+    return `${e.system}\0${e.event_type}\0${e.raw.split("\n").map(kernelText).join("\n")}`;
   }
 
   /** `fold` false passes the event through untouched (not from a kmsg-plugin instance). */
