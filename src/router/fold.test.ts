@@ -79,6 +79,17 @@ test("Folder: the header of every record form is left out of the comparison (kms
   expect(f.folded).toBe(4);
 });
 
+test("Folder: a storm of distinct messages keeps at most 10000 windows open; the oldest closes early", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1, "message 0"), 0);
+  f.push(ev(2, "message 0"), 0); // a repeat: its follow-up goes out when the window closes early
+  for (let i = 1; i <= 10_000; i++) f.push(ev(i + 2, `message ${i}`), 1);
+  expect(f.pending).toBe(10_000);
+  expect(out).toHaveLength(10_002);
+  expect(out.filter((e) => e.extension.repeat !== undefined).map((e) => e.extension)).toEqual([{ repeat: 1, first_event_id: out[0]!.event_id }]);
+});
+
 test("Folder: events not from a kernel-log sender, and a zero window, pass through", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(5000, (e) => out.push(e));

@@ -30,6 +30,9 @@ function kernelText(line: string): string {
   return line;
 }
 
+/** Bound on open windows (distinct messages within one window). */
+const MAX_OPEN = 10_000;
+
 export class Folder {
   private open = new Map<string, Open>();
   folded = 0;
@@ -57,6 +60,7 @@ export class Folder {
       this.folded++;
       return;
     }
+    if (this.open.size >= MAX_OPEN) this.closeOldest();
     this.open.set(k, { first: e, last: e, untilMs: nowMs + this.windowMs, repeats: 0 });
     this.out(e);
   }
@@ -74,6 +78,12 @@ export class Folder {
         extension: { ...last.extension, repeat: o.repeats, first_event_id: first.event_id },
       });
     }
+  }
+
+  /** A storm of distinct messages: the oldest window closes early (its follow-up goes out now). */
+  private closeOldest(): void {
+    const first = this.open.values().next().value;
+    if (first) this.expire(first.untilMs);
   }
 
   get pending(): number {
