@@ -215,7 +215,7 @@ export class Pipeline {
     if (due >= this.holdDueMs) return;
     clearTimeout(this.holdTimer);
     this.holdDueMs = due;
-    this.holdTimer = setTimeout(() => this.onHoldDue(), Math.max(0, due - now));
+    this.holdTimer = setTimeout(() => this.onHoldDue(), Math.max(1, due - now)); // >= 1 ms: a parser that stays due cannot spin
   }
 
   private onHoldDue(): void {
