@@ -48,12 +48,12 @@ test("an incomplete report goes out hold_max after its last record, not after it
   const last = performance.now();
   await Bun.sleep(200); // 400 ms after the first record: still held (its last is 200 ms old)
   expect(got).toHaveLength(0);
-  for (let i = 0; i < 40 && got.length === 0; i++) await Bun.sleep(5);
+  for (let i = 0; i < 100 && got.length === 0; i++) await Bun.sleep(5);
   expect(got.map((g) => g.e.event_type)).toEqual(["SCSI_SENSE"]);
   expect(got[0]!.e.raw.split("\n")).toHaveLength(2);
   const late = got[0]!.at - last;
   expect(late).toBeGreaterThanOrEqual(299);
-  expect(late).toBeLessThan(340); // exact: one timer on the deadline, no 250 ms tick on top
+  expect(late).toBeLessThan(450); // one timer on the deadline (this test runs no 250 ms tick at all)
   expect(p.oldestHeld("kernel")).toBeUndefined();
   await p.stop(100);
 });
