@@ -1,15 +1,15 @@
 // Multi-record reports leave a parser at their closing record, or hold_max after their LAST record
 // (one pipeline timer on the earliest deadline, not a periodic tick plus the hold).
 import { expect, test } from "bun:test";
-import { Pipeline } from "../pipeline.ts";
-import { Registry } from "../registry.ts";
-import { RootLog } from "../util/log.ts";
-import { ServiceMap } from "../util/services.ts";
-import { createDeviceDirectory } from "../devices/index.ts";
-import { loadConfig } from "../config/load.ts";
-import { decodeKmsgText } from "../kmsg/decode.ts";
-import type { AnyPluginDef, StorageEvent } from "../plugin-api.ts";
-import scsi from "../../plugins/parser/scsi/index.ts";
+import { Pipeline } from "../src/pipeline.ts";
+import { Registry } from "../src/registry.ts";
+import { RootLog } from "../src/util/log.ts";
+import { ServiceMap } from "../src/util/services.ts";
+import { createDeviceDirectory } from "../src/devices/index.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { decodeKmsgText } from "../src/kmsg/decode.ts";
+import type { AnyPluginDef, StorageEvent } from "../src/plugin-api.ts";
+import scsi from "../plugins/parser/scsi/index.ts";
 
 const REPORT = [
   "6,1201,5123456,-;sd 2:0:0:1: [sdb] tag#12 FAILED Result: hostbyte=DID_OK driverbyte=DRIVER_OK cmd_age=2s",
