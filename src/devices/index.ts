@@ -9,7 +9,8 @@ export type { ApplyResult, BlockDevice, InventoryFs, InventoryOptions, Mount } f
 /** The key under which the udev sender provides its live inventory (ctx.services). */
 export const INVENTORY_SERVICE = "devices.inventory";
 
-/** A directory backed by a DeviceInventory; it scans sysfs lazily, on first lookup. */
+/** A directory backed by a DeviceInventory. identify()/mountOf() answer from memory: call scan()
+ * once at start (the daemon does); get()/list()/resolve() scan first if nobody did (CLI use). */
 export function createDeviceDirectory(opts: InventoryOptions = {}): DeviceDirectory & DeviceInventory {
   return new DeviceInventory(opts);
 }
