@@ -3,7 +3,7 @@
 // fixture's expected.ndjson (written from the kernel format strings, not by running the parsers),
 // completed by the core. Identical raw kernel text may fold; every distinct expected event appears.
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatTime } from "../src/event.ts";

@@ -93,6 +93,16 @@ export function kmsgSeq(raw: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The lowest kmsg seq among the first records of raw texts (for Parser.oldestHeld). */
+export function minSeq(raws: Iterable<string | undefined>): number | undefined {
+  let min: number | undefined;
+  for (const raw of raws) {
+    const seq = kmsgSeq(raw);
+    if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+  }
+  return min;
+}
+
 /**
  * Multi-record kernel reports (a SCSI failure's Result/Sense/CDB lines, an ATA exception's
  * SError/failed command/res lines) held per key until complete, superseded or stale. Kept in the

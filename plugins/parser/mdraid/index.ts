@@ -39,6 +39,11 @@ export class MdParser {
   private failure: { d: EventDraft; seq: number } | undefined;
   constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
 
+  /** Released by the 250 ms flush (no nextFlushIn); the kmsg cursor stays before it meanwhile. */
+  oldestHeld(_source: string): number | undefined {
+    return this.failure?.seq;
+  }
+
   flush(emit: Emit, _final: boolean): void {
     if (this.failure) emit(this.failure.d);
     this.failure = undefined;
