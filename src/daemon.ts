@@ -177,7 +177,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
     process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
     // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
-    return e instanceof ConfigError ? 2 : 1;
+    const code = e instanceof ConfigError ? 2 : 1;
+    // A half-built part (e.g. a listener's timers when its port is taken) must not keep us running.
+    setTimeout(() => process.exit(code), 2000).unref();
+    return code;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
   void d.pipeline.whenReady(30_000).then((ok) => {
