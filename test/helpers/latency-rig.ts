@@ -30,6 +30,8 @@ export class LatencyRig {
   private waiters = new Map<number, { t0: number; file?: number; monitor?: number; done: (a: Arrival) => void }>();
   private kmsgFd = -1;
   private fifoFd = -1;
+  private fifoPath = "";
+  private fifoStream: ReturnType<typeof createReadStream> | undefined;
   private devkmsgWas = "";
   private daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
   private monitor: ReturnType<typeof Bun.spawn> | undefined;
@@ -42,11 +44,12 @@ export class LatencyRig {
     // The per-open-file ratelimit of /dev/kmsg writes (10 per 5 s) would drop records: off while we run.
     this.devkmsgWas = readFileSync(DEVKMSG, "utf8").trim();
     writeFileSync(DEVKMSG, "on\n");
-    const fifo = join(this.dir, "events.fifo");
+    const fifo = (this.fifoPath = join(this.dir, "events.fifo"));
     const mk = Bun.spawnSync(["mkfifo", fifo]);
     if (mk.exitCode !== 0) throw new Error(`mkfifo: ${mk.stderr.toString()}`);
     this.fifoFd = openSync(fifo, constants.O_RDWR); // never blocks, never sees EOF
-    createReadStream("", { fd: this.fifoFd, highWaterMark: 1 << 16 }).on("data", onLines((l) => this.arrived(l, "file")));
+    this.fifoStream = createReadStream("", { fd: this.fifoFd, highWaterMark: 1 << 16 });
+    this.fifoStream.on("data", onLines((l) => this.arrived(l, "file")));
     const sock = join(this.dir, "control.sock");
     const cfg = join(this.dir, "latency.toml");
     writeFileSync(cfg, `[main]
@@ -117,14 +120,20 @@ fsync = "never"
   }
 
   async stop(): Promise<void> {
+    if (this.devkmsgWas) writeFileSync(DEVKMSG, `${this.devkmsgWas}\n`); // first: nothing below may keep it changed
     this.monitor?.kill("SIGTERM");
     if (this.daemon) {
       this.daemon.proc.kill("SIGTERM");
       await this.daemon.proc.exited;
     }
     if (this.kmsgFd >= 0) closeSync(this.kmsgFd);
-    if (this.fifoFd >= 0) closeSync(this.fifoFd);
-    if (this.devkmsgWas) writeFileSync(DEVKMSG, `${this.devkmsgWas}\n`);
+    // The stream owns the FIFO's fd, and its read blocks in a thread: wake it with a byte, then close.
+    if (this.fifoStream) {
+      this.fifoStream.destroy();
+      const w = openSync(this.fifoPath, constants.O_WRONLY | constants.O_NONBLOCK);
+      writeSync(w, "\n");
+      closeSync(w);
+    }
   }
 }
 
