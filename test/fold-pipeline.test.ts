@@ -48,7 +48,7 @@ test("Pipeline: a kmsg instance of any name folds at once; a wall-clock step bac
   await waitFor(() => got.length >= 2, 2000, "the first two events");
   expect(performance.now() - t0).toBeLessThan(1000); // nothing waited for the 1.5 s window
   expect(got.map((e) => e.dev_name)).toEqual(["sdb1", "sdc"]);
-  expect(p.folded).toBe(2);
+  expect(p.folder.folded).toBe(2);
   setSystemTime(new Date(Date.now() - 3600_000)); // the wall clock steps back an hour
   p.tick();
   expect(got).toHaveLength(2); // the window (monotonic) is still open

@@ -38,15 +38,15 @@ test("a report goes out at its closing record, or a moment later when the parser
   for (let i = 0; i < 100 && got.length === 0; i++) await Bun.sleep(5);
   expect(got.map((g) => g.e.event_type)).toEqual(["SCSI_SENSE"]);
   expect(got[0]!.at - closed).toBeLessThan(400); // its own deadline, not hold_max (5 s) nor a tick
-  expect(p.oldestHeld("kernel")).toBeUndefined();
+  expect(p.holds.oldestHeld("kernel")).toBeUndefined();
   await p.stop(100);
 });
 
 test("an incomplete report goes out hold_max after its last record, not after its first nor on a tick", async () => {
   const { p, got } = await pipeline(`hold_max = "300ms"`);
   p.handleRecord(rec(REPORT[0]!));
-  expect(p.oldestHeld("kernel")).toBe(1201); // what the kmsg cursor must not pass
-  expect(p.oldestHeld("other")).toBeUndefined();
+  expect(p.holds.oldestHeld("kernel")).toBe(1201); // what the kmsg cursor must not pass
+  expect(p.holds.oldestHeld("other")).toBeUndefined();
   await Bun.sleep(200);
   p.handleRecord(rec(REPORT[1]!));
   const last = performance.now();
@@ -58,7 +58,7 @@ test("an incomplete report goes out hold_max after its last record, not after it
   const late = got[0]!.at - last;
   expect(late).toBeGreaterThanOrEqual(299);
   expect(late).toBeLessThan(450); // one timer on the deadline (this test runs no 250 ms tick at all)
-  expect(p.oldestHeld("kernel")).toBeUndefined();
+  expect(p.holds.oldestHeld("kernel")).toBeUndefined();
   await p.stop(100);
 });
 

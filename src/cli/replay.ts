@@ -120,8 +120,13 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const pipeline = new Pipeline({
     registry, log: rootLog, devices, services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
-  await pipeline.apply(cfg);
-  pipeline.foldSource("kmsg"); // decodeKmsgText's records carry source "kmsg"
+  const applied = await pipeline.apply(cfg);
+  if (applied.failed.length) {
+    io.err(`storeventd replay: ${applied.failed.map((f) => f.error).join("\n")}`);
+    await pipeline.stop(1000);
+    return 1;
+  }
+  pipeline.folder.sources.add("kmsg"); // decodeKmsgText's records carry source "kmsg"
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -163,6 +168,6 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();
   if (values.model) io.out(JSON.stringify(pipeline.drbd.toStatusJson(), null, 2));
-  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folded ? `, ${pipeline.folded} folded` : ""}`);
+  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}`);
   return 0;
 }

@@ -36,8 +36,23 @@ const MAX_OPEN = 10_000;
 export class Folder {
   private open = new Map<string, Open>();
   folded = 0;
+  /** Senders whose events fold (their plugin declares foldRepeats), whatever their instance name. */
+  readonly sources = new Set<string>();
+  /** Replay's clock: the recorded events' times (ms), never going back. */
+  private replayMs = 0;
 
-  constructor(private windowMs: number, private out: (e: StorageEvent) => void) {}
+  constructor(private windowMs: number, private out: (e: StorageEvent) => void, private replay = false) {}
+
+  /** The fold clock in ms: monotonic live, the recorded times in replay. */
+  clockMs(): number {
+    return this.replay ? this.replayMs : performance.now();
+  }
+
+  /** An event of the pipeline; `timeUs` is its recorded time (replay's clock). */
+  offer(e: StorageEvent, timeUs: number | undefined): void {
+    if (this.replay && timeUs !== undefined) this.replayMs = Math.max(this.replayMs, timeUs / 1000);
+    this.push(e, this.clockMs(), this.sources.has(e.source));
+  }
 
   setWindow(ms: number): void {
     this.windowMs = ms;
