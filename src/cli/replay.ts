@@ -44,6 +44,8 @@ Options:
                            instead of the events
       --boot-time TIME     RFC 3339 boot time for kmsg timestamps (default: this host's boot time)
       --accept-user-records  parse kmsg records of user facilities too (default: kernel only)
+      --host-devices       identify devices (dev_path, dev_wwid, owners, mount points) from this
+                           host's sysfs and mounts (default: never; the records are another time's)
   -h, --help               this help
 
 A summary (records, events, skipped) goes to stderr.
@@ -82,7 +84,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     ...CONFIG_OPTION,
     kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" }, journal: { type: "string" },
     json: { type: "boolean" }, receivers: { type: "boolean" }, model: { type: "boolean" },
-    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" },
+    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, "host-devices": { type: "boolean" },
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
   const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
@@ -116,8 +118,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
 
   rootLog.level = "warn";
+  // The records may come from another host or another day: this host's devices only when asked.
+  const devices = createDeviceDirectory({ offline: !values["host-devices"] });
+  devices.scan();
   const pipeline = new Pipeline({
-    registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
+    registry, log: rootLog, devices, services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
   const applied = await pipeline.apply(cfg);
   if (applied.failed.length) {
@@ -125,6 +130,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     await pipeline.stop(1000);
     return 1;
   }
+  pipeline.folder.sources.add("kmsg"); // decodeKmsgText's records carry source "kmsg"
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -176,6 +182,6 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();
   if (values.model) io.out(JSON.stringify(pipeline.drbd.toStatusJson(), null, 2));
-  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folded ? `, ${pipeline.folded} folded` : ""}`);
+  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}`);
   return 0;
 }
