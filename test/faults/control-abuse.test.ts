@@ -52,10 +52,10 @@ async function statusMs(): Promise<number> {
 
 const rep = section({
   n: 7, title: "Control socket abuse",
-  injects: `${CONNS} connections held open at once (half idle, half slowloris sending one header byte every 200 ms), a POST with a 1 GB body streamed as fast as the socket takes it, malformed HTTP, a connection from the user nobody`,
+  injects: `${CONNS} connections held open at once (half idle, half slowloris sending one header byte every 200 ms), a POST with a 1 GB body streamed as fast as the socket takes it (Content-Length, then chunked to /v1/reload), malformed HTTP, a connection from the user nobody`,
   holds: [
     "status answers within 100 ms (worst of the probes) during the crowd and during the 1 GB body",
-    "the 1 GB body gets a 4xx (413) and RSS stays under 300 MiB",
+    "the 1 GB body gets a 4xx (413) and RSS stays under 300 MiB; sent chunked (no length) to POST /v1/reload it gets 413 too and reloads nothing",
     "malformed HTTP gets 400",
     "nobody (not in the socket's group) cannot connect (EACCES: the socket is 0660, access control is the file system's)",
   ],
@@ -106,6 +106,25 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
       }
       await Promise.race([pump, Bun.sleep(2000)]);
       big.destroy();
+      // the same 1 GB as a chunked body (no length for a size limit to catch) to POST /v1/reload
+      const reloadsBefore = (d.stderr().match(/reloaded: /g) ?? []).length;
+      const ch = net.connect(sock);
+      let chReply = "";
+      ch.on("data", (x) => (chReply += x.toString()));
+      ch.on("error", () => {});
+      ch.write("POST /v1/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+      for (let i = 0; i < 10 && !chReply && !ch.destroyed; i++) await Bun.sleep(50);
+      const piece = Buffer.concat([Buffer.from((1 << 20).toString(16) + "\r\n"), Buffer.alloc(1 << 20, 97), Buffer.from("\r\n")]);
+      let chSent = 0;
+      const t1 = performance.now();
+      while (chSent < 1024 && !ch.destroyed && !chReply && performance.now() - t1 < 20_000) {
+        if (!ch.write(piece)) await new Promise((r) => { ch.once("drain", r); ch.once("close", r); });
+        chSent++;
+        if (chSent % 64 === 0) bigMs.push(await statusMs());
+      }
+      await Bun.sleep(200);
+      ch.destroy();
+      const reloadsAfter = (d.stderr().match(/reloaded: /g) ?? []).length;
       const malformed = await raw("THIS IS NOT HTTP\r\n\r\n");
       const badLength = await raw("GET /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n");
       const nobody = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-sS", "--unix-socket", sock, "http://localhost/v1/status"], { stderr: "pipe" });
@@ -115,7 +134,9 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
         "status ms during crowd (max)": Math.max(...crowdMs).toFixed(1),
         "1 GB body: MiB of body sent before the answer": (sent / 2 ** 20).toFixed(0),
         "1 GB body: answer": bigReply.split("\r\n")[0] || "(none; connection closed)",
-        "status ms during 1 GB body (max)": bigMs.length ? Math.max(...bigMs).toFixed(1) : "n/a",
+        "1 GB chunked body to /v1/reload: MiB sent before the answer": chSent, "1 GB chunked body: answer": chReply.split("\r\n")[0] || "(none; connection closed)",
+        "reloads done by the chunked request": reloadsAfter - reloadsBefore,
+        "status ms during the 1 GB bodies (max)": bigMs.length ? Math.max(...bigMs).toFixed(1) : "n/a",
         "malformed HTTP answer": malformed.split("\r\n")[0] || "(none)",
         "negative Content-Length answer": badLength.split("\r\n")[0] || "(none)",
         "nobody": `curl exit ${nobody.exitCode}: ${nobody.stderr.toString().trim().slice(0, 120)}`,
@@ -125,6 +146,8 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
       expect(Math.max(...crowdMs)).toBeLessThan(100);
       expect(bigReply).toMatch(/^HTTP\/1.1 4\d\d/);
       expect(bigMs.length ? Math.max(...bigMs) : 0).toBeLessThan(100);
+      expect(chReply).toMatch(/^HTTP\/1.1 413/);
+      expect(reloadsAfter - reloadsBefore).toBe(0);
       expect(peak).toBeLessThan(300);
       expect(malformed).toMatch(/^HTTP\/1.1 400/);
       expect(nobody.exitCode).toBe(7); // curl: could not connect
