@@ -133,6 +133,23 @@ env = { OUT = "@OUT@" }
     await umh.close?.();
   });
 
+  test("a connection rule matches a peer's role change (change connection ... role:Primary)", async () => {
+    const { umh, rec, feed } = await setup(`
+[[umh]]
+[[umh.connection]]
+command = '@REC@ "peer $DRBD_PEER_NODE_ID $DRBD_OLD_PEER_ROLE to $DRBD_NEW_PEER_ROLE"'
+old.peer-role = "Secondary"
+new.peer-role = "Primary"
+env = { OUT = "@OUT@" }
+`);
+    feed(lifecycle.split("exists -\n")[0] + "exists -\n" +
+      "change connection name:r0 peer-node-id:2 conn-name:bob connection:Connected role:Primary congested:no ap-in-flight:0 rs-in-flight:0\n");
+    await until("one run", () => rec.counts.get("exit_ok") === 1);
+    expect(runs().map((r) => r[0])).toEqual(["argv: peer 2 Secondary to Primary"]);
+    expect(rec.counts.get("matched")).toBe(1);
+    await umh.close?.();
+  });
+
   test("a hung command is killed after timeout; failures are counted", async () => {
     const { umh, rec, feed } = await setup(`
 [[umh]]
