@@ -23,7 +23,7 @@ function verb(about: string, flags: Flag[], args: VerbSpec["args"]): VerbSpec {
       const fl = [...flags, { long: "help", short: "h", help: "Prints help information" }].map((f) =>
         `    ${f.short ? `-${f.short}, ` : "    "}--${f.long}${f.value ? ` <${f.value}>` : ""}`.padEnd(34) + (f.help ?? ""));
       const ar = args.map((a) => `    <${a.name}>`.padEnd(34) + a.help);
-      return [`${self} ${name}`, about, "", "USAGE:", `    ${self} ${name} [FLAGS] [OPTIONS] ${usage}`.trimEnd(), "",
+      return [`Usage: ${self} ${name} [FLAGS] [OPTIONS] ${usage}`.trimEnd(), "", about, "",
         "FLAGS/OPTIONS:", ...fl, ...(ar.length ? ["", "ARGS:", ...ar] : []), "",
         "Global options: -c, --config <FILE> (before the verb), --context <CONTEXT>, --nodes <NODES>"].join("\n");
     },
@@ -65,11 +65,9 @@ export const VERBS: Record<string, VerbSpec> = {
 
 export function HELP(self: string): string {
   const w = Math.max(...Object.keys(VERBS).map((v) => v.length));
-  return `${self}
-Controls a local drbd-reactor configuration run by storeventd (drbd-reactorctl's verbs)
+  return `Usage: ${self} [OPTIONS] [SUBCOMMAND]
 
-USAGE:
-    ${self} [OPTIONS] [SUBCOMMAND]
+Controls a local drbd-reactor configuration run by storeventd (drbd-reactorctl's verbs).
 
 OPTIONS:
     -c, --config <FILE>        Sets a custom config file [default: /etc/drbd-reactor.toml]

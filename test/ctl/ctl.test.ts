@@ -155,7 +155,8 @@ describe("storeventd ctl", () => {
     expect((await ctl(["--context", "cluster", "ls"])).err).toContain("multi-node contexts");
     for (const v of ["status", "ls", "cat", "edit", "enable", "disable", "evict", "restart", "rm", "start-until", "generate-completion"]) {
       const h = await ctl([v, "--help"], "drbd-reactorctl");
-      expect([h.code, h.out.split("\n")[0]]).toEqual([0, `drbd-reactorctl ${v}`]);
+      expect(h.code).toBe(0);
+      expect(h.out.split("\n")[0]).toMatch(new RegExp(`^Usage: drbd-reactorctl ${v}( |$)`));
     }
     const comp = await ctl(["generate-completion", "bash"], "drbd-reactorctl");
     expect(comp.out).toContain("complete -F _drbd_reactorctl_ctl drbd-reactorctl");
