@@ -70,5 +70,5 @@ export const DRBD_REACTOR_ARRAYS: Record<string, { plugin: string; supported: bo
   debugger: { plugin: "debugger", supported: true },
   prometheus: { plugin: "prometheus", supported: true },
   promoter: { plugin: "promoter", supported: true },
-  agentx: { plugin: "agentx", supported: false, why: "the AgentX (SNMP) plugin of drbd-reactor is not supported by storeventd; use [[prometheus]]" },
+  agentx: { plugin: "agentx", supported: true },
 };
