@@ -1,17 +1,17 @@
 // Migrating from drbd-reactor: a drbd-reactor configuration directory (test/reactor/etc: main file
 // with snippets, [[log]] to a file, a promoter with systemd units and an ocf: entry, umh rules on
-// all four object kinds with shell commands, prometheus, debugger) runs unchanged under storeventd
+// all four object kinds with shell commands, prometheus, debugger, agentx) runs unchanged under storeventd
 // in two systemd containers (the promoter cluster harness: drbd-utils' units and shim, the fake
 // drbdsetup/drbdadm on the DRBD simulator, Debian's resource-agents for the OCF agent).
 // Checked: each umh rule's command runs once per matching change with drbd-reactor's environment;
-// the log file fills in drbd-reactor's line format; a Prometheus scrape and `status --json` agree;
+// the log file fills in drbd-reactor's line format; snmpwalk (net-snmp's snmpd as AgentX master in
+// n1's network namespace), a Prometheus scrape and `status --json` agree;
 // `storeventd ctl` ls/status/disable --now/enable/evict (and -k/-u) work and their state survives
 // a daemon restart.
-// TODO(issue 14): add an [[agentx]] snippet and an snmpwalk check once the AgentX plugin (branch
-// agentx14) is merged; it was not in main when this test was written.
-// Needs root, systemd-container, debootstrap, drbd-utils, resource-agents.
+// Needs root, systemd-container, debootstrap, drbd-utils, resource-agents, snmpd, snmp.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PromoterCluster, type Run } from "./promoter/cluster-harness.ts";
 
@@ -20,6 +20,28 @@ const cluster = new PromoterCluster("rx14", NODES, ["r0"]);
 const ETC = join(import.meta.dir, "reactor/etc");
 const root = (n: string, p = "") => join(cluster.work, n, "merged", p);
 const umhDir = () => join(cluster.simDir, "umh");
+const snmpDir = mkdtempSync(join(tmpdir(), "storeventd-rx14-snmpd-"));
+let snmpd: ReturnType<typeof Bun.spawn> | undefined;
+/** No MIB files: numeric OIDs only. */
+const SNMP_ENV = { ...process.env, MIBS: "", MIBDIRS: "/nonexistent", SNMP_PERSISTENT_DIR: join(snmpDir, "persist") };
+
+/** net-snmp's snmpd as AgentX master on localhost:705 inside n1's network namespace (the host's
+ * files, the node's loopback: the node's storeventd reaches it as drbd-reactor's default address). */
+function startSnmpd(): void {
+  for (const t of ["snmpd", "snmpwalk"]) if (!Bun.which(t, { PATH: `${process.env.PATH}:/usr/sbin` })) throw new Error(`missing ${t}: apt-get install -y snmpd snmp`);
+  mkdirSync(join(snmpDir, "persist"), { recursive: true });
+  writeFileSync(join(snmpDir, "snmpd.conf"), `[snmp] persistentDir ${join(snmpDir, "persist")}\nmaster agentx\nagentXSocket tcp:127.0.0.1:705\nrocommunity public 127.0.0.1\n`);
+  snmpd = Bun.spawn(["ip", "netns", "exec", `${cluster.name}-n1`, Bun.which("snmpd", { PATH: `${process.env.PATH}:/usr/sbin` })!, "-f", "-C",
+    "-c", join(snmpDir, "snmpd.conf"), "-Lf", join(snmpDir, "snmpd.log"), "udp:127.0.0.1:1161"], { env: SNMP_ENV, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+}
+
+async function snmpwalk(oid: string): Promise<string> {
+  const p = Bun.spawn(["ip", "netns", "exec", `${cluster.name}-n1`, "snmpwalk", "-v2c", "-c", "public", "-On", "-t", "3", "-r", "1", "udp:127.0.0.1:1161", oid],
+    { env: SNMP_ENV, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  await p.exited;
+  return out + err;
+}
 
 async function inNode(n: string, ...argv: string[]): Promise<Run> {
   return cluster.inNode(n, ...argv);
@@ -49,6 +71,7 @@ beforeAll(async () => {
   if (!existsSync("/usr/lib/ocf/resource.d/heartbeat/Dummy")) throw new Error("missing resource-agents: apt-get install -y resource-agents");
   // A first start without DRBD; the drbd-reactor layout replaces it below.
   await cluster.up(`[main]\nlog_level = "warn"\n`);
+  startSnmpd();
   mkdirSync(umhDir(), { recursive: true });
   for (const n of NODES) {
     cpSync(ETC, root(n, "etc"), { recursive: true });
@@ -67,6 +90,9 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
+  snmpd?.kill("SIGTERM");
+  await snmpd?.exited;
+  rmSync(snmpDir, { recursive: true, force: true });
   await cluster.down();
   console.log(`reactor migration timings:\n  ${cluster.timings.join("\n  ")}`);
 }, 120_000);
@@ -138,19 +164,29 @@ describe("a drbd-reactor configuration under storeventd, in systemd containers",
     expect(log).toMatch(/^INFO \[storeventd\] started /m);
   });
 
-  test("a Prometheus scrape shows the states `status --json` and `ctl status --json` show", async () => {
+  test("snmpwalk and a Prometheus scrape show the states `status --json` and `ctl status --json` show", async () => {
     const metrics = await ok("n1", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9942 && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3");
     const st = JSON.parse(await ok("n1", "storeventd", "status", "--json")) as { drbd: { name: string; role: string; devices: { volume: number; "disk-state": string }[] }[] };
     const r0 = st.drbd.find((r) => r.name === "r0")!;
     expect(r0.role).toBe("Primary");
     expect(metrics).toContain(`drbd_resource_role{name="r0",drbd_resource_role="${r0.role}"} 1\n`);
     expect(metrics).toContain(`drbd_device_state{name="r0",volume="0",minor="1000",drbd_device_state="${r0.devices[0]!["disk-state"]}"} 1\n`);
+    // The AgentX subagent's table (…23302.1.2.1.COLUMN.MINOR): role (3) and disk state (10) of minor 1000.
+    let walk = "";
+    for (let i = 0; i < 50 && !walk.includes(".1.2.1.3.1000 = "); i++) {
+      walk = await snmpwalk("1.3.6.1.4.1.23302.1.2.1");
+      if (!walk.includes(".1.2.1.3.1000 = ")) await Bun.sleep(200);
+    }
+    expect(walk).toContain(`.1.3.6.1.4.1.23302.1.2.1.2.1000 = STRING: "r0"`);
+    expect(walk).toContain(`.1.3.6.1.4.1.23302.1.2.1.3.1000 = STRING: "${r0.role}"`);
+    expect(walk).toContain(`.1.3.6.1.4.1.23302.1.2.1.10.1000 = STRING: "${r0.devices[0]!["disk-state"]}"`);
     const c = JSON.parse((await ctl("n1", "status", "--json")).out);
     expect(c.promoter[0]).toMatchObject({ drbd_resource: "r0", path: "/etc/drbd-reactor.d/r0.toml", enabled: true, primary_on: "n1", status: "active" });
     expect(c.promoter[0].dependencies.map((d: { name: string; status: string }) => `${d.name} ${d.status}`)).toEqual([
       "drbd-promote@r0.service active", "ocf.ra@dummy_r0.service active", "app@r0.service active",
     ]);
     expect(c.prometheus).toEqual([{ path: "/etc/drbd-reactor.d/prometheus.toml", enabled: true, address: ":9942", status: "active" }]);
+    expect(c.agentx).toEqual([{ path: "/etc/drbd-reactor.d/agentx.toml", enabled: true, address: "localhost:705", status: "active" }]);
     expect(c.umh.length).toBe(1);
     expect(c.debugger.length).toBe(1);
     const c2 = JSON.parse((await ctl("n2", "status", "--json")).out);
@@ -160,6 +196,7 @@ describe("a drbd-reactor configuration under storeventd, in systemd containers",
   test("ctl ls (also as drbd-reactorctl); disable --now moves the stack, survives a daemon restart; enable", async () => {
     const ls = await ctl("n1", "ls");
     expect(ls.out).toBe([
+      "/etc/drbd-reactor.d/agentx.toml:", "- AgentX: localhost:705",
       "/etc/drbd-reactor.d/debugger.toml:", "- Debugger", "/etc/drbd-reactor.d/prometheus.toml:", "- Prometheus: :9942",
       "/etc/drbd-reactor.d/r0.toml:", '- Promoter: r0; start = ["ocf:heartbeat:Dummy dummy state=/run/dummy-r0.state", "app@r0.service"]',
       "/etc/drbd-reactor.d/umh.toml:", "- UMH", "",
