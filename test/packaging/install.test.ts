@@ -98,6 +98,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete("storeventd monitor --severity w")).toEqual(["warn"]);
     expect(complete("storeventd replay --e")).toEqual(["--events2"]);
     expect(complete("storeventd promoter ev")).toEqual(["evict"]);
+    expect(complete("storeventd ctl ev")).toEqual(["evict"]);
+    expect(complete("storeventd ctl evict --keep")).toEqual(["--keep-masked"]);
     expect(complete("storeventd -c /etc/storeventd/storeventd.toml che")).toEqual(["check"]);
   });
 
