@@ -37,20 +37,26 @@ function ctlIo(io: Io) {
   return { ...io, readLine: readStdinLine };
 }
 
-/** One line from stdin (rm's question), undefined at end of input. */
+/** One line from stdin (rm's questions), undefined at end of input; what follows the line is kept
+ * for the next question. */
+let stdinReader: { read(): Promise<{ value?: Uint8Array; done: boolean }> } | undefined;
+let stdinRest = "";
 async function readStdinLine(): Promise<string | undefined> {
-  const reader = Bun.stdin.stream().getReader();
-  let line = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return line || undefined;
-      line += new TextDecoder().decode(value);
-      if (line.includes("\n")) return line.slice(0, line.indexOf("\n"));
+  const reader = (stdinReader ??= Bun.stdin.stream().getReader());
+  const dec = new TextDecoder();
+  while (!stdinRest.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const last = stdinRest;
+      stdinRest = "";
+      return last || undefined;
     }
-  } finally {
-    reader.releaseLock();
+    stdinRest += dec.decode(value);
   }
+  const i = stdinRest.indexOf("\n");
+  const line = stdinRest.slice(0, i);
+  stdinRest = stdinRest.slice(i + 1);
+  return line;
 }
 
 /** The name this binary was started under (argv[0] as given to exec, from /proc/self/cmdline). */

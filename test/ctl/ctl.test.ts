@@ -114,6 +114,11 @@ describe("storeventd ctl", () => {
     expect(existsSync(join(dir, "umh.toml"))).toBe(false);
     expect((await ctl(["rm", "-f", "--disabled", "dbg"])).code).toBe(0);
     expect(existsSync(join(dir, "dbg.toml.disabled"))).toBe(false);
+    // Two questions answered from one piped stdin.
+    writeFileSync(join(dir, "a.toml"), "[[debugger]]\n");
+    writeFileSync(join(dir, "b.toml"), "[[debugger]]\n");
+    await ctl(["rm", "a", "b"], "storeventd", "y\ny\n");
+    expect([existsSync(join(dir, "a.toml")), existsSync(join(dir, "b.toml"))]).toEqual([false, false]);
     const out = await ctl(["rm", "-f", "/etc/passwd"]);
     expect(out.err).toContain("File '/etc/passwd' does not have a recognized extension");
   });
