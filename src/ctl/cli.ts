@@ -1,7 +1,7 @@
 // `storeventd ctl VERB ...`, which is also the binary invoked as `drbd-reactorctl`: drbd-reactorctl's
 // verbs, flags and output on a drbd-reactor configuration (default /etc/drbd-reactor.toml and the
 // snippets directory it names). Usage errors exit 2 as `storeventd ctl`, 1 as `drbd-reactorctl`
-// (its exit code); runtime errors exit 1. Multi-node contexts (--context/--nodes) are not done.
+// (its exit code); runtime errors exit 1. Cluster contexts (--context/--nodes) fan out over ssh.
 import type { AnyPluginDef } from "../plugin-api.ts";
 import { Registry } from "../registry.ts";
 import { loadConfig } from "../config/load.ts";
@@ -10,6 +10,10 @@ import { bothStates, type SnippetState, snippets, snippetsDirOf } from "./snippe
 import { collect, ls, paint, terminal, toJson } from "./status.ts";
 import { cat, type Ctx, disable, edit, enable, evict, restart, rm, startUntil } from "./verbs.ts";
 import { completion, HELP, VERBS, type VerbSpec } from "./help.ts";
+import { doRemote } from "./remote.ts";
+import { basename } from "node:path";
+
+const REMOTE = new Set(["", "status", "ls", "cat", "edit", "enable", "disable", "rm", "restart"]);
 
 export interface CtlIo {
   out(s: string): void;
@@ -108,8 +112,12 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       io.out(text);
       return 0;
     }
-    if (p.context !== "default" || p.nodes.length) {
-      throw new Error(`${self}: multi-node contexts (--context, --nodes) are not supported; run it on each node`);
+    // As drbd-reactorctl: these verbs run on every node of a cluster context (evict and
+    // start-until act on this node only).
+    if (!p.flags.local && REMOTE.has(p.verb) && !(p.verb === "restart" && !p.args.length)) {
+      const selfArgv = basename(process.execPath) === "bun" ? [process.execPath, Bun.main, "ctl"] : [process.execPath, "ctl"];
+      const out = { write: (s: string) => void process.stdout.write(s), green: pt.green };
+      if (await doRemote(argv, p.context, p.nodes, selfArgv, out)) return 0;
     }
     const dir = snippetsDirOf(p.config);
     if (!dir) throw new Error("Could not get snippets path from config file");

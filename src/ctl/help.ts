@@ -71,8 +71,8 @@ Controls a local drbd-reactor configuration run by storeventd (drbd-reactorctl's
 
 OPTIONS:
     -c, --config <FILE>        Sets a custom config file [default: /etc/drbd-reactor.toml]
-        --context <CONTEXT>    Uses the given (cluster) context [default: default] (not supported)
-        --nodes <NODES>...     Uses only the given nodes from the context (not supported)
+        --context <CONTEXT>    Uses the given (cluster) context [default: default]
+        --nodes <NODES>...     Uses only the given nodes from the context
     -h, --help                 Prints help information
 
 SUBCOMMANDS:

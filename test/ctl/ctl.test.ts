@@ -1,8 +1,9 @@
 // `storeventd ctl` / `drbd-reactorctl` (the compiled binary) on a drbd-reactor configuration in a
 // temporary directory: snippet name resolution, ls/cat/status output, enable/disable/rm renaming
-// files and reloading, evict's systemctl sequence, exit codes under both names. The host has no
-// systemd as PID 1 and no DRBD, so systemctl and drbdsetup are the logging fakes in bin/ (the
-// systemd containers of test/reactor-migration.test.ts run the real ones).
+// files and reloading, evict's systemctl sequence, exit codes under both names, cluster contexts.
+// The host has no systemd as PID 1, no DRBD and no second machine, so systemctl, drbdsetup and ssh
+// are the logging fakes in bin/ (the systemd containers of test/reactor-migration.test.ts run
+// the real systemctl and drbdsetup's simulator).
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -42,10 +43,10 @@ beforeEach(() => {
   writeFileSync(join(units, "r0.status.json"), JSON.stringify([{ name: "r0", role: "Primary", connections: [{ name: "n2", "peer-role": "Secondary" }] }]) + "\n");
 });
 
-async function ctl(args: string[], as: "storeventd" | "drbd-reactorctl" = "storeventd", stdin?: string) {
+async function ctl(args: string[], as: "storeventd" | "drbd-reactorctl" = "storeventd", stdin?: string, env: Record<string, string> = {}) {
   const argv = as === "storeventd" ? [BIN, "ctl", "-c", cfg, ...args] : [join(linkDir, "drbd-reactorctl"), "-c", cfg, ...args];
   const p = Bun.spawn(argv, {
-    env: { ...process.env, PATH: `${join(import.meta.dir, "bin")}:${process.env.PATH}`, CTL_LOG: log, CTL_UNITS: units },
+    env: { ...process.env, PATH: `${join(import.meta.dir, "bin")}:${linkDir}:${process.env.PATH}`, CTL_LOG: log, CTL_UNITS: units, ...env },
     stdin: stdin !== undefined ? new Blob([stdin]) : "ignore", stdout: "pipe", stderr: "pipe",
   });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -157,7 +158,6 @@ describe("storeventd ctl", () => {
     expect((await ctl(["ls"], "drbd-reactorctl")).out).toContain("- Promoter: r0; start = [");
     expect((await ctl(["frobnicate"], "drbd-reactorctl")).code).toBe(1);
     expect((await ctl(["frobnicate"])).code).toBe(2);
-    expect((await ctl(["--context", "cluster", "ls"])).err).toContain("multi-node contexts");
     for (const v of ["status", "ls", "cat", "edit", "enable", "disable", "evict", "restart", "rm", "start-until", "generate-completion"]) {
       const h = await ctl([v, "--help"], "drbd-reactorctl");
       expect(h.code).toBe(0);
@@ -167,6 +167,37 @@ describe("storeventd ctl", () => {
     expect(comp.out).toContain("complete -F _drbd_reactorctl_ctl drbd-reactorctl");
     const check = Bun.spawnSync(["bash", "-n"], { stdin: new Blob([comp.out]) });
     expect(check.exitCode).toBe(0);
+  });
+
+  test("--context: a verb runs on every node of ~/.config/drbd-reactorctl/CONTEXT.toml (ssh for the others), --nodes picks some", async () => {
+    const xdg = join(root, "xdg");
+    mkdirSync(join(xdg, "drbd-reactorctl"), { recursive: true });
+    writeFileSync(join(xdg, "drbd-reactorctl/cluster.toml"), `[nodes.alpha]\nhostname = "alpha.example"\n[nodes.me]\nhostname = "${hostname()}"\n[nodes.beta]\nuser = "admin"\n`);
+    const env = { XDG_CONFIG_HOME: xdg };
+    const lsOut = (await ctl(["ls"])).out;
+    const r = await ctl(["--context", "cluster", "ls"], "storeventd", undefined, env);
+    expect(r.code).toBe(0);
+    const hosts = ["alpha.example", "beta", hostname()].sort();
+    expect(r.out).toBe(`Checking ssh connection to all remote nodes: ✓\n${hosts.map((h) => `➞ ${h}:\n${lsOut}\n`).join("")}`);
+    expect(calls().filter((l) => l.startsWith("ssh ")).sort()).toEqual([
+      `ssh -qtt admin@beta -- drbd-reactorctl --local -c ${cfg} --context cluster ls`,
+      `ssh -qtt root@alpha.example -- drbd-reactorctl --local -c ${cfg} --context cluster ls`,
+      "ssh admin@beta true", "ssh root@alpha.example true",
+    ]);
+    rmSync(log);
+    const one = await ctl(["--context", "cluster", "--nodes", "alpha", "ls"], "drbd-reactorctl", undefined, env);
+    expect(one.out).toBe(`Checking ssh connection to all remote nodes: ✓\n➞ alpha.example:\n${lsOut}\n`);
+    // An unreachable node stops it before anything runs anywhere.
+    rmSync(log);
+    const down = await ctl(["--context", "cluster", "disable", "r0"], "storeventd", undefined, { ...env, CTL_DOWN: "beta" });
+    expect(down.code).toBe(1);
+    expect(down.err).toContain("Error: Command 'ssh admin@beta true' failed");
+    expect(existsSync(join(dir, "r0.toml"))).toBe(true);
+    expect(calls().filter((l) => l.includes("--local"))).toEqual([]);
+    // local (and a missing default.toml) means this node only.
+    expect((await ctl(["--context", "local", "ls"], "storeventd", undefined, env)).out).toBe(lsOut);
+    expect((await ctl(["ls"], "storeventd", undefined, env)).out).toBe(lsOut);
+    expect((await ctl(["--context", "nosuch", "ls"], "storeventd", undefined, env)).err).toContain("Could not read config file");
   });
 
   test("edit: a bad snippet is reopened with the error until it validates, then saved and reloaded", async () => {
