@@ -4,7 +4,8 @@
 // (its exit code); runtime errors exit 1. Cluster contexts (--context/--nodes) fan out over ssh.
 import type { AnyPluginDef } from "../plugin-api.ts";
 import { Registry } from "../registry.ts";
-import { loadConfig } from "../config/load.ts";
+import { existsSync } from "node:fs";
+import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.ts";
 import { ConfigError } from "../config/issues.ts";
 import { bothStates, type SnippetState, snippets, snippetsDirOf } from "./snippets.ts";
 import { collect, ls, paint, terminal, toJson } from "./status.ts";
@@ -33,12 +34,20 @@ interface Parsed {
   args: string[];
 }
 
+export const REACTOR_CONFIG = "/etc/drbd-reactor.toml";
+
+/** drbd-reactorctl's default file; `storeventd ctl` falls back to storeventd's own when there is no
+ * drbd-reactor file (then its snippets are conf.d/ beside it unless it names `snippets`). */
+function defaultConfig(asReactorctl: boolean): string {
+  return asReactorctl || existsSync(REACTOR_CONFIG) ? REACTOR_CONFIG : DEFAULT_CONFIG_PATH;
+}
+
 const GLOBAL: VerbSpec["flags"] = [
   { long: "context", value: "CONTEXT" }, { long: "nodes", value: "NODES" }, { long: "local" },
 ];
 
-function parseArgv(argv: string[]): Parsed {
-  const p: Parsed = { config: "/etc/drbd-reactor.toml", context: "default", nodes: [], verb: "", flags: {}, args: [] };
+function parseArgv(argv: string[], config: string): Parsed {
+  const p: Parsed = { config, context: "default", nodes: [], verb: "", flags: {}, args: [] };
   let spec: VerbSpec | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -79,7 +88,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
   const self = asReactorctl ? "drbd-reactorctl" : "storeventd ctl";
   let p: Parsed;
   try {
-    p = parseArgv(argv);
+    p = parseArgv(argv, defaultConfig(asReactorctl));
   } catch (e) {
     if (!(e instanceof Usage)) throw e;
     io.err(`error: ${e.message}\n\nFor more information try --help`);
@@ -119,7 +128,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       const out = { write: (s: string) => void process.stdout.write(s), green: pt.green };
       if (await doRemote(argv, p.context, p.nodes, selfArgv, out)) return 0;
     }
-    const dir = snippetsDirOf(p.config);
+    const dir = snippetsDirOf(p.config, !asReactorctl && p.config !== REACTOR_CONFIG);
     if (!dir) throw new Error("Could not get snippets path from config file");
     const f = p.flags;
     const configs = p.args.length ? p.args : undefined;

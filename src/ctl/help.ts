@@ -70,7 +70,7 @@ export function HELP(self: string): string {
 Controls a local drbd-reactor configuration run by storeventd (drbd-reactorctl's verbs).
 
 OPTIONS:
-    -c, --config <FILE>        Sets a custom config file [default: /etc/drbd-reactor.toml]
+    -c, --config <FILE>        Sets a custom config file [default: /etc/drbd-reactor.toml${self === "drbd-reactorctl" ? "" : ",\n                               else /etc/storeventd/storeventd.toml with its conf.d/"}]
         --context <CONTEXT>    Uses the given (cluster) context [default: default]
         --nodes <NODES>...     Uses only the given nodes from the context
     -h, --help                 Prints help information

@@ -2,7 +2,7 @@
 // `snippets` key, each snippet enabled (`NAME.toml`) or disabled (`NAME.toml.disabled`), bare names
 // resolved against that directory, and the plugins each snippet declares.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 export type SnippetState = "enabled" | "disabled";
@@ -27,14 +27,19 @@ export function opposite(path: string): string | undefined {
   return s && withState(path, s === "enabled" ? "disabled" : "enabled");
 }
 
-/** The snippets directory of a drbd-reactor main file, or undefined (no file, no key, bad TOML). */
-export function snippetsDirOf(config: string): string | undefined {
+/** The snippets directory of a main file (relative to the file's directory, as the daemon reads
+ * it), or undefined (no file, bad TOML, or no `snippets` key and no conf.d fallback). A storeventd
+ * config without the key has its snippets in conf.d/ beside it, as the daemon does. */
+export function snippetsDirOf(config: string, confD = false): string | undefined {
+  let doc: { snippets?: unknown; main?: { snippets?: unknown } };
   try {
-    const doc = parseToml(readFileSync(config, "utf8")) as { snippets?: unknown };
-    return typeof doc.snippets === "string" ? doc.snippets : undefined;
+    doc = parseToml(readFileSync(config, "utf8")) as typeof doc;
   } catch {
     return undefined;
   }
+  const snip = doc.snippets ?? doc.main?.snippets;
+  if (typeof snip === "string") return resolve(dirname(config), snip);
+  return confD ? join(dirname(config), "conf.d") : undefined;
 }
 
 function isFile(p: string): boolean {

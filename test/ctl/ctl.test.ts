@@ -169,6 +169,20 @@ describe("storeventd ctl", () => {
     expect(check.exitCode).toBe(0);
   });
 
+  test("a storeventd config: its snippets are conf.d/ beside it (as the daemon reads them) unless it names snippets", async () => {
+    const sd = join(root, "storeventd");
+    mkdirSync(join(sd, "conf.d"), { recursive: true });
+    writeFileSync(join(sd, "storeventd.toml"), `[main]\nstate_dir = "/var/lib/storeventd"\n`);
+    writeFileSync(join(sd, "conf.d/r0.toml"), R0);
+    const run = (as: string[]) => Bun.spawn(as, { env: { ...process.env, PATH: `${join(import.meta.dir, "bin")}:${process.env.PATH}`, CTL_LOG: log, CTL_UNITS: units }, stdout: "pipe", stderr: "pipe" });
+    const p = run([BIN, "ctl", "-c", join(sd, "storeventd.toml"), "ls"]);
+    expect(await new Response(p.stdout).text()).toBe(`${sd}/conf.d/r0.toml:\n- Promoter: r0; start = ["ocf:heartbeat:IPaddr2 vip cidr_netmask=24 ip=10.0.0.9", "app@r0.service"]\n`);
+    // drbd-reactorctl wants the key, as drbd-reactorctl does.
+    const q = run([join(linkDir, "drbd-reactorctl"), "-c", join(sd, "storeventd.toml"), "ls"]);
+    expect(await new Response(q.stderr).text()).toBe("Error: Could not get snippets path from config file\n");
+    expect(await q.exited).toBe(1);
+  });
+
   test("--context: a verb runs on every node of ~/.config/drbd-reactorctl/CONTEXT.toml (ssh for the others), --nodes picks some", async () => {
     const xdg = join(root, "xdg");
     mkdirSync(join(xdg, "drbd-reactorctl"), { recursive: true });
