@@ -2,7 +2,8 @@
 // the thread (events2_tokenizer.h) and hands JS one Batch per call. Per record:
 //   bytes  ok:      raw \0 verb \0 object (\0 key \0 value)*
 //          garbage: reason \0 raw
-//   nums   [status (0 ok, 1 garbage), time_us or NaN]
+//   nums   [status (0 ok, 1 garbage), time_us or NaN, then events2fast::kStride fast-lane slots
+//           (events2_fast.h: statistics lines as numbers and interned ids; kind 0 for other lines)]
 // Empty lines are dropped. A line longer than maxLine is garbage ("line too long", cut at maxLine).
 // Blocking: drbdsetup's pipe is the buffer; when JS is behind, drbdsetup blocks in write().
 //
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <limits>
 
+#include "events2_fast.h"
 #include "events2_tokenizer.h"
 #include "fd_line_source.h"
 #include "line_split.h"
@@ -21,6 +23,7 @@ namespace storeventd {
 namespace {
 
 constexpr double kNoTime = std::numeric_limits<double>::quiet_NaN();
+constexpr int kStride = 2 + events2fast::kStride;
 
 class Events2Packer {
  public:
@@ -49,6 +52,9 @@ class Events2Packer {
     out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
     out.nums.push_back(0);
     out.nums.push_back(tok_.has_time ? static_cast<double>(tok_.time_us) : kNoTime);
+    size_t at = out.nums.size();
+    out.nums.resize(at + events2fast::kStride);
+    Events2FastFields(tok_, strings_, out.nums.data() + at);
   }
 
  private:
@@ -63,8 +69,11 @@ class Events2Packer {
     out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
     out.nums.push_back(1);
     out.nums.push_back(kNoTime);
+    out.nums.push_back(events2fast::kNone);
+    out.nums.resize(out.nums.size() + events2fast::kStride - 1, kNoTime);
   }
   Events2Line tok_;
+  Events2Interner strings_;
 };
 
 // The optional maxLine argument at index i (default 1 MiB, at least 1).
@@ -77,9 +86,11 @@ class Events2Source : public FdLineSource {
  public:
   using FdLineSource::FdLineSource;
   void OnLine(Batch& out, std::string_view line, bool truncated) override { packer_.Add(out, line, truncated); }
-  int Stride() const override { return 2; }
+  int Stride() const override { return kStride; }
   // Batches stay under a few hundred KiB (records are ~200 bytes).
   size_t MaxBatch() const override { return 1024; }
+  // drbdsetup's pipe is the buffer: a deep queue only holds the stream in memory (~600 KiB a batch).
+  size_t MaxQueue() const override { return 4; }
 
  private:
   Events2Packer packer_;

@@ -20,7 +20,7 @@ bool ReaderThread::Start(Napi::Env env, Napi::Function cb, std::string& err) {
   if (started_) { err = "reader already started"; return false; }
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) { err = std::string("eventfd: ") + std::strerror(errno); return false; }
-  tsfn_ = BatchTsfn::New(env, cb, "storeventd-reader", /*maxQueueSize=*/64, /*initialThreadCount=*/1);
+  tsfn_ = BatchTsfn::New(env, cb, "storeventd-reader", /*maxQueueSize=*/src_->MaxQueue(), /*initialThreadCount=*/1);
   started_ = true;
   thread_ = std::thread([this] { Loop(); });
   return true;

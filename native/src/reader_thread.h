@@ -35,6 +35,8 @@ class Source {
   virtual int Stride() const = 0;
   // Largest batch before it is handed over, in records.
   virtual size_t MaxBatch() const { return 512; }
+  // Batches waiting for JS at most. Blocking readers need few: their fd is the buffer.
+  virtual size_t MaxQueue() const { return 64; }
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);

@@ -136,7 +136,8 @@ const KNOWN: Record<string, ReadonlySet<string>> = {
   role: new Set(ROLES), disk: new Set(DISK_STATES), connection: new Set(CONNECTION_STATES),
   replication: new Set(REPLICATION_STATES),
 };
-const RESYNC = new Set(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"]);
+export const RESYNC_STATES: ReadonlySet<string> = new Set(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"]);
+const RESYNC = RESYNC_STATES;
 const LINK_FAILURES = new Set(["NetworkFailure", "BrokenPipe", "Timeout", "ProtocolError"]);
 const SPLIT_BRAIN_HELPERS = new Set(["split-brain", "initial-split-brain"]);
 const MAX_EXTRA_KEYS = 64;
@@ -367,6 +368,17 @@ export class DrbdModel {
       return;
     }
     this.shadow = new State();
+  }
+
+  /** The live resources when a statistics line may bypass apply() (src/drbd/fast.ts): after the
+   * first dump and outside a resync; else null. */
+  fastResources(): Map<string, DrbdResource> | null {
+    return this.initialized && !this.shadow ? this.live.resources : null;
+  }
+
+  /** A record the fast lane applied. */
+  countFast(): void {
+    this.stats.records++;
   }
 
   /** True once the first initial dump ended (`exists -`). */
