@@ -8,7 +8,7 @@
 namespace storeventd {
 
 uint32_t Events2Interner::Intern(std::string_view s, bool& fresh) {
-  auto it = ids_.find(std::string(s));
+  auto it = ids_.find(s);
   if (it != ids_.end()) return it->second;
   if (ids_.size() >= kMax) ids_.clear();
   uint32_t id = static_cast<uint32_t>(ids_.size());
@@ -21,11 +21,12 @@ namespace {
 
 // Value shapes. The order of the enum tables is that of src/drbd/model.ts (DISK_STATES,
 // REPLICATION_STATES); src/drbd/fast.ts mirrors this file's key tables.
-enum class Shape { kNum, kBool, kDisk, kRepl, kStr, kIgnore };
+enum class Shape { kName, kIndex, kNum, kBool, kDisk, kRepl, kStr, kIgnore };
 
 struct Key {
   std::string_view name;
   Shape shape;
+  int slot;
 };
 
 constexpr std::array<std::string_view, 10> kDisk = {"Diskless", "Attaching", "Detaching", "Failed", "Negotiating",
@@ -34,19 +35,23 @@ constexpr std::array<std::string_view, 15> kRepl = {
     "Off", "Established", "StartingSyncS", "StartingSyncT", "WFBitMapS", "WFBitMapT", "WFSyncUUID", "SyncSource",
     "SyncTarget", "VerifyS", "VerifyT", "PausedSyncS", "PausedSyncT", "Ahead", "Behind"};
 
-// Slots from kFirst on, in this order.
-constexpr std::array<Key, 15> kDeviceKeys = {{
-    {"minor", Shape::kNum}, {"disk", Shape::kDisk}, {"backing_dev", Shape::kStr}, {"client", Shape::kBool},
-    {"open", Shape::kBool}, {"quorum", Shape::kBool}, {"size", Shape::kNum}, {"read", Shape::kNum},
-    {"written", Shape::kNum}, {"al-writes", Shape::kNum}, {"bm-writes", Shape::kNum},
-    {"upper-pending", Shape::kNum}, {"lower-pending", Shape::kNum}, {"al-suspended", Shape::kBool},
-    {"blocked", Shape::kStr},
+// In the order drbdsetup prints them (print_device_statistics & co), so the next key is usually
+// the next entry; `slot` is where src/drbd/fast.ts reads the value.
+constexpr std::array<Key, 17> kDeviceKeys = {{
+    {"name", Shape::kName, 1}, {"volume", Shape::kIndex, 2}, {"minor", Shape::kNum, 4},
+    {"backing_dev", Shape::kStr, 6}, {"disk", Shape::kDisk, 5}, {"client", Shape::kBool, 7},
+    {"open", Shape::kBool, 8}, {"quorum", Shape::kBool, 9}, {"size", Shape::kNum, 10}, {"read", Shape::kNum, 11},
+    {"written", Shape::kNum, 12}, {"al-writes", Shape::kNum, 13}, {"bm-writes", Shape::kNum, 14},
+    {"upper-pending", Shape::kNum, 15}, {"lower-pending", Shape::kNum, 16}, {"al-suspended", Shape::kBool, 17},
+    {"blocked", Shape::kStr, 18},
 }};
-constexpr std::array<Key, 13> kPeerDeviceKeys = {{
-    {"conn-name", Shape::kStr}, {"replication", Shape::kRepl}, {"peer-disk", Shape::kDisk},
-    {"peer-client", Shape::kBool}, {"resync-suspended", Shape::kStr}, {"received", Shape::kNum},
-    {"sent", Shape::kNum}, {"out-of-sync", Shape::kNum}, {"pending", Shape::kNum}, {"unacked", Shape::kNum},
-    {"done", Shape::kNum}, {"eta", Shape::kIgnore}, {"dbdt1", Shape::kIgnore},
+constexpr std::array<Key, 16> kPeerDeviceKeys = {{
+    {"name", Shape::kName, 1}, {"peer-node-id", Shape::kIndex, 2}, {"conn-name", Shape::kStr, 4},
+    {"volume", Shape::kIndex, 3}, {"replication", Shape::kRepl, 5}, {"peer-disk", Shape::kDisk, 6},
+    {"peer-client", Shape::kBool, 7}, {"resync-suspended", Shape::kStr, 8}, {"received", Shape::kNum, 9},
+    {"sent", Shape::kNum, 10}, {"out-of-sync", Shape::kNum, 11}, {"pending", Shape::kNum, 12},
+    {"unacked", Shape::kNum, 13}, {"done", Shape::kNum, 14}, {"eta", Shape::kIgnore, 15},
+    {"dbdt1", Shape::kIgnore, 16},
 }};
 
 // Non-negative decimal integer of at most 9 digits (the model's int() accepts these the same).
@@ -73,6 +78,13 @@ bool Decimal(std::string_view v, double& out) {
     if (frac == 0) return false;
   }
   if (i != v.size()) return false;
+  if (i == digits + (v[0] == '-') && digits <= 15) {
+    // An integer below 2^53: exact without strtod.
+    int64_t n = 0;
+    for (size_t k = v[0] == '-'; k < v.size(); k++) n = n * 10 + (v[k] - '0');
+    out = v[0] == '-' ? -static_cast<double>(n) : static_cast<double>(n);
+    return true;
+  }
   char buf[32];
   v.copy(buf, v.size());
   buf[v.size()] = '\0';
@@ -106,26 +118,24 @@ int Events2FastFields(const Events2Line& line, Events2Interner& strings, double*
   // Strings are interned only once the whole line qualifies, so JS hears of every id it sees.
   std::string_view strs[kStride];
   std::string_view name;
+  size_t next_key = 0;
   for (const auto& f : line.fields) {
-    if (f.key == "name") {
-      if (f.value.empty()) return kNone;
-      name = f.value;
-      continue;
+    // drbdsetup prints keys in one order: try the one after the last match first.
+    size_t k = next_key;
+    if (k >= nkeys || keys[k].name != f.key) {
+      k = 0;
+      while (k < nkeys && keys[k].name != f.key) k++;
+      if (k == nkeys) return kNone;  // an unknown key: the model keeps it in `extra`
     }
-    if (kind == kDevice && f.key == "volume") {
-      if (!Index(f.value, slots[2])) return kNone;
-      continue;
-    }
-    if (kind == kPeerDevice && (f.key == "peer-node-id" || f.key == "volume")) {
-      if (!Index(f.value, slots[f.key == "volume" ? 3 : 2])) return kNone;
-      continue;
-    }
-    size_t k = 0;
-    while (k < nkeys && keys[k].name != f.key) k++;
-    if (k == nkeys) return kNone;  // an unknown key: the model keeps it in `extra`
-    int slot = kFirst + static_cast<int>(k);
+    next_key = k + 1;
+    int slot = keys[k].slot;
     bool ok = true;
     switch (keys[k].shape) {
+      case Shape::kName:
+        ok = !f.value.empty();
+        name = f.value;
+        break;
+      case Shape::kIndex: ok = Index(f.value, slots[slot]); break;
       case Shape::kNum: ok = Decimal(f.value, slots[slot]); break;
       case Shape::kBool:
         ok = f.value == "yes" || f.value == "no";

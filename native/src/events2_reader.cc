@@ -7,8 +7,9 @@
 // Empty lines are dropped. A line longer than maxLine is garbage ("line too long", cut at maxLine).
 // Blocking: drbdsetup's pipe is the buffer; when JS is behind, drbdsetup blocks in write().
 //
-// events2Tokenize(buffer, maxLine?) does the same synchronously over a whole buffer (replay, tests,
-// bench) and returns [bytes, ends, nums].
+// events2Tokenize(buffer, maxLine?) does the same synchronously over a whole buffer (tests, bench)
+// and returns [bytes, ends, nums]; an Events2Tokenizer does it piece by piece (replay).
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -110,18 +111,19 @@ class Events2Reader : public ReaderWrap<Events2Reader> {
   }
 };
 
-Napi::Value Tokenize(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBuffer()) {
-    Napi::TypeError::New(env, "events2Tokenize(buffer, maxLine?)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto in = info[0].As<Napi::Buffer<char>>();
+// Tokenizes a whole buffer with `packer` (fresh per events2Tokenize call, kept by an
+// Events2Tokenizer so its interned ids stay valid across calls).
+Napi::Value TokenizeWith(Napi::Env env, Events2Packer& packer, Napi::Buffer<char> in, size_t max_line) {
   Batch batch;
-  Events2Packer packer;
-  LineSplitter split(MaxLine(info, 1));
+  // Sized once: growing by doubling copied and page-faulted the batch several times over.
+  std::string_view all(in.Data(), in.Length());
+  size_t lines = static_cast<size_t>(std::count(all.begin(), all.end(), '\n')) + 1;
+  batch.bytes.reserve(2 * all.size() + 64);
+  batch.ends.reserve(lines);
+  batch.nums.reserve(lines * kStride);
+  LineSplitter split(max_line);
   auto sink = [&](std::string_view line, bool truncated) { packer.Add(batch, line, truncated); };
-  split.Feed(std::string_view(in.Data(), in.Length()), sink);
+  split.Feed(all, sink);
   split.Finish(sink);
   auto bytes = Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size());
   auto ends = CopyToTypedArray(env, batch.ends);
@@ -133,11 +135,46 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
   return arr;
 }
 
+Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "events2Tokenize(buffer, maxLine?)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Events2Packer packer;
+  return TokenizeWith(env, packer, info[0].As<Napi::Buffer<char>>(), MaxLine(info, 1));
+}
+
+// new Events2Tokenizer(maxLine?).tokenize(buffer): events2Tokenize over a stream of pieces (replay),
+// one interner for all of them, so a name is announced once, not once per piece. A line must not
+// span two pieces.
+class Events2Tokenizer : public Napi::ObjectWrap<Events2Tokenizer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Events2Tokenizer", {InstanceMethod("tokenize", &Events2Tokenizer::Tokenize)});
+  }
+  explicit Events2Tokenizer(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<Events2Tokenizer>(info), max_line_(MaxLine(info, 0)) {}
+
+ private:
+  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    if (info.Length() < 1 || !info[0].IsBuffer()) {
+      Napi::TypeError::New(env, "tokenize(buffer)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return TokenizeWith(env, packer_, info[0].As<Napi::Buffer<char>>(), max_line_);
+  }
+  Events2Packer packer_;
+  size_t max_line_;
+};
+
 }  // namespace
 
 void InitEvents2(Napi::Env env, Napi::Object exports) {
   exports.Set("Events2Reader", Events2Reader::Define(env));
   exports.Set("events2Tokenize", Napi::Function::New(env, Tokenize, "events2Tokenize"));
+  exports.Set("Events2Tokenizer", Events2Tokenizer::Define(env));
 }
 
 }  // namespace storeventd

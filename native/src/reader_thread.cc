@@ -2,18 +2,54 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 namespace storeventd {
 
+namespace {
+std::mutex pool_mu;
+std::vector<Batch*> pool;
+constexpr size_t kPoolMax = 8;
+constexpr size_t kKeepBytes = 4 << 20;
+}  // namespace
+
+Batch* AcquireBatch() {
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (pool.empty()) return new Batch();
+  Batch* b = pool.back();
+  pool.pop_back();
+  return b;
+}
+
+void RecycleBatch(Batch* b) {
+  if (b->bytes.capacity() > kKeepBytes || b->nums.capacity() * sizeof(double) > kKeepBytes) {
+    delete b;
+    return;
+  }
+  b->clear();
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (pool.size() < kPoolMax) {
+    pool.push_back(b);
+    return;
+  }
+  delete b;
+}
+
 // Runs on the JS thread. env is null when the TSFN is being torn down: free the batch anyway.
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch) {
-  std::unique_ptr<Batch> owned(batch);
+  struct Recycle {
+    void operator()(Batch* b) const { RecycleBatch(b); }
+  };
+  std::unique_ptr<Batch, Recycle> owned(batch);
   if (env == nullptr || cb.IsEmpty()) return;
   auto bytes = Napi::Buffer<char>::Copy(env, owned->bytes.data(), owned->bytes.size());
   auto ends = CopyToTypedArray(env, owned->ends);
   auto nums = CopyToTypedArray(env, owned->nums);
-  cb.Call({bytes, ends, nums, Napi::Number::New(env, owned->lost),
-           owned->error.empty() ? env.Null() : Napi::String::New(env, owned->error)});
+  auto lost = Napi::Number::New(env, owned->lost);
+  auto error = owned->error.empty() ? env.Null() : Napi::String::New(env, owned->error);
+  owned.reset();  // back to the pool before JS runs: the reader may refill it meanwhile
+  cb.Call({bytes, ends, nums, lost, error});
 }
 
 bool ReaderThread::Start(Napi::Env env, Napi::Function cb, std::string& err) {
@@ -39,7 +75,7 @@ bool ReaderThread::Hand(Batch* b) {
       continue;
     }
     if (st == napi_queue_full) dropped_.store(dropped_.load() + static_cast<double>(b->size()));
-    delete b;
+    RecycleBatch(b);
     return st == napi_queue_full;  // napi_closing: JS is gone, stop.
   }
 }
@@ -48,14 +84,14 @@ void ReaderThread::Loop() {
   std::string err;
   int fd = src_->Open(err);
   if (fd < 0) {
-    auto* b = new Batch();
+    auto* b = AcquireBatch();
     b->error = err.empty() ? "open failed" : err;
     Hand(b);
     tsfn_.Release();
     return;
   }
   pollfd pfds[2] = {{fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-  auto batch = std::make_unique<Batch>();
+  std::unique_ptr<Batch> batch(AcquireBatch());
   bool running = true;
   while (running && !stop_.load()) {
     PumpResult r = src_->Pump(*batch);
@@ -63,7 +99,7 @@ void ReaderThread::Loop() {
     if (r == PumpResult::kEnd) running = false;
     if (!batch->empty() && (full || r != PumpResult::kMore)) {
       if (!Hand(batch.release())) running = false;
-      batch = std::make_unique<Batch>();
+      batch.reset(AcquireBatch());
     }
     if (!running || r == PumpResult::kMore) continue;
     int n = ::poll(pfds, 2, -1);

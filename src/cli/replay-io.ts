@@ -1,4 +1,4 @@
-// replay's input, output and progress in constant memory: the input is read in pieces of a few MiB
+// replay's input, output and progress in constant memory: the input is read in pieces of 1 MiB
 // (cut where a record may start), events are written synchronously as they come, and a progress
 // line on a terminal stderr shows how far a large file is (as `dd status=progress` or `pv` do).
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
@@ -26,7 +26,7 @@ export interface Input {
   pieces(cut: Cut): Generator<Uint8Array>;
 }
 
-export function openInput(path: string, pieceBytes = 4 << 20): Input {
+export function openInput(path: string, pieceBytes = 1 << 20): Input {
   const fd = path === "-" ? 0 : openSync(path, "r");
   const st = fstatSync(fd);
   const input: Input = {

@@ -153,10 +153,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   } else {
     const addon = nativeAddon();
     const lane = new Events2Lane();
+    const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
     for (const piece of input.pieces(cutLines)) {
-      if (addon?.events2Tokenize) {
+      if (tokenizer) {
         // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
-        const [b, e, n] = addon.events2Tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
+        const [b, e, n] = tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
         const fast = pipeline.events2Fast();
         const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
         if (taken) fast!.taken(taken);
