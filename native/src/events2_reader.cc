@@ -113,8 +113,8 @@ class Events2Reader : public ReaderWrap<Events2Reader> {
 
 // Tokenizes a whole buffer with `packer` (fresh per events2Tokenize call, kept by an
 // Events2Tokenizer so its interned ids stay valid across calls).
-Napi::Value TokenizeWith(Napi::Env env, Events2Packer& packer, Napi::Buffer<char> in, size_t max_line) {
-  Batch batch;
+Napi::Value TokenizeWith(Napi::Env env, Events2Packer& packer, Batch& batch, Napi::Buffer<char> in, size_t max_line) {
+  batch.clear();
   // Sized once: growing by doubling copied and page-faulted the batch several times over.
   std::string_view all(in.Data(), in.Length());
   size_t lines = static_cast<size_t>(std::count(all.begin(), all.end(), '\n')) + 1;
@@ -142,7 +142,8 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Events2Packer packer;
-  return TokenizeWith(env, packer, info[0].As<Napi::Buffer<char>>(), MaxLine(info, 1));
+  Batch batch;
+  return TokenizeWith(env, packer, batch, info[0].As<Napi::Buffer<char>>(), MaxLine(info, 1));
 }
 
 // new Events2Tokenizer(maxLine?).tokenize(buffer): events2Tokenize over a stream of pieces (replay),
@@ -163,9 +164,10 @@ class Events2Tokenizer : public Napi::ObjectWrap<Events2Tokenizer> {
       Napi::TypeError::New(env, "tokenize(buffer)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    return TokenizeWith(env, packer_, info[0].As<Napi::Buffer<char>>(), max_line_);
+    return TokenizeWith(env, packer_, batch_, info[0].As<Napi::Buffer<char>>(), max_line_);
   }
   Events2Packer packer_;
+  Batch batch_;  // reused: its buffers stay mapped from piece to piece
   size_t max_line_;
 };
 
