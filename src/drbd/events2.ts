@@ -13,6 +13,7 @@
 //   keys are kept. A token without ':' or with an empty key is skipped. A later key wins.
 // - A line holding a NUL byte, or longer than the reader's limit, is garbage.
 import type { Events2Record } from "../records.ts";
+import { own } from "./intern.ts";
 
 export const EVENTS2_VERBS = new Set(["exists", "create", "change", "destroy", "call", "response", "rename"]);
 
@@ -122,10 +123,11 @@ export type Events2FastApply = (nums: Float64Array, base: number, strs: readonly
 export class Events2Lane {
   readonly strs: string[] = [];
   learn(rec: Events2Record, nums: Float64Array, base: number): void {
-    this.strs[nums[base + 1]!] = rec.fields.name!;
+    // Copies, not slices: a slice would keep its whole line alive.
+    this.strs[nums[base + 1]!] = own(rec.fields.name!);
     for (const [slot, key] of FAST_STRINGS[nums[base]! & 15] ?? []) {
       const id = nums[base + slot]!;
-      if (id === id) this.strs[id] = rec.fields[key]!;
+      if (id === id) this.strs[id] = own(rec.fields[key]!);
     }
   }
 }
