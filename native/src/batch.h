@@ -18,6 +18,9 @@ struct Batch {
   // and a non-empty error ends the reader.
   double lost = 0;
   std::string error;
+  // Lent, not copied: JS gets views of this batch's own memory for the length of its callback only
+  // (they are detached after it), so no batch-sized garbage is left for the collector.
+  bool lend = false;
 
   void Add(std::string_view record) {
     bytes.append(record);

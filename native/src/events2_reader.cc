@@ -92,6 +92,8 @@ class Events2Source : public FdLineSource {
   size_t MaxBatch() const override { return 1024; }
   // drbdsetup's pipe is the buffer: a deep queue only holds the stream in memory (~600 KiB a batch).
   size_t MaxQueue() const override { return 4; }
+  // The drbd sender decodes each batch in its callback (strings are copies).
+  bool Lend() const override { return true; }
 
  private:
   Events2Packer packer_;

@@ -28,6 +28,7 @@ void RecycleBatch(Batch* b) {
     return;
   }
   b->clear();
+  b->lend = false;
   std::lock_guard<std::mutex> lock(pool_mu);
   if (pool.size() < kPoolMax) {
     pool.push_back(b);
@@ -43,6 +44,23 @@ void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batc
   };
   std::unique_ptr<Batch, Recycle> owned(batch);
   if (env == nullptr || cb.IsEmpty()) return;
+  if (owned->lend) {
+    // External array buffers over the batch, detached once the callback returned (a view kept by
+    // JS then reads as empty instead of reused memory); the batch goes back to the pool after.
+    // (An empty one is an ordinary buffer: an external one without data reads as detached.)
+    auto ab = [&](void* p, size_t n) { return n ? Napi::ArrayBuffer::New(env, p, n) : Napi::ArrayBuffer::New(env, 0); };
+    auto b = ab(owned->bytes.data(), owned->bytes.size());
+    auto e = ab(owned->ends.data(), owned->ends.size() * sizeof(uint32_t));
+    auto u = ab(owned->nums.data(), owned->nums.size() * sizeof(double));
+    cb.Call({Napi::Uint8Array::New(env, owned->bytes.size(), b, 0),
+             Napi::Uint32Array::New(env, owned->ends.size(), e, 0),
+             Napi::Float64Array::New(env, owned->nums.size(), u, 0), Napi::Number::New(env, owned->lost),
+             owned->error.empty() ? env.Null() : Napi::String::New(env, owned->error)});
+    b.Detach();
+    e.Detach();
+    u.Detach();
+    return;
+  }
   auto bytes = Napi::Buffer<char>::Copy(env, owned->bytes.data(), owned->bytes.size());
   auto ends = CopyToTypedArray(env, owned->ends);
   auto nums = CopyToTypedArray(env, owned->nums);
@@ -91,7 +109,9 @@ void ReaderThread::Loop() {
     return;
   }
   pollfd pfds[2] = {{fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  const bool lend = src_->Lend();
   std::unique_ptr<Batch> batch(AcquireBatch());
+  batch->lend = lend;
   bool running = true;
   while (running && !stop_.load()) {
     PumpResult r = src_->Pump(*batch);
@@ -100,6 +120,7 @@ void ReaderThread::Loop() {
     if (!batch->empty() && (full || r != PumpResult::kMore)) {
       if (!Hand(batch.release())) running = false;
       batch.reset(AcquireBatch());
+      batch->lend = lend;
     }
     if (!running || r == PumpResult::kMore) continue;
     int n = ::poll(pfds, 2, -1);

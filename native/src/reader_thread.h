@@ -37,6 +37,8 @@ class Source {
   virtual size_t MaxBatch() const { return 512; }
   // Batches waiting for JS at most. Blocking readers need few: their fd is the buffer.
   virtual size_t MaxQueue() const { return 64; }
+  // True when the JS callback uses its arrays synchronously only: they are then lent (Batch::lend).
+  virtual bool Lend() const { return false; }
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);
