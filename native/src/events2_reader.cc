@@ -115,10 +115,9 @@ class Events2Reader : public ReaderWrap<Events2Reader> {
 
 // Tokenizes a whole buffer with `packer` (fresh per events2Tokenize call, kept by an
 // Events2Tokenizer so its interned ids stay valid across calls).
-Napi::Value TokenizeWith(Napi::Env env, Events2Packer& packer, Batch& batch, Napi::Buffer<char> in, size_t max_line) {
+void TokenizeInto(Events2Packer& packer, Batch& batch, std::string_view all, size_t max_line) {
   batch.clear();
   // Sized once: growing by doubling copied and page-faulted the batch several times over.
-  std::string_view all(in.Data(), in.Length());
   size_t lines = static_cast<size_t>(std::count(all.begin(), all.end(), '\n')) + 1;
   batch.bytes.reserve(2 * all.size() + 64);
   batch.ends.reserve(lines);
@@ -127,13 +126,13 @@ Napi::Value TokenizeWith(Napi::Env env, Events2Packer& packer, Batch& batch, Nap
   auto sink = [&](std::string_view line, bool truncated) { packer.Add(batch, line, truncated); };
   split.Feed(all, sink);
   split.Finish(sink);
-  auto bytes = Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size());
-  auto ends = CopyToTypedArray(env, batch.ends);
-  auto nums = CopyToTypedArray(env, batch.nums);
+}
+
+Napi::Array Triple(Napi::Env env, Napi::Value a, Napi::Value b, Napi::Value c) {
   auto arr = Napi::Array::New(env, 3);
-  arr.Set(0u, bytes);
-  arr.Set(1u, ends);
-  arr.Set(2u, nums);
+  arr.Set(0u, a);
+  arr.Set(1u, b);
+  arr.Set(2u, c);
   return arr;
 }
 
@@ -145,12 +144,16 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
   }
   Events2Packer packer;
   Batch batch;
-  return TokenizeWith(env, packer, batch, info[0].As<Napi::Buffer<char>>(), MaxLine(info, 1));
+  auto in = info[0].As<Napi::Buffer<char>>();
+  TokenizeInto(packer, batch, std::string_view(in.Data(), in.Length()), MaxLine(info, 1));
+  return Triple(env, Napi::Buffer<char>::Copy(env, batch.bytes.data(), batch.bytes.size()),
+                CopyToTypedArray(env, batch.ends), CopyToTypedArray(env, batch.nums));
 }
 
 // new Events2Tokenizer(maxLine?).tokenize(buffer): events2Tokenize over a stream of pieces (replay),
 // one interner for all of them, so a name is announced once, not once per piece. A line must not
-// span two pieces.
+// span two pieces. The arrays it returns are lent: valid until the next tokenize() call, which
+// detaches them and reuses their memory (no piece-sized garbage).
 class Events2Tokenizer : public Napi::ObjectWrap<Events2Tokenizer> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -166,10 +169,26 @@ class Events2Tokenizer : public Napi::ObjectWrap<Events2Tokenizer> {
       Napi::TypeError::New(env, "tokenize(buffer)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    return TokenizeWith(env, packer_, batch_, info[0].As<Napi::Buffer<char>>(), max_line_);
+    for (auto& r : lent_) {
+      if (!r.IsEmpty()) r.Value().Detach();
+      r.Reset();
+    }
+    auto in = info[0].As<Napi::Buffer<char>>();
+    TokenizeInto(packer_, batch_, std::string_view(in.Data(), in.Length()), max_line_);
+    auto ab = [&](size_t i, void* p, size_t n) {
+      auto a = n ? Napi::ArrayBuffer::New(env, p, n) : Napi::ArrayBuffer::New(env, 0);
+      lent_[i] = Napi::Persistent(a);
+      return a;
+    };
+    auto b = ab(0, batch_.bytes.data(), batch_.bytes.size());
+    auto e = ab(1, batch_.ends.data(), batch_.ends.size() * sizeof(uint32_t));
+    auto u = ab(2, batch_.nums.data(), batch_.nums.size() * sizeof(double));
+    return Triple(env, Napi::Uint8Array::New(env, batch_.bytes.size(), b, 0),
+                  Napi::Uint32Array::New(env, batch_.ends.size(), e, 0), Napi::Float64Array::New(env, batch_.nums.size(), u, 0));
   }
   Events2Packer packer_;
   Batch batch_;  // reused: its buffers stay mapped from piece to piece
+  Napi::Reference<Napi::ArrayBuffer> lent_[3];
   size_t max_line_;
 };
 
