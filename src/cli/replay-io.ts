@@ -18,6 +18,21 @@ export const cutKmsg: Cut = (buf, len) => {
   return end;
 };
 
+/** A piece in slices of about `size` bytes, cut by `cut` (the last one takes the rest). Text decoded
+ * per slice keeps record strings small: a record's fields are slices of its decoded text, and a
+ * parser holding one record of a multi-record report would otherwise pin a whole piece. */
+export function* slices(piece: Uint8Array, size: number, cut: Cut): Generator<Uint8Array> {
+  let start = 0;
+  while (piece.length - start > size) {
+    const rest = piece.subarray(start);
+    const end = cut(rest, size);
+    if (end <= 0) break;
+    yield rest.subarray(0, end);
+    start += end;
+  }
+  if (start < piece.length) yield piece.subarray(start);
+}
+
 export interface Input {
   /** Total bytes when known (a regular file), else 0. */
   size: number;

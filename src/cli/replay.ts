@@ -14,7 +14,7 @@ import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
 import { replayUevents } from "../uevent/replay.ts";
 import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
-import { cutKmsg, cutLines, openInput, peakRssMib, Progress, writeAll, type Input } from "./replay-io.ts";
+import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
@@ -141,7 +141,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const dec = new TextDecoder("utf-8");
   if (kind === "kmsg") {
     for (const piece of input.pieces(cutKmsg)) {
-      for (const r of decodeKmsgText(dec.decode(piece), "kmsg")) feed(r);
+      for (const s of slices(piece, 2048, cutKmsg)) for (const r of decodeKmsgText(dec.decode(s), "kmsg")) feed(r);
       progress.tick(records);
     }
   } else if (kind === "uevent") {
