@@ -11,12 +11,14 @@ import parser_iscsi from "./parser/iscsi/index.ts";
 import parser_mdraid from "./parser/mdraid/index.ts";
 import parser_nvme from "./parser/nvme/index.ts";
 import parser_scsi from "./parser/scsi/index.ts";
+import receiver_agentx from "./receiver/agentx/index.ts";
 import receiver_debugger from "./receiver/debugger/index.ts";
 import receiver_email from "./receiver/email/index.ts";
 import receiver_exec from "./receiver/exec/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_irc from "./receiver/irc/index.ts";
 import receiver_journald from "./receiver/journald/index.ts";
+import receiver_mqtt from "./receiver/mqtt/index.ts";
 import receiver_multicast from "./receiver/multicast/index.ts";
 import receiver_nats from "./receiver/nats/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
@@ -37,12 +39,14 @@ const plugins: AnyPluginDef[] = [
   parser_mdraid as unknown as AnyPluginDef,
   parser_nvme as unknown as AnyPluginDef,
   parser_scsi as unknown as AnyPluginDef,
+  receiver_agentx as unknown as AnyPluginDef,
   receiver_debugger as unknown as AnyPluginDef,
   receiver_email as unknown as AnyPluginDef,
   receiver_exec as unknown as AnyPluginDef,
   receiver_file as unknown as AnyPluginDef,
   receiver_irc as unknown as AnyPluginDef,
   receiver_journald as unknown as AnyPluginDef,
+  receiver_mqtt as unknown as AnyPluginDef,
   receiver_multicast as unknown as AnyPluginDef,
   receiver_nats as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,

@@ -64,7 +64,7 @@ export class Daemon {
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
     const res = await this.pipeline.apply(this.cfg);
-    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
+    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), { ...this.cfg.main, listen: this.cfg.main.listen }, rootLog.child("web"));
     await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
