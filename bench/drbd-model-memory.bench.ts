@@ -12,6 +12,7 @@ import { initialDump, makeResource, statisticsRound } from "../test/drbd/cluster
 import { cluster } from "./drbd-stream.ts";
 
 const N = 10_000;
+const root = join(import.meta.dir, "..");
 
 function heapOf(volumes: number, peers: number): number {
   const peerNames = ["alpha", "beta"].slice(0, peers);
@@ -49,7 +50,7 @@ export default async function () {
     writeFileSync(join(dir, "stream"), dump.join("\n") + "\n");
     writeFileSync(join(dir, "stats"), [...statisticsRound(rs, 1), ...statisticsRound(rs, 2)].join("\n") + "\n");
     const lines = dump.length * 3;
-    const p = Bun.spawn([process.execPath, join(import.meta.dir, "drbd-live.ts"), dir, String(lines), "umh"], { stdout: "pipe", stderr: "inherit" });
+    const p = Bun.spawn([process.execPath, join(root, "test/drbd/live-child.ts"), dir, String(lines), "umh"], { stdout: "pipe", stderr: "inherit" });
     const r = JSON.parse(await new Response(p.stdout).text());
     await p.exited;
     out.live_10k_resources_lines = r.lines;

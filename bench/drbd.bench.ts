@@ -33,7 +33,7 @@ interface Live {
 }
 
 async function live(dir: string, lines: number, mode: "umh" | "prom"): Promise<Live> {
-  const p = Bun.spawn([process.execPath, join(import.meta.dir, "drbd-live.ts"), dir, String(lines), mode], { stdout: "pipe", stderr: "inherit" });
+  const p = Bun.spawn([process.execPath, join(root, "test/drbd/live-child.ts"), dir, String(lines), mode], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   await p.exited;
   return JSON.parse(out);

@@ -1,19 +1,19 @@
-// Child of bench/drbd.bench.ts (and a profiling target: bun --cpu-prof bench/drbd-live.ts ...): the
-// daemon's own pipeline in daemon mode, the [drbd] sender reading a fake drbdsetup, [[umh]] whose
-// rule never matches (+ [[prometheus]] with "prom"). The fake prints DIR/stream (dump and changes),
+// Child of bench/drbd.bench.ts and test/drbd/leak.test.ts (and a profiling target: bun --cpu-prof
+// test/drbd/live-child.ts ...): the daemon's own pipeline in daemon mode, the [drbd] sender reading
+// a fake drbdsetup, [[umh]] whose rule never matches (+ [[prometheus]] with "prom"). The fake prints DIR/stream (dump and changes),
 // then DIR/stats (statistics rounds) again and again until LINES lines, then waits for stdin to close.
 // Prints {lines, secs, start_rss_kib, hwm_kib, rss_kib, rss_kib_at_N...} once the pipeline counted every line.
-// bun bench/drbd-live.ts DIR LINES [umh|prom]
+// bun test/drbd/live-child.ts DIR LINES [umh|prom]
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import plugins from "../plugins/all.ts";
-import { Registry } from "../src/registry.ts";
-import { loadConfig } from "../src/config/load.ts";
-import { Pipeline } from "../src/pipeline.ts";
-import { createDeviceDirectory } from "../src/devices/index.ts";
-import { ServiceMap } from "../src/util/services.ts";
-import { rootLog } from "../src/util/log.ts";
-import { nativeAddon } from "../src/native.ts";
+import plugins from "../../plugins/all.ts";
+import { Registry } from "../../src/registry.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { Pipeline } from "../../src/pipeline.ts";
+import { createDeviceDirectory } from "../../src/devices/index.ts";
+import { ServiceMap } from "../../src/util/services.ts";
+import { rootLog } from "../../src/util/log.ts";
+import { nativeAddon } from "../../src/native.ts";
 
 const dir = process.argv[2]!;
 const lines = Number(process.argv[3] ?? 200_000);
