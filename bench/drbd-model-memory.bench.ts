@@ -1,46 +1,37 @@
-// Memory of the DRBD model per object: bytes per resource, device, connection (with its path) and
-// peer device, from the JS heap after a full GC over models of 10 000 resources in five shapes; and
+// Memory of the DRBD model: bytes per resource in five shapes (volumes x peers) and what one more
+// connection or volume adds, from the JS heap after full collections over models of 10 000
+// resources (each shape in a fresh process); and
 // the peak RSS of the daemon's live pipeline (fresh process, [drbd] + [[umh]]) holding 10 000
 // resources through their dump and two statistics rounds (goal: 10 000 resources in 128 MB).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { heapStats } from "bun:jsc";
-import { decodeEvents2Text } from "../src/drbd/events2.ts";
-import { DrbdModel } from "../src/drbd/model.ts";
-import { initialDump, makeResource, statisticsRound } from "../test/drbd/cluster.ts";
+import { initialDump, statisticsRound } from "../test/drbd/cluster.ts";
 import { cluster } from "./drbd-stream.ts";
 
 const N = 10_000;
 const root = join(import.meta.dir, "..");
 
 function heapOf(volumes: number, peers: number): number {
-  const peerNames = ["alpha", "beta"].slice(0, peers);
-  const text = initialDump(Array.from({ length: N }, (_, i) => makeResource(`res${i}`, 1000 + i * 4, volumes, peerNames))).join("\n");
-  Bun.gc(true);
-  const h0 = heapStats().heapSize;
-  const m = new DrbdModel();
-  for (const r of decodeEvents2Text(text)) m.apply(r, () => {});
-  Bun.gc(true);
-  const h1 = heapStats().heapSize;
-  if (m.resources().length !== N) throw new Error("model incomplete");
-  return (h1 - h0) / N;
+  const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "drbd-model-heap.ts"), String(N), String(volumes), String(peers)]);
+  return JSON.parse(r.stdout.toString()).bytes / N;
 }
 
 export default async function () {
-  const a = heapOf(1, 0); // resource + device
-  const b = heapOf(1, 1); // + connection (+ path) + peer device
-  const c = heapOf(1, 2); // + connection + peer device
-  const d = heapOf(2, 1); // b + device + peer device
-  const e = heapOf(2, 2); // c + 2 devices' worth of peer devices
-  const pd = e - c - (d - b);
-  const dev = d - b - pd;
+  const a = heapOf(1, 0);
+  const b = heapOf(1, 1);
+  const c = heapOf(1, 2);
+  const d = heapOf(2, 1);
+  const e = heapOf(2, 2);
   const out: Record<string, number | string> = {
-    bytes_per_resource: Math.round(a - dev),
-    bytes_per_device: Math.round(dev),
-    bytes_per_connection_with_path: Math.round(c - b - pd),
-    bytes_per_peer_device: Math.round(pd),
-    bytes_per_resource_1vol_2peers: Math.round(c),
+    bytes_per_resource_1_volume_no_peer: Math.round(a),
+    bytes_per_resource_1_volume_1_peer: Math.round(b),
+    bytes_per_resource_1_volume_2_peers: Math.round(c),
+    bytes_per_resource_2_volumes_1_peer: Math.round(d),
+    bytes_per_resource_2_volumes_2_peers: Math.round(e),
+    // A connection with its path, its peer device and their maps; a volume's device and peer device.
+    bytes_per_added_connection: Math.round(c - b),
+    bytes_per_added_volume: Math.round((d - b + e - c) / 2),
   };
   // 10 000 resources in the live pipeline.
   const dir = mkdtempSync(join(tmpdir(), "storeventd-drbd-mem-"));
