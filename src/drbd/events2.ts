@@ -189,3 +189,61 @@ function decodeOk(buf: Buffer, start: number, end: number, source: string, t: nu
   if (!Number.isNaN(t)) rec.time_us = t;
   return rec;
 }
+
+/** The TypeScript twin of native/src/line_split.h for the fallback reader: splits bytes into lines
+ * and counts the limit in bytes, as the native reader does. A line longer than `max` bytes goes to
+ * onTooLong (its first `max` bytes) and the rest of it is skipped. */
+export class Events2LineSplitter {
+  private partial: Uint8Array[] = [];
+  private size = 0;
+  private skipping = false;
+  private dec = new TextDecoder();
+
+  constructor(private max: number, private onLine: (line: string) => void, private onTooLong: (head: string) => void) {}
+
+  feed(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (!this.skipping) {
+        const part = chunk.subarray(start, end);
+        if (this.size + part.length > this.max) {
+          this.onTooLong(this.dec.decode(this.take(part).subarray(0, this.max)));
+          this.skipping = true;
+        } else if (nl >= 0) {
+          this.onLine(this.dec.decode(this.take(part)));
+        } else {
+          this.partial.push(part.slice());
+          this.size += part.length;
+        }
+      }
+      if (nl < 0) return;
+      this.skipping = false;
+      start = nl + 1;
+    }
+  }
+
+  /** End of input: a last line without '\n' still counts. */
+  finish(): void {
+    if (this.size && !this.skipping) this.onLine(this.dec.decode(this.take(new Uint8Array(0))));
+    this.partial = [];
+    this.size = 0;
+    this.skipping = false;
+  }
+
+  // The held partial line plus `part`, and nothing held any more.
+  private take(part: Uint8Array): Uint8Array {
+    if (!this.partial.length) return part;
+    const all = new Uint8Array(this.size + part.length);
+    let at = 0;
+    for (const p of this.partial) {
+      all.set(p, at);
+      at += p.length;
+    }
+    all.set(part, at);
+    this.partial = [];
+    this.size = 0;
+    return all;
+  }
+}
