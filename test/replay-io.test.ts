@@ -48,7 +48,7 @@ describe("replay input pieces", () => {
 describe("replay progress", () => {
   test("the line shows MiB done of total, records, records/s, percent and ETA; end() clears it", () => {
     const out: string[] = [];
-    const input = { size: 10 << 20, done: 5 << 20, pieces: function* () {} };
+    const input = { size: 10 << 20, done: 5 << 20 };
     const p = new Progress(input, true, 0, (s) => void out.push(s));
     p.tick(1234567);
     p.end();
@@ -58,7 +58,7 @@ describe("replay progress", () => {
 
   test("off (stderr not a terminal, or --quiet): no output", () => {
     const out: string[] = [];
-    const p = new Progress({ size: 1, done: 1, pieces: function* () {} }, false, 0, (s) => void out.push(s));
+    const p = new Progress({ size: 1, done: 1 }, false, 0, (s) => void out.push(s));
     p.tick(1);
     p.end();
     expect(out).toEqual([]);

@@ -36,17 +36,30 @@ export function* slices(piece: Uint8Array, size: number, cut: Cut): Generator<Ui
 export interface Input {
   /** Total bytes when known (a regular file), else 0. */
   size: number;
-  done: number;
+  /** Bytes read so far. */
+  readonly done: number;
+  fd: number;
   /** Pieces of whole records; each view is valid until the next one is asked for. */
   pieces(cut: Cut): Generator<Uint8Array>;
+  /** Hands the fd over (a native reader reads it; `done` follows its file position). */
+  takeFd(): number;
 }
 
 export function openInput(path: string, pieceBytes = 1 << 20): Input {
   const fd = path === "-" ? 0 : openSync(path, "r");
   const st = fstatSync(fd);
+  let done = 0;
+  let taken = false;
   const input: Input = {
     size: st.isFile() ? st.size : 0,
-    done: 0,
+    get done() {
+      return taken ? fdPosition(fd) : done;
+    },
+    fd,
+    takeFd() {
+      taken = true;
+      return fd;
+    },
     *pieces(cut) {
       let buf = new Uint8Array(pieceBytes);
       let len = 0;
@@ -62,7 +75,7 @@ export function openInput(path: string, pieceBytes = 1 << 20): Input {
           len += n;
           const end = n === 0 ? len : cut(buf, len);
           if (end > 0) {
-            input.done += end;
+            done += end;
             yield buf.subarray(0, end);
             buf.copyWithin(0, end, len);
             len -= end;
@@ -75,6 +88,15 @@ export function openInput(path: string, pieceBytes = 1 << 20): Input {
     },
   };
   return input;
+}
+
+/** The file position of our fd (its reader thread's progress), from /proc/self/fdinfo. */
+function fdPosition(fd: number): number {
+  try {
+    return Number(/^pos:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Writes all of `text` to fd, waiting out a non-blocking pipe that is full. */
@@ -115,7 +137,7 @@ export class Progress {
   readonly t0 = performance.now();
 
   constructor(
-    private input: Input, private on: boolean, private everyMs = 250, private write = (s: string) => writeAll(2, s),
+    private input: Pick<Input, "size" | "done">, private on: boolean, private everyMs = 250, private write = (s: string) => writeAll(2, s),
   ) {}
 
   tick(records: number): void {

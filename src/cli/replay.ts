@@ -153,20 +153,33 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   } else {
     const addon = nativeAddon();
     const lane = new Events2Lane();
-    const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
-    for (const piece of input.pieces(cutLines)) {
-      if (tokenizer) {
-        // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
-        const [b, e, n] = tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
-        const fast = pipeline.events2Fast();
-        const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
-        if (taken) fast!.taken(taken);
-        records += taken;
-      } else {
-        for (const r of decodeEvents2Text(dec.decode(piece), "drbd")) feed(r);
-      }
+    const batch = (b: Uint8Array, e: Uint32Array, n: Float64Array) => {
+      // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
+      const fast = pipeline.events2Fast();
+      const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
+      if (taken) fast!.taken(taken);
+      records += taken;
       progress.tick(records);
-      Bun.gc(false); // this piece's batch is garbage now: keep the peak near one piece
+    };
+    if (addon?.Events2Reader && input.fd !== 0) {
+      // A file: the live sender's reader thread reads and tokenizes it beside the JS thread.
+      await new Promise<void>((resolve, reject) => {
+        const reader = new addon.Events2Reader!(input.takeFd());
+        reader.start((b, e, n, _lost, err) => {
+          batch(b, e, n);
+          if (err === null) return;
+          reader.close();
+          if (err === "eof") resolve();
+          else reject(new Error(err));
+        });
+      });
+    } else {
+      const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
+      for (const piece of input.pieces(cutLines)) {
+        if (tokenizer) batch(...tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length)));
+        else for (const r of decodeEvents2Text(dec.decode(piece), "drbd")) feed(r);
+        progress.tick(records);
+      }
     }
   }
   pipeline.flushAll();
