@@ -109,10 +109,13 @@ export default async function () {
     out.live_umh_lines_per_s = Math.round(umh2m.lines / umh2m.secs);
     out.live_umh_ratio_to_split = ratio(out.live_umh_lines_per_s);
     out.live_umh_peak_rss_mib_2m = Math.round(umh2m.hwm_kib / 1024);
+    // CPU per line (all threads): what the rate would be with a core to itself.
+    out.live_umh_cpu_ns_per_line = Math.round((umh2m.cpu_s! * 1e9) / umh2m.lines);
     const prom2m = await live(dir, LINES * 10, "prom");
     out.live_umh_prometheus_lines_per_s = Math.round(prom2m.lines / prom2m.secs);
     out.live_umh_prometheus_ratio_to_split = ratio(out.live_umh_prometheus_lines_per_s);
     out.live_umh_prometheus_peak_rss_mib_2m = Math.round(prom2m.hwm_kib / 1024);
+    out.live_umh_prometheus_cpu_ns_per_line = Math.round((prom2m.cpu_s! * 1e9) / prom2m.lines);
     // Flat memory: one long run, RSS at 200k, 2M and 20M lines (BENCH_DRBD_LINES to shorten it).
     const long = await live(dir, Number(process.env.BENCH_DRBD_LINES ?? LINES * 100), "umh");
     out.live_rss_mib_after_start = Math.round(long.start_rss_kib / 1024);

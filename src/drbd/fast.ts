@@ -12,11 +12,12 @@ import { DISK_STATES, REPLICATION_STATES, RESYNC_STATES, type DrbdModel, type Dr
 // peer device: 2 peer-node-id, 3 volume, 4.. conn-name replication peer-disk peer-client
 // resync-suspended received sent out-of-sync pending unacked done eta dbdt1. NaN: key absent.
 
-/** Applies one fast-lane line to `model`; false when it must go through apply(). */
+/** Applies one fast-lane line to `model`; false when it must go through apply(). Slot values are
+ * doubles: `| 0` makes indexes and map keys int32, which the JIT indexes directly. */
 export function applyFastLine(model: DrbdModel, n: Float64Array, b: number, strs: readonly string[]): boolean {
   const live = model.fastResources();
   if (!live) return false;
-  const name = strs[n[b + 1]!];
+  const name = strs[n[b + 1]! | 0];
   const r = name === undefined ? undefined : live.get(name);
   if (!r) return false;
   const kind = n[b]! & 15;
@@ -26,17 +27,17 @@ export function applyFastLine(model: DrbdModel, n: Float64Array, b: number, strs
 }
 
 function device(r: DrbdResource, n: Float64Array, b: number, strs: readonly string[]): boolean {
-  const d = r.devices.get(n[b + 2]!);
+  const d = r.devices.get(n[b + 2]! | 0);
   if (!d) return false;
   let v: number;
   // What DeviceState and the device events compare: any change takes the full way.
-  if ((v = n[b + 5]!) === v && DISK_STATES[v] !== d.disk) return false;
+  if ((v = n[b + 5]!) === v && DISK_STATES[v | 0] !== d.disk) return false;
   if ((v = n[b + 7]!) === v && (v === 1) !== d.client) return false;
   if ((v = n[b + 8]!) === v && (v === 1) !== d.open) return false;
   if ((v = n[b + 9]!) === v && (v === 1) !== d.quorum) return false;
   if ((v = n[b + 10]!) === v && v !== d.size) return false;
   if ((v = n[b + 4]!) === v) d.minor = v;
-  if ((v = n[b + 6]!) === v) d.backingDev = strs[v]!;
+  if ((v = n[b + 6]!) === v) d.backingDev = strs[v | 0]!;
   if ((v = n[b + 11]!) === v) d.read = v;
   if ((v = n[b + 12]!) === v) d.written = v;
   if ((v = n[b + 13]!) === v) d.alWrites = v;
@@ -44,20 +45,20 @@ function device(r: DrbdResource, n: Float64Array, b: number, strs: readonly stri
   if ((v = n[b + 15]!) === v) d.upperPending = v;
   if ((v = n[b + 16]!) === v) d.lowerPending = v;
   if ((v = n[b + 17]!) === v) d.alSuspended = v === 1;
-  if ((v = n[b + 18]!) === v) d.blocked = strs[v]!;
+  if ((v = n[b + 18]!) === v) d.blocked = strs[v | 0]!;
   return true;
 }
 
 function peerDevice(r: DrbdResource, n: Float64Array, b: number, strs: readonly string[]): boolean {
-  const c = r.connections.get(n[b + 2]!);
-  const p = c?.peerDevices.get(n[b + 3]!);
+  const c = r.connections.get(n[b + 2]! | 0);
+  const p = c?.peerDevices.get(n[b + 3]! | 0);
   if (!c || !p) return false;
   let v: number;
   if ((v = n[b + 4]!) === v && !c.connName) return false; // apply() names the connection
-  if ((v = n[b + 5]!) === v && REPLICATION_STATES[v] !== p.replication) return false;
-  if ((v = n[b + 6]!) === v && DISK_STATES[v] !== p.peerDisk) return false;
+  if ((v = n[b + 5]!) === v && REPLICATION_STATES[v | 0] !== p.replication) return false;
+  if ((v = n[b + 6]!) === v && DISK_STATES[v | 0] !== p.peerDisk) return false;
   if ((v = n[b + 7]!) === v && (v === 1) !== p.peerClient) return false;
-  if ((v = n[b + 8]!) === v && strs[v] !== p.resyncSuspended) return false;
+  if ((v = n[b + 8]!) === v && strs[v | 0] !== p.resyncSuspended) return false;
   const received = n[b + 9]!;
   if (received === received) p.received = received;
   if ((v = n[b + 10]!) === v) p.sent = v;

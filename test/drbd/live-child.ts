@@ -40,6 +40,7 @@ const kib = (s: string, k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m")
 const marks: Record<string, number> = {};
 const t0 = performance.now();
 await pipeline.apply(cfg);
+const cpu0 = process.cpuUsage();
 const startKib = kib(status(), "VmRSS");
 const marksAt = [200_000, 2_000_000, 20_000_000].filter((m) => m <= lines);
 const total = streamLines + rounds * statsLines;
@@ -50,7 +51,9 @@ for (;;) {
   await Bun.sleep(2);
 }
 const secs = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 const s = status();
-console.log(JSON.stringify({ lines: total, secs, start_rss_kib: startKib, hwm_kib: kib(s, "VmHWM"), rss_kib: kib(s, "VmRSS"), ...marks }));
+// cpu_s: this process's CPU (JS thread, reader thread, GC) from the start of the pipeline on.
+console.log(JSON.stringify({ lines: total, secs, cpu_s: (cpu.user + cpu.system) / 1e6, start_rss_kib: startKib, hwm_kib: kib(s, "VmHWM"), rss_kib: kib(s, "VmRSS"), ...marks }));
 await pipeline.stop(1000);
 process.exit(0);
