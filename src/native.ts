@@ -40,6 +40,10 @@ export interface NativeAddon {
   /** events2Tokenize over pieces of one stream: interned ids (the fast lane's) stay valid across calls.
    * The arrays are lent: the next tokenize() detaches them (they read as empty) and reuses the memory. */
   Events2Tokenizer?: new (maxLine?: number) => { tokenize(buf: Buffer): [Uint8Array, Uint32Array, Float64Array] };
+  /** sd-journal reader (native/src/journal_reader.cc), present when the addon was built with libsystemd.
+   * Per entry five strings (cursor, SYSLOG_IDENTIFIER, _TRANSPORT, MESSAGE, _COMM) and three numbers
+   * (PRIORITY, pid, realtime µs). */
+  JournalReader?: new (opts: { daemons: string[]; namespace?: string; directory?: string; cursor?: string; sinceUs?: number; pollMs?: number; rootOnly?: boolean }) => NativeReader;
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

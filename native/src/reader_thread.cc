@@ -123,7 +123,7 @@ void ReaderThread::Loop() {
       batch->lend = lend;
     }
     if (!running || r == PumpResult::kMore) continue;
-    int n = ::poll(pfds, 2, -1);
+    int n = ::poll(pfds, 2, src_->TimeoutMs());
     if (n < 0 && errno != EINTR) {
       batch->error = std::string("poll: ") + std::strerror(errno);
       Hand(batch.release());

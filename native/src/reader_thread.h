@@ -39,6 +39,8 @@ class Source {
   virtual size_t MaxQueue() const { return 64; }
   // True when the JS callback uses its arrays synchronously only: they are then lent (Batch::lend).
   virtual bool Lend() const { return false; }
+  // How long to wait for the fd before calling Pump() anyway (ms; -1: only when the fd is ready).
+  virtual int TimeoutMs() { return -1; }
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);

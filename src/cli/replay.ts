@@ -15,12 +15,13 @@ import { decodeKmsgText } from "../kmsg/decode.ts";
 import { replayUevents } from "../uevent/replay.ts";
 import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
 import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
+import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
 import { CONFIG_OPTION, parse, UsageError, type Io } from "./args.ts";
 
-export const REPLAY_HELP = `Usage: storeventd replay (--kmsg FILE | --uevent FILE | --events2 FILE) [options]
+export const REPLAY_HELP = `Usage: storeventd replay (--kmsg FILE | --uevent FILE | --events2 FILE | --journal FILE) [options]
 
 Runs the parsers over recorded input and prints the events on stdout. FILE may be - for stdin.
 No root and no running daemon are needed.
@@ -32,6 +33,9 @@ Input:
   --uevent FILE    uevents as "udevadm monitor --kernel --property" prints them, or raw
                    NUL-separated netlink captures
   --events2 FILE   "drbdsetup events2 --full" output
+  --journal FILE   journal entries as "journalctl -o export" or "journalctl -o json" print them;
+                   only the storage daemons' entries (multipathd, dmeventd, lvm, mdadm, smartd,
+                   iscsid, nvme, nvmf-autoconnect) are parsed, kernel-transport entries never
 
 Options:
   -c, --config PATH        use this config's parsers (default: every parser) and main settings
@@ -65,13 +69,13 @@ async function readAll(path: string): Promise<Uint8Array> {
 export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDef[]): Promise<number> {
   const { values } = parse(argv, {
     ...CONFIG_OPTION,
-    kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" },
+    kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" }, journal: { type: "string" },
     json: { type: "boolean" }, receivers: { type: "boolean" }, model: { type: "boolean" },
     "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, quiet: { type: "boolean", short: "q" },
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
-  const inputs = (["kmsg", "uevent", "events2"] as const).filter((k) => values[k] !== undefined);
-  if (inputs.length !== 1) throw new UsageError("give exactly one of --kmsg, --uevent, --events2");
+  const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
+  if (inputs.length !== 1) throw new UsageError("give exactly one of --kmsg, --uevent, --events2, --journal");
   const kind = inputs[0]!;
   if (values.model && kind !== "events2") throw new UsageError("--model goes with --events2");
   let bootUs = hostBootTimeUs();
@@ -92,11 +96,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  // uevent captures are small and replayed whole; kmsg and events2 input is streamed.
+  // uevent and journal captures are small and replayed whole; kmsg and events2 input is streamed.
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if (kind === "uevent") data = await readAll(values[kind]!);
+    if (kind === "uevent" || kind === "journal") data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -107,7 +111,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const pipeline = new Pipeline({
     registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
-  await pipeline.apply(cfg);
+  const applied = await pipeline.apply(cfg);
+  if (applied.failed.length) {
+    io.err(`storeventd replay: ${applied.failed.map((f) => f.error).join("\n")}`);
+    await pipeline.stop(1000);
+    return 1;
+  }
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -150,6 +159,15 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       feed(rec);
       for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
     }
+  } else if (kind === "journal") {
+    const daemons = new Set<string>(DEFAULT_DAEMONS);
+    let others = 0;
+    for (const f of decodeJournalCapture(data!)) {
+      const daemon = entryDaemon(f, daemons);
+      if (daemon) feed(journalRecord(f, daemon, "journal"));
+      else others++;
+    }
+    if (others) io.err(`replay: ${others} journal entries of other programs or the kernel skipped`);
   } else {
     const addon = nativeAddon();
     const lane = new Events2Lane();
