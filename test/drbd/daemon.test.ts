@@ -62,7 +62,9 @@ env = { OUT = "${umhOut}" }
     expect(drbd[0]).toMatchObject({ event_type: "DRBD_ROLE_CHANGED", hostname: "node-a", source: "drbd", extension: { resource: "r0", new_role: "Primary" } });
     expect(drbd.map((e) => e.event_type)).toContain("DRBD_SPLIT_BRAIN");
 
-    await until("umh run", () => readdirSync(umhOut).length === 1);
+    // The helper creates its file, writes argv, then the sorted environment (one write by sort):
+    // wait for the environment, not for the name.
+    await until("umh run", () => readdirSync(umhOut).length === 1 && readFileSync(join(umhOut, readdirSync(umhOut)[0]!), "utf8").includes("DRBD_RES_NAME="));
     const env = readFileSync(join(umhOut, readdirSync(umhOut)[0]!), "utf8");
     expect(env).toContain("argv: promoted\n");
     expect(env).toContain("DRBD_RES_NAME=r0\n");
