@@ -124,6 +124,8 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          inject: (e) => this.inject(e),
+          delivered: (ms) => this.delivered(ms),
           ready: () => {
             r.ready = true;
             this.checkReady();
@@ -219,6 +221,21 @@ export class Pipeline {
     };
     this.count("events");
     this.folder.push(e);
+  }
+
+  /** A complete event from elsewhere: routed like any event, never re-stamped or folded again. */
+  inject(e: StorageEvent): void {
+    this.count("remote_events");
+    this.deliver(e);
+  }
+
+  /** Resolves when every receiver slot has handled what it was offered until now (or at the timeout). */
+  async delivered(timeoutMs: number): Promise<void> {
+    const targets = this.router.all().map((s) => [s, s.offered] as const);
+    const end = performance.now() + timeoutMs;
+    while (targets.some(([s, n]) => s.handled < n && this.router.all().includes(s)) && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   private deliver(e: StorageEvent): void {

@@ -63,6 +63,12 @@ export interface SenderContext extends BaseContext {
   emit(rec: RawRecord): void;
   /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
   ready(): void;
+  /** A complete event from another host (a fleet node's nats sender), delivered unchanged: its
+   * event_id, time and hostname stay; no fold (its origin folded it already). */
+  inject(e: StorageEvent): void;
+  /** Resolves once every receiver has handled (sent, failed or dropped) each event delivered so
+   * far, or after timeoutMs: a sender acknowledges its source only then. */
+  delivered(timeoutMs: number): Promise<void>;
 }
 
 export type ParserContext = BaseContext;

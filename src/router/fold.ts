@@ -22,7 +22,7 @@ export class Folder {
   }
 
   static key(e: StorageEvent): string {
-    return `${e.system}\0${e.event_type}\0${e.dev_name}\0${e.msg}`;
+    return `${e.hostname}\0${e.system}\0${e.event_type}\0${e.dev_name}\0${e.msg}`;
   }
 
   push(e: StorageEvent): void {
