@@ -194,6 +194,7 @@ export class NatsSender {
   async close(): Promise<void> {
     this.stop.abort();
     clearInterval(this.ticker);
+    if (this.ctx.services.get(FLEET_SERVICE) === this.fleet) this.ctx.services.provide(FLEET_SERVICE, undefined);
     await this.messages?.close().catch(() => {});
     while (this.acking) await this.acking;
     const nc = this.nc;
