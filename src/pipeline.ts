@@ -229,13 +229,21 @@ export class Pipeline {
     this.deliver(e);
   }
 
-  /** Resolves when every receiver slot has handled what it was offered until now (or at the timeout). */
+  /** Resolves when every receiver slot has handled what it was offered until now (or at the
+   * timeout) and each receiver that can (the store) made it durable. */
   async delivered(timeoutMs: number): Promise<void> {
     const targets = this.router.all().map((s) => [s, s.offered] as const);
     const end = performance.now() + timeoutMs;
     while (targets.some(([s, n]) => s.handled < n && this.router.all().includes(s)) && performance.now() < end) {
       await new Promise((r) => setTimeout(r, 2));
     }
+    await Promise.all(targets.map(async ([s]) => {
+      try {
+        await s.receiver.sync?.();
+      } catch (e) {
+        this.opts.log.child(s.name).once("sync", `sync failed: ${(e as Error).message ?? e}`);
+      }
+    }));
   }
 
   private deliver(e: StorageEvent): void {

@@ -100,6 +100,8 @@ export interface Receiver extends Lifecycle {
   send(events: readonly StorageEvent[]): Promise<void> | void;
   /** SIGHUP: reopen files (logrotate). */
   reopen?(): Promise<void> | void;
+  /** Makes what send() accepted durable now (a fleet node acks its source only after this). */
+  sync?(): Promise<void> | void;
   close?(): Promise<void> | void;
   status?(): Record<string, unknown>;
 }
