@@ -13,6 +13,7 @@ import { Backoff, sleep } from "../../../src/util/backoff.ts";
 import { RecentIds } from "./dedup.ts";
 import { FleetTracker, type FleetDraft } from "./fleet.ts";
 import { isRemoteEvent } from "./remote.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/store/query.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const { servers, ...auth } = NATS_CONNECTION_KEYS;
@@ -62,12 +63,13 @@ export class NatsSender {
 
   /** Remembers the newest stored ids: what was stored before a crash but not acked comes again. */
   private seedFromStore(): void {
-    const store = this.ctx.services.get<{ query(q: object): { event_id: string }[] }>("store");
+    const store = this.ctx.services.get<EventStoreService>(STORE_SERVICE);
     if (!store) return;
     try {
       const n = Math.min(this.opts.dedup_ids, this.opts.max_ack_pending * 2);
       const recent = store.query({ order: "desc", limit: n });
-      for (let i = recent.length - 1; i >= 0; i--) this.ids.add(recent[i]!.event_id);
+      for (let i = recent.length - 1; i >= 0; i--) this.ids.add(recent[i]!.event.event_id);
+      if (recent.length) this.ctx.log.info(`nats: remembered the ids of the newest ${recent.length} stored events (redeliveries of them are dropped)`);
     } catch (e) {
       this.fail(`reading the store: ${(e as Error).message}`, "seed");
     }
