@@ -150,6 +150,29 @@ test("console: the device page shows identity and the device's events; the DRBD 
   }
 }, 60_000);
 
+test("console: a page of another origin cannot open the event WebSocket (Chromium sends its Origin; 403)", async () => {
+  const wsUrl = url.replace(/^http/, "ws") + "v1/events";
+  const evil = Bun.serve({
+    hostname: "127.0.0.1", port: 0,
+    fetch: () => new Response(`<!doctype html><script>
+      window.result = "pending";
+      const ws = new WebSocket(${JSON.stringify(wsUrl)});
+      ws.onopen = () => (window.result = "open");
+      ws.onerror = () => (window.result = "refused");
+    </script>`, { headers: { "content-type": "text/html" } }),
+  });
+  const b = await openBrowser(`http://127.0.0.1:${evil.port}/`);
+  try {
+    await b.waitFor(`window.result && window.result !== "pending"`);
+    expect(await b.evaluate<string>("window.result")).toBe("refused");
+    const st = (await (await fetch(`${url}v1/status`)).json()) as { listener: { bad_origin: number } };
+    expect(st.listener.bad_origin).toBeGreaterThan(0);
+  } finally {
+    await b.close();
+    evil.stop(true);
+  }
+}, 60_000);
+
 test("loopback listener: GET and HEAD only (405 with Allow), strict CSP on every answer", async () => {
   const post = await fetch(`${url}v1/status`, { method: "POST" });
   expect(post.status).toBe(405);
