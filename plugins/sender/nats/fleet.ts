@@ -79,7 +79,7 @@ export class FleetTracker implements FleetService {
     return h.hb && h.hb.interval_s > 0 ? h.hb.interval_s * 1000 : this.defaultIntervalMs;
   }
 
-  /** Every second or so: silent hosts and resources that lost their Primary. */
+  /** Every 250 ms: silent hosts and resources that lost their Primary. */
   tick(nowMs: number, out: FleetDraft[]): void {
     for (const h of this.byName.values()) {
       if (h.state === "silent" || h.lastBeatMs === undefined) continue; // only hosts that send heartbeats

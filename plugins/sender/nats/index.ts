@@ -59,7 +59,7 @@ export class NatsSender {
   start(): void {
     this.ctx.services.provide(FLEET_SERVICE, this.fleet);
     this.seedFromStore();
-    this.ticker = setInterval(() => this.emit((out) => this.fleet.tick(Date.now(), out)), 1000);
+    this.ticker = setInterval(() => this.emit((out) => this.fleet.tick(Date.now(), out)), 250);
   }
 
   /** Remembers the newest stored ids: what was stored before a crash but not acked comes again. */
