@@ -26,6 +26,7 @@ const schema = v.strictObject({
   create_stream: v.pipe(v.optional(v.boolean(), true), v.description("Create the stream (file storage, subjects <subject_prefix>.>) when it does not exist.")),
   publish_timeout: v.pipe(v.optional(Duration, "5s"), v.description("Wait this long for a JetStream ack (or a core flush) before buffering the event for a retry.")),
   buffer_max: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000), v.description("Events kept while disconnected or unacknowledged; beyond that the oldest are dropped and counted.")),
+  relay: v.pipe(v.optional(v.boolean(), false), v.description("Also publish events of other hosts (on a fleet node: the ones its nats sender consumed); off, they are counted as foreign_skipped.")),
   heartbeat: v.pipe(v.optional(Duration, "10s"), v.description('Publish this host\'s status summary to <subject_prefix>_heartbeat.<hostname> this often, for fleet nodes ("0s" = off).')),
   ...auth,
 });
@@ -188,7 +189,11 @@ export class NatsReceiver {
     return this.draining;
   }
 
-  async send(events: readonly StorageEvent[]): Promise<void> {
+  async send(all: readonly StorageEvent[]): Promise<void> {
+    // On a fleet node, other hosts' events came from the stream: publishing them again would loop.
+    const events = this.opts.relay ? all : all.filter((e) => e.hostname === this.ctx.hostname);
+    if (events.length < all.length) this.ctx.count("foreign_skipped", all.length - events.length);
+    if (!events.length) return;
     if (this.buffer.length || !this.connected) {
       this.keep(events);
       if (this.connected) await this.drain();

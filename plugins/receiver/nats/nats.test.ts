@@ -47,7 +47,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function make(opts: Record<string, unknown>) {
   const { ctx, rec } = receiverContext();
-  const r = (await plugin.create(v.parse(plugin.schema, opts), ctx)) as NatsReceiver;
+  // The events are other hosts' (node-a, node-b...) as seen from "testhost": publish them anyway.
+  const r = (await plugin.create(v.parse(plugin.schema, { relay: true, ...opts }), ctx)) as NatsReceiver;
   r.start();
   return { r, counts: rec.counts, logs: rec.logs };
 }
@@ -261,6 +262,20 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     const n = beats.length;
     await Bun.sleep(500);
     expect(beats.length).toBe(n); // close() stops the timer
+    // Other hosts' events are not published again unless relay = true.
+    const seen: string[] = [];
+    nc.subscribe("storeventd.>", { callback: (_e, m) => void seen.push(m.json<StorageEvent>().hostname) });
+    for (const relay of [false, true]) {
+      const { ctx: c2, rec: r2 } = receiverContext();
+      const x = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "0s", relay }), c2)) as NatsReceiver;
+      x.start();
+      await until(() => (r2.counts.get("connects") ?? 0) > 0);
+      await x.send([makeEvent({ hostname: "testhost" }), makeEvent({ hostname: "stor-9" })]);
+      expect(r2.counts.get("foreign_skipped")).toBe(relay ? undefined : 1);
+      await x.close();
+    }
+    await until(() => seen.length === 3);
+    expect(seen).toEqual(["testhost", "testhost", "stor-9"]);
     const off = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "0s" }), receiverContext().ctx)) as NatsReceiver;
     off.start();
     await Bun.sleep(500);
