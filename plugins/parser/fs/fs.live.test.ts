@@ -11,7 +11,7 @@ import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
 import { openKmsgReader } from "../../../src/kmsg/reader.ts";
 import { KmsgStatus } from "../../../src/kmsg/record.ts";
 import { nativeAddon } from "../../../src/native.ts";
-import { makeParser } from "../../../test/helpers/kparser-cases.ts";
+import { makeParser } from "../../../test/helpers/parser-fixtures.ts";
 
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && existsSync("/dev/kmsg") &&
   Bun.which("mkfs.ext4") !== null && Bun.which("losetup") !== null;

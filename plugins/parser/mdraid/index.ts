@@ -34,7 +34,36 @@ function levelName(level: string | undefined): string {
 
 export class MdParser {
   readonly accepts = ["kmsg"] as const;
+  /** A member failure, held for the "Operation continuing on N devices." / "Cannot continue
+   * operation" line that completes the report (same record on 4.18, the next one on 5.x/6.x). */
+  private failure: { d: EventDraft; seq: number } | undefined;
   constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
+
+  flush(emit: Emit, _final: boolean): void {
+    if (this.failure) emit(this.failure.d);
+    this.failure = undefined;
+  }
+
+  /** Completes the held failure with the array's state; false when `line` is not its sequel. */
+  private complete(id: string, g: Record<string, string | undefined>, rec: KmsgRecord, emit: Emit): boolean {
+    const f = this.failure;
+    if (!f || (id !== "continuing" && id !== "cannot_continue") || f.d.extension?.array !== g.md) return false;
+    this.failure = undefined;
+    const d = f.d;
+    if (rec.seq !== f.seq) d.raw = `${d.raw}\n${rec.raw}`;
+    const ext = d.extension!;
+    if (id === "continuing") {
+      ext.operation_continuing_on = decNum(g.n);
+      d.msg = `${d.msg} The array continues on ${g.n} device${g.n === "1" ? "" : "s"}.`;
+    } else {
+      ext.array_failed = true;
+      ext.failed_devices = decNum(g.failed);
+      ext.raid_devices = decNum(g.total);
+      d.msg = `${d.msg} The array cannot continue: ${g.failed} of ${g.total} devices failed.`;
+    }
+    emit(d);
+    return true;
+  }
 
   parse(rec: RawRecord, emit: Emit): void {
     if (rec.kind !== "kmsg") return;
@@ -44,8 +73,14 @@ export class MdParser {
       const m = mdTable.match(line);
       if (!m) continue;
       if (invalidText(line, this.guard)) continue;
+      if (this.complete(m.id, m.groups, rec, emit)) continue;
+      this.flush(emit, false);
       const d = this.build(m.id, m.groups, rec);
       if (!d) continue;
+      if (m.id === "disk_failure") {
+        this.failure = { d, seq: rec.seq };
+        continue;
+      }
       emit(d);
       if (d.event_type === "MD_ARRAY_STARTED" && d.extension?.degraded === true) {
         const { active_devices, level } = d.extension;
@@ -70,7 +105,7 @@ export class MdParser {
     switch (id) {
       case "disk_failure":
         return {
-          ...at, severity: "warn", event_type: "MD_DISK_FAILED", dev_name: g.member!, owners: [{ dev_name: md, dev_wwid: "" }],
+          ...at, severity: "error", event_type: "MD_DISK_FAILED", dev_name: g.member!, owners: [{ dev_name: md, dev_wwid: "" }],
           msg: `md ${levelName(g.level)} array ${md} marked member ${g.member} faulty and disabled it.`,
           extension: { array: md, level: levelName(g.level), member: g.member },
         };
@@ -82,6 +117,12 @@ export class MdParser {
           extension: { array: md, level: levelName(g.level), active_devices: n },
         };
       }
+      case "cannot_continue":
+        return {
+          ...at, severity: "error", event_type: "MD_ARRAY_FAILED", dev_name: md,
+          msg: `md array ${md} cannot continue: ${g.failed} of ${g.total} devices failed.`,
+          extension: { array: md, level: levelName(g.level), failed_devices: decNum(g.failed), raid_devices: decNum(g.total) },
+        };
       case "sync_start": {
         const action = ACTION[g.action!]!;
         if (action === "check" && !this.reportChecks) return undefined;

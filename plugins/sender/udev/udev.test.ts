@@ -64,6 +64,18 @@ describe("udev catalog fixtures", () => {
     expect(drafts.find((d) => d.event_type === "DEVICE_REMOVED" && d.dev_name === "sdb")!.severity).toBe("warn");
   });
 
+  test("scsi_device add/remove -> SCSI_DEVICE_ADDED/REMOVED; scsi_device uevents are never named empty", () => {
+    const { drafts } = run("scsi-device-lifecycle");
+    // Written from the kernel's order: scsi_device add before sd binds, del_gendisk before the scsi_device goes.
+    expect(drafts.map((d) => `${d.severity} ${d.event_type} ${d.dev_name}`)).toEqual([
+      "info SCSI_DEVICE_ADDED 4:0:0:0", "info DEVICE_ADDED sdc", "info MEDIA_CHANGED sdc", "info MEDIA_CHANGED 5:0:0:0",
+      "warn DEVICE_REMOVED sdc", "warn SCSI_DEVICE_REMOVED sdc",
+    ]);
+    expect(drafts[0]!.extension).toEqual({ scsi_address: "4:0:0:0", seqnum: 6100, scsi_type: 0 });
+    expect(drafts[5]!.extension).toMatchObject({ scsi_address: "4:0:0:0" });
+    for (const d of drafts) expect(d.dev_name).not.toBe("");
+  });
+
   test("NVME_AEN: SMART/health -> NVME_CRITICAL_WARNING, other types -> NVME_ASYNC_EVENT", () => {
     const { drafts } = run("nvme-aen");
     const aen = drafts.filter((d) => d.system === "nvme");
