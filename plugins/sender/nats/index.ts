@@ -26,7 +26,6 @@ const schema = v.strictObject({
   durable: v.pipe(v.optional(v.pipe(v.string(), v.regex(/^[^\s.*>/\\]{1,255}$/, "not a valid consumer name")), "storeventd-fleet"), v.description("Durable consumer name: a restarted fleet node resumes from its ack floor.")),
   create_stream: v.pipe(v.optional(v.boolean(), true), v.description("Create the stream (file storage, subjects <subject_prefix>.>, `replicas` copies) when it does not exist.")),
   replicas: v.pipe(v.optional(v.pipe(Count(1), v.maxValue(5)), 1), v.description("Replicas of a stream this sender creates (3 on a cluster).")),
-  ack_policy: v.pipe(v.optional(v.picklist(["all", "explicit"]), "all"), v.description('How the consumer acks, always after every local receiver handled the events: "all" acks each batch with one cumulative ack of its last message (JetStream AckAll, about 3 times the throughput); "explicit" acks every message (AckExplicit). A durable consumer keeps the policy it was created with.')),
   ack_wait: v.pipe(v.optional(Duration, "30s"), v.description("The server redelivers a message not acked within this time.")),
   max_ack_pending: v.pipe(v.optional(Count(1), 20_000), v.description("Messages delivered but not yet acked, at most.")),
   dedup_ids: v.pipe(v.optional(Count(1), 100_000), v.description("Event ids remembered to drop redelivered duplicates (bounded memory).")),
@@ -127,7 +126,7 @@ export class NatsSender {
       }
     }
     await jsm.consumers.add(o.stream, {
-      durable_name: o.durable, ack_policy: o.ack_policy === "all" ? AckPolicy.All : AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+      durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
       ack_wait: o.ack_wait * 1_000_000, max_ack_pending: o.max_ack_pending, filter_subject: `${o.subject_prefix}.>`,
     });
     this.sub ??= nc.subscribe(heartbeatSubject(o.subject_prefix, "*"), { callback: (err, m) => void (err || this.onHeartbeat(m.data)) });
@@ -182,14 +181,15 @@ export class NatsSender {
     if (!this.acking) this.acking = this.ackLoop();
   }
 
-  /** Acks what every receiver has handled; batches keep the ack traffic small. */
+  /** Every 20 ms: waits until every receiver handled (and the store wrote) what came, then acks it. */
   private async ackLoop(): Promise<void> {
     while (this.pending.length) {
       await sleep(ACK_EVERY_MS);
       const batch = this.pending.splice(0);
       await this.ctx.delivered(this.opts.ack_wait / 2);
-      if (this.opts.ack_policy === "all") batch[batch.length - 1]!.ack(); // acks every earlier message too
-      else for (const m of batch) m.ack();
+      // One ack per message: a cumulative ack (AckAll) would also ack a message whose delivery was
+      // lost in a NATS server failover and not yet redelivered, losing it.
+      for (const m of batch) m.ack();
       this.stats.acked += batch.length;
     }
     this.acking = undefined;
