@@ -52,6 +52,9 @@ export interface BaseContext {
   native: NativeAddon | null;
   devices: DeviceDirectory;
   services: Services;
+  /** This instance's [queue] settings: a receiver's event queue, and a DRBD model subscriber's
+   * update queue (pass the context as `owner` to DrbdModel.subscribe). */
+  queue?: { max_events: number; when_full: "drop_oldest" | "drop_newest"; batch: number };
   /** Aborted when the instance is stopped (shutdown or reload removed/changed it). */
   signal: AbortSignal;
   /** A typed event straight into the router (daemon-level events, DRBD model changes, promoter). */
@@ -75,8 +78,9 @@ export type ParserContext = BaseContext;
 export type ReceiverContext = BaseContext;
 
 /** Every instance: create() builds it inert (no port, file, unit, process or timer); start()
- * acquires those; close() releases them. Reload builds replacements inert, stops the changed ones,
- * then starts the replacements. */
+ * acquires those; close() releases them, also for an instance never started (a rolled-back reload).
+ * Reload builds replacements inert, stops the changed ones, then starts the replacements; when a
+ * replacement's start throws, it is closed and the old config is built and started again. */
 export interface Lifecycle {
   /** Acquire ports, files, units, processes, timers. A throw fails this instance's start. */
   start?(): Promise<void> | void;

@@ -115,7 +115,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const pipeline = new Pipeline({
     registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
-  await pipeline.apply(cfg);
+  const applied = await pipeline.apply(cfg);
+  if (applied.failed.length) {
+    io.err(`storeventd replay: ${applied.failed.map((f) => f.error).join("\n")}`);
+    await pipeline.stop(1000);
+    return 1;
+  }
   const out: string[] = [];
   let size = 0;
   let events = 0;
