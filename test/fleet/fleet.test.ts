@@ -181,6 +181,9 @@ test("fleet: 3 hosts, NATS cluster R3, a fleet node; kills lose nothing, duplica
   await flip(100, 4);
   fleet = await start("fleet19-f", [BIN, "run", "-c", join(fd, "storeventd.toml")], "started");
   await flip(100, 4);
+  // The restarted node knows the stored ids (what it stored but had not acked comes again).
+  const restarted = logs.get(`fleet19-f storeventd (${fleet.pid})`)!;
+  await until("the restarted fleet node reading the stored ids", () => /remembered the ids of the newest [1-9]\d* stored events/.test(restarted()), 15_000);
 
   const want = () => hd.flatMap(hostEvents);
   await until("every host event in the fleet store", async () => (await stored()).length >= want().length && want().length >= 3 * 500, 60_000).catch(async (e) => {

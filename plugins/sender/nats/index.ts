@@ -45,6 +45,7 @@ export class NatsSender {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private pending: JsMsg[] = [];
   private acking: Promise<void> | undefined;
+  private seeded = false;
   readonly ids: RecentIds;
   readonly fleet: FleetTracker;
   private stats = { received: 0, injected: 0, duplicates: 0, own: 0, bad: 0, acked: 0, heartbeats: 0, last_error: "" };
@@ -57,12 +58,14 @@ export class NatsSender {
 
   start(): void {
     this.ctx.services.provide(FLEET_SERVICE, this.fleet);
-    this.seedFromStore();
     this.ticker = setInterval(() => this.emit((out) => this.fleet.tick(Date.now(), out)), 250);
   }
 
-  /** Remembers the newest stored ids: what was stored before a crash but not acked comes again. */
+  /** Remembers the newest stored ids: what was stored before a crash but not acked comes again.
+   * Called before the first message (the store starts after this sender when listed after it). */
   private seedFromStore(): void {
+    if (this.seeded) return;
+    this.seeded = true;
     const store = this.ctx.services.get<EventStoreService>(STORE_SERVICE);
     if (!store) return;
     try {
@@ -131,6 +134,7 @@ export class NatsSender {
     });
     this.sub ??= nc.subscribe(heartbeatSubject(o.subject_prefix, "*"), { callback: (err, m) => void (err || this.onHeartbeat(m.data)) });
     const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
+    this.seedFromStore();
     const messages = await consumer.consume({ max_messages: Math.min(5000, o.max_ack_pending) });
     this.messages = messages;
     if (this.stop.signal.aborted) await messages.close();
