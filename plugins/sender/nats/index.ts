@@ -106,8 +106,10 @@ export class NatsSender {
     const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
     while (!this.stop.signal.aborted) {
       try {
-        this.nc ??= await connect(this.conn);
-        this.ctx.count("connects");
+        if (!this.nc) {
+          this.nc = await connect(this.conn); // reconnects by itself from then on
+          this.ctx.count("connects");
+        }
         await this.consume(this.nc);
         backoff.reset();
       } catch (e) {
