@@ -82,6 +82,23 @@ describe("nats sender units", () => {
     expect(t.hostsAt(3_700_000)[1]!.events_1h).toEqual({ info: 0, warn: 0, error: 0 });
   });
 
+  test("FleetTracker on a recorded heartbeat: the host, its version and drops, its DRBD resource as reported", () => {
+    const beat = JSON.parse(readFileSync(join(import.meta.dir, "testdata/heartbeat.json"), "utf8")) as Heartbeat;
+    const t = new FleetTracker(10_000, 60_000);
+    const out: FleetDraft[] = [];
+    t.onHeartbeat(beat, 1_000, out);
+    expect(out).toEqual([]);
+    expect(t.hostsAt(1_000)).toEqual([{
+      hostname: "stor-2", state: "alive", last_seen: new Date(1_000).toISOString(), version: "0.1.0", uptime_s: 3600, drops: 0,
+      events_1h: { info: 0, warn: 0, error: 0 },
+    }]);
+    expect(t.drbd()).toEqual([{ host: "stor-2", resource: beat.drbd[0]! }]);
+    t.tick(30_999, out);
+    expect(out).toEqual([]); // within 3 intervals of 10 s
+    t.tick(31_001, out);
+    expect(out.map((d) => d.event_type)).toEqual(["HOST_SILENT"]);
+  });
+
   test("FleetTracker: DRBD_MULTIPLE_PRIMARY once per set of Primaries; DRBD_NO_PRIMARY after the configured time", () => {
     const t = new FleetTracker(10_000, 30_000);
     const out: FleetDraft[] = [];
