@@ -9,7 +9,8 @@ import { ConfigError } from "./config/issues.ts";
 import { Pipeline } from "./pipeline.ts";
 import { createDeviceDirectory } from "./devices/index.ts";
 import { ServiceMap } from "./util/services.ts";
-import { rootLog } from "./util/log.ts";
+import { DAEMON_STATUS_SERVICE } from "./fleet-api.ts";
+import { type LogLevel, rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
 import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
@@ -43,6 +44,7 @@ export class Daemon {
       registry: this.registry, log: rootLog, devices: this.devices, services: this.services,
       native: nativeAddon(), mode: "daemon",
     });
+    this.services.provide(DAEMON_STATUS_SERVICE, () => this.status());
   }
 
   private load(): Config {
@@ -50,7 +52,7 @@ export class Daemon {
   }
 
   private applyLogLevel(cfg: Config): void {
-    rootLog.level = (this.opts.logLevel ?? cfg.drbdReactor.log?.level ?? cfg.main.log_level) as typeof rootLog.level;
+    rootLog.configure(cfg.drbdReactor.log, cfg.main.log_level, this.opts.logLevel as LogLevel | undefined);
   }
 
   /** Loads and starts; throws ConfigError (exit 2) or Error (exit 1). */
@@ -64,6 +66,7 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
     if (res.failed.length) {
       // A start-up failure (a port in use): the instances that did start are closed again.
@@ -119,6 +122,7 @@ export class Daemon {
       return { ok: true, ...res };
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+      rootLog.reopen(); // logrotate's SIGHUP still gets its new files
       this.log.error(`reload failed, keeping the running config:\n${msg}`);
       return { ok: false, error: msg, started: [], stopped: [], kept: [] };
     } finally {
@@ -135,6 +139,7 @@ export class Daemon {
     );
     // last: followers see DAEMON_STOPPING, then a clean end of stream
     await within(this.control?.close(), 200);
+    await within(rootLog.close(), 200);
   }
 
   status(): DaemonStatus {
@@ -142,7 +147,7 @@ export class Daemon {
       version: BUILD.version, commit: BUILD.commit, pid: process.pid, started: formatTime(this.started),
       uptime_s: Math.round((nowUs() - this.started) / 1e6), config_files: this.cfg.embedded ? ["(embedded default)"] : this.cfg.files,
       addon: addonStatus(), hostname: this.cfg.main.hostname, instances: this.pipeline.instances(),
-      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folded },
+      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folder.folded },
     };
   }
 
@@ -187,10 +192,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     stopWatchdog();
     unhook();
-    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
-    // Nothing that started before the failure may keep the process alive.
-    setTimeout(() => process.exit(process.exitCode), 500).unref();
-    return 2;
+    await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
+    // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
+    const code = e instanceof ConfigError ? 2 : 1;
+    // Nothing that started before the failure (a listener's timers when its port is taken) may keep the process alive.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
   void d.pipeline.whenReady(30_000).then((ok) => {

@@ -45,6 +45,8 @@ Options:
                            instead of the events
       --boot-time TIME     RFC 3339 boot time for kmsg timestamps (default: this host's boot time)
       --accept-user-records  parse kmsg records of user facilities too (default: kernel only)
+      --host-devices       identify devices (dev_path, dev_wwid, owners, mount points) from this
+                           host's sysfs and mounts (default: never; the records are another time's)
   -q, --quiet              no progress line and no summary
   -h, --help               this help
 
@@ -71,7 +73,8 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     ...CONFIG_OPTION,
     kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" }, journal: { type: "string" },
     json: { type: "boolean" }, receivers: { type: "boolean" }, model: { type: "boolean" },
-    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, quiet: { type: "boolean", short: "q" },
+    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, "host-devices": { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
   const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
@@ -108,8 +111,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
 
   rootLog.level = "warn";
+  // The records may come from another host or another day: this host's devices only when asked.
+  const devices = createDeviceDirectory({ offline: !values["host-devices"] });
+  devices.scan();
   const pipeline = new Pipeline({
-    registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
+    registry, log: rootLog, devices, services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
   const applied = await pipeline.apply(cfg);
   if (applied.failed.length) {
@@ -117,6 +123,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     await pipeline.stop(1000);
     return 1;
   }
+  pipeline.folder.sources.add("kmsg"); // decodeKmsgText's records carry source "kmsg"
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -207,7 +214,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   progress.end();
   const secs = progress.seconds();
   if (!values.quiet) {
-    io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folded ? `, ${pipeline.folded} folded` : ""}` +
+    io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}` +
       `, ${secs.toFixed(2)} s, ${Math.round(records / Math.max(secs, 1e-6))} records/s, peak RSS ${peakRssMib()} MiB`);
   }
   return 0;

@@ -55,7 +55,8 @@ export const MainSchema = v.strictObject({
   tls_cert: v.pipe(v.optional(v.string()), v.description("PEM certificate (chain) for the listener: it then speaks HTTPS/WSS. With tls_key.")),
   tls_key: v.pipe(v.optional(v.string()), v.description("PEM private key for tls_cert.")),
   token_file: v.pipe(v.optional(v.string()), v.description("File whose first line is the listener's access token (Authorization: Bearer, or the /login form). Required beyond loopback.")),
-  dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("Identical kernel messages within it fold into one event (0 = off).")),
+  hold_max: v.pipe(v.optional(Duration, "250ms"), v.description("A kernel report split over several records goes out at its closing record or at most this long after its last record (parsers' own hold options default to it).")),
+  dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("The first kernel message goes out at once; identical repeats within this window become one follow-up event with their count (0 = off).")),
   snippets: v.pipe(v.optional(v.string()), v.description("Directory of *.toml snippets (default: conf.d/ beside the config).")),
   log_level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("The daemon's own log level.")),
   shutdown_timeout: v.pipe(v.optional(Duration, "10s"), v.description("How long stop waits for receivers to drain.")),
@@ -80,10 +81,10 @@ export function mainIssues(m: MainConfig): { key: string; message: string }[] {
   return out;
 }
 
-// drbd-reactor's [[log]]: accepted unchanged.
+// drbd-reactor's [[log]]: several loggers, each a level and stderr or a file; any replaces the default log.
 export const DrbdReactorLogSchema = v.strictObject({
-  level: v.optional(v.picklist(LOG_LEVELS), "info"),
-  file: v.optional(v.string()),
+  level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("lowest level this logger writes")),
+  file: v.pipe(v.optional(v.string()), v.description("append to this file (default: stderr); reopened on SIGHUP")),
 });
 
 /** drbd-reactor's array-of-tables plugins and what they become here. */

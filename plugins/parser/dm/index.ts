@@ -2,7 +2,7 @@
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
 import { definePlugin, Duration, type EventDraft, type JournalRecord, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
@@ -14,10 +14,11 @@ export const schema = v.strictObject({
     v.description("Journal identifiers whose lines are read as multipathd's (journal sender; see multipathd.ts)."),
   ),
   merge_window: v.pipe(
-    v.optional(Duration, "1s"),
+    v.optional(Duration),
     v.description(
       "How long the first half of a multipath path failure or reinstatement (the kernel line or dm's " +
-        "PATH_FAILED/PATH_REINSTATED uevent) waits for the other half before it is reported alone.",
+        "PATH_FAILED/PATH_REINSTATED uevent) waits for the other half before it is reported alone. " +
+        "Default: [main] hold_max (250 ms).",
     ),
   ),
 });
@@ -155,6 +156,21 @@ export class DmParser {
         for (const d of pathEvents(r)) emit(d);
       }
     }
+  }
+
+  nextFlushIn(): number | undefined {
+    let first = this.raid?.heldAtMs;
+    for (const r of this.paths.values()) if (first === undefined || r.heldAtMs < first) first = r.heldAtMs;
+    return first === undefined ? undefined : first + this.windowMs - performance.now();
+  }
+
+  oldestHeld(_source: string): number | undefined {
+    let min: number | undefined; // reports do not keep their sender: the oldest of any holds every cursor back
+    for (const r of [...this.paths.values(), ...(this.raid ? [this.raid] : [])]) {
+      const seq = r.records.map(kmsgSeq).find((s) => s !== undefined);
+      if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+    }
+    return min;
   }
 
   /**
@@ -359,6 +375,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new DmParser(config.merge_window, ctx, config.multipathd_daemons);
+    return new DmParser(config.merge_window ?? ctx.holdMaxMs, ctx, config.multipathd_daemons);
   },
 });

@@ -50,6 +50,11 @@ export class MdParser {
     this.mdadmNames = new Set(mdadmNames);
   }
 
+  /** Released by the 250 ms flush (no nextFlushIn); the kmsg cursor stays before it meanwhile. */
+  oldestHeld(_source: string): number | undefined {
+    return this.failure?.seq;
+  }
+
   flush(out: Emit, _final: boolean): void {
     if (this.failure) this.kernelEmit(out)(this.failure.d);
     this.failure = undefined;
