@@ -4,13 +4,23 @@
 import { existsSync } from "node:fs";
 import type { Registry } from "../registry.ts";
 
-export function embeddedDefault(registry: Registry): string {
+/** What the embedded default depends on beyond the registry (tests fix it; the host is not theirs). */
+export interface HostFacts {
+  journald: boolean;
+  drbdsetup: boolean;
+}
+
+export function hostFacts(): HostFacts {
+  return { journald: existsSync("/run/systemd/journal/socket"), drbdsetup: Bun.which("drbdsetup") !== null };
+}
+
+export function embeddedDefault(registry: Registry, host: HostFacts = hostFacts()): string {
   const has = (kind: "sender" | "receiver", name: string) => registry.get(kind, name) !== undefined;
   const out: string[] = ["# storeventd embedded default", "[main]"];
   for (const s of ["kmsg", "udev"]) if (has("sender", s)) out.push(`[${s}]`, `type = "sender"`);
-  if (has("sender", "drbd") && Bun.which("drbdsetup")) out.push(`[drbd]`, `type = "sender"`);
+  if (has("sender", "drbd") && host.drbdsetup) out.push(`[drbd]`, `type = "sender"`);
   if (has("receiver", "store")) out.push(`[store]`, `type = "receiver"`);
-  const journald = existsSync("/run/systemd/journal/socket") && has("receiver", "journald");
+  const journald = host.journald && has("receiver", "journald");
   if (journald) out.push(`[journal]`, `type = "receiver"`, `plugin = "journald"`);
   else if (has("receiver", "stdout")) out.push(`[stdout]`, `type = "receiver"`);
   return out.join("\n") + "\n";
