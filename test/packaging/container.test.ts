@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPackages, DEB, ok, ROOT, sh, VERSION } from "./helpers.ts";
 
-const CLUSTER = "pk" + Math.random().toString(36).slice(2, 6).replace(/[^a-z0-9]/g, "x").padEnd(4, "x");
+// Two clusters per run, "pk<id>c" and "pk<id>i" (the baked image): never the same name, so the
+// image's boot can never meet the first cluster's running container on one overlay.
+const ID = Math.random().toString(36).slice(2, 5).replace(/[^a-z0-9]/g, "x").padEnd(3, "x");
+const CLUSTER = `pk${ID}c`;
 const CACHE = "/var/tmp/storeventd-cluster";
 const NODE = join(CACHE, CLUSTER, "n1");
 const ENV = {
@@ -224,7 +227,7 @@ describe("storeventd.service under systemd in a container (slow)", () => {
 // An appliance image: the .deb goes into the root at image build time (chroot, no systemd
 // running), and the first boot starts the daemon.
 describe("storeventd baked into an image before its first boot (slow)", () => {
-  const cluster = CLUSTER.slice(0, 5) + "i";
+  const cluster = `pk${ID}i`;
   const node = join(CACHE, cluster, "n1");
   const env = { ...ENV, CLUSTER: cluster };
   let booted = "";
