@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } fro
 import { basename, dirname } from "node:path";
 import type { DeviceDirectory, DeviceIdentity, Owner } from "../plugin-api.ts";
 import type { UeventRecord } from "../records.ts";
+import { parseMountinfo } from "../util/mountinfo.ts";
 
 export interface Mount {
   mount_point: string;
@@ -69,30 +70,22 @@ function list(path: string): string[] {
   }
 }
 
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /**
- * Parses /proc/self/mountinfo into mounts by key: "major:minor" of the mounted device, and
- * "src:NAME" for a /dev/... mount source (btrfs reports an anonymous 0:N device number; a
- * /dev/mapper/x source is resolved to its dm-N through `realpath`).
+ * Indexes /proc/self/mountinfo by device: "major:minor" of the mounted device, and "src:NAME" for
+ * a /dev/... mount source (btrfs reports an anonymous 0:N device number; a /dev/mapper/x source is
+ * resolved to its dm-N through `realpath`).
  */
-export function parseMountinfo(text: string, realpath: (p: string) => string = (p) => p): Map<string, Mount[]> {
+export function mountsByDevice(text: string, realpath: (p: string) => string = (p) => p): Map<string, Mount[]> {
   const out = new Map<string, Mount[]>();
   const add = (key: string, m: Mount) => {
     const arr = out.get(key) ?? [];
     if (!arr.some((x) => x.mount_point === m.mount_point)) arr.push(m);
     out.set(key, arr);
   };
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const dash = f.indexOf("-", 6);
-    if (f.length < 10 || dash < 0 || !MAJMIN.test(f[2]!)) continue;
-    const m = { mount_point: unescapeMount(f[4]!), fs_type: f[dash + 1] ?? "" };
-    add(f[2]!, m);
-    const src = unescapeMount(f[dash + 2] ?? "");
-    if (src.startsWith("/dev/")) add(`src:${basename(realpath(src))}`, m);
+  for (const e of parseMountinfo(text)) {
+    const m = { mount_point: e.mount_point, fs_type: e.fs_type };
+    add(e.majmin, m);
+    if (e.source.startsWith("/dev/")) add(`src:${basename(realpath(e.source))}`, m);
   }
   return out;
 }
@@ -352,7 +345,7 @@ export class DeviceInventory implements DeviceDirectory {
           return p;
         }
       };
-      this.mounts = { at: now, map: parseMountinfo(read(this.mountinfoPath), real) };
+      this.mounts = { at: now, map: mountsByDevice(read(this.mountinfoPath), real) };
     }
     return this.mounts.map;
   }
