@@ -17,6 +17,7 @@ import receiver_exec from "./receiver/exec/index.ts";
 import receiver_file from "./receiver/file/index.ts";
 import receiver_irc from "./receiver/irc/index.ts";
 import receiver_journald from "./receiver/journald/index.ts";
+import receiver_mqtt from "./receiver/mqtt/index.ts";
 import receiver_multicast from "./receiver/multicast/index.ts";
 import receiver_nats from "./receiver/nats/index.ts";
 import receiver_prometheus from "./receiver/prometheus/index.ts";
@@ -43,6 +44,7 @@ const plugins: AnyPluginDef[] = [
   receiver_file as unknown as AnyPluginDef,
   receiver_irc as unknown as AnyPluginDef,
   receiver_journald as unknown as AnyPluginDef,
+  receiver_mqtt as unknown as AnyPluginDef,
   receiver_multicast as unknown as AnyPluginDef,
   receiver_nats as unknown as AnyPluginDef,
   receiver_prometheus as unknown as AnyPluginDef,
