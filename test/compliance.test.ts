@@ -96,6 +96,7 @@ function receiverOptions(name: string, dir: string): Record<string, unknown> {
     case "exec": return { command: ["/bin/true"] };
     case "email": return { server: "127.0.0.1:1", from: "storeventd@localhost", to: ["root@localhost"], batch_wait: "50ms", retries: 0 };
     case "irc": return { server: "127.0.0.1:1", nick: "sevd", channel: "#storage" };
+    case "mqtt": return { url: "mqtt://127.0.0.1:1", buffer_max: 1 }; // buffers while refused: drops count
     case "nats": return { servers: ["nats://127.0.0.1:1"], buffer_max: 1 }; // buffers while refused: drops count
     case "multicast": return { group: "239.255.77.77:6699", interface: "lo" };
     case "journald": return { path: join(dir, "no-journald.socket") };

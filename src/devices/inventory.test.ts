@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDeviceDirectory, DeviceInventory, mountsByDevice } from "./index.ts";
-import { canLoop, fakeSys, PartitionedLoop, sh } from "./test-devices.ts";
+import { fakeSys, loopNeeds, PartitionedLoop, sh } from "./test-devices.ts";
+import { need } from "../../test/helpers/need.ts";
 
-describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
+describe("DeviceInventory on real loop devices", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-inv-"));
   const mnt = join(dir, "mnt point"); // a space: mountinfo escapes it as \040
   const fixture = new PartitionedLoop(dir, mnt);
@@ -15,6 +16,7 @@ describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
   let name = "";
 
   beforeAll(() => {
+    need(loopNeeds);
     fixture.setup(40, "label: dos\n,16M,L\n,,L\n");
     loop = fixture.loop;
     name = fixture.name;

@@ -15,9 +15,11 @@ export function sh(cmd: string[], stdin?: string): string {
 
 export const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
 
-/** Root with /dev/loop-control and the tools to partition and mount a loop device. */
-export const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") &&
-  ["losetup", "sfdisk", "partx", "mkfs.ext4", "python3"].every(have);
+/** Root with /dev/loop-control and the tools to partition and mount a loop device (for need()). */
+export const loopNeeds: Record<string, boolean> = {
+  root: process.getuid?.() === 0, "/dev/loop-control": existsSync("/dev/loop-control"),
+  ...Object.fromEntries(["losetup", "sfdisk", "partx", "mkfs.ext4", "python3"].map((t) => [t, have(t)])),
+};
 
 /** LOOP_CTL_ADD / LOOP_CTL_REMOVE on /dev/loop-control: the kernel's answer or -errno. */
 export function loopCtl(op: number, n: number): number {
