@@ -121,7 +121,7 @@ export class UdevSender {
       if (poll || ctx.signal.aborted) return;
       this.mode = "poll";
       this.close();
-      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval} ms`);
+      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}ms`);
       poll = setInterval(() => this.resync(""), this.config.poll_interval);
     };
     // Open the socket before the scan, so nothing between the two is missed.
