@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
-import { need, rootAnd } from "../../../test/helpers/need.ts";
+import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
 setDefaultTimeout(30_000);
 
 const BIN = join(import.meta.dir, "../../../dist/storeventd");
-const requires = { ...rootAnd(BIN, "/dev/loop-control"), losetup: have("losetup"), python3: have("python3") };
+const requires = { ...rootAnd(BIN, "/dev/loop-control"), losetup: tool("losetup"), python3: tool("python3") };
 
 describe("storeventd run with the udev sender (compiled binary, real kernel)", () => {
   beforeAll(() => need(requires));

@@ -10,15 +10,15 @@ import { nativeAddon } from "../../../src/native.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
-import { need, rootAnd } from "../../../test/helpers/need.ts";
+import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
 setDefaultTimeout(30_000);
 
 const MiB = 1 << 20;
 const requires = { ...rootAnd("/dev/loop-control"), "the addon's UeventReader": Boolean(nativeAddon()?.UeventReader),
-  ...Object.fromEntries(["losetup", "sfdisk", "partx", "python3"].map((t) => [t, have(t)])) };
+  ...Object.fromEntries(["losetup", "sfdisk", "partx", "python3"].map((t) => [t, tool(t)])) };
 
 describe("udev sender on the real kernel", () => {
   beforeAll(() => need(requires));
