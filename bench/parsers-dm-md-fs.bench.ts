@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import type { AnyPluginDef, EventDraft, KmsgRecord, Parser } from "../src/plugin-api.ts";
 import { makeContext } from "../test/helpers/context.ts";
-import { readKmsgFixture } from "../test/helpers/kparser-cases.ts";
+import { readKmsgFixture } from "../test/helpers/parser-fixtures.ts";
 import dm from "../plugins/parser/dm/index.ts";
 import mdraid from "../plugins/parser/mdraid/index.ts";
 import fs from "../plugins/parser/fs/index.ts";

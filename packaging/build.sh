@@ -76,6 +76,10 @@ for sample in "$ROOT"/plugins/*/*/sample.toml; do
   kind=${dir%/*}; kind=${kind##*/}
   install -m 0644 "$sample" "$DOC/examples/$kind-$name.toml"
 done
+# MIB modules a plugin serves (the agentx receiver's LINBIT-DRBD-MIB), where net-snmp looks.
+for mib in "$ROOT"/plugins/*/*/*-MIB.txt; do
+  install -D -m 0644 "$mib" "$STAGE/usr/share/snmp/mibs/${mib##*/}"
+done
 shopt -u nullglob
 find "$STAGE" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 

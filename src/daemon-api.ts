@@ -27,11 +27,15 @@ export interface DaemonStatus {
 }
 
 export interface ReloadResult {
+  /** false when the config was refused or an instance failed to start (see failed). */
   ok: boolean;
   error?: string;
   started: string[];
   stopped: string[];
   kept: string[];
+  /** Instances whose start failed; the instance each replaced is started again (restored). */
+  failed?: { instance: string; error: string }[];
+  restored?: string[];
 }
 
 export interface DaemonHandle {

@@ -17,6 +17,7 @@ import { sdNotify, startWatchdog } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
 import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
+import { within } from "./util/timeout.ts";
 
 export interface DaemonOptions {
   configPath?: string;
@@ -63,8 +64,14 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
-    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), this.cfg.main.listen, rootLog.child("web"));
+    if (res.failed.length) {
+      // A start-up failure (a port in use): the instances that did start are closed again.
+      await this.pipeline.stop(1000);
+      throw new Error(res.failed.map((f) => f.error).join("\n"));
+    }
+    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), { ...this.cfg.main, listen: this.cfg.main.listen }, rootLog.child("web"));
     await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
@@ -100,7 +107,15 @@ export class Daemon {
       const res = await this.pipeline.apply(next);
       this.cfg = next;
       this.applyLogLevel(next);
-      this.log.info(`reloaded: started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`);
+      const lists = `started [${res.started.join(", ")}] stopped [${res.stopped.join(", ")}] kept [${res.kept.join(", ")}]`;
+      if (res.failed.length) {
+        // The new config is in force except for the failed instances: their old ones run again.
+        const error = res.failed.map((f) => f.error).join("\n");
+        this.log.error(`reload: ${res.failed.length} instance(s) failed to start${res.restored.length ? `; restored the previous [${res.restored.join(", ")}]` : ""}:\n${error}`);
+        this.event({ severity: "error", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded with ${res.failed.length} failed start(s): ${res.failed.map((f) => f.instance).join(", ")}`, extension: { ...res } });
+        return { ok: false, error, ...res };
+      }
+      this.log.info(`reloaded: ${lists}`);
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_RELOADED", msg: `config reloaded: ${res.started.length} started, ${res.stopped.length} stopped, ${res.kept.length} kept`, extension: { ...res } });
       return { ok: true, ...res };
     } catch (e) {
@@ -115,11 +130,12 @@ export class Daemon {
   async stop(): Promise<void> {
     sdNotify("STOPPING=1");
     this.log.info("stopping");
-    await this.web?.close();
+    await within(this.web?.close(), 200);
     await this.pipeline.stop(this.cfg.main.shutdown_timeout, () =>
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STOPPING", msg: "storeventd stopping", extension: { pid: process.pid } }),
     );
-    await this.control?.close(); // last: followers see DAEMON_STOPPING, then a clean end of stream
+    // last: followers see DAEMON_STOPPING, then a clean end of stream
+    await within(this.control?.close(), 200);
   }
 
   status(): DaemonStatus {
@@ -127,7 +143,7 @@ export class Daemon {
       version: BUILD.version, commit: BUILD.commit, pid: process.pid, started: formatTime(this.started),
       uptime_s: Math.round((nowUs() - this.started) / 1e6), config_files: this.cfg.embedded ? ["(embedded default)"] : this.cfg.files,
       addon: addonStatus(), hostname: this.cfg.main.hostname, instances: this.pipeline.instances(),
-      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folded },
+      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folder.folded },
     };
   }
 
@@ -172,8 +188,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     stopWatchdog();
     unhook();
-    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
-    return 2;
+    await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
+    // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
+    const code = e instanceof ConfigError ? 2 : 1;
+    // Nothing that started before the failure (a listener's timers when its port is taken) may keep the process alive.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
   void d.pipeline.whenReady(30_000).then((ok) => {
@@ -185,11 +206,25 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     sdNotify(`STATUS=${c.get("events") ?? 0} events, ${c.get("records") ?? 0} records, ${c.get("receiver_dropped") ?? 0} dropped`);
   }, 10_000);
   const sig = await stopRequested;
-  rootLog.child("storeventd").info(`${sig} received`);
+  const log = rootLog.child("storeventd");
+  log.info(`${sig} received`);
+  // Stop is bounded: shutdown_timeout to drain, then receivers are closed; whatever still holds
+  // the process after shutdown_timeout + STOP_HARD_MARGIN_MS (a hung close, a handle a plugin
+  // leaked) does not keep it alive.
+  const limit = d.cfg.main.shutdown_timeout + STOP_HARD_MARGIN_MS;
+  setTimeout(() => {
+    log.error(`stop did not finish within ${limit} ms; exiting anyway`);
+    process.exit(1);
+  }, limit).unref();
   clearInterval(tick);
   clearInterval(status);
   stopWatchdog();
   await d.stop();
   unhook();
+  // Anything left (a receiver's stuck send(), a child that ignores signals) must not hold the exit.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
   return 0;
 }
+
+/** Stop's hard bound beyond shutdown_timeout (the issue's bound is shutdown_timeout + 2 s). */
+const STOP_HARD_MARGIN_MS = 1800;

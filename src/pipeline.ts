@@ -15,6 +15,8 @@ import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
+import { HoldTimer } from "./router/holds.ts";
+import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
 import type { InstanceStatus } from "./daemon-api.ts";
@@ -44,24 +46,36 @@ export interface ApplyResult {
   started: string[];
   stopped: string[];
   kept: string[];
+  /** Instances whose start() failed (a port in use, a unit dir not writable), with the reason. */
+  failed: { instance: string; error: string }[];
+  /** Replaced instances started again from their previous config after their successor failed. */
+  restored: string[];
 }
 
 const DROP_REPORT_MS = 1000;
+/** Senders close their readers at stop: this is generous for that. */
+const STOP_SENDER_MS = 1000;
+/** A receiver's close() after its drain time: kills its children, drops its connections. */
+const STOP_CLOSE_MS = 1000;
 
 export class Pipeline {
   readonly router = new Router();
   readonly drbd = new DrbdModel();
   readonly counters = new Map<string, number>();
-  private folder: Folder;
+  readonly folder: Folder;
   private running = new Map<string, Running>();
   private listeners = new Set<(e: StorageEvent) => void>();
   private hostname = "";
   private stateDir = "";
   private lastDropReport = 0;
+  private holdMaxMs = 250;
+  /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
+  readonly holds = new HoldTimer(() => this.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
+  private stopping = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
-    this.folder = new Folder(5000, (e) => this.deliver(e));
+    this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
     opts.services.provide("drbd.model", this.drbd);
   }
 
@@ -69,12 +83,16 @@ export class Pipeline {
     this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
-  /** Starts, keeps and stops instances so that the running set matches `cfg`. Creation errors
-   * (config errors a schema cannot see) abort the whole apply before anything is stopped. */
+  /** Starts, keeps and stops instances so that the running set matches `cfg`: builds the changed
+   * and new instances inert (a creation error, i.e. a config error a schema cannot see, aborts the
+   * apply before anything is stopped), stops the changed and removed ones, then starts the new ones.
+   * A start that fails is reported in `failed`, and the instance it replaced is started again from
+   * its old config (`restored`). Unchanged instances are never touched. */
   async apply(cfg: Config): Promise<ApplyResult> {
     this.hostname = cfg.main.hostname;
     this.stateDir = cfg.main.state_dir;
     this.folder.setWindow(cfg.main.dedup_window);
+    this.holdMaxMs = cfg.main.hold_max;
     const wanted = this.withImplicitParsers(cfg);
     const keep = new Set<string>();
     const fresh: Running[] = [];
@@ -88,14 +106,40 @@ export class Pipeline {
         fresh.push(await this.create(inst));
       }
     } catch (e) {
-      for (const r of fresh) r.abort.abort();
       await Promise.all(fresh.map((r) => this.closeCreated(r)));
       throw e;
     }
     const stopped = [...this.running.keys()].filter((n) => !keep.has(n));
+    const previous = new Map(stopped.map((n) => [n, this.running.get(n)!.inst]));
     await Promise.all(stopped.map((n) => this.stopInstance(n, 5000)));
-    for (const r of fresh) await this.startInstance(r);
-    return { started: fresh.map((r) => r.inst.name), stopped, kept: [...keep] };
+    const started: string[] = [];
+    const failed: { instance: string; error: string }[] = [];
+    const restored: string[] = [];
+    for (const r of fresh) {
+      const name = r.inst.name;
+      try {
+        await this.startInstance(r);
+        started.push(name);
+        continue;
+      } catch (e) {
+        const where = r.inst.line ? `${r.inst.file}:${r.inst.line}` : r.inst.file;
+        failed.push({ instance: name, error: `[${name}] cannot start: ${(e as Error).message ?? e} (${where})` });
+      }
+      // The old instance is built before the failed one is closed: a promoter sees its successor
+      // and leaves running services alone.
+      const prev = previous.get(name);
+      const old = prev ? await this.create(prev).catch(() => undefined) : undefined;
+      await this.closeCreated(r);
+      if (!old) continue;
+      try {
+        await this.startInstance(old);
+        restored.push(name);
+      } catch (e) {
+        await this.closeCreated(old);
+        failed.push({ instance: name, error: `[${name}] the previous config did not start again either: ${(e as Error).message ?? e}` });
+      }
+    }
+    return { started, stopped, kept: [...keep], failed, restored };
   }
 
   /** A config that names no parser runs every parser (SPEC §4). */
@@ -115,7 +159,7 @@ export class Pipeline {
     const base: BaseContext = {
       instance: inst.name, plugin: inst.plugin, hostname: this.hostname, stateDir: this.stateDir, log,
       count: (name, n = 1) => void r.counters.set(name, (r.counters.get(name) ?? 0) + n),
-      native: this.opts.native, devices: this.opts.devices, services: this.opts.services, signal: r.abort.signal,
+      native: this.opts.native, devices: this.opts.devices, services: this.opts.services, signal: r.abort.signal, queue: inst.queue,
       emitEvent: (d) => this.emitDraft(d, undefined, inst.name),
     };
     const def = inst.def as AnyPluginDef;
@@ -124,6 +168,7 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          oldestHeld: () => (this.stopping ? undefined : this.holds.oldestHeld(inst.name)), // stopping: flushed next
           ready: () => {
             r.ready = true;
             this.checkReady();
@@ -131,14 +176,14 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, base as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
       }
     } catch (e) {
-      const where = inst.line ? `${inst.file}:${inst.line}` : inst.file;
-      throw new Error(`[${inst.name}] ${(e as Error).message ?? e} (${where})`);
+      // create() only builds (PluginDef.create): what it rejects is the configuration (exit 2).
+      throw new ConfigError([{ file: inst.file, line: inst.line, scope: `[${inst.name}]`, key: [], message: `${(e as Error).message ?? e}` }]);
     }
     return r;
   }
@@ -146,6 +191,7 @@ export class Pipeline {
   private async startInstance(r: Running): Promise<void> {
     await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
+    if (r.sender && (r.inst.def as AnyPluginDef).foldRepeats) this.folder.sources.add(r.inst.name);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {
       const log = this.opts.log.child(r.inst.name);
@@ -156,15 +202,22 @@ export class Pipeline {
     }
   }
 
+  /** Closes an instance that never ran (or whose start failed); never throws. */
   private async closeCreated(r: Running): Promise<void> {
-    await r.sender?.close?.();
-    await r.slot?.receiver.close?.();
+    r.abort.abort();
+    try {
+      await r.sender?.close?.();
+      await r.slot?.receiver.close?.();
+    } catch (e) {
+      this.opts.log.child(r.inst.name).warn(`close after a failed start: ${(e as Error).message ?? e}`);
+    }
   }
 
-  private async stopInstance(name: string, timeoutMs: number): Promise<void> {
+  private async stopInstance(name: string, timeoutMs: number, closeMs = timeoutMs, until = 0): Promise<void> {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    this.folder.sources.delete(name);
     r.abort.abort();
     if (r.sender) {
       await r.sender.close?.();
@@ -173,19 +226,33 @@ export class Pipeline {
     if (r.parser) r.parser.flush?.((d) => this.emitDraft(d, undefined, name), true);
     if (r.slot) {
       this.router.remove(name);
-      await r.slot.close(timeoutMs);
+      await r.slot.close(timeoutMs, closeMs, until);
     }
   }
 
   /** One raw record from a sender (or replay) into every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
     this.count("records");
-    if (rec.kind === "events2") this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
+    if (rec.kind === "events2") {
+      this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
+      // Replay reads a whole file in one go: subscribers get each record's updates before the next.
+      if (this.opts.mode === "replay") this.drbd.flushSubscribers();
+    }
     for (const r of this.running.values()) {
       const p = r.parser;
       if (!p || !p.accepts.includes(rec.kind)) continue;
       this.guard(r.inst.name, () => p.parse(rec, (d) => this.emitDraft(d, rec, r.inst.name)), r);
     }
+    if (this.opts.mode === "daemon") this.holds.arm();
+  }
+
+  private *parsers(): Iterable<Parser> {
+    for (const r of this.running.values()) if (r.parser) yield r.parser;
+  }
+
+  private flushParser(r: Running | undefined, final = false): void {
+    const p = r?.parser;
+    if (r && p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), final), r);
   }
 
   private guard(name: string, f: () => void, r?: Running): void {
@@ -218,8 +285,9 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
-    this.folder.push(e);
+    this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
+
 
   private deliver(e: StorageEvent): void {
     for (const f of this.listeners) f(e);
@@ -231,13 +299,10 @@ export class Pipeline {
     return () => this.listeners.delete(listener);
   }
 
-  /** Live: every 250 ms. Flushes held multi-record reports, due folds and drop reports. */
+  /** Live: every 250 ms. Flushes parsers that do not say when (no nextFlushIn), due folds and drop reports. */
   tick(now = nowUs()): void {
-    for (const r of this.running.values()) {
-      const p = r.parser;
-      if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
-    }
-    this.folder.expire(now);
+    for (const r of this.running.values()) if (r.parser?.flush && !r.parser.nextFlushIn) this.flushParser(r);
+    this.folder.expire(this.folder.clockMs());
     if (now / 1000 - this.lastDropReport >= DROP_REPORT_MS) {
       this.lastDropReport = now / 1000;
       this.reportDrops();
@@ -250,24 +315,31 @@ export class Pipeline {
       const n = s.unreported;
       s.unreported = 0;
       this.count("receiver_dropped", n);
-      const e: StorageEvent = {
-        event_id: crypto.randomUUID(), time: formatTime(nowUs()), hostname: this.hostname, severity: "warn",
-        system: "daemon", event_type: "RECEIVER_DROPPED", dev_name: "", dev_path: "", dev_wwid: "", owners: [],
-        msg: `receiver ${s.name} dropped ${n} event${n === 1 ? "" : "s"} (queue full)`,
-        source: "storeventd", raw: "", extension: { receiver: s.name, dropped: n, reason: "queue_full" },
-      };
-      for (const f of this.listeners) f(e);
-      this.router.dispatch(e, s.name);
+      this.reportDrop(s.name, `receiver ${s.name} dropped ${n} event${n === 1 ? "" : "s"} (queue full)`, { receiver: s.name, dropped: n, reason: "queue_full" });
     }
+    // DRBD model subscribers (umh, promoter, debugger) drop updates by the same policies.
+    for (const { name, dropped: n } of this.drbd.takeDrops()) {
+      this.count("drbd_updates_dropped", n);
+      this.reportDrop(name, `receiver ${name} dropped ${n} DRBD update${n === 1 ? "" : "s"} (queue full)`,
+        { receiver: name, dropped: n, reason: "drbd_update_queue_full" });
+    }
+  }
+
+  private reportDrop(name: string, msg: string, extension: Record<string, unknown>): void {
+    const e: StorageEvent = {
+      event_id: crypto.randomUUID(), time: formatTime(nowUs()), hostname: this.hostname, severity: "warn",
+      system: "daemon", event_type: "RECEIVER_DROPPED", dev_name: "", dev_path: "", dev_wwid: "", owners: [],
+      msg, source: "storeventd", raw: "", extension,
+    };
+    for (const f of this.listeners) f(e);
+    this.router.dispatch(e, name);
   }
 
   /** End of input (replay) or shutdown: flush parsers and folds. */
   flushAll(): void {
-    for (const r of this.running.values()) {
-      const p = r.parser;
-      if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), true), r);
-    }
+    for (const r of this.running.values()) this.flushParser(r, true);
     this.folder.expire(Infinity);
+    this.holds.cancel();
   }
 
   private checkReady(): void {
@@ -286,15 +358,21 @@ export class Pipeline {
     return this.isReady();
   }
 
-  /** Stops senders first, flushes, then drains and closes receivers. */
+  /** Stops senders first, flushes, then lets receivers drain until `timeoutMs` after the call
+   * and closes them (each close() gets what is left of timeoutMs, at least STOP_CLOSE_MS). Never
+   * takes longer than timeoutMs + STOP_CLOSE_MS (+ the senders' STOP_SENDER_MS when timeoutMs is
+   * shorter than that). */
   async stop(timeoutMs: number, beforeDrain?: () => void): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     const byKind = (k: PluginKind) => [...this.running.values()].filter((r) => r.inst.kind === k).map((r) => r.inst.name);
-    await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, 5000))));
+    this.stopping = true;
+    await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, STOP_SENDER_MS))));
     this.flushAll();
     this.reportDrops();
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
-    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, timeoutMs)));
+    const drainMs = Math.max(0, deadline - performance.now());
+    await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS, deadline)));
   }
 
   async reopenReceivers(): Promise<void> {
@@ -318,9 +396,5 @@ export class Pipeline {
         ...(extra ? { extra } : {}),
       };
     });
-  }
-
-  get folded(): number {
-    return this.folder.folded;
   }
 }

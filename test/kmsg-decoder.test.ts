@@ -4,13 +4,14 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { decodeKmsgRecord, kmsgUnescape, KmsgStatus, splitKmsgRecords } from "../src/kmsg/record.ts";
 import { fixtureCases, view } from "./kmsg-fixtures.ts";
-import { expectGolden } from "./helpers/golden.ts";
+import { golden } from "./helpers/golden.ts";
 
 describe("decodeKmsgRecord() fixture cases", () => {
   for (const c of fixtureCases()) {
     test(`${c.name}: records equal expected.ndjson`, () => {
       const got = [...splitKmsgRecords(c.input.toString("utf8"))].map((r) => JSON.stringify(view(decodeKmsgRecord(r))));
-      expectGolden(join(c.dir, "expected.ndjson"), got.join("\n") + "\n");
+      const text = got.join("\n") + "\n";
+      expect(text).toBe(golden(join(c.dir, "expected.ndjson"), text));
     });
   }
 });

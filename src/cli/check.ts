@@ -13,8 +13,8 @@ instance, the key path, the file and the line:
   [journal] filter.severity[2]: expected one of info|warn|error, got "critical" (storeventd.toml:14)
 
 Unknown keys are errors, with a "did you mean" hint. drbd-reactor configuration ([[umh]],
-[[prometheus]], [[debugger]], [[promoter]], [[log]], snippets, statistics-poll-interval) is
-accepted unchanged; [[agentx]] is reported as unsupported.
+[[prometheus]], [[debugger]], [[promoter]], [[agentx]], [[log]], snippets,
+statistics-poll-interval) is accepted unchanged.
 
 Options:
   -c, --config PATH   config file (default ${DEFAULT_CONFIG_PATH})

@@ -71,15 +71,22 @@ describe("loadConfig()", () => {
     expect(errorsOf(p)).toEqual([`[f1]: instance "f1" is already defined in ${p}:3 (${join(dir, "e/conf.d/20-dup.toml")}:2)`]);
   });
 
-  test("drbd-reactor files load unchanged; [[agentx]] is an error, not ignored", () => {
+  test("drbd-reactor files load unchanged; [[agentx]] maps to the agentx receiver", () => {
     const p = write("f/drbd-reactor.toml", `snippets = "./snips"\nstatistics-poll-interval = 30\n[[log]]\nlevel = "debug"\n[[umh]]\ncommand = "/bin/true"\n[[umh]]\ncommand = "/bin/false"\n`);
     const cfg = loadConfig({ path: p, registry });
     expect(cfg.instances.map((i) => `${i.name}:${i.plugin}:${i.kind}`)).toEqual(["umh[0]:umh:receiver", "umh[1]:umh:receiver"]);
     expect(cfg.drbdReactor).toEqual({ statisticsPollInterval: 30, log: { level: "debug" } });
-    const bad = write("g/drbd-reactor.toml", `[[agentx]]\naddress = "localhost:705"\n[[promoter]]\n[promoter.resources.r0]\nstart = ["a.service"]\n`);
+    const withAgentx = new Registry([recv("agentx", v.strictObject({ address: v.optional(v.string()) }))]);
+    const ax = write("g/drbd-reactor.toml", `[[agentx]]\naddress = "localhost:705"\n`);
+    const axCfg = loadConfig({ path: ax, registry: withAgentx });
+    expect(axCfg.instances.map((i) => `${i.name}:${i.plugin}:${i.kind}`)).toEqual(["agentx[0]:agentx:receiver"]);
+    expect(axCfg.instances[0]!.options).toEqual({ address: "localhost:705" });
+    const bad = write("g2/drbd-reactor.toml", `[[agentx]]\naddress = "localhost:705"\n[[promoter]]\n[promoter.resources.r0]\nstart = ["a.service"]\n`);
     const errs = errorsOf(bad);
-    expect(errs[0]).toStartWith("[[agentx]]: the AgentX (SNMP) plugin of drbd-reactor is not supported");
-    expect(errs[1]).toBe(`[[promoter]] #1: the promoter plugin is not supported yet (${bad}:3)`);
+    expect(errs).toEqual([
+      `[[agentx]] #1: the agentx plugin is not supported yet (${bad}:1)`,
+      `[[promoter]] #1: the promoter plugin is not supported yet (${bad}:3)`,
+    ]);
   });
 
   test("durations and defaults in [main]", () => {
@@ -96,7 +103,7 @@ describe("loadConfig()", () => {
     expect(errorsOf(join(dir, "nope.toml"))[0]).toContain("cannot read");
     // The host's journald and drbdsetup are fixed here: whether this machine runs a journald is not the test's.
     const load = (journald: boolean) =>
-      loadConfig({ registry, allowEmbedded: true, defaultPath: join(dir, "no-such-default.toml"), host: { journald, drbdsetup: true } });
+      loadConfig({ registry, allowEmbedded: true, defaultPath: join(dir, "no-such-default.toml"), host: { journald, journal: true, drbdsetup: true } });
     const cfg = load(false);
     expect(cfg.embedded).toBe(true);
     expect(cfg.files).toEqual(["(embedded default)"]);

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { AnyPluginDef, PluginKind } from "../plugin-api.ts";
 import type { Registry } from "../registry.ts";
 import {
-  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema, QueueSchema,
+  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema, QueueSchema, mainIssues,
   type FilterConfig, type MainConfig, type QueueConfig,
 } from "./schema.ts";
 import { TomlLines, type KeyPath } from "./toml-lines.ts";
@@ -275,6 +275,10 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     issues.push(...fromValibot(main.issues, MainSchema, { file, scope: "[main]", prefix: ["main"], lineOf: (k) => sources[0]?.lines.lineOf(k) }));
   }
   const m = main.success ? main.output : v.parse(MainSchema, {});
+  for (const i of main.success ? mainIssues(m) : []) {
+    const where = /^(.*):(\d+|\?)$/.exec(mainSeen.get(i.key) ?? "");
+    issues.push({ file: where?.[1] ?? sources[0]?.file ?? "", line: where && where[2] !== "?" ? Number(where[2]) : undefined, scope: "[main]", key: [i.key], message: i.message });
+  }
   drbdReactorSource(instances, drbdReactor, registry);
   return {
     main: { ...m, hostname: m.hostname ?? osHostname() },

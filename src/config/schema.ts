@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { SEVERITIES, SYSTEMS } from "../event.ts";
 import { parseDuration } from "../util/duration.ts";
+import { isLoopback, parseListen } from "../web/address.ts";
 
 /** The one duration schema (core and plugins): "250ms", "5s", "1h30m", "30d" or seconds; outputs milliseconds. */
 export const Duration = v.pipe(
@@ -51,13 +52,35 @@ export const MainSchema = v.strictObject({
   state_dir: v.pipe(v.optional(v.string(), "/var/lib/storeventd"), v.description("Store, kmsg cursor, extracted addon.")),
   control_socket: v.pipe(v.optional(v.string(), "/run/storeventd/control.sock"), v.description("Control API unix socket.")),
   control_group: v.pipe(v.optional(v.string()), v.description("Group owning the control socket (mode 0660).")),
-  listen: v.pipe(v.optional(v.string()), v.description('Optional TCP listener for /metrics, WebSocket events, web page ("127.0.0.1:9911").')),
-  dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("Identical kernel messages within it fold into one event (0 = off).")),
+  listen: v.pipe(v.optional(v.string()), v.description('Optional TCP listener for the web console, /metrics and WebSocket events ("127.0.0.1:9911"; a bare port binds 127.0.0.1). Beyond loopback it needs tls_cert, tls_key and token_file.')),
+  tls_cert: v.pipe(v.optional(v.string()), v.description("PEM certificate (chain) for the listener: it then speaks HTTPS/WSS. With tls_key.")),
+  tls_key: v.pipe(v.optional(v.string()), v.description("PEM private key for tls_cert.")),
+  token_file: v.pipe(v.optional(v.string()), v.description("File whose first line is the listener's access token (Authorization: Bearer, or the /login form). Required beyond loopback.")),
+  hold_max: v.pipe(v.optional(Duration, "250ms"), v.description("A kernel report split over several records goes out at its closing record or at most this long after its last record (parsers' own hold options default to it).")),
+  dedup_window: v.pipe(v.optional(Duration, "5s"), v.description("The first kernel message goes out at once; identical repeats within this window become one follow-up event with their count (0 = off).")),
   snippets: v.pipe(v.optional(v.string()), v.description("Directory of *.toml snippets (default: conf.d/ beside the config).")),
   log_level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("The daemon's own log level.")),
   shutdown_timeout: v.pipe(v.optional(Duration, "10s"), v.description("How long stop waits for receivers to drain.")),
 });
 export type MainConfig = v.InferOutput<typeof MainSchema>;
+
+/** Rules across [main] keys: a listener beyond loopback needs TLS and an access token. */
+export function mainIssues(m: MainConfig): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  if ((m.tls_cert === undefined) !== (m.tls_key === undefined)) out.push({ key: m.tls_cert ? "tls_key" : "tls_cert", message: "tls_cert and tls_key go together" });
+  if (!m.listen) return out;
+  let host: string;
+  try {
+    host = parseListen(m.listen).hostname;
+  } catch (e) {
+    return [...out, { key: "listen", message: (e as Error).message }];
+  }
+  if (!isLoopback(host)) {
+    if (!m.tls_cert) out.push({ key: "listen", message: `${m.listen} is reachable beyond this host: set tls_cert and tls_key (HTTPS)` });
+    if (!m.token_file) out.push({ key: "listen", message: `${m.listen} is reachable beyond this host: set token_file (access token)` });
+  }
+  return out;
+}
 
 // drbd-reactor's [[log]]: accepted unchanged.
 export const DrbdReactorLogSchema = v.strictObject({
@@ -71,5 +94,5 @@ export const DRBD_REACTOR_ARRAYS: Record<string, { plugin: string; supported: bo
   debugger: { plugin: "debugger", supported: true },
   prometheus: { plugin: "prometheus", supported: true },
   promoter: { plugin: "promoter", supported: true },
-  agentx: { plugin: "agentx", supported: false, why: "the AgentX (SNMP) plugin of drbd-reactor is not supported by storeventd; use [[prometheus]]" },
+  agentx: { plugin: "agentx", supported: true },
 };

@@ -11,6 +11,7 @@
 import type { EventDraft, Severity } from "../event.ts";
 import type { Events2Record } from "../records.ts";
 import { RESTART_VERB } from "./events2.ts";
+import { Subscriber, type Prepare, type SubscriberOwner, type SubscriberStats } from "./subscribers.ts";
 
 // ---- state -------------------------------------------------------------------------------------
 
@@ -332,7 +333,7 @@ export class DrbdModel {
   private live = new State();
   private shadow: State | null = null;
   private initialized = false;
-  private listeners = new Set<UpdateListener>();
+  private listeners = new Set<Subscriber<DrbdUpdate, DrbdModel, unknown>>();
   private readyListeners = new Set<() => void>();
   private stats = { records: 0, ignored: 0, resyncs: 0 };
   /** Unknown enum values seen, per kind (recorded as printed, also counted here). */
@@ -374,13 +375,47 @@ export class DrbdModel {
     return this.initialized;
   }
 
-  /** drbd-reactor style updates (umh, debugger, promoter); returns an unsubscribe function. */
-  subscribe(fn: UpdateListener, opts: { replay?: boolean } = {}): () => void {
+  /** drbd-reactor style updates (umh, debugger, promoter), delivered from the subscriber's own
+   * bounded queue (`owner.queue`, a receiver's defaults otherwise) after the current records;
+   * `owner` (a plugin context) is told of drops and throws. Returns an unsubscribe function. */
+  subscribe(fn: UpdateListener, opts?: { replay?: boolean; owner?: SubscriberOwner }): () => void;
+  /** With `prepare`: it runs at once on each update (the model as it is at that update) and what
+   * it returns is queued for `fn`; undefined queues nothing (a filter). */
+  subscribe<T>(fn: (item: T, m: DrbdModel) => void, opts: { replay?: boolean; owner?: SubscriberOwner; prepare: Prepare<DrbdUpdate, DrbdModel, T> }): () => void;
+  subscribe<T>(
+    fn: (item: T, m: DrbdModel) => void,
+    opts: { replay?: boolean; owner?: SubscriberOwner; prepare?: Prepare<DrbdUpdate, DrbdModel, T> } = {},
+  ): () => void {
+    const sub = new Subscriber<DrbdUpdate, DrbdModel, T>(fn, this, opts.owner, opts.prepare) as Subscriber<DrbdUpdate, DrbdModel, unknown>;
     // A plugin started after the first dump (a reload) learns the current state as Exists updates,
     // as drbd-reactor replays its state to new plugins.
-    if (opts.replay && this.initialized) for (const r of this.resources()) this.announce(r, fn);
-    this.listeners.add(fn);
-    return () => void this.listeners.delete(fn);
+    if (opts.replay && this.initialized) for (const r of this.resources()) this.announce(r, (u) => sub.push(u));
+    this.listeners.add(sub);
+    return () => {
+      this.listeners.delete(sub);
+      sub.close();
+    };
+  }
+
+  /** Delivers every subscriber's queued updates now (tests, tools that read updates synchronously). */
+  flushSubscribers(): void {
+    for (const s of this.listeners) s.drain();
+  }
+
+  /** Drops since the last call, per subscriber that dropped (for RECEIVER_DROPPED reports). */
+  takeDrops(): { name: string; dropped: number }[] {
+    const out: { name: string; dropped: number }[] = [];
+    for (const s of this.listeners) {
+      if (!s.unreported) continue;
+      out.push({ name: s.name, dropped: s.unreported });
+      s.unreported = 0;
+    }
+    return out;
+  }
+
+  /** Queue depth, drops, deliveries and handler errors per subscriber. */
+  subscribers(): SubscriberStats[] {
+    return [...this.listeners].map((s) => s.stats());
   }
 
   /** Called at the end of every initial dump (first start and each resync). */
@@ -418,16 +453,19 @@ export class DrbdModel {
   // ---- internals ---------------------------------------------------------------------------------
 
   private notify(u: DrbdUpdate): void {
-    for (const fn of this.listeners) fn(u, this);
+    for (const s of this.listeners) s.push(u);
   }
 
   private endDump(rec: Events2Record, emit: Emit): void {
     if (this.shadow) {
       const next = this.shadow;
       this.shadow = null;
-      const changes = this.diff(this.live, next, emit, rec);
+      // The new state is live before the diff tells of it: subscribers (and event consumers)
+      // that look at the model see the state the update describes, and a throw leaves it live.
+      const prev = this.live;
       this.live = next;
       this.stats.resyncs++;
+      const changes = this.diff(prev, next, emit, rec);
       emit({
         severity: "warn", system: "drbd", event_type: "DRBD_EVENTS_RESTARTED", source: rec.source, raw: rec.raw,
         msg: `drbdsetup events2 restarted; state resynchronized with ${changes} change(s)`,

@@ -6,6 +6,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { EventDraft } from "../event.ts";
 import type { DrbdModel } from "../drbd/model.ts";
+import type { SubscriberOwner } from "../drbd/subscribers.ts";
 import type { Logger, Services } from "../plugin-api.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
@@ -39,6 +40,22 @@ export class UnknownResource extends Error {}
 /** Every running [[promoter]] instance's resources behind one control surface. */
 export class PromoterHub implements PromoterControl {
   private controllers = new Set<PromoterController>();
+  /** Every built instance, started or not: a reload builds successors before the old ones close. */
+  private built = new Set<PromoterController>();
+
+  announce(c: PromoterController): void {
+    this.built.add(c);
+  }
+  withdraw(c: PromoterController): void {
+    this.built.delete(c);
+  }
+  /** An instance built but not started yet (a reload's successor, or the old one being restored)
+   * takes `r` over unchanged: `c` must leave its services and drop-in alone when it closes. Running
+   * instances never count (at shutdown every instance stops its own). */
+  handsOver(c: PromoterController, r: ResolvedResource): boolean {
+    for (const o of this.built) if (o !== c && !this.controllers.has(o) && o.takesOver(r)) return true;
+    return false;
+  }
 
   add(c: PromoterController): void {
     this.controllers.add(c);
@@ -90,6 +107,11 @@ export interface ControllerDeps {
   exec?: typeof exec;
   /** Skip unit generation, daemon-reload and adjust (tests that only drive decisions). */
   dryRun?: boolean;
+  /** True when another instance takes the resource over unchanged (reload): close() then neither
+   * stops its services nor removes its drop-in. */
+  handsOver?(res: ResolvedResource): boolean;
+  /** Whose update queue this is (the plugin context: queue settings, drop and error counters). */
+  owner?: SubscriberOwner;
 }
 
 export class PromoterController {
@@ -130,6 +152,12 @@ export class PromoterController {
     return this.engines.has(res);
   }
 
+  /** Same resource, same runner, same start list: its running services can stay as they are. */
+  takesOver(r: ResolvedResource): boolean {
+    const mine = this.resources.find((x) => x.name === r.name);
+    return !!mine && mine.runner === r.runner && mine.start.length === r.start.length && mine.start.every((u, i) => u === r.start[i]);
+  }
+
   engine(res: string): ResourceEngine {
     const e = this.engines.get(res);
     if (!e) throw new UnknownResource(`no [[promoter]] manages resource "${res}"`);
@@ -138,6 +166,7 @@ export class PromoterController {
 
   /** Generates units (systemd resources), daemon-reloads, then follows the model. */
   async open(): Promise<void> {
+    for (const e of this.engines.values()) e.begin();
     const systemd = this.resources.filter((r) => r.runner === "systemd");
     if (!this.d.dryRun && systemd.length) {
       for (const r of systemd) {
@@ -156,7 +185,7 @@ export class PromoterController {
       this.d.log.warn("promoter: no DRBD model in this process (no [drbd] sender): nothing will be promoted");
       return;
     }
-    this.unsubscribe = model.subscribe((u) => this.engines.get(u.resource)?.onUpdate(u));
+    this.unsubscribe = model.subscribe((u) => this.engines.get(u.resource)?.onUpdate(u), { owner: this.d.owner });
     // A reload (or a late start) finds the model filled already: act on the current state.
     if (model.isInitialized) for (const e of this.engines.values()) e.initial();
   }
@@ -210,12 +239,14 @@ export class PromoterController {
    * Before= drop-in is removed first, as drbd-reactor does, so systemd does not order it after us). */
   async close(): Promise<void> {
     this.unsubscribe?.();
-    const stopping = this.resources.filter((r) => r["stop-services-on-exit"]);
+    // A reload that keeps a resource with its start list hands its running services over as they are.
+    const stops = (r: ResolvedResource) => r["stop-services-on-exit"] && !this.d.handsOver?.(r);
+    const stopping = this.resources.filter(stops);
     if (!this.d.dryRun && stopping.some((r) => r.runner === "systemd")) {
       for (const r of stopping) rmSync(join(this.cfg["unit-dir"], `${servicesTarget(r.name)}.d`, BEFORE_DROPIN), { force: true });
       await this.systemd.daemonReload().catch(() => undefined);
     }
-    await Promise.all(this.resources.map((r) => this.engine(r.name).close(r["stop-services-on-exit"])));
+    await Promise.all(this.resources.map((r) => this.engine(r.name).close(stops(r))));
   }
 }
 

@@ -93,8 +93,11 @@ export class ResourceEngine {
   private refused: string | null = null;
   policy: SplitBrainPolicy = "quorum";
 
-  constructor(readonly cfg: ResolvedResource, private d: EngineDeps) {
-    this.armRetry();
+  constructor(readonly cfg: ResolvedResource, private d: EngineDeps) {}
+
+  /** Arms the periodic retry: the engine is inert until its controller opens. */
+  begin(): void {
+    if (this.retryTimer === null) this.armRetry();
   }
 
   /** A model update for this resource. */

@@ -62,6 +62,15 @@ export class BoundedQueue<T> {
     });
   }
 
+  /** Drops what is queued (counted); returns how many. */
+  clear(): number {
+    const n = this.length;
+    this.dropped += n;
+    this.items = [];
+    this.head = 0;
+    return n;
+  }
+
   /** No more pushes; waiters wake; what is queued can still be taken. */
   close(): void {
     this.closed = true;
@@ -69,6 +78,7 @@ export class BoundedQueue<T> {
   }
 
   private wake(): void {
+    if (this.waiters.length === 0) return; // the common case: no allocation per push
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();

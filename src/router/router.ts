@@ -50,7 +50,8 @@ export class ReceiverSlot {
   }
 
   private async run(): Promise<void> {
-    for (;;) {
+    // Once stop gave up on draining, no new send() starts (a stuck receiver gets no more work).
+    while (!this.stop.signal.aborted) {
       const r = this.queue.tryTake(this.queueConfig.batch);
       if (r.state === "closed") break;
       if (r.state === "empty") {
@@ -79,20 +80,25 @@ export class ReceiverSlot {
     return within(new Promise<void>((r) => this.idle.push(r)), timeoutMs);
   }
 
-  /** Drains (bounded by timeoutMs), then stops the loop and closes the receiver. */
-  async close(timeoutMs: number): Promise<void> {
+  /** Drains (bounded by drainMs), then stops the loop (what is still queued is dropped and
+   * counted) and closes the receiver (its close() kills what still runs), bounded by closeMs or
+   * until `until` (performance.now() time), whichever is later: a quick drain leaves the rest of
+   * the stop time to close() (a promoter stopping its services). */
+  async close(drainMs: number, closeMs = drainMs, until = 0): Promise<void> {
     this.queue.close();
-    const done = await within(this.loop, timeoutMs);
+    const done = await within(this.loop, drainMs);
     if (!done) {
-      this.log.warn(`did not drain within ${timeoutMs} ms; ${this.queue.length} events dropped`);
-      this.unreported += this.queue.length;
+      const n = this.queue.clear();
+      this.log.warn(`did not drain within ${drainMs} ms; ${n} events dropped`);
+      this.unreported += n;
       this.stop.abort();
     }
     // A plugin's close() is bounded too: one hung receiver must not hold up shutdown.
     const closing = Promise.resolve()
       .then(() => this.receiver.close?.())
       .catch((e) => this.log.warn(`close failed: ${(e as Error).message}`));
-    if (!(await within(closing, timeoutMs))) this.log.warn(`close() did not finish within ${timeoutMs} ms`);
+    const bound = Math.max(closeMs, Math.round(until - performance.now()));
+    if (!(await within(closing, bound))) this.log.warn(`close() did not finish within ${bound} ms`);
   }
 
   stats(): SlotStats {

@@ -14,6 +14,8 @@ export interface EventFilter {
   event_type?: string[];
   /** Any of these kernel names (a /dev/ prefix is stripped). */
   dev_name?: string[];
+  /** Any of these hosts (a fleet node stores every host's events). */
+  hostname?: string[];
 }
 
 export interface EventQuery extends EventFilter {
@@ -68,9 +70,10 @@ export function matchesFilter(e: StorageEvent, f: EventFilter): boolean {
   if (f.severity && SEVERITY_RANK[e.severity] < SEVERITY_RANK[f.severity]) return false;
   if (f.event_type && !f.event_type.includes(e.event_type)) return false;
   if (f.dev_name && !f.dev_name.includes(e.dev_name)) return false;
+  if (f.hostname && !f.hostname.includes(e.hostname)) return false;
   return true;
 }
 
 export function hasFilter(f: EventFilter): boolean {
-  return Boolean(f.system || f.severity || f.event_type || f.dev_name);
+  return Boolean(f.system || f.severity || f.event_type || f.dev_name || f.hostname);
 }

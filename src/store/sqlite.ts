@@ -203,6 +203,7 @@ export class EventStore implements EventStoreService {
     anyOf("system", q.system);
     anyOf("event_type", q.event_type);
     anyOf("dev_name", q.dev_name);
+    anyOf("hostname", q.hostname);
     if (q.severity) anyOf("severity", SEVERITIES.filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[q.severity!]));
     if (q.after) {
       where.push(desc ? "(time_us < ? OR seq < ?)" : "(time_us > ? OR seq > ?)");

@@ -10,6 +10,8 @@
 //          neither size is 0). DM_ACTION= changes belong to the dm parser: no event here.
 //   scsi   change SDEV_UA=...        -> SCSI_UNIT_ATTENTION (drivers/scsi/scsi_lib.c scsi_evt_emit)
 //          change SDEV_MEDIA_CHANGE=1 -> MEDIA_CHANGED, both naming the disk of that H:C:T:L
+//          (or the H:C:T:L itself when no disk is known: never empty)
+//          add / remove (DEVTYPE=scsi_device) -> SCSI_DEVICE_ADDED / SCSI_DEVICE_REMOVED
 //   nvme   change NVME_AEN=0x...     -> SMART/health: NVME_CRITICAL_WARNING; error, I/O command
 //          set specific and vendor specific types: NVME_ASYNC_EVENT (drivers/nvme/host/core.c
 //          nvme_aen_uevent; notices never reach a uevent, the kernel handles them itself)
@@ -136,6 +138,9 @@ export class UeventClassifier {
   private seqs: SeqWindow;
   /** Set when a record could not be classified (bad NVME_AEN value ...): the caller counts it. */
   lastBad = "";
+  /** H:C:T:L -> disk name seen in block uevents' devpaths, so a scsi_device removed after its
+   * disk (del_gendisk runs first) is still named by the disk. */
+  private readonly scsiDisks = new Map<string, string>();
 
   constructor(readonly inventory: DeviceInventory, opts: ClassifyOptions = {}) {
     this.subsystems = new Set(opts.subsystems ?? DEFAULT_SUBSYSTEMS);
@@ -164,10 +169,12 @@ export class UeventClassifier {
     const sub = rec.props.SUBSYSTEM ?? "";
     if (!this.subsystems.has(sub)) return [];
     if (sub === "block") {
+      const hd = /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath);
+      if (hd && rec.action === "add" && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
       const applied = this.inventory.applyUevent(rec);
       return applied ? this.block(rec, applied) : [];
     }
-    if (sub === "scsi" && rec.action === "change" && rec.props.DEVTYPE === "scsi_device") return this.scsi(rec);
+    if (sub === "scsi" && rec.props.DEVTYPE === "scsi_device") return this.scsi(rec);
     if (sub === "nvme" && rec.action === "change" && rec.props.NVME_AEN !== undefined) return this.nvme(rec);
     return [];
   }
@@ -242,12 +249,21 @@ export class UeventClassifier {
   private scsi(rec: UeventRecord): EventDraft[] {
     const p = rec.props;
     const hctl = basename(rec.devpath);
-    const disk = this.inventory.resolve(hctl);
+    const disk = this.inventory.resolve(hctl) ?? this.scsiDisks.get(hctl);
+    if (rec.action === "remove") this.scsiDisks.delete(hctl);
     const dev = disk ? this.inventory.get(disk) : undefined;
-    const name = disk ?? "";
+    // The disk's kernel name when the inventory knows it, else the SCSI address: never empty.
+    const name = disk ?? hctl;
     const label = disk ? `${disk} (${hctl})` : `SCSI device ${hctl}`;
     const ext: Record<string, unknown> = { scsi_address: hctl };
     if (p.SEQNUM) ext.seqnum = Number(p.SEQNUM);
+    if (rec.action === "add" || rec.action === "remove") {
+      if (p.MODALIAS?.startsWith("scsi:t-")) ext.scsi_type = hexType(p.MODALIAS.slice(7));
+      const added = rec.action === "add";
+      return [this.draft(rec, added ? "info" : "warn", "scsi", added ? "SCSI_DEVICE_ADDED" : "SCSI_DEVICE_REMOVED",
+        `${label} ${added ? "added" : "removed"}`, dev, name, ext)];
+    }
+    if (rec.action !== "change") return [];
     if (p.SDEV_UA !== undefined) {
       const ua = SCSI_UA[p.SDEV_UA];
       const hex = (x: number) => "0x" + x.toString(16).padStart(2, "0");
@@ -283,6 +299,12 @@ export class UeventClassifier {
     const severity: Severity = aen.type === 0 ? (aen.info === 0x02 || aen.info === 0x03 ? "error" : "warn") : "info";
     return d(severity, "NVME_ASYNC_EVENT", `${name}: async event: ${aen.type_name}: ${aen.info_name} (${aen.aen})`);
   }
+}
+
+/** MODALIAS "scsi:t-0x05" -> the SCSI peripheral device type (0 disk, 5 CD/DVD, ...). */
+function hexType(t: string): number | undefined {
+  const n = Number.parseInt(t.replace(/^0x/, ""), 16);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** A classifier over an inventory that never reads this host's sysfs (replay of recorded uevents). */

@@ -82,6 +82,7 @@ describe("DrbdModel on recorded streams", () => {
     expect(dumps).toBe(1);
     expect(m.isInitialized).toBe(true);
     expect(m.toStatusJson()).toEqual(status as unknown[]);
+    m.flushSubscribers();
     expect(new Set(updates.map((u) => u.eventType))).toEqual(new Set(["Exists"]));
     // 6 resources, 12 devices, 12 connections, 24 peer devices
     expect(updates.length).toBe(6 + 12 + 12 + 24);
@@ -96,6 +97,7 @@ describe("DrbdModel on recorded streams", () => {
     const plain: DrbdUpdate[] = [];
     m.subscribe((u) => late.push(u), { replay: true });
     m.subscribe((u) => plain.push(u));
+    m.flushSubscribers();
     expect(late.length).toBe(6 + 12 + 12 + 24);
     expect(late[0]).toEqual({ kind: "resource", eventType: "Exists", resource: "res0", old: { role: "Unknown", "may-promote": false, "promotion-score": 0 }, new: { role: "Secondary", "may-promote": true, "promotion-score": 10102 } });
     expect(plain).toEqual([]);
@@ -109,10 +111,12 @@ describe("DrbdModel on recorded streams", () => {
     m.subscribe((u) => updates.push(u));
     const events = feed(m, statisticsRound([r], 3).join("\n"));
     expect(events).toEqual([]);
+    m.flushSubscribers();
     expect(updates).toEqual([]);
     expect((m.toStatusJson() as any[])[0].devices[0].written).toBe(24);
     r.devices[0]!.disk = "Failed";
     feed(m, deviceLine("change", r, r.devices[0]!));
+    m.flushSubscribers();
     expect(updates).toEqual([{
       kind: "device", eventType: "Change", resource: "r0", volume: 0,
       old: { "disk-state": "UpToDate", client: false, quorum: true, size: 1048576, open: false },
@@ -179,6 +183,7 @@ describe("DrbdModel resync after a drbdsetup restart", () => {
         "DRBD_ROLE_CHANGED", "DRBD_CONNECTION_STATE_CHANGED", "DRBD_RESOURCE_CREATED", "DRBD_RESOURCE_DESTROYED",
         "DRBD_EVENTS_RESTARTED",
       ]);
+      m.flushSubscribers(); // updates wait in each subscriber's queue
       expect(events.at(-1)!.extension).toEqual({ changes: updates.length, resources: 3 });
       expect(updates.map((u) => `${u.kind}:${u.eventType}:${u.resource}`)).toEqual([
         "resource:Change:a", "connection:Change:a",

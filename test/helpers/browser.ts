@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 
 export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
 
-export async function openBrowser(url: string) {
+export async function openBrowser(url: string, extraArgs: string[] = []) {
   if (!CHROMIUM) throw new Error("chromium is not installed (apt-get install chromium)");
   const profile = mkdtempSync(join(tmpdir(), "storeventd-chromium-"));
   const proc = Bun.spawn([
     CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--remote-debugging-port=0", `--user-data-dir=${profile}`, "--window-size=1280,800", "about:blank",
+    "--remote-debugging-port=0", `--user-data-dir=${profile}`, "--window-size=1280,800", ...extraArgs, "about:blank",
   ], { stdout: "ignore", stderr: "ignore" });
   const portFile = join(profile, "DevToolsActivePort");
   for (let i = 0; i < 200 && !existsSync(portFile); i++) await Bun.sleep(50);

@@ -1,21 +1,12 @@
-// Golden files: a test compares what the code emits with a reviewed, committed file. Only the
-// explicit `npm run update-goldens` (UPDATE_GOLDENS=1) writes them; a missing golden fails, so a
-// first run can never pass with whatever the code happens to emit.
-import { expect } from "bun:test";
+// Golden files: compared, never created by a test run. `npm run update-goldens` (UPDATE_GOLDENS=1)
+// is the only writer; a missing golden is a failure that names that command.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
 
-export const UPDATE_GOLDENS = process.env.UPDATE_GOLDENS === "1";
+export const UPDATING = process.env.UPDATE_GOLDENS === "1";
 
-/** Checks `actual` against the golden `file` (or rewrites it under `npm run update-goldens`). */
-export function expectGolden(file: string, actual: string): void {
-  if (UPDATE_GOLDENS) {
-    writeFileSync(file, actual);
-    console.error(`update-goldens: wrote ${relative(process.cwd(), file)}`);
-    return;
-  }
-  if (!existsSync(file)) {
-    throw new Error(`missing golden ${relative(process.cwd(), file)}: write it with \`npm run update-goldens\`, then review it by hand`);
-  }
-  expect(actual).toBe(readFileSync(file, "utf8"));
+/** The golden text of `file`; with UPDATE_GOLDENS=1 it is first (re)written from `actual`. */
+export function golden(file: string, actual: string): string {
+  if (UPDATING) writeFileSync(file, actual);
+  if (!existsSync(file)) throw new Error(`missing golden ${file}: write it with \`npm run update-goldens\` and review the diff`);
+  return readFileSync(file, "utf8");
 }

@@ -18,6 +18,7 @@ const COMMON_FILES = [
   "/usr/share/doc/storeventd/README.packaging.md",
   "/usr/share/doc/storeventd/examples/storeventd.toml",
   "/usr/share/doc/storeventd/examples/promoter.conf",
+  "/usr/share/snmp/mibs/LINBIT-DRBD-MIB.txt",
 ];
 const DEB_ONLY = [
   "/usr/share/doc/storeventd/copyright",

@@ -23,6 +23,7 @@ function modelOf(sim: SimCluster, n: string, act: () => void = () => undefined):
   const off = sim.subscribe(n, (l) => model.apply(tokenizeEvents2Line(l)!, () => undefined));
   act();
   off();
+  model.flushSubscribers(); // updates are queued per subscriber: deliver them before reading
   return { res: model.resource(sim.res)!, updates };
 }
 
@@ -87,6 +88,7 @@ describe("decide()", () => {
     const updates: DrbdUpdate[] = [];
     model.subscribe((u) => void updates.push(structuredClone(u)));
     for (const l of sim.dump("b")) model.apply(tokenizeEvents2Line(l)!, () => undefined);
+    model.flushSubscribers();
     const c = cfg({ "on-quorum-loss": "freeze", "preferred-nodes": ["a", "b"] });
     expect(updates.map((u) => u.eventType)).toContain("Exists");
     expect(updates.map((u) => decide(u, model.resource("r0")!, c, "b", "quorum")).filter((d) => d.action !== "none")).toEqual([]);

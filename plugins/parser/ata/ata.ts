@@ -85,8 +85,9 @@ const SERR: Readonly<Record<number, string>> = {
 const EH_ACTION: Readonly<Record<number, string>> = {
   0: "revalidate", 1: "softreset", 2: "hardreset", 3: "enable_link", 5: "park",
 };
-/** Emask bits that mean the device or host failed (not only the link flapped). */
-const SEVERE_EMASK = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40;
+/** Emask bits that mean the command failed at the device (AC_ERR_DEV, AC_ERR_MEDIA): the I/O is lost.
+ * Timeouts, HSM violations and bus errors are retried after a reset: warn (plugins/parser/README.md). */
+const FAILED_EMASK = 0x1 | 0x8;
 
 /** SStatus DET/SPD/IPM fields (SATA spec), decoded for the extension. */
 function sstatus(ss: number): Record<string, number> {
@@ -108,14 +109,24 @@ interface Report {
   desc?: string;
   serrorNames?: string[];
   commands: Array<Record<string, unknown>>;
+  /** What error handling left: link state after a reset, the mode configured, device disabled. */
+  link_state?: string;
+  configured?: string;
+  disabled?: boolean;
 }
 
 type Emit = (d: EventDraft) => void;
 /** Bound on the records (and commands) one exception report keeps. */
 const MAX_RECORDS = 256;
 
+/** The cmd half of a taskfile pair when dmesg text split it from its res line. */
+const CMD_LINE = new RegExp(String.raw`^cmd (?<cmd>${TF}) tag (?<tag>\d{1,3})(?<data>[\w ]{0,40})$`);
+const RES_LINE = new RegExp(String.raw`^\s{0,80}res (?<res>${TF}) Emask 0x(?<qemask>[0-9a-f]{1,8}) \((?<qerr>[^()]{1,40})\)(?<ncq> <F>)?\s*$`);
+
 export class AtaParser {
   private held: HeldReports<Report>;
+  /** The port whose report took the previous record (a split taskfile's res line follows it). */
+  private lastPort: string | undefined;
 
   constructor(holdMs: number, now?: () => number) {
     this.held = new HeldReports<Report>(holdMs, 64, now);
@@ -132,7 +143,15 @@ export class AtaParser {
     switch (m.id) {
       case "link_down":
       case "link_up": {
-        this.endPort(port, emit);
+        const held = this.held.get(port);
+        if (held && held.records.length < MAX_RECORDS) {
+          // Error handling resets the link: its down/up lines belong to the report.
+          held.records.push(rec.raw);
+          held.link_state = m.id === "link_up" ? `up ${g.spd}` : "down";
+          this.held.touch(port);
+          this.lastPort = port;
+          return;
+        }
         const ss = hexNum(g.ss)!;
         const up = m.id === "link_up";
         const ext: Record<string, unknown> = { port, link: g.link, sstatus: `0x${g.ss!.toLowerCase()}`, scontrol: `0x${g.sc!.toLowerCase()}`, ...sstatus(ss) };
@@ -144,13 +163,20 @@ export class AtaParser {
         });
         return;
       }
-      case "disabled":
-        this.endPort(port, emit);
+      case "disabled": {
+        const held = this.held.get(port);
+        if (held && held.records.length < MAX_RECORDS) {
+          held.records.push(rec.raw);
+          held.disabled = true;
+          this.endPort(port, emit);
+          return;
+        }
         emit({
           ...fromRecord(rec, msg), system: "ata", dev_name: port, extension: { port, link: g.link },
           severity: "error", event_type: "ATA_DEVICE_DISABLED", msg: `ATA device ${g.link} disabled by the error handler`,
         });
         return;
+      }
       case "exception": {
         const r: Report = {
           records: [rec.raw], port, link: g.link!, time_us: rec.time_us, source: rec.source,
@@ -158,6 +184,7 @@ export class AtaParser {
           frozen: g.frozen !== undefined, tries: decNum(g.tries), commands: [],
         };
         for (const old of this.held.open(port, r)) emit(toDraft(old));
+        this.lastPort = port;
         return;
       }
       default: {
@@ -166,6 +193,7 @@ export class AtaParser {
         if (r.records.length >= MAX_RECORDS) return; // 32 failed NCQ commands take ~160 records
         r.records.push(rec.raw);
         this.held.touch(port);
+        this.lastPort = port;
         const cmd = r.commands.at(-1);
         switch (m.id) {
           case "serror":
@@ -197,25 +225,64 @@ export class AtaParser {
     for (const r of this.held.expire(final)) emit(toDraft(r));
   }
 
+  nextFlushIn(): number | undefined {
+    return this.held.nextFlushIn();
+  }
+
+  oldestHeld(source: string): number | undefined {
+    return this.held.oldestSeq(source);
+  }
+
   private endPort(port: string, emit: Emit): void {
     const r = this.held.take(port);
     if (r) emit(toDraft(r));
   }
 
-  /** A line outside the table: the description right after an exception, or the end of a report. */
+  /**
+   * A line outside the table: the description right after an exception, a taskfile split over two
+   * records (dmesg text), or what error handling did next ("hard resetting link", "configured for
+   * UDMA/133", ...) up to "EH complete", which ends the report.
+   */
   private other(msg: string, raw: string, emit: Emit): void {
+    const lp = this.lastPort;
+    this.lastPort = undefined;
+    const res = lp !== undefined ? RES_LINE.exec(msg) : null;
+    const lr = lp !== undefined ? this.held.get(lp) : undefined;
+    if (res && lr && lr.records.length < MAX_RECORDS) {
+      const cmd = lr.commands.at(-1);
+      if (cmd && cmd.taskfile !== undefined && cmd.result === undefined) {
+        Object.assign(cmd, { result: res.groups!.res, emask: hexNum(res.groups!.qemask), emask_text: res.groups!.qerr, ncq_failed: res.groups!.ncq !== undefined });
+        lr.records.push(raw);
+        this.held.touch(lp!);
+        this.lastPort = lp;
+        return;
+      }
+    }
     const m = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s.exec(msg);
     if (!m) return;
     const port = `ata${m.groups!.port}`;
     const r = this.held.get(port);
-    if (!r) return;
-    if (r.records.length === 1 && r.desc === undefined && m.groups!.text!.length <= 200) {
-      r.desc = m.groups!.text;
-      r.records.push(raw);
-      this.held.touch(port);
+    if (!r || r.records.length >= MAX_RECORDS) return;
+    const text = m.groups!.text!;
+    r.records.push(raw);
+    this.held.touch(port);
+    this.lastPort = port;
+    const cmdOnly = CMD_LINE.exec(text);
+    if (cmdOnly) {
+      const c: Record<string, unknown> = { device: m.groups!.link, taskfile: cmdOnly.groups!.cmd, tag: decNum(cmdOnly.groups!.tag) };
+      const data = cmdOnly.groups!.data?.trim();
+      if (data) c.data = data;
+      const last = r.commands.at(-1);
+      if (last && last.taskfile === undefined && last.device === c.device) Object.assign(last, c);
+      else r.commands.push(c);
       return;
     }
-    this.endPort(port, emit); // EH moved on: "hard resetting link", "configured for ...", "EH complete"
+    if (r.records.length === 2 && r.desc === undefined && text.length <= 200) {
+      r.desc = text;
+      return;
+    }
+    if (text.startsWith("configured for ")) r.configured = text.slice(15);
+    if (text === "EH complete") this.endPort(port, emit);
   }
 }
 
@@ -231,12 +298,15 @@ function toDraft(r: Report): EventDraft {
   if (r.tries !== undefined) ext.tries = r.tries;
   if (r.desc !== undefined) ext.desc = r.desc;
   if (r.commands.length) ext.commands = r.commands;
+  if (r.link_state !== undefined) ext.link_after_reset = r.link_state;
+  if (r.configured !== undefined) ext.configured_for = r.configured;
+  if (r.disabled) ext.device_disabled = true;
   const errs = bitNames(mask & ~0x600, AC_ERR); // without the nodev/NCQ markers
   const first = r.commands[0];
   const what = first?.command ? ` during ${first.command}` : "";
   return {
     time_us: r.time_us, source: r.source, raw: r.records.join("\n"), system: "ata", dev_name: r.port, extension: ext,
-    severity: mask & SEVERE_EMASK ? "error" : "warn", event_type: "ATA_EXCEPTION",
+    severity: mask & FAILED_EMASK || r.disabled ? "error" : "warn", event_type: "ATA_EXCEPTION",
     msg: `exception on ${r.link}${errs.length ? ` (${errs.join(", ")})` : ""}${what}${r.frozen ? ", port frozen" : ""}`,
   };
 }

@@ -2,7 +2,7 @@
 // forms), buffer-head I/O errors, and the disk write cache mode sd reports when it first sees or
 // changes it.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
 
 /** blk_errors[] names of block/blk-core.c (4.18 .. 6.x), as printed before " error, dev". */
 const STATUS = [
@@ -21,13 +21,13 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
     id: "req_error", needle: " error, dev ",
     // An optional caller ("print_req_error: ", "blk_update_request: ") and, on RHEL 8.4+, a
     // durable-name dev_printk prefix ("block sdb: ") come before the status.
-    re: new RegExp(String.raw`^(?:[a-z]{1,16} [^\s:]{1,32}: )?(?:(?<caller>[a-z_]{1,32}): )?(?<status>${STATUS}) error, dev (?<dev>[^\s,]{1,32}), sector (?<sector>\d{1,20})(?: op 0x(?<op>[0-9a-f]{1,8})(?::\((?<opname>[A-Z_]{1,24})\))? flags 0x(?<flags>[0-9a-f]{1,8})(?: phys_seg (?<seg>\d{1,10}) prio class (?<prio>\d{1,3}))?)?$`),
-    source: "block/blk-core.c (blk_print_req_error 5.16+, print_req_error 4.18/5.14), block/blk-mq.c in 6.x",
-    format: `"%s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (6.x); "%s: %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.14); "%s: %s error, dev %s, sector %llu" (4.18)`,
+    re: new RegExp(String.raw`^(?:[a-z]{1,16} [^\s:]{1,32}: )?(?:(?<caller>[a-z_]{1,32}): )?(?<status>${STATUS}) error, dev (?<dev>[^\s,]{1,32}), sector (?<sector>\d{1,20})(?: op 0x(?<op>[0-9a-f]{1,8})(?::\((?<opname>[A-Z_]{1,24})\))? flags 0x(?<flags>[0-9a-f]{1,8})(?: phys_seg (?<seg>\d{1,10}) prio class (?<prio>\d{1,3}))?| flags (?<flags5>[0-9a-f]{1,8}))?$`),
+    source: "block/blk-core.c (blk_print_req_error 5.16+, print_req_error 4.18..5.14, blk_update_request 3.10), block/blk-mq.c in 6.x",
+    format: `"%s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (6.x); "%s: %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.14); "%s: %s error, dev %s, sector %llu flags %x" (5.0-5.2); "%s: %s error, dev %s, sector %llu" (4.18); "end_request: %s error, dev %s, sector %llu" (3.10)`,
   },
   {
     id: "buffer_io", needle: "Buffer I/O error",
-    re: /^(?:[a-z]{1,16} (?<pdev>[^\s:]{1,32}): )?Buffer I\/O error(?: on dev (?<dev>[^\s,]{1,32}))?, logical block (?<block>\d{1,20})(?:, (?<what>[a-z ]{1,40}))?$/,
+    re: /^(?:[a-z]{1,16} (?<pdev>[^\s:]{1,32}): )?Buffer I\/O error(?: on dev(?:ice)? (?<dev>[^\s,]{1,32}))?, logical block (?<block>\d{1,20})(?:, (?<what>[a-z ]{1,40}))?$/,
     source: "fs/buffer.c (buffer_io_error)",
     format: `"Buffer I/O error on dev %pg, logical block %llu%s" with ", async page read" / ", lost async page write" / ", lost sync page write"`,
   },
@@ -49,7 +49,8 @@ export const BLOCK_PATTERNS: readonly KPattern<BlockPatternId>[] = [
 export const BLOCK_TABLE = new PatternTable<BlockPatternId>(BLOCK_PATTERNS, (msg) => msg.includes(" error") || msg.startsWith("sd "));
 
 const PRIO_CLASS = ["none", "realtime", "best-effort", "idle"];
-const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry"]);
+// Retried by the caller (recoverable transport: multipath tries another path), or not a failure of the data.
+const MILD = new Set(["operation not supported", "nonblocking retry", "dm internal retry", "recoverable transport"]);
 
 function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft | undefined {
   const base = { ...fromRecord(rec, msg), system: "block" as const };
@@ -60,6 +61,7 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
       if (g.op !== undefined) ext.op = hexNum(g.op);
       if (g.opname !== undefined) ext.op_name = g.opname;
       if (g.flags !== undefined) ext.flags = `0x${g.flags}`;
+      if (g.flags5 !== undefined) ext.flags = `0x${g.flags5}`;
       if (g.seg !== undefined) ext.phys_seg = decNum(g.seg);
       if (g.prio !== undefined) {
         ext.prio_class = decNum(g.prio);
@@ -102,4 +104,24 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
   }
 }
 
-export const blockParser = () => lineParser(BLOCK_TABLE, build);
+/** The last line of a SCSI failure report about a disk: its CDB, or 3.x's CDB bytes on a record of their own. */
+const SD_REPORT_END = /^(?:[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: \[(?<disk>[^\]\s]{1,32})\] (?:tag#\d{1,7} )?CDB:(?: .|\s*$)|[A-Z][\w ()/-]{0,40}?\(\d{1,2}\):? [0-9a-f]{2} )/;
+
+/**
+ * Lines are single events, except the block layer's line right after a SCSI failure report on the
+ * same disk: the scsi parser keeps that line inside its SCSI_SENSE / SCSI_CMD_FAILED report (one
+ * failure, one event), so it is not a BLK_* event of its own.
+ */
+export function blockParser(): KmsgParserState {
+  const lines = lineParser(BLOCK_TABLE, build);
+  let afterReport: string | undefined; // the disk of a SCSI report whose last line was the previous record
+  return {
+    parse(rec, msg, emit) {
+      const prev = afterReport;
+      const end = SD_REPORT_END.exec(msg);
+      afterReport = end ? (end.groups?.disk ?? prev) : undefined;
+      if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
+      lines.parse(rec, msg, emit);
+    },
+  };
+}

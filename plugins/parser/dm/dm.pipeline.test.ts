@@ -11,7 +11,7 @@ import { loadConfig } from "../../../src/config/load.ts";
 import { formatTime, type StorageEvent } from "../../../src/event.ts";
 import type { AnyPluginDef } from "../../../src/plugin-api.ts";
 import dm from "./index.ts";
-import { loadCases } from "../../../test/helpers/kparser-cases.ts";
+import { loadCases } from "../../../test/helpers/parser-fixtures.ts";
 
 test("Pipeline + dm: kmsg and uevent halves of two path failures -> PATH_DOWN, PATH_DOWN, NO_PATHS", async () => {
   const registry = new Registry([dm as unknown as AnyPluginDef]);

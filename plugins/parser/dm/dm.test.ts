@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import plugin, { DmParser } from "./index.ts";
 import { DM_PATTERNS } from "./patterns.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
-import { FIXTURE_BOOT_US, makeParser, parserSuite, readKmsgFixture } from "../../../test/helpers/kparser-cases.ts";
+import { FIXTURE_BOOT_US, makeParser, parserSuite, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 
 parserSuite({
   plugin,

@@ -11,7 +11,8 @@ import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
 import { openKmsgReader } from "../../../src/kmsg/reader.ts";
 import { KmsgStatus } from "../../../src/kmsg/record.ts";
 import { nativeAddon } from "../../../src/native.ts";
-import { makeParser } from "../../../test/helpers/kparser-cases.ts";
+import { makeParser } from "../../../test/helpers/parser-fixtures.ts";
+import { createDeviceDirectory } from "../../../src/devices/index.ts";
 import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 const base = { ...rootAnd("/dev/loop-control", "/dev/kmsg"), "mkfs.ext4": tool("mkfs.ext4"), losetup: tool("losetup") };
@@ -86,8 +87,10 @@ async function live(mkfs: string[], name: string, mountOpts: string[] = [], size
   const kmsg = new KmsgTail();
   cleanups.push(() => kmsg.close());
   await kmsg.ready();
-  const { parser } = await makeParser(plugin, {});
+  const devices = createDeviceDirectory();
+  const { parser } = await makeParser(plugin, {}, { devices });
   const fs = loopFs(mkfs, name, mountOpts, size);
+  devices.scan(); // what the daemon's udev sender does on the loop device's uevents (lookups never read sysfs)
   const out: EventDraft[] = [];
   const mine = () => out.filter((d) => d.dev_name === fs.loop);
   return {

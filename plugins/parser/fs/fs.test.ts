@@ -4,9 +4,10 @@ import { FS_PATTERNS, HEXDUMP } from "./patterns.ts";
 import { parseMountinfo } from "../../../src/plugin-api.ts";
 import { findMount } from "./mountinfo.ts";
 import type { DeviceDirectory, EventDraft } from "../../../src/plugin-api.ts";
-import { makeParser, parserSuite, readKmsgFixture, runParser } from "../../../test/helpers/kparser-cases.ts";
+import { makeParser, parserSuite, readKmsgFixture, runParser } from "../../../test/helpers/parser-fixtures.ts";
 
 parserSuite({
+  nearMissHitsNone: false,
   plugin,
   dir: import.meta.dir,
   patterns: [...FS_PATTERNS, HEXDUMP],

@@ -10,11 +10,11 @@ import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
   join_window: v.pipe(
-    v.optional(Duration, "1s"),
+    v.optional(Duration),
     v.description(
       "How long a multi-line filesystem report stays open for its further lines (an XFS shutdown with " +
         "\"Please unmount...\", an XFS corruption report with its hex dump, a btrfs checksum error with " +
-        "the device's error counters) before it is emitted as one event.",
+        "the device's error counters) before it is emitted as one event. Default: [main] hold_max (250 ms).",
     ),
   ),
   mountinfo: v.pipe(
@@ -35,6 +35,10 @@ interface Report {
   ext: Record<string, unknown>;
   timeUs?: number;
 }
+
+/** dump_stack() output after an XFS "Internal error"/corruption report (lib/dump_stack.c,
+ * arch/x86/kernel/dumpstack.c; 4.18 .. 6.x): it belongs to that report. */
+const CALL_TRACE = /^(?:CPU: \d{1,5} (?:UID: \d{1,10} )?PID: \d{1,10} Comm: |Hardware name: |Call Trace:$| {0,2}<\/?(?:TASK|IRQ)>$| {1,2}(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,8}\/0x[0-9a-f]{1,8}(?: \[[\w]{1,32}\])?$)/;
 
 const FS_LABEL: Record<FsType, string> = { ext4: "ext4", xfs: "XFS", btrfs: "btrfs" };
 const MAX_PENDING_MOUNTS = 64;
@@ -79,9 +83,9 @@ export class FsParser {
       this.lastHeld = undefined;
       return;
     }
-    if (this.lastHeld !== undefined && HEXDUMP.re.test(msg)) {
+    if (this.lastHeld !== undefined && (HEXDUMP.re.test(msg) || (this.lastHeld.startsWith("FS_CORRUPTION|") && CALL_TRACE.test(msg)))) {
       const r = this.held.get(this.lastHeld);
-      if (r) {
+      if (r && r.records.length < 256) {
         r.records.push(rec.raw);
         this.held.touch(this.lastHeld);
         return;
@@ -90,9 +94,20 @@ export class FsParser {
     this.lastHeld = undefined;
     if (!mayBeFs(msg)) return;
     const m = fsTable.match(msg);
-    if (!m) return;
+    if (!m) {
+      this.xfsDetail(msg, rec);
+      return;
+    }
     if (invalidText(msg, this.guard)) return;
     this.handle(FS_PATTERN_BY_ID.get(m.id)! as FsPattern, m.groups, rec, emit);
+  }
+
+  nextFlushIn(): number | undefined {
+    return this.held.nextFlushIn();
+  }
+
+  oldestHeld(source: string): number | undefined {
+    return this.held.oldestSeq(source);
   }
 
   flush(emit: Emit, final: boolean): void {
@@ -111,14 +126,36 @@ export class FsParser {
         this.releaseDev(dev, emit);
         return this.emitMountAware(report(), emit);
       case "merge": {
+        // btrfs prints its device error counters at info level when it mounts: old counts, no event.
+        if (p.id === "btrfs_dev_errs" && g.lvl === "info") return;
         // btrfs device error counters belong to the checksum/transid report they follow.
         const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
         const ext = this.extension(p, g);
-        const open = this.held.get(k);
+        let open = this.held.get(k);
+        // Every checksum failure is a failed read of its own; only its counters line joins it.
+        if (open && p.id === "btrfs_csum_failed") {
+          this.emitReport(this.held.take(k)!, emit);
+          open = undefined;
+        }
         if (open && !conflicts(open, ext)) return this.extend(k, open, rec, ext);
         if (p.id === "btrfs_dev_errs" && !open) {
           this.releaseDev(dev, emit);
-          return this.emitReport(report(), emit);
+          const r = report();
+          // Only the corruption counter moved: a checksum or verification failure, not an I/O error.
+          if (g.wr === "0" && g.rd === "0" && g.flush === "0") r.type = "FS_CORRUPTION";
+          return this.emitReport(r, emit);
+        }
+        // A shutdown ends the corruption or error report that led to it: one report, FS_SHUTDOWN.
+        const cause = p.type === "FS_SHUTDOWN" ? (this.held.take(`FS_CORRUPTION|${dev}`) ?? this.held.take(`FS_ERROR|${dev}`)) : undefined;
+        if (cause) {
+          const r = report();
+          r.records = [...cause.records, rec.raw];
+          r.ext = { ...cause.ext, ...r.ext };
+          r.timeUs = cause.timeUs ?? r.timeUs;
+          this.releaseDev(dev, emit);
+          for (const old of this.held.open(key, r)) this.emitReport(old, emit);
+          this.lastHeld = key;
+          return;
         }
         this.releaseDev(dev, emit);
         for (const r of this.held.open(key, report())) this.emitReport(r, emit);
@@ -165,6 +202,18 @@ export class FsParser {
   private emitMountAware(r: Report, emit: Emit): void {
     if (r.type !== "FS_MOUNTED" || this.mountOf(r.dev)) return this.emitReport(r, emit);
     for (const old of this.held.open(`FS_MOUNTED|${r.dev}`, r)) this.emitReport(old, emit);
+  }
+
+  /** Another "XFS (dev): " line while a corruption or error report of that device is open (the
+   * caller's own complaint between "Internal error" and the shutdown) is part of that report. */
+  private xfsDetail(msg: string, rec: KmsgRecord): void {
+    const x = /^XFS \(([^)\s:]{1,64})\): /.exec(msg);
+    if (!x) return;
+    for (const type of ["FS_CORRUPTION", "FS_ERROR"] as const) {
+      const key = `${type}|${x[1]}`;
+      const r = this.held.get(key);
+      if (r && r.fs === "xfs" && r.records.length < 256) return this.extend(key, r, rec, {});
+    }
   }
 
   /** Emits the reports still open for `dev`: a new report of the device ends them. */
@@ -262,7 +311,13 @@ function message(r: Report, where: string): string {
     case "FS_ERROR":
       if (e.errs) return `${where}: device error counters ${JSON.stringify(e.errs).replace(/["{}]/g, "")}.`;
       if (r.fs === "xfs") return `${where}: ${e.daddr ? `metadata I/O error at daddr ${e.daddr} (error ${e.errno})` : `log I/O error ${e.errno}`}.`;
+      if (r.fs === "btrfs" && e.func === undefined) {
+        // bad tree block / failed to read a tree / open_ctree failed: the mount could not read its metadata.
+        const what = e.tree ? `failed to read ${e.tree}` : e.want !== undefined || e.want4 !== undefined ? "bad tree block" : "open_ctree failed";
+        return `${where}: ${what}${e.errno !== undefined ? ` (errno ${e.errno})` : ""}.`;
+      }
       if (r.fs === "btrfs") return `${where}: error in ${e.func}: errno=${e.errno} ${e.error}${e.detail ? ` (${e.detail})` : ""}.`;
+      if (e.ino !== undefined && e.block !== undefined) return `${where}: write I/O error ${e.errno} on inode ${e.ino} at block ${e.block}.`;
       if (e.func === undefined) return `${where}: ${e.detail}.`;
       return `${where}: error in ${e.func}${e.comm ? ` (comm ${e.comm})` : ""}: ${e.detail}.`;
     case "FS_REMOUNT_RO":
@@ -296,6 +351,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new FsParser(config.join_window, mountLookup(ctx.devices, config.mountinfo), ctx);
+    return new FsParser(config.join_window ?? ctx.holdMaxMs, mountLookup(ctx.devices, config.mountinfo), ctx);
   },
 });

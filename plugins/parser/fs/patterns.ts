@@ -42,6 +42,12 @@ export const FS_PATTERNS: readonly P[] = [
     format: '"EXT4-fs error (device %s): %s:%d: comm %s: %pV" | "..: inode #%lu: block %llu: comm %s: %pV" | 4.18 abort: "EXT4-fs error (device %s): %s:%d: %pV"',
   },
   {
+    id: "ext4_write_io_error", fs: "ext4", type: "FS_ERROR", severity: "error", mode: "emit", needle: ": I/O error ",
+    re: re(String.raw`^EXT4-fs warning \(device ${DEV}\): ext4_end_bio:\d{1,6}: I\/O error (?<errno>-?\d{1,4}) writing to inode (?<ino>\d{1,20}) (?:\(offset (?<offset>\d{1,20}) size (?<size>\d{1,20}) )?starting block (?<block>\d{1,20})\)$`),
+    source: "fs/ext4/page-io.c ext4_end_bio() (4.18 .. 6.x; the unbalanced ')' of 4.x is the kernel's)",
+    format: 'ext4_warning(inode->i_sb, "I/O error %d writing to inode %lu (offset %llu size %ld starting block %llu)", ..) | 4.x: "I/O error %d writing to inode %lu starting block %llu)"',
+  },
+  {
     id: "ext4_std_error", fs: "ext4", type: "FS_ERROR", severity: "error", mode: "emit", needle: "EXT4-fs error (device ",
     re: re(String.raw`^EXT4-fs error \(device ${DEV}\) in (?<func>[\w.]{1,64}):(?<srcline>\d{1,6}): (?<detail>.{1,512})$`),
     source: "fs/ext4/super.c __ext4_std_error()",
@@ -128,7 +134,7 @@ export const FS_PATTERNS: readonly P[] = [
   },
   {
     id: "xfs_shutdown", fs: "xfs", type: "FS_SHUTDOWN", severity: "error", mode: "merge", needle: "Shutting down filesystem.",
-    re: re(String.raw`${XFS}(?<reason>[A-Za-z][\w /-]{1,64}?) \((?<flags>0x[0-9a-f]{1,8})\) detected at (?<at>\S{1,128}) \((?<file>[^:()\s]{1,128}):(?<srcline>\d{1,6})\)\.\s{1,2}Shutting down filesystem\.$`),
+    re: re(String.raw`${XFS}(?<reason>[A-Za-z][\w /-]{1,64}?) \((?<flags>0x[0-9a-f]{1,8})\) detected at (?<at>\S{1,128}(?: \[\w{1,32}\])?) \((?<file>[^:()\s]{1,128}):(?<srcline>\d{1,6})\)\.\s{1,2}Shutting down filesystem\.$`),
     source: "fs/xfs/xfs_fsops.c xfs_do_force_shutdown() (5.17+)",
     format: 'xfs_alert_tag(mp, tag, "%s (0x%x) detected at %pS (%s:%d).  Shutting down filesystem.", why, flags, __return_address, fname, lnnum)',
   },
@@ -161,6 +167,12 @@ export const FS_PATTERNS: readonly P[] = [
     re: re(String.raw`${XFS}Metadata CRC error detected at (?<at>[^,]{1,128}), (?<what>.{1,256})$`),
     source: "fs/xfs/xfs_error.c xfs_verifier_error()",
     format: 'xfs_alert(mp, "Metadata %s detected at %pS, %s block 0x%llx %s", bp->b_error == -EFSBADCRC ? "CRC error" : "corruption", ..)',
+  },
+  {
+    id: "xfs_internal_error", fs: "xfs", type: "FS_CORRUPTION", severity: "error", mode: "merge", needle: "Internal error ",
+    re: re(String.raw`${XFS}Internal error (?<what>[^ ]{1,128}) at line (?<srcline>\d{1,6}) of file (?<file>[\w./-]{1,128})\.  Caller (?<caller>\S{1,128})(?: \[xfs\])?$`),
+    source: "fs/xfs/xfs_error.c xfs_error_report() (4.18 .. 6.x)",
+    format: 'xfs_alert(mp, "Internal error %s at line %d of file %s.  Caller %pS", tag, linenum, filename, ra)',
   },
   {
     id: "xfs_corruption_repair", fs: "xfs", type: "FS_CORRUPTION", severity: "error", mode: "merge", needle: "Corruption detected. Unmount and run xfs_repair",
@@ -240,6 +252,24 @@ export const FS_PATTERNS: readonly P[] = [
     re: re(String.raw`${BTRFS}(?:[\w.:-]{1,64} )?checksum verify failed on (?:logical )?(?<logical>\d{1,20}) (?:mirror (?<mirror>\d{1,3}) )?wanted (?<wanted>\S{1,80}) found (?<found>\S{1,80}) level (?<level>\d{1,2})$`),
     source: "fs/btrfs/disk-io.c btrfs_validate_extent_buffer() (4.18: csum_tree_block())",
     format: '6.x: "checksum verify failed on logical %llu mirror %u wanted " CSUM_FMT " found " CSUM_FMT " level %d" | 4.18: "%s checksum verify failed on %llu wanted %X found %X level %d"',
+  },
+  {
+    id: "btrfs_bad_tree_block", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "bad tree block start",
+    re: re(String.raw`${BTRFS}bad tree block start(?:, mirror (?<mirror>\d{1,3}) want (?<want>\d{1,20}) have (?<have>\d{1,20})| (?<have4>\d{1,20}) (?<want4>\d{1,20}))$`),
+    source: "fs/btrfs/disk-io.c btree_read_extent_buffer_pages()/validate_extent_buffer() (6.x), btree_readpage_end_io_hook() (4.x)",
+    format: '6.x: "bad tree block start, mirror %u want %llu have %llu" | 4.x: "bad tree block start %llu %llu"',
+  },
+  {
+    id: "btrfs_chunk_root", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "failed to read ",
+    re: re(String.raw`${BTRFS}failed to read (?<tree>chunk root|chunk tree|the system array|log tree|block groups)(?:: (?<errno>-?\d{1,4}))?$`),
+    source: "fs/btrfs/disk-io.c open_ctree() / btrfs_read_sys_array callers (4.x .. 6.x)",
+    format: 'btrfs_err(fs_info, "failed to read chunk root") | "failed to read chunk tree: %d" | "failed to read the system array: %d" | "failed to read block groups: %d"',
+  },
+  {
+    id: "btrfs_open_ctree", fs: "btrfs", type: "FS_ERROR", severity: "error", mode: "merge", needle: "open_ctree failed",
+    re: re(String.raw`${BTRFS}open_ctree failed(?:: (?<errno>-?\d{1,4}))?$`),
+    source: "fs/btrfs/super.c btrfs_fill_super() (4.x .. 6.x)",
+    format: 'btrfs_err(fs_info, "open_ctree failed") | 6.x: "open_ctree failed: %d"',
   },
   {
     id: "btrfs_first_mount", fs: "btrfs", type: "FS_MOUNTED", severity: "info", mode: "emit", needle: "first mount of filesystem ",

@@ -1,12 +1,18 @@
 // iSCSI initiator transport messages -> ISCSI_* events.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, lineParser, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, lineParser, minSeq, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
 
 // iscsi_cls_conn_printk / iscsi_cls_session_printk are dev_printk on the transport class device:
 // its driver string is empty, so the record starts with a space (" connection1:0: ...").
-export type IscsiPatternId = "conn_error" | "recovery_timeout";
+export type IscsiPatternId = "ping_timeout" | "conn_error" | "recovery_timeout";
 
 export const ISCSI_PATTERNS: readonly KPattern<IscsiPatternId>[] = [
+  {
+    id: "ping_timeout", needle: "ping timeout of ",
+    re: /^ ?(?:[a-z_]{1,24} )?(?<conn>connection(?<sid>\d{1,10}):(?<cid>\d{1,10})): ping timeout of (?<secs>\d{1,10}) secs expired, recv timeout (?<recv>\d{1,10}), last rx (?<rx>\d{1,20}), last ping (?<ping>\d{1,20}), now (?<now>\d{1,20})$/,
+    source: "drivers/scsi/libiscsi.c (iscsi_check_transport_timeouts, 3.10 .. 6.x), then iscsi_conn_failure(): \"detected conn error\"",
+    format: `iscsi_conn_printk(KERN_ERR, conn, "ping timeout of %d secs expired, recv timeout %d, last rx %lu, last ping %lu, now %lu\\n", ...)`,
+  },
   {
     id: "conn_error", needle: "detected conn error (",
     re: /^ ?(?:[a-z_]{1,24} )?(?<conn>connection(?<sid>\d{1,10}):(?<cid>\d{1,10})): detected conn error \((?<err>-?\d{1,6})\)$/,
@@ -44,6 +50,13 @@ const ERR_TEXT: Readonly<Record<string, string>> = {
 function build(id: IscsiPatternId, g: Record<string, string | undefined>, rec: KmsgRecord, msg: string): EventDraft {
   const session = `session${g.sid}`;
   const base = { ...fromRecord(rec, msg), system: "iscsi" as const };
+  if (id === "ping_timeout") {
+    return {
+      ...base, dev_name: g.conn, severity: "warn", event_type: "ISCSI_CONN_ERROR",
+      extension: { session, connection: g.conn, ping_timeout_s: decNum(g.secs), recv_timeout_s: decNum(g.recv) },
+      msg: `iSCSI NOP-Out ping not answered within ${g.secs}s`,
+    };
+  }
   if (id === "conn_error") {
     const err = decNum(g.err)!;
     const name = err >= 1000 ? ISCSI_ERR[err - 1000] : undefined;
@@ -62,4 +75,39 @@ function build(id: IscsiPatternId, g: Record<string, string | undefined>, rec: K
   };
 }
 
-export const iscsiParser = () => lineParser(ISCSI_TABLE, build);
+/** A ping timeout is held for the "detected conn error" it causes on the same connection (one
+ * report, one event); the flush releases it alone after at most one tick. */
+export function iscsiParser(now: () => number = () => performance.now()): KmsgParserState {
+  const lines = lineParser(ISCSI_TABLE, build);
+  const pings = new Map<string, { d: EventDraft; atMs: number }>();
+  return {
+    parse(rec, msg, emit) {
+      const m = ISCSI_TABLE.match(msg);
+      if (!m) return;
+      const conn = m.groups.conn;
+      const ping = conn !== undefined ? pings.get(conn) : undefined;
+      if (ping) pings.delete(conn!);
+      if (m.id === "ping_timeout") {
+        if (ping) emit(ping.d);
+        pings.set(conn!, { d: build(m.id, m.groups, rec, msg), atMs: now() });
+        return;
+      }
+      if (ping && m.id === "conn_error") {
+        const d = build(m.id, m.groups, rec, msg);
+        emit({ ...d, raw: `${ping.d.raw}\n${d.raw}`, time_us: ping.d.time_us, extension: { ...ping.d.extension, ...d.extension }, msg: `${ping.d.msg}: ${d.msg}` });
+        return;
+      }
+      if (ping) emit(ping.d);
+      lines.parse(rec, msg, emit);
+    },
+    nextFlushIn: () => (pings.size ? Math.min(...[...pings.values()].map((p) => p.atMs + 100)) - now() : undefined),
+    oldestHeld: () => minSeq([...pings.values()].map((p) => p.d.raw)),
+    flush(emit, final) {
+      for (const [conn, p] of pings) {
+        if (!final && now() - p.atMs < 100) continue;
+        pings.delete(conn);
+        emit(p.d);
+      }
+    },
+  };
+}

@@ -4,9 +4,14 @@ import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "
 import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
+import { MdadmMonitor } from "./mdadm.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
+  mdadm_daemons: v.pipe(
+    v.optional(v.array(v.string()), ["mdadm"]),
+    v.description("Journal identifiers whose lines are read as `mdadm --monitor --syslog`'s (see mdadm.ts)."),
+  ),
   report_checks: v.pipe(
     v.optional(v.boolean(), true),
     v.description(
@@ -33,19 +38,75 @@ function levelName(level: string | undefined): string {
 }
 
 export class MdParser {
-  readonly accepts = ["kmsg"] as const;
-  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
+  readonly accepts = ["kmsg", "journal"] as const;
+  /** A member failure, held for the "Operation continuing on N devices." / "Cannot continue
+   * operation" line that completes the report (same record on 4.18, the next one on 5.x/6.x). */
+  private failure: { d: EventDraft; seq: number } | undefined;
+  private mdadm: MdadmMonitor;
+  private mdadmNames: Set<string>;
+  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD, mdadmNames: readonly string[] = ["mdadm"],
+    resolve: (path: string) => string = () => "") {
+    this.mdadm = new MdadmMonitor(resolve, 120_000, (n) => guard.count(n));
+    this.mdadmNames = new Set(mdadmNames);
+  }
 
-  parse(rec: RawRecord, emit: Emit): void {
+  /** Released by the 250 ms flush (no nextFlushIn); the kmsg cursor stays before it meanwhile. */
+  oldestHeld(_source: string): number | undefined {
+    return this.failure?.seq;
+  }
+
+  flush(out: Emit, _final: boolean): void {
+    if (this.failure) this.kernelEmit(out)(this.failure.d);
+    this.failure = undefined;
+  }
+
+  /** The kernel's events pass mdadm's join: one failure, one event (mdadm.ts). */
+  private kernelEmit(out: Emit): Emit {
+    return (d) => void (this.mdadm.kernel(d) && out(d));
+  }
+
+  /** Completes the held failure with the array's state; false when `line` is not its sequel. */
+  private complete(id: string, g: Record<string, string | undefined>, rec: KmsgRecord, emit: Emit): boolean {
+    const f = this.failure;
+    if (!f || (id !== "continuing" && id !== "cannot_continue") || f.d.extension?.array !== g.md) return false;
+    this.failure = undefined;
+    const d = f.d;
+    if (rec.seq !== f.seq) d.raw = `${d.raw}\n${rec.raw}`;
+    const ext = d.extension!;
+    if (id === "continuing") {
+      ext.operation_continuing_on = decNum(g.n);
+      d.msg = `${d.msg} The array continues on ${g.n} device${g.n === "1" ? "" : "s"}.`;
+    } else {
+      ext.array_failed = true;
+      ext.failed_devices = decNum(g.failed);
+      ext.raid_devices = decNum(g.total);
+      d.msg = `${d.msg} The array cannot continue: ${g.failed} of ${g.total} devices failed.`;
+    }
+    emit(d);
+    return true;
+  }
+
+  parse(rec: RawRecord, out: Emit): void {
+    if (rec.kind === "journal") {
+      if (this.mdadmNames.has(rec.daemon)) this.mdadm.parse(rec, out);
+      return;
+    }
     if (rec.kind !== "kmsg") return;
+    const emit = this.kernelEmit(out);
     const msg = kernelMsg(rec, this.guard);
     if (msg === undefined || !mayBeMd(msg)) return;
     for (const line of recordLines(msg)) {
       const m = mdTable.match(line);
       if (!m) continue;
       if (invalidText(line, this.guard)) continue;
+      if (this.complete(m.id, m.groups, rec, emit)) continue;
+      this.flush(out, false);
       const d = this.build(m.id, m.groups, rec);
       if (!d) continue;
+      if (m.id === "disk_failure") {
+        this.failure = { d, seq: rec.seq };
+        continue;
+      }
       emit(d);
       if (d.event_type === "MD_ARRAY_STARTED" && d.extension?.degraded === true) {
         const { active_devices, level } = d.extension;
@@ -70,7 +131,7 @@ export class MdParser {
     switch (id) {
       case "disk_failure":
         return {
-          ...at, severity: "warn", event_type: "MD_DISK_FAILED", dev_name: g.member!, owners: [{ dev_name: md, dev_wwid: "" }],
+          ...at, severity: "error", event_type: "MD_DISK_FAILED", dev_name: g.member!, owners: [{ dev_name: md, dev_wwid: "" }],
           msg: `md ${levelName(g.level)} array ${md} marked member ${g.member} faulty and disabled it.`,
           extension: { array: md, level: levelName(g.level), member: g.member },
         };
@@ -82,6 +143,12 @@ export class MdParser {
           extension: { array: md, level: levelName(g.level), active_devices: n },
         };
       }
+      case "cannot_continue":
+        return {
+          ...at, severity: "error", event_type: "MD_ARRAY_FAILED", dev_name: md,
+          msg: `md array ${md} cannot continue: ${g.failed} of ${g.total} devices failed.`,
+          extension: { array: md, level: levelName(g.level), failed_devices: decNum(g.failed), raid_devices: decNum(g.total) },
+        };
       case "sync_start": {
         const action = ACTION[g.action!]!;
         if (action === "check" && !this.reportChecks) return undefined;
@@ -142,6 +209,7 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new MdParser(config.report_checks, ctx);
+    const resolve = (path: string) => (path.startsWith("/dev/md/") ? ctx.devices.identify(path).dev_name : "");
+    return new MdParser(config.report_checks, ctx, config.mdadm_daemons, resolve);
   },
 });

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import plugin from "./index.ts";
 import { MD_PATTERNS } from "./patterns.ts";
-import { makeParser, parserSuite, readKmsgFixture, runParser } from "../../../test/helpers/kparser-cases.ts";
+import { makeParser, parserSuite, readKmsgFixture, runParser } from "../../../test/helpers/parser-fixtures.ts";
 
 parserSuite({
   plugin,

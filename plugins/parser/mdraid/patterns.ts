@@ -4,7 +4,7 @@
 import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
 
 export type MdPatternId =
-  | "disk_failure"
+  "cannot_continue" | "disk_failure"
   | "continuing"
   | "sync_start"
   | "sync_end"
@@ -34,6 +34,13 @@ export const MD_PATTERNS: readonly KPattern<MdPatternId>[] = [
     re: new RegExp(String.raw`^md\/raid(?<level>\d{0,2}):${MD}: Operation continuing on (?<n>\d{1,4}) devices\.$`),
     source: "drivers/md/raid1.c raid1_error(), raid10.c raid10_error(), raid5.c raid5_error()",
     format: '"md/raid1:%s: Operation continuing on %d devices.\\n", mdname(mddev), conf->raid_disks - mddev->degraded',
+  },
+  {
+    id: "cannot_continue",
+    needle: ": Cannot continue operation (",
+    re: new RegExp(String.raw`^md\/raid(?<level>\d{0,2}):${MD}: Cannot continue operation \((?<failed>\d{1,4})\/(?<total>\d{1,4}) failed\)\.$`),
+    source: "drivers/md/raid5.c raid5_error() (5.x, 6.x)",
+    format: 'pr_crit("md/raid:%s: Cannot continue operation (%d/%d failed).\n", mdname(mddev), mddev->degraded, conf->raid_disks)',
   },
   {
     id: "sync_start",

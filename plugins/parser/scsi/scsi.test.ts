@@ -4,20 +4,20 @@ import * as v from "valibot";
 import plugin from "./index.ts";
 import { SCSI_TABLE, ScsiParser } from "./scsi.ts";
 import { ascCode, ascText, senseKeyNumber } from "./sense.ts";
-import { describeParserPlugin, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
+import { parserSuite, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 
 const dir = join(import.meta.dir, "testdata");
-describeParserPlugin(plugin, SCSI_TABLE, dir, "sd 2:0:0:1: [sdb] Attached SCSI disk");
+parserSuite({ plugin, dir: import.meta.dir, patterns: SCSI_TABLE.patterns, hostile: ["sd 2:0:0:1: [sdb] Attached SCSI disk"] });
 
 describe("scsi parser", () => {
   test("report_hold must be a duration", () => {
-    expect(v.parse(plugin.schema, {})).toEqual({ report_hold: 1000 });
+    expect(v.parse(plugin.schema, {})).toEqual({}); // default: [main] hold_max
     expect(v.parse(plugin.schema, { report_hold: "250ms" })).toEqual({ report_hold: 250 });
     expect(() => v.parse(plugin.schema, { report_hold: "soon" })).toThrow();
   });
 
-  test("a report is held until its CDB line, then emitted once with all records in raw", () => {
+  test("a report is held past its CDB line for the block layer's line, then emitted once with all records in raw", () => {
     const recs = readKmsgFixture(
       "6,1,1,-;sd 2:0:0:1: [sdb] tag#1 FAILED Result: hostbyte=DID_OK driverbyte=DRIVER_OK cmd_age=0s\n" +
       "6,2,2,-;sd 2:0:0:1: [sdb] tag#1 Sense Key : Medium Error [current] \n" +
@@ -25,10 +25,12 @@ describe("scsi parser", () => {
       "6,4,4,-;sd 2:0:0:1: [sdb] tag#1 CDB: Read(10) 28 00 00 00 00 08 00 00 08 00\n");
     const state = new ScsiParser(1000);
     const out: EventDraft[] = [];
-    for (const [i, r] of recs.entries()) {
+    for (const r of recs) {
       state.parse(r, r.msg, (d) => void out.push(d));
-      expect(out.length).toBe(i === 3 ? 1 : 0);
+      expect(out.length).toBe(0);
     }
+    state.flush((d) => void out.push(d), true);
+    expect(out.length).toBe(1);
     expect(out[0]!.raw!.split("\n")).toEqual(recs.map((r) => r.raw));
     expect(out[0]!.msg).toBe("Medium Error / Unrecovered read error on Read(10)");
     expect(out[0]!.extension).toMatchObject({ sense_key: 3, asc: 0x11, ascq: 0, lba: 8, blocks: 8 });

@@ -2,112 +2,12 @@
 // several records (Result, Sense Key, Add. Sense, CDB); they are held per device+tag and become one
 // SCSI_SENSE (or SCSI_TIMEOUT / SCSI_CMD_FAILED when there is no sense data) event.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, PatternTable, decNum, hexNum, type KPattern } from "../../../src/util/kpattern.ts";
-import { ASC_RANGES, SENSE_KEYS, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
+import { HeldReports, decNum, hexNum, kmsgSeq } from "../../../src/util/kpattern.ts";
+import { ASC_RANGES, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
+import { SCSI_TABLE, scsiGate, type ScsiPatternId } from "./patterns.ts";
 
-// dev_printk prefix of a scsi_device ("sd 2:0:0:1: ", "scsi 3:0:0:0: " before a driver binds), then
-// what scmd_printk/sdev_prefix_printk add: "[sdb] " (disk name) and "tag#%d " (drivers/scsi/scsi_logging.c).
-const PFX = String.raw`^(?<drv>[a-z]{1,8}) (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): (?:\[(?<disk>[^\]\s]{1,32})\] )?(?:tag#(?<tag>\d{1,7}) )?`;
-const re = (body: string) => new RegExp(PFX + body);
-/** snstext[] names, or "0x%x" when the kernel has no name. */
-const SENSE_KEY_RE = [...SENSE_KEYS.map((k) => k.replace(/[()]/g, "\\$&")), "0x[0-9a-f]{1,2}"].join("|");
+export { SCSI_PATTERNS, SCSI_TABLE, type ScsiPatternId } from "./patterns.ts";
 
-export type ScsiPatternId =
-  | "result" | "sense_key" | "add_sense" | "asc_raw" | "cdb" | "cdb_cont"
-  | "timing_out" | "offlined" | "medium_timeout" | "rejecting_offline" | "rejecting_dead" | "attached" | "attached_sr";
-
-export const SCSI_PATTERNS: readonly KPattern<ScsiPatternId>[] = [
-  {
-    id: "result", needle: "Result: hostbyte=",
-    re: re(String.raw`(?:(?<what>[^:\[\]]{1,80}): )?(?:(?<disp>[A-Z][A-Z_]{1,23}|UNKNOWN\(0x[0-9a-f]{2,8}\)) )?Result: hostbyte=(?<host>\w{1,32}) driverbyte=(?<drvbyte>\w{1,32})(?: cmd_age=(?<age>\d{1,10})s)? ?$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_print_result), drivers/scsi/sd.c (sd_print_result)",
-    format: `"%s Result: hostbyte=%s driverbyte=DRIVER_OK cmd_age=%lus" (6.x); "%s Result: hostbyte=%s driverbyte=%s" (4.18); sd: "%s: Result: hostbyte=%s driverbyte=%s"`,
-  },
-  {
-    id: "sense_key", needle: "Sense Key : ",
-    re: re(String.raw`Sense Key : (?<key>${SENSE_KEY_RE}) \[(?<when>current|deferred)\](?<desc> \[descriptor\])? ?$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_format_sense_hdr), drivers/scsi/constants.c (snstext)",
-    format: `"Sense Key : " "%s " "[current] "|"[deferred] " ["[descriptor] "]`,
-  },
-  {
-    id: "add_sense", needle: "Add. Sense: ",
-    re: re(String.raw`Add\. Sense: (?<text>[^()]{1,100}?)(?:\((?<fmt>[a-z ]{0,40}?)(?<fq>[0-9a-f]{1,2})\))? ?$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_format_extd_sense), drivers/scsi/sense_codes.h",
-    format: `"Add. Sense: %s" ["(%s%x)"]`,
-  },
-  {
-    id: "asc_raw", needle: "ASCQ=0x",
-    re: re(String.raw`(?:<<vendor>>)?ASC=0x(?<asc>[0-9a-f]{1,2}) (?:<<vendor>>)?ASCQ=0x(?<ascq>[0-9a-f]{1,2}) ?$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_format_extd_sense)",
-    format: `["<<vendor>>"] "ASC=0x%x " ["<<vendor>>"] "ASCQ=0x%x "`,
-  },
-  {
-    id: "cdb", needle: "CDB: ",
-    re: re(String.raw`CDB: (?<name>[^\[\]]{1,64}?)(?<bytes>(?: [0-9a-f]{2}){1,16})? ?$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_print_command)",
-    format: `"CDB: %s %*ph" (6.x); "CDB: " opcode name " " hex_dump_to_buffer (4.18/5.14); "CDB: %s" when cmd_len > 16`,
-  },
-  {
-    id: "cdb_cont", needle: "CDB[",
-    re: re(String.raw`CDB\[(?<off>[0-9a-f]{2})\]: (?<bytes>[0-9a-f]{2}(?: [0-9a-f]{2}){0,15})$`),
-    source: "drivers/scsi/scsi_logging.c (scsi_print_command)",
-    format: `"CDB[%02x]: %*ph"`,
-  },
-  {
-    id: "timing_out", needle: "timing out command, waited ",
-    re: re(String.raw`timing out command, waited (?<secs>\d{1,10})s$`),
-    source: "drivers/scsi/scsi_lib.c (scsi_cmd_runtime_exceeced; scsi_softirq_done in 4.18)",
-    format: `"timing out command, waited %lus\\n"`,
-  },
-  {
-    id: "offlined", needle: "Device offlined - not ready after error recovery",
-    re: re(String.raw`Device offlined - not ready after error recovery$`),
-    source: "drivers/scsi/scsi_error.c (scsi_eh_offline_sdevs)",
-    format: `"Device offlined - not ready after error recovery\\n"`,
-  },
-  {
-    id: "medium_timeout", needle: "Medium access timeout failure. Offlining disk!",
-    re: re(String.raw`Medium access timeout failure\. Offlining disk!$`),
-    source: "drivers/scsi/sd.c (sd_eh_action)",
-    format: `"Medium access timeout failure. Offlining disk!\\n"`,
-  },
-  {
-    id: "rejecting_offline", needle: "rejecting I/O to offline device",
-    re: re(String.raw`rejecting I/O to offline device$`),
-    source: "drivers/scsi/scsi_lib.c (scsi_device_state_check / scsi_prep_state_check)",
-    format: `"rejecting I/O to offline device\\n"`,
-  },
-  {
-    id: "rejecting_dead", needle: "rejecting I/O to dead device",
-    re: re(String.raw`rejecting I/O to dead device$`),
-    source: "drivers/scsi/scsi_lib.c (scsi_device_state_check / scsi_prep_state_check)",
-    format: `"rejecting I/O to dead device\\n"`,
-  },
-  {
-    id: "attached", needle: "Attached SCSI ",
-    re: re(String.raw`Attached SCSI (?<removable>removable )?disk$`),
-    source: "drivers/scsi/sd.c (sd_probe)",
-    format: `"Attached SCSI %sdisk\\n"`,
-  },
-  {
-    id: "attached_sr", needle: "Attached scsi CD-ROM ",
-    re: re(String.raw`Attached scsi CD-ROM (?<cd>sr\d{1,6})$`),
-    source: "drivers/scsi/sr.c (sr_probe)",
-    format: `"Attached scsi CD-ROM %s\\n"`,
-  },
-];
-
-const ADDR_PFX = /^[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: /;
-
-/** PFX first: a lowercase driver name, one space, a digit (cheap), then the whole SCSI address. */
-function scsiGate(msg: string): boolean {
-  const sp = msg.indexOf(" ");
-  if (sp < 1 || sp > 8) return false;
-  const c = msg.charCodeAt(sp + 1);
-  return c >= 48 && c <= 57 && ADDR_PFX.test(msg);
-}
-
-export const SCSI_TABLE = new PatternTable<ScsiPatternId>(SCSI_PATTERNS, scsiGate);
 
 interface Report {
   records: string[];
@@ -117,6 +17,12 @@ interface Report {
   tag?: number;
   time_us?: number;
   source: string;
+  /** The block layer failed the request (its line followed the report): the I/O is lost. */
+  ioFailed?: boolean;
+  /** 3.10's description line ("Unhandled sense code", ...) that opens the report. */
+  desc?: string;
+  /** The 3.x CDB printed as "CDB:" and its bytes as a record of their own. */
+  cdbSplit?: boolean;
   result?: { host: string; driver: string; disposition?: string; what?: string; age?: number };
   senseKey?: number;
   senseKeyText?: string;
@@ -137,12 +43,32 @@ type Groups = Record<string, string | undefined>;
 /** The SCSI parser's state: held multi-record reports. */
 export class ScsiParser {
   private held: HeldReports<Report>;
+  /** A report whose CDB line completed it: the next record may be the block layer's line for it. */
+  private done: { r: Report; atMs: number } | undefined;
+  /** The report the previous record went into (3.x prints parts of a report without a prefix). */
+  private last: Report | undefined;
+  private readonly now: () => number;
 
-  constructor(holdMs: number, now?: () => number) {
+  constructor(holdMs: number, now: () => number = () => performance.now()) {
     this.held = new HeldReports<Report>(holdMs, 256, now);
+    this.now = now;
   }
 
   parse(rec: KmsgRecord, msg: string, emit: Emit): void {
+    if (this.done) {
+      const { r } = this.done;
+      this.done = undefined;
+      if (claimsBlockLine(r, msg)) {
+        if (r.records.length < MAX_RECORDS) r.records.push(rec.raw);
+        r.ioFailed = true;
+        emit(toDraft(r));
+        return;
+      }
+      emit(toDraft(r));
+    }
+    const last = this.last;
+    this.last = undefined;
+    if (last && this.continuation(last, rec, msg, emit)) return;
     const m = SCSI_TABLE.match(msg);
     if (!m) {
       if (this.held.size > 0) this.flushMentioned(msg, emit);
@@ -153,9 +79,19 @@ export class ScsiParser {
     const tag = decNum(g.tag);
     const key = `${addr}|${tag ?? -1}`;
     switch (m.id) {
-      case "result": {
+      case "unhandled":
+      case "fail_desc": {
         const r = this.start(rec, msg, g, key, emit);
+        r.desc = g.desc;
+        this.last = r;
+        return;
+      }
+      case "result": {
+        let r = this.held.get(key);
+        if (!r || r.result || r.senseKey !== undefined || r.cdbName !== undefined) r = this.start(rec, msg, g, key, emit);
+        else this.add(r, key, rec.raw);
         r.result = { host: g.host!, driver: g.drvbyte!, disposition: g.disp, what: g.what, age: decNum(g.age) };
+        this.last = r;
         return;
       }
       case "sense_key": {
@@ -166,6 +102,7 @@ export class ScsiParser {
         r.senseKey = senseKeyNumber(g.key!);
         r.deferred = g.when === "deferred";
         r.descriptor = g.desc !== undefined;
+        this.last = r;
         return;
       }
       case "add_sense":
@@ -187,18 +124,19 @@ export class ScsiParser {
             r.ascq = hexNum(g.fq);
           }
         }
+        this.last = r;
         return;
       }
       case "cdb": {
         const r = this.held.get(key);
         if (!r) return; // a CDB printed outside a failure report (e.g. libata's ATAPI report)
         this.add(r, key, rec.raw);
-        r.cdbName = g.name!.trimEnd();
+        r.cdbName = g.name!.trimEnd().replace(/:$/, "");
         if (g.bytes) {
           r.cdb = g.bytes.trim();
-          this.held.take(key);
-          emit(toDraft(r));
+          this.complete(key, r);
         }
+        this.last = r;
         return;
       }
       case "cdb_cont": {
@@ -215,7 +153,59 @@ export class ScsiParser {
   }
 
   flush(emit: Emit, final: boolean): void {
+    // A completed report waits at most one flush tick for its block-layer line.
+    if (this.done && (final || this.now() - this.done.atMs >= 100)) {
+      emit(toDraft(this.done.r));
+      this.done = undefined;
+      this.last = undefined;
+    }
     for (const r of this.held.expire(final)) emit(toDraft(r));
+  }
+
+  nextFlushIn(): number | undefined {
+    const held = this.held.nextFlushIn();
+    const done = this.done ? this.done.atMs + 100 - this.now() : undefined;
+    return done === undefined ? held : held === undefined ? done : Math.min(held, done);
+  }
+
+  oldestHeld(source: string): number | undefined {
+    const held = this.held.oldestSeq(source);
+    const done = this.done ? kmsgSeq(this.done.r.records[0]) : undefined;
+    return done === undefined ? held : held === undefined ? done : Math.min(held, done);
+  }
+
+  private complete(key: string, r: Report): void {
+    this.held.take(key);
+    this.done = { r, atMs: this.now() };
+  }
+
+  /** 3.x parts printed as records of their own: "sd H:C:T:L: [sdb]", "Result: ...", "...: CDB:", "Read(10): 28 00 ...". */
+  private continuation(r: Report, rec: KmsgRecord, msg: string, _emit: Emit): boolean {
+    const key = `${r.addr}|${r.tag ?? -1}`;
+    if (this.held.get(key) !== r) return false;
+    const bare = BARE_PFX.exec(msg);
+    if (bare && bare.groups!.addr === r.addr) {
+      this.add(r, key, rec.raw);
+      if (bare.groups!.cdb) r.cdbSplit = true;
+      this.last = r;
+      return true;
+    }
+    const res = /^Result: hostbyte=(\w{1,32}) driverbyte=(\w{1,32})\s*$/.exec(msg);
+    if (res && !r.result) {
+      this.add(r, key, rec.raw);
+      r.result = { host: res[1]!, driver: res[2]! };
+      this.last = r;
+      return true;
+    }
+    const cdb = r.cdbSplit ? /^(?<name>[A-Za-z][\w ()/-]{0,40}?):? (?<bytes>[0-9a-f]{2}(?: [0-9a-f]{2}){0,15})\s*$/.exec(msg) : null;
+    if (cdb) {
+      this.add(r, key, rec.raw);
+      r.cdbName = cdb.groups!.name;
+      r.cdb = cdb.groups!.bytes;
+      this.complete(key, r);
+      return true;
+    }
+    return false;
   }
 
   private start(rec: KmsgRecord, msg: string, g: Groups, key: string, emit: Emit): Report {
@@ -239,6 +229,15 @@ export class ScsiParser {
       msg.includes(` ${r.addr}:`) || (r.disk !== undefined && msg.includes(`dev ${r.disk},`)));
     for (const r of done) emit(toDraft(r));
   }
+}
+
+/** A device prefix with nothing after it, or only "CDB:" (3.x, KERN_CONT parts as records of their own). */
+const BARE_PFX = /^[a-z]{1,8} (?<addr>\d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}): \[[^\]\s]{1,32}\](?<cdb> CDB:)?\s*$/;
+
+/** The block layer's failed-request line for the report's disk (blk_print_req_error, end_request, ...). */
+function claimsBlockLine(r: Report, msg: string): boolean {
+  if (r.disk === undefined || !msg.includes(" error, dev ")) return false;
+  return new RegExp(String.raw`(?:^|: )[A-Za-z/ ]{1,40} error, dev ${r.disk.replace(/[^\w-]/g, "")}, sector \d`).test(msg);
 }
 
 function devName(addr: string, disk: string | undefined): string {
@@ -276,6 +275,7 @@ function toDraft(r: Report): EventDraft {
     if (r.result.what) ext.failed = r.result.what;
     if (r.result.age !== undefined) ext.cmd_age_s = r.result.age;
   }
+  if (r.desc) ext.description = r.desc;
   if (r.cdbName) ext.command = r.cdbName;
   if (r.cdb) ext.cdb = r.cdb;
   const loc = cdbLocation(r.cdb);
@@ -293,7 +293,9 @@ function toDraft(r: Report): EventDraft {
     if (r.descriptor) ext.descriptor = true;
     const detail = r.ascText ?? (r.asc !== undefined ? `ASC 0x${r.asc.toString(16)} ASCQ 0x${(r.ascq ?? 0).toString(16)}` : "");
     return {
-      ...draft, severity: senseSeverity(r.senseKey), system: "scsi", event_type: "SCSI_SENSE",
+      // A sense key that alone means "retry or check" is an error once the block layer failed the request.
+      ...draft, severity: r.ioFailed && senseSeverity(r.senseKey) === "warn" ? "error" : senseSeverity(r.senseKey),
+      system: "scsi", event_type: "SCSI_SENSE",
       msg: `${keyText}${detail ? ` / ${detail}` : ""}${on}`,
     };
   }
@@ -315,6 +317,11 @@ function single(id: ScsiPatternId, rec: KmsgRecord, msg: string, g: Groups): Eve
     case "timing_out":
       ext.waited_s = decNum(g.secs);
       return { ...d, severity: "error", event_type: "SCSI_TIMEOUT", msg: `command timed out after ${g.secs}s of retries` };
+    case "task_abort":
+      // The error handler aborts a command that timed out; the midlayer retries it.
+      if (g.ms !== undefined) ext.outstanding_ms = decNum(g.ms);
+      if (g.tmo !== undefined) ext.timeout_ms = decNum(g.tmo);
+      return { ...d, severity: "warn", event_type: "SCSI_TIMEOUT", msg: "command timed out, the HBA driver is aborting it" };
     case "offlined":
       return { ...d, severity: "error", event_type: "SCSI_DEVICE_OFFLINE", msg: `device offlined, not ready after error recovery` };
     case "medium_timeout":

@@ -12,8 +12,10 @@ test("debugger logs every update of the model and every DRBD event, at debug lev
   const { ctx, rec } = makeContext({ instance: "debugger[0]", plugin: "debugger" });
   ctx.services.provide("drbd.model", model);
   const dbg = await plugin.create(v.parse(plugin.schema, { id: "legacy" }), ctx);
+  await dbg.start?.();
   const text = readFileSync(join(import.meta.dir, "testdata/promote.events2"), "utf8");
   for (const r of decodeEvents2Text(text)) model.apply(r, () => {});
+  await Bun.sleep(0); // updates reach a subscriber from its queue, after the records
   expect(rec.logs).toEqual([
     'debug: update resource Exists r0: {"role":"Unknown","may-promote":false,"promotion-score":0} -> {"role":"Secondary","may-promote":true,"promotion-score":10101}',
     'debug: update device Exists r0: {"disk-state":"DUnknown","client":false,"quorum":false,"size":0,"open":false} -> {"disk-state":"UpToDate","client":false,"quorum":true,"size":1048576,"open":false}',

@@ -17,14 +17,17 @@ export default definePlugin({
   schema,
   sample,
   create(_config, ctx) {
-    const model = ctx.services.get<DrbdModel>("drbd.model");
-    const unsubscribe = model?.subscribe((u) => {
+    let unsubscribe: (() => void) | undefined;
+    const follow = () => ctx.services.get<DrbdModel>("drbd.model")?.subscribe((u) => {
       ctx.count("updates");
       ctx.log.debug(`update ${u.kind} ${u.eventType} ${u.resource}: ${JSON.stringify(u.old)} -> ${JSON.stringify(u.new)}`, {
         ...("volume" in u ? { volume: u.volume } : {}), ...("peerNodeId" in u ? { peer_node_id: u.peerNodeId } : {}),
       });
-    }, { replay: true });
+    }, { replay: true, owner: ctx });
     return {
+      start() {
+        unsubscribe = follow();
+      },
       send(events: readonly StorageEvent[]) {
         for (const e of events) {
           if (e.system !== "drbd") continue;

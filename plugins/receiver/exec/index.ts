@@ -43,6 +43,7 @@ export interface RunResult {
 
 export class ExecReceiver {
   private running = 0;
+  private closed = false;
   private waiters: (() => void)[] = [];
   private children = new Set<ReturnType<typeof Bun.spawn>>();
   private last: (RunResult & { at: string }) | undefined;
@@ -51,7 +52,7 @@ export class ExecReceiver {
   constructor(private opts: Opts, private program: string, private ctx: ReceiverContext) {}
 
   private async slot(): Promise<void> {
-    while (this.running >= this.opts.parallel) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.running >= this.opts.parallel && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
     this.running++;
   }
 
@@ -64,6 +65,8 @@ export class ExecReceiver {
   async run(env: Record<string, string>, stdin: string): Promise<RunResult> {
     await this.slot();
     try {
+      // Stopping: no new command (events still waiting are the core's to count as dropped).
+      if (this.closed) return { code: null, signal: null, timedOut: false, stderr: "receiver stopped" };
       let child: ReturnType<typeof Bun.spawn>;
       try {
         child = Bun.spawn([this.program, ...this.opts.command.slice(1)], {
@@ -139,13 +142,31 @@ export class ExecReceiver {
     );
   }
 
+  /** Stops spawning, SIGTERMs every running command's group, SIGKILLs it after kill_after (at
+   * most 500 ms: stop is bounded), and waits for them to exit. */
   async close(): Promise<void> {
-    for (const c of this.children) killGroup(c, "SIGTERM");
-    await Promise.all([...this.children].map((c) => c.exited));
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w();
+    const kids = [...this.children];
+    for (const c of kids) killGroup(c, "SIGTERM");
+    const exited = Promise.all(kids.map((c) => c.exited));
+    if (!(await settledWithin(exited, Math.min(this.opts.kill_after, 500)))) for (const c of kids) killGroup(c, "SIGKILL");
+    await settledWithin(exited, 500);
   }
 
   status(): Record<string, unknown> {
     return { command: this.opts.command, running: this.running, ...this.stats, last_failure: this.last };
+  }
+}
+
+/** True when p settled within ms (the timer does not outlive the race). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(t);
   }
 }
 

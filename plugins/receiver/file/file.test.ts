@@ -15,6 +15,7 @@ test("file receiver appends NDJSON, mode 0640, byte-for-byte the events", async 
   const path = join(dir, "sub/events.ndjson");
   const { ctx, rec } = makeContext();
   const r = await plugin.create(v.parse(schema, { path, fsync: "always" }), ctx);
+  await r.start?.();
   await r.send(events);
   await r.send(events.slice(0, 1));
   const lines = readFileSync(path, "utf8").split("\n");
@@ -30,6 +31,7 @@ test("file receiver reopen() follows logrotate: new events go to a new file at t
   const path = join(dir, "rot.ndjson");
   const { ctx } = makeContext();
   const r = await plugin.create(v.parse(schema, { path, fsync: "never" }), ctx);
+  await r.start?.();
   await r.send(events.slice(0, 1));
   renameSync(path, path + ".1");
   await r.send(events.slice(1, 2)); // still the old (renamed) file
@@ -44,6 +46,7 @@ test("file receiver interval fsync happens once per interval, and at close", asy
   const path = join(dir, "interval.ndjson");
   const { ctx, rec } = makeContext();
   const r = await plugin.create(v.parse(schema, { path, fsync: "interval", fsync_interval: "50ms" }), ctx);
+  await r.start?.();
   for (let i = 0; i < 5; i++) await r.send(events);
   expect(rec.counts.get("fsyncs") ?? 0).toBe(0);
   await Bun.sleep(120);

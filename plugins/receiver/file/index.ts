@@ -24,7 +24,7 @@ export default definePlugin({
       mkdirSync(dirname(config.path), { recursive: true });
       return openSync(config.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
     };
-    let fd = open();
+    let fd = -1;
     let dirty = false;
     let timer: Timer | undefined;
     const sync = () => {
@@ -36,6 +36,9 @@ export default definePlugin({
       }
     };
     return {
+      start() {
+        fd = open();
+      },
       send(events: readonly StorageEvent[]) {
         const buf = Buffer.from(events.map((e) => JSON.stringify(e) + "\n").join(""));
         for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
@@ -45,6 +48,7 @@ export default definePlugin({
         else if (config.fsync === "interval") timer ??= setTimeout(sync, config.fsync_interval);
       },
       reopen() {
+        if (fd < 0) return;
         sync();
         const next = open();
         closeSync(fd);
@@ -53,6 +57,7 @@ export default definePlugin({
       },
       close() {
         clearTimeout(timer);
+        if (fd < 0) return;
         if (config.fsync !== "never") sync();
         closeSync(fd);
         fd = -1;

@@ -53,7 +53,7 @@ export class IrcReceiver {
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private stop = new AbortController();
   private backoff: Backoff;
-  private loop: Promise<void>;
+  private loop: Promise<void> = Promise.resolve();
   private stats = { sent: 0, dropped: 0, truncated: 0, connects: 0, last_error: "" };
 
   constructor(private opts: Opts, private server: { host: string; port: number }, private ca: string | undefined, private ctx: ReceiverContext) {
@@ -61,6 +61,10 @@ export class IrcReceiver {
     this.bucket = new TokenBucket(opts.burst, opts.rate);
     ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
     this.backoff = new Backoff({ minTimeout: opts.reconnect_min, maxTimeout: opts.reconnect_max, signal: this.stop.signal });
+  }
+
+  /** Connects (and reconnects) in the background; create() stays inert. */
+  start(): void {
     this.loop = this.run();
   }
 

@@ -77,6 +77,7 @@ class Watcher {
 async function make(opts: Record<string, unknown>) {
   const { ctx, rec, abort } = receiverContext();
   const r = (await plugin.create(v.parse(plugin.schema, { server: `127.0.0.1:${port}`, nick: "sevd", channel: "#storage", ...opts }), ctx)) as IrcReceiver;
+  r.start();
   return { r, counts: rec.counts, abort };
 }
 

@@ -80,29 +80,35 @@ export function resolveInterface(iface: string, family: 4 | 6, nics = networkInt
 }
 
 export class MulticastReceiver {
-  private sock: dgram.Socket;
+  private sock: dgram.Socket | undefined;
   private group: MulticastGroup;
-  private ready: Promise<void>;
+  private ready: Promise<void> | undefined;
   private sent = 0;
   private errors = 0;
   private truncated = 0;
 
   constructor(private opts: Opts, private ctx: ReceiverContext) {
     this.group = parseGroup(opts.group) as MulticastGroup;
-    this.sock = dgram.createSocket({ type: this.group.family === 4 ? "udp4" : "udp6" });
-    this.sock.on("error", (err) => {
+  }
+
+  /** Opens and binds the socket; rejects on a bad interface (the start fails). */
+  async start(): Promise<void> {
+    const { opts } = this;
+    const sock = dgram.createSocket({ type: this.group.family === 4 ? "udp4" : "udp6" });
+    this.sock = sock;
+    sock.on("error", (err) => {
       this.ctx.count("errors");
       this.ctx.log.once("socket", `multicast: socket error: ${err.message}`);
     });
     this.ready = new Promise<void>((resolve, reject) => {
-      this.sock.once("error", reject);
-      this.sock.bind(0, () => {
-        this.sock.off("error", reject);
+      sock.once("error", reject);
+      sock.bind(0, () => {
+        sock.off("error", reject);
         try {
-          this.sock.setMulticastTTL(opts.ttl);
-          this.sock.setMulticastLoopback(opts.loopback);
+          sock.setMulticastTTL(opts.ttl);
+          sock.setMulticastLoopback(opts.loopback);
           if (opts.interface !== undefined) {
-            this.sock.setMulticastInterface(this.group.family === 6 ? `::%${opts.interface}` : opts.interface);
+            sock.setMulticastInterface(this.group.family === 6 ? `::%${opts.interface}` : opts.interface);
           }
           resolve();
         } catch (e) {
@@ -110,15 +116,22 @@ export class MulticastReceiver {
         }
       });
     });
+    try {
+      await this.ready;
+    } catch (e) {
+      this.close();
+      throw new Error(`multicast ${opts.group}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Resolves once the socket is bound and configured; rejects on a bad interface. */
   opened(): Promise<void> {
-    return this.ready;
+    return this.ready ?? Promise.reject(new Error("not started"));
   }
 
   async send(events: readonly StorageEvent[]): Promise<void> {
-    await this.ready;
+    await this.opened();
+    const sock = this.sock!;
     const pending: Promise<void>[] = [];
     for (const e of events) {
       const { buf, truncated } = encodeDatagram(e, this.opts.max_size);
@@ -128,7 +141,7 @@ export class MulticastReceiver {
       }
       pending.push(
         new Promise<void>((resolve) => {
-          this.sock.send(buf, this.group.port, this.group.address, (err) => {
+          sock.send(buf, this.group.port, this.group.address, (err) => {
             if (err) {
               this.errors++;
               this.ctx.count("errors");
@@ -146,7 +159,12 @@ export class MulticastReceiver {
   }
 
   close(): void {
-    this.sock.close();
+    try {
+      this.sock?.close();
+    } catch {
+      // closed already
+    }
+    this.sock = undefined;
   }
 
   status(): Record<string, unknown> {
@@ -169,15 +187,8 @@ export default definePlugin({
   schema,
   sample,
   validate: (config) => void groupInterface(config),
-  async create(config, ctx) {
+  create(config, ctx) {
     const iface = groupInterface(config);
-    const r = new MulticastReceiver({ ...config, interface: iface }, ctx);
-    try {
-      await r.opened();
-    } catch (e) {
-      r.close();
-      throw new Error(`multicast ${config.group}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    return r;
+    return new MulticastReceiver({ ...config, interface: iface }, ctx);
   },
 });

@@ -85,6 +85,7 @@ describe("multicast units", () => {
     const opts = v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "nosuchnic0" });
     await expect(Promise.resolve().then(() => plugin.create(opts, ctx))).rejects.toThrow("interface: no interface nosuchnic0");
     const r = await plugin.create(v.parse(plugin.schema, { group: "239.1.1.1:6699", interface: "lo" }), ctx);
+    await r.start?.();
     expect(r.status!().group).toBe("239.1.1.1:6699");
     await r.close?.();
   });

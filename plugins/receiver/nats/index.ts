@@ -90,7 +90,7 @@ export class NatsReceiver {
   private buffer: StorageEvent[] = [];
   private draining: Promise<void> | undefined;
   private stop = new AbortController();
-  private starting: Promise<void>;
+  private starting: Promise<void> = Promise.resolve();
   private reconnectAttempt = 0;
   private stats = { sent: 0, buffered_total: 0, dropped: 0, errors: 0, reconnects: 0, last_error: "", last_latency_ms: 0 };
 
@@ -98,6 +98,10 @@ export class NatsReceiver {
     ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
     const backoff = { minTimeout: opts.reconnect_min, maxTimeout: opts.reconnect_max };
     this.conn = { ...conn, reconnectDelayHandler: () => backoffDelay(Math.min(this.reconnectAttempt++, 30), backoff) };
+  }
+
+  /** Connects (in the background, retrying with backoff): create() stays inert. */
+  start(): void {
     this.starting = this.connectLoop();
   }
 

@@ -48,6 +48,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 async function make(opts: Record<string, unknown>) {
   const { ctx, rec } = receiverContext();
   const r = (await plugin.create(v.parse(plugin.schema, opts), ctx)) as NatsReceiver;
+  r.start();
   return { r, counts: rec.counts, logs: rec.logs };
 }
 

@@ -30,12 +30,16 @@ const schema = v.strictObject({
 type Config = v.InferOutput<typeof schema>;
 
 class PrometheusReceiver {
-  private server!: ReturnType<typeof Bun.serve>;
+  private server: ReturnType<typeof Bun.serve> | undefined;
   private counts = new Map<string, number>();
   private version = { kmod: "0.0.0", utils: "0.0.0" };
   private scrapes = 0;
 
-  constructor(private cfg: Config, private ctx: ReceiverContext) {
+  constructor(private cfg: Config, private ctx: ReceiverContext) {}
+
+  /** Binds the port (a reload closes the old instance first, so the same port is free again). */
+  start(): void {
+    const { cfg, ctx } = this;
     const { hostname, port } = parseAddress(cfg.address)!;
     const model = () => ctx.services.get<DrbdModel>("drbd.model");
     const serve = (host: string) => Bun.serve({
@@ -71,7 +75,7 @@ class PrometheusReceiver {
   }
 
   get port(): number {
-    return this.server.port ?? 0;
+    return this.server?.port ?? 0;
   }
 
   send(events: readonly StorageEvent[]): void {
@@ -82,7 +86,8 @@ class PrometheusReceiver {
   }
 
   close(): void {
-    this.server.stop(true);
+    this.server?.stop(true);
+    this.server = undefined;
   }
 
   status(): Record<string, unknown> {

@@ -115,6 +115,7 @@ describe("prometheus receiver scraped by a real Prometheus", () => {
     const { ctx } = makeContext({ instance: "prometheus[0]", plugin: "prometheus" });
     ctx.services.provide("drbd.model", m);
     const recv = await plugin.create(v.parse(plugin.schema, { address: "127.0.0.1:0" }), ctx);
+    await recv.start?.();
     try {
       recv.send(asEvents(events));
       const port = (recv.status!() as { port: number }).port;

@@ -15,19 +15,28 @@ export default definePlugin({
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
   sample,
-  async create(config, ctx) {
-    const controller = new PromoterController(config, {
+  create(config, ctx) {
+    const hub = hubOf(ctx.services);
+    const controller: PromoterController = new PromoterController(config, {
       model: ctx.services.get<DrbdModel>("drbd.model"),
       emit: (d) => {
         ctx.count(d.event_type.replace(/^DRBD_PROMOTER_/, "").toLowerCase());
         ctx.emitEvent(d);
       },
       log: ctx.log,
+      handsOver: (r) => hub.handsOver(controller, r),
+      owner: ctx,
     });
-    const hub = hubOf(ctx.services);
-    await controller.open();
-    hub.add(controller);
+    // Known to the hub (not to its control surface) from now: the instance it replaces sees it.
+    hub.announce(controller);
+    let started = false;
     return {
+      // Units, daemon-reload and decisions start here, after a replaced instance has closed.
+      async start() {
+        started = true;
+        await controller.open();
+        hub.add(controller);
+      },
       send() {
         // Decisions follow the model directly; routed events are not needed.
       },
@@ -35,8 +44,11 @@ export default definePlugin({
         return { node: controller.node, resources: controller.statusSync() };
       },
       async close() {
+        // Never started (a reload rolled back before it): nothing of it runs, nothing to stop.
+        if (!started) return void hub.withdraw(controller);
         hub.remove(controller);
         await controller.close();
+        hub.withdraw(controller);
       },
     };
   },

@@ -63,6 +63,7 @@ describe("promoter plugin", () => {
   test("a drbd-reactor config writes the expected units and registers the control service", async () => {
     const { dir, config, ctx, calls } = setup("linstor-ha");
     const inst = await plugin.create(config, ctx);
+    await inst.start?.();
     expect(tree(join(dir, "units"))).toEqual(tree(join(testdata, "linstor-ha/expected")));
     expect(calls()).toEqual(["daemon-reload"]);
     const ctl = ctx.services.get<PromoterControl>("promoter")!;
@@ -78,6 +79,7 @@ describe("promoter plugin", () => {
     const { dir, config, ctx, rec, model, calls } = setup("linstor-ha", {});
     config.resources["linstor_db"]!["stop-services-on-exit"] = true;
     const inst = await plugin.create(config, ctx);
+    await inst.start?.();
     process.env.FAKE_SYSTEMCTL_STATE = "active";
     for (const line of [
       "exists resource name:linstor_db role:Secondary suspended:no force-io-failures:no write-ordering:flush may_promote:yes promotion_score:10101",
@@ -115,6 +117,7 @@ describe("promoter plugin", () => {
     const { config, ctx, rec, model, calls } = setup("linstor-ha");
     config.resources["linstor_db"]!["on-quorum-loss"] = "freeze";
     const inst = await plugin.create(config, ctx);
+    await inst.start?.();
     for (const line of [
       "exists resource name:linstor_db role:Primary suspended:no force-io-failures:no write-ordering:flush may_promote:no promotion_score:10101",
       "exists device name:linstor_db volume:0 minor:1000 backing_dev:/dev/vg0/linstor_db disk:UpToDate client:no open:yes quorum:yes size:1048576 read:0 written:0 al-writes:0 bm-writes:0 upper-pending:0 lower-pending:0 al-suspended:no blocked:no",

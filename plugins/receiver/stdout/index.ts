@@ -15,10 +15,14 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    const color = config.color && process.stdout.isTTY === true;
+    // process.stdout is opened on first use: in start(), not here.
+    let color = false;
     const write = (text: string) =>
       new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     return {
+      start() {
+        color = config.color && process.stdout.isTTY === true;
+      },
       async send(events: readonly StorageEvent[]) {
         const text = events.map((e) => (config.format === "json" ? JSON.stringify(e) : formatEventLine(e, color))).join("\n") + "\n";
         await write(text);

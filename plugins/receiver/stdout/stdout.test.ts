@@ -14,6 +14,7 @@ async function runStdout(format: "line" | "json"): Promise<string> {
     import { makeContext } from ${JSON.stringify(join(import.meta.dir, "../../../test/helpers/context.ts"))};
     const events = (await Bun.file(${JSON.stringify(fixture)}).text()).trim().split("\\n").map((l) => JSON.parse(l));
     const r = await plugin.create({ format: ${JSON.stringify(format)}, color: true }, makeContext().ctx);
+    await r.start?.();
     await r.send(events);`;
   const p = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();

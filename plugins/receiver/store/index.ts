@@ -25,11 +25,9 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    const store = new EventStore({
-      path: config.path || join(ctx.stateDir, "events.db"),
-      maxAgeUs: config.max_age * 1000,
-      maxBytes: parseSize(config.max_size)!,
-    });
+    const path = config.path || join(ctx.stateDir, "events.db");
+    let store!: EventStore;
+    let timer: Timer | undefined;
     const flush = () => {
       const n = store.pendingCount;
       try {
@@ -40,10 +38,14 @@ export default definePlugin({
         ctx.log.once("write_failed", `cannot write ${store.path}: ${(err as Error).message}`);
       }
     };
-    const timer = setInterval(flush, Math.max(10, config.flush_interval));
-    ctx.services.provide<EventStoreService | undefined>(STORE_SERVICE, store);
-    let closed = false;
+    let closed = true;
     return {
+      start() {
+        store = new EventStore({ path, maxAgeUs: config.max_age * 1000, maxBytes: parseSize(config.max_size)! });
+        closed = false;
+        timer = setInterval(flush, Math.max(10, config.flush_interval));
+        ctx.services.provide<EventStoreService | undefined>(STORE_SERVICE, store);
+      },
       send(events) {
         if (closed) return;
         store.add(events);
@@ -57,7 +59,7 @@ export default definePlugin({
         try { store.close(); } catch (err) { ctx.log.error(`closing ${store.path}: ${(err as Error).message}`); }
       },
       status() {
-        return { ...store.stats() };
+        return store ? { ...store.stats() } : { path };
       },
     };
   },

@@ -174,6 +174,7 @@ describe("store receiver plugin", () => {
     const dir = tempDir();
     const { ctx, rec } = makeContext({ stateDir: dir });
     const r = await plugin.create(v.parse(plugin.schema, { flush_interval: "50ms" }), ctx);
+    await r.start?.();
     const svc = ctx.services.get<EventStoreService>(STORE_SERVICE)!;
     expect(svc).toBeDefined();
     const evs = [makeEvent(), makeEvent(), makeEvent()];
@@ -200,6 +201,7 @@ describe("store receiver plugin", () => {
     const dir = tempDir();
     const { ctx } = makeContext({ stateDir: dir });
     const r = await plugin.create(v.parse(plugin.schema, { flush_interval: "1h", max_pending: 10 }), ctx);
+    await r.start?.();
     await r.send(Array.from({ length: 9 }, () => makeEvent()));
     const svc = ctx.services.get<EventStoreService>(STORE_SERVICE)!;
     expect(svc.stats().pending).toBe(9);

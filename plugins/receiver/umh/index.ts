@@ -39,6 +39,8 @@ class Umh {
   private rules: Rule[];
   private pending: Job[] = [];
   private running = new Set<Promise<void>>();
+  /** Process groups of the commands running now: close() ends them. */
+  private groups = new Set<(sig: NodeJS.Signals) => void>();
   private unsubscribe: (() => void) | null = null;
   private closed = false;
 
@@ -49,20 +51,35 @@ class Umh {
       ...cfg.peerdevice.map((r) => toRule("peer-device", r)),
       ...cfg.connection.map((r) => toRule("connection", r)),
     ];
-    const model = ctx.services.get<DrbdModel>("drbd.model");
-    if (!model) ctx.log.warn("no DRBD model in this process: umh rules will not fire");
-    else this.unsubscribe = model.subscribe((u, m) => this.onUpdate(u, m), { replay: true });
   }
 
-  private onUpdate(u: DrbdUpdate, model: DrbdModel): void {
-    if (this.closed) return;
+  /** Follows the model from here (its replay included): never before a reload commits to this instance. */
+  start(): void {
+    const model = this.ctx.services.get<DrbdModel>("drbd.model");
+    if (!model) this.ctx.log.warn("no DRBD model in this process: umh rules will not fire");
+    // Rules match, and their environment is taken, at the update (the model as it was then); the
+    // commands run from this instance's own queue.
+    else this.unsubscribe = model.subscribe((jobs: Job[]) => this.enqueue(jobs), { replay: true, owner: this.ctx, prepare: (u, m) => this.match(u, m) });
+  }
+
+  private match(u: DrbdUpdate, model: DrbdModel): Job[] | undefined {
+    if (this.closed) return undefined;
+    let jobs: Job[] | undefined;
     for (const rule of this.rules) {
       if (!ruleMatches(rule, u)) continue;
-      this.ctx.count("matched");
-      this.ctx.log.info(`rule "${rule.name}" matched`, { resource: u.resource, kind: u.kind, event: u.eventType });
       // drbd-reactor's order: the update's variables, then the rule's env, then the fixed ones.
       const env = { ...updateEnv(u, model), ...rule.env, ...COMMON_ENV };
-      this.pending.push({ rule, env, update: u });
+      (jobs ??= []).push({ rule, env, update: u });
+    }
+    return jobs;
+  }
+
+  private enqueue(jobs: Job[]): void {
+    if (this.closed) return;
+    for (const job of jobs) {
+      this.ctx.count("matched");
+      this.ctx.log.info(`rule "${job.rule.name}" matched`, { resource: job.update.resource, kind: job.update.kind, event: job.update.eventType });
+      this.pending.push(job);
       if (this.pending.length > this.cfg["max-pending"]) {
         const old = this.pending.shift()!;
         this.ctx.count("dropped");
@@ -109,12 +126,14 @@ class Umh {
       group("SIGTERM");
     }, this.cfg.timeout);
     const kill = setTimeout(() => group("SIGKILL"), this.cfg.timeout + 2000);
+    this.groups.add(group);
     const [out, err] = await Promise.all([
       new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(),
     ]);
     const code = await proc.exited;
     clearTimeout(term);
     clearTimeout(kill);
+    this.groups.delete(group);
     const ms = Math.round(performance.now() - t0);
     const fields = { resource: job.update.resource, pid: proc.pid, ms, status: code, signal: proc.signalCode ?? undefined };
     if (timedOut) {
@@ -135,11 +154,20 @@ class Umh {
     // Rules follow the model's updates (one per changed object), not the event stream.
   }
 
+  /** Stop: no new command; running ones get SIGTERM, then SIGKILL after 500 ms (stop is bounded). */
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
     this.pending = [];
-    await Promise.all([...this.running]);
+    if (!this.running.size) return;
+    for (const g of this.groups) g("SIGTERM");
+    const all = Promise.all([...this.running]);
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((r) => (t = setTimeout(() => r(false), 500)));
+    const done = await Promise.race([all.then(() => true), late]);
+    clearTimeout(t);
+    if (!done) for (const g of this.groups) g("SIGKILL");
+    await all;
   }
 
   status(): Record<string, unknown> {

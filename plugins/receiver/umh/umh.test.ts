@@ -27,6 +27,7 @@ async function setup(toml: string) {
   ctx.services.provide("drbd.model", model);
   const raw = (parseToml(toml.replaceAll("@OUT@", out).replaceAll("@REC@", recorder)) as { umh: unknown[] }).umh[0];
   const umh = await plugin.create(v.parse(plugin.schema, raw), ctx);
+  await umh.start?.();
   const feed = (text: string) => {
     for (const r of decodeEvents2Text(text)) model.apply(r, () => {});
   };

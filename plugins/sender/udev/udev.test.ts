@@ -10,7 +10,7 @@ import { decodeUeventFile } from "../../../src/uevent/parse.ts";
 import { replayClassifier } from "../../../src/uevent/classify.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
-import { expectGolden } from "../../../test/helpers/golden.ts";
+import { golden } from "../../../test/helpers/golden.ts";
 import plugin, { schema, UdevSender } from "./index.ts";
 
 const DATA = join(import.meta.dir, "testdata");
@@ -35,7 +35,7 @@ describe("udev catalog fixtures", () => {
     test(`testdata/${name} -> expected.ndjson`, () => {
       const { drafts } = run(name);
       const text = drafts.map((d) => JSON.stringify(d)).join("\n") + (drafts.length ? "\n" : "");
-      expectGolden(join(DATA, name, "expected.ndjson"), text);
+      expect(text).toBe(golden(join(DATA, name, "expected.ndjson"), text));
     });
   }
 
@@ -61,6 +61,18 @@ describe("udev catalog fixtures", () => {
     const media = drafts.filter((d) => d.event_type === "MEDIA_CHANGED");
     expect(media.map((d) => d.dev_name)).toEqual(["sr0", "sr0"]); // SDEV_MEDIA_CHANGE and DISK_MEDIA_CHANGE
     expect(drafts.find((d) => d.event_type === "DEVICE_REMOVED" && d.dev_name === "sdb")!.severity).toBe("warn");
+  });
+
+  test("scsi_device add/remove -> SCSI_DEVICE_ADDED/REMOVED; scsi_device uevents are never named empty", () => {
+    const { drafts } = run("scsi-device-lifecycle");
+    // Written from the kernel's order: scsi_device add before sd binds, del_gendisk before the scsi_device goes.
+    expect(drafts.map((d) => `${d.severity} ${d.event_type} ${d.dev_name}`)).toEqual([
+      "info SCSI_DEVICE_ADDED 4:0:0:0", "info DEVICE_ADDED sdc", "info MEDIA_CHANGED sdc", "info MEDIA_CHANGED 5:0:0:0",
+      "warn DEVICE_REMOVED sdc", "warn SCSI_DEVICE_REMOVED sdc",
+    ]);
+    expect(drafts[0]!.extension).toEqual({ scsi_address: "4:0:0:0", seqnum: 6100, scsi_type: 0 });
+    expect(drafts[5]!.extension).toMatchObject({ scsi_address: "4:0:0:0" });
+    for (const d of drafts) expect(d.dev_name).not.toBe("");
   });
 
   test("NVME_AEN: SMART/health -> NVME_CRITICAL_WARNING, other types -> NVME_ASYNC_EVENT", () => {

@@ -13,6 +13,7 @@ const bigEvery = Number(bigEveryS ?? 0);
 const { ctx, rec } = receiverContext();
 const opts = v.parse(plugin.schema, { group, ...(iface ? { interface: iface } : {}) });
 const r = await plugin.create(opts, ctx);
+await r.start?.();
 // JUNK=N: first N datagrams that are not events (half not JSON, half JSON of something else).
 const junk = Number(process.env.JUNK ?? 0);
 if (junk > 0) {

@@ -1,0 +1,52 @@
+// umh at stop: close() ends running commands (SIGTERM, then SIGKILL of their process group when
+// they ignore it) within a bound, and runs nothing for updates after it.
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import plugin from "./index.ts";
+import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
+import { DrbdModel } from "../../../src/drbd/model.ts";
+import { makeContext } from "../../../test/helpers/context.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "core-life-umh-close-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dump = readFileSync(join(import.meta.dir, "../../../test/drbd/streams/dump.events2"), "utf8");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("close() kills a command that ignores SIGTERM within a second and runs nothing afterwards", async () => {
+  const pids = join(dir, "pids");
+  const stuck = join(dir, "stuck.sh");
+  writeFileSync(stuck, `#!/bin/sh\ntrap '' TERM\necho $$ >> ${pids}\nwhile :; do sleep 1; done\n`, { mode: 0o755 });
+  const model = new DrbdModel();
+  const { ctx, rec } = makeContext({ instance: "umh[0]", plugin: "umh" });
+  ctx.services.provide("drbd.model", model);
+  const umh = await plugin.create(v.parse(plugin.schema, {
+    timeout: "1h", resource: [{ name: "res0 exists", command: stuck, "resource-name": "res0", "event-type": "Exists" }],
+  }), ctx);
+  await umh.start?.();
+  for (const r of decodeEvents2Text(dump)) model.apply(r, () => {});
+  const end = Date.now() + 5000;
+  while (!existsSync(pids) && Date.now() < end) await Bun.sleep(10);
+  await Bun.sleep(50);
+  const pid = Number(readFileSync(pids, "utf8").trim());
+  expect(alive(pid)).toBe(true);
+  const t0 = performance.now();
+  await umh.close?.();
+  expect(performance.now() - t0).toBeLessThan(1500);
+  expect(alive(pid)).toBe(false);
+  // A later update (the dump again, after a restart) runs nothing.
+  for (const r of decodeEvents2Text(`-\n${dump}`)) model.apply(r, () => {});
+  await Bun.sleep(200);
+  expect(readFileSync(pids, "utf8").trim().split("\n")).toHaveLength(1);
+  expect(rec.counts.get("started")).toBe(1);
+});
