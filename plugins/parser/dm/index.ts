@@ -6,6 +6,7 @@ import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   merge_window: v.pipe(
@@ -326,6 +327,7 @@ function thinModeEvent(g: Record<string, string | undefined>, rec: KmsgRecord): 
 export default definePlugin({
   kind: "parser",
   name: "dm",
+  emits: EVENTS,
   description: "Device-mapper and multipath kernel messages and dm path uevents: path down/up, no usable paths, table errors, thin pool full, dm-raid degraded.",
   schema,
   sample,

@@ -5,6 +5,7 @@ import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   report_checks: v.pipe(
@@ -179,6 +180,7 @@ export class MdParser {
 export default definePlugin({
   kind: "parser",
   name: "mdraid",
+  emits: EVENTS,
   description: "Linux md software RAID kernel messages: failed members, degraded, started, stopped and failed arrays, resync/recovery start and end.",
   schema,
   sample,

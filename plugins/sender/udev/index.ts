@@ -9,6 +9,7 @@ import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "../../../src/uevent/classi
 import { unpackUevent } from "../../../src/uevent/parse.ts";
 import { parseDuration } from "../../../src/util/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 5s or 250ms"));
 
@@ -168,6 +169,7 @@ export class UdevSender {
 export default definePlugin({
   kind: "sender",
   name: "udev",
+  emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,
   sample,

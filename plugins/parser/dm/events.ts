@@ -1,0 +1,40 @@
+// The event types this parser emits (the catalog in docs/events.md is generated from this).
+import { eventTypes } from "../../../src/plugin-api.ts";
+
+const FIELDS = {
+  path: "the path device (e.g. sdc or 8:32)",
+  reported_by: "kmsg or uevent: which report came first (the other joins this event)",
+  map: "the dm device (dm-N)",
+  map_dev: "the map's major:minor",
+  map_name: "the map's name (e.g. mpatha)",
+  map_uuid: "the map's dm uuid",
+  valid_paths: "paths left in the map",
+  dm_seqnum: "the uevent's sequence number",
+  reason: "why no path is left",
+  io: "queueing or failing: what happens to I/O now",
+  target: "the target type of the table line",
+  error: "the kernel's error text",
+  errno: "the error number",
+  mode: "the thin pool's new mode (read-only, out-of-data-space, fail, write)",
+  position: "the failed member's position in the raid set",
+  level: "the raid level",
+  active_devices: "members still active",
+  raid_devices: "members in the set",
+  member: "the failed member device",
+  remaining_devices: "members left",
+};
+
+const MPATH = ["path", "reported_by", "map", "map_dev", "map_name", "map_uuid", "valid_paths", "dm_seqnum"];
+
+export const EVENTS = eventTypes(FIELDS, [
+  { type: "DM_MPATH_PATH_DOWN", system: "multipath", severity: ["warn"], doc: "a multipath path failed and other paths are left", keys: MPATH },
+  { type: "DM_MPATH_PATH_UP", system: "multipath", severity: ["info"], doc: "a multipath path was reinstated", keys: MPATH },
+  { type: "DM_MPATH_NO_PATHS", system: "multipath", severity: ["error"], doc: "a multipath map has no path left (queueing or failing I/O)",
+    keys: ["reason", "path", "map", "map_name", "map_uuid", "io", "valid_paths"] },
+  { type: "DM_TABLE_ERROR", system: "dm", severity: ["error"], doc: "a device-mapper table could not be loaded", keys: ["map", "target", "error", "errno"] },
+  { type: "DM_THIN_POOL_FULL", system: "dm", severity: ["error"], doc: "a thin pool ran out of data or metadata space", keys: ["mode", "map", "io"] },
+  { type: "DM_THIN_POOL_LOW_WATER", system: "dm", severity: ["warn"], doc: "a thin pool reached its low water mark", keys: ["map"] },
+  { type: "DM_THIN_POOL_MODE_CHANGED", system: "dm", severity: ["info", "error"], doc: "a thin pool changed mode; error unless back to write mode", keys: ["mode", "map"] },
+  { type: "DM_RAID_DEGRADED", system: "dm", severity: ["warn"], doc: "a dm-raid set lost a member and runs degraded",
+    keys: ["position", "level", "active_devices", "raid_devices", "member", "remaining_devices"] },
+]);

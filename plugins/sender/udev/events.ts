@@ -1,0 +1,43 @@
+// The event types this sender emits from kernel uevents (docs/events.md is generated from this).
+import { eventTypes } from "../../../src/plugin-api.ts";
+
+const FIELDS = {
+  action: "the uevent's ACTION (add, remove, change)",
+  devtype: "disk or partition",
+  majmin: "major:minor",
+  parent: "the whole disk of a partition",
+  diskseq: "the kernel's disk sequence number",
+  seqnum: "the uevent's SEQNUM",
+  resync: "true when found by a rescan after lost uevents, not by a uevent",
+  scsi_address: "SCSI address H:C:T:L",
+  scsi_type: "SCSI peripheral device type, from MODALIAS",
+  ua: "the SDEV_UA value (e.g. CAPACITY_DATA_HAS_CHANGED)",
+  asc: "additional sense code of the unit attention",
+  ascq: "additional sense code qualifier",
+  aen: "the NVME_AEN value, hex",
+  type: "async event type, number",
+  type_name: "async event type (error, SMART/health, notice, ...)",
+  info: "async event information, number",
+  info_name: "async event information, decoded",
+  log_page: "the log page to read, number",
+  log_page_name: "the log page to read",
+};
+
+const BLOCK = ["action", "devtype", "majmin", "diskseq", "seqnum", "resync"];
+
+export const EVENTS = eventTypes(FIELDS, [
+  { type: "DEVICE_ADDED", system: "block", severity: ["info"], doc: "a block device appeared", keys: [...BLOCK, "parent"] },
+  { type: "DEVICE_REMOVED", system: "block", severity: ["info", "warn"], doc: "a block device went away; warn for a disk that was in use (mounted or held)", keys: [...BLOCK, "parent"] },
+  { type: "DEVICE_CHANGED", system: "block", severity: ["info"], doc: "a block device changed (a change uevent without a more specific meaning)", keys: BLOCK },
+  { type: "DEVICE_RESIZED", system: "block", severity: ["info"], doc: "a block device's size changed", keys: BLOCK },
+  { type: "MEDIA_CHANGED", system: "block", severity: ["info"], doc: "removable media was inserted or ejected", keys: [...BLOCK, "scsi_address"] },
+  { type: "SCSI_DEVICE_ADDED", system: "scsi", severity: ["info"], doc: "a scsi_device was added", keys: ["scsi_address", "seqnum", "scsi_type"] },
+  { type: "SCSI_DEVICE_REMOVED", system: "scsi", severity: ["warn"], doc: "a scsi_device was removed", keys: ["scsi_address", "seqnum", "scsi_type"] },
+  { type: "SCSI_UNIT_ATTENTION", system: "scsi", severity: ["info", "warn"],
+    doc: "the kernel's SDEV_UA uevent; warn for thin-provisioning threshold, ALUA state change, power-on reset and unknown values, else info",
+    keys: ["scsi_address", "seqnum", "ua", "asc", "ascq"] },
+  { type: "NVME_CRITICAL_WARNING", system: "nvme", severity: ["warn", "error"], doc: "a SMART/health async event: error for reliability degraded or read-only media, else warn",
+    keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
+  { type: "NVME_ASYNC_EVENT", system: "nvme", severity: ["info", "warn", "error"], doc: "another NVMe async event: error and SMART types as warn/error, notices info",
+    keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
+]);
