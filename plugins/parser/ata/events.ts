@@ -30,7 +30,7 @@ export const EVENTS = eventTypes(FIELDS, [
   { type: "ATA_LINK_DOWN", system: "ata", severity: ["warn"], doc: "a SATA link went down", keys: ["port", "link", "sstatus", "scontrol", "det", "spd", "ipm"] },
   { type: "ATA_LINK_UP", system: "ata", severity: ["info"], doc: "a SATA link came up", keys: ["port", "link", "sstatus", "scontrol", "det", "spd", "ipm", "speed"] },
   { type: "ATA_EXCEPTION", system: "ata", severity: ["warn", "error"],
-    doc: "the error handler ran; error when a command failed for good or the device was disabled, warn when recovered",
+    doc: "the error handler ran; error when the error mask says a command failed or the device was disabled, else warn",
     keys: ["port", "link", "emask", "emask_names", "sact", "serr", "serr_names", "action", "action_names", "frozen", "desc", "link_after_reset", "tries", "commands", "configured_for", "device_disabled"] },
   { type: "ATA_DEVICE_DISABLED", system: "ata", severity: ["error"], doc: "the kernel disabled an ATA device", keys: ["port", "link"] },
 ]);

@@ -24,7 +24,7 @@ const IO_KEYS = ["status", "sector", "op", "op_name", "flags", "phys_seg", "prio
 
 export const EVENTS = eventTypes(FIELDS, [
   { type: "BLK_IO_ERROR", system: "block", severity: ["warn", "error"],
-    doc: "an I/O request failed; warn for read-ahead and other requests that may be retried, else error",
+    doc: "an I/O request failed; warn for the statuses operation not supported, nonblocking retry, dm internal retry and recoverable transport, else error",
     keys: [...IO_KEYS, "logical_block", "detail"] },
   { type: "BLK_CRITICAL_MEDIUM_ERROR", system: "block", severity: ["error"], doc: "a request failed with a medium error", keys: IO_KEYS },
   { type: "BLK_WRITE_CACHE_CHANGED", system: "block", severity: ["info", "warn"],

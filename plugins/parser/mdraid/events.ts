@@ -21,9 +21,9 @@ const FIELDS = {
 };
 
 export const EVENTS = eventTypes(FIELDS, [
-  { type: "MD_DISK_FAILED", system: "mdraid", severity: ["warn", "error"], doc: "a member failed out of an array; error when the array failed with it or has no redundancy left",
+  { type: "MD_DISK_FAILED", system: "mdraid", severity: ["warn", "error"], doc: "a member failed out of an array; error when md marked it faulty, warn when md left a stale (non-fresh) member out at assembly",
     keys: ["array", "level", "member", "array_failed", "failed_devices", "raid_devices", "operation_continuing_on", "reason"] },
-  { type: "MD_ARRAY_DEGRADED", system: "mdraid", severity: ["warn"], doc: "an array runs degraded", keys: ["array", "level", "active_devices"] },
+  { type: "MD_ARRAY_DEGRADED", system: "mdraid", severity: ["warn", "error"], doc: "an array runs degraded; error when it continues on no device", keys: ["array", "level", "active_devices"] },
   { type: "MD_ARRAY_FAILED", system: "mdraid", severity: ["error"], doc: "an array failed (too many members lost)", keys: ["array", "level", "failed_devices", "raid_devices"] },
   { type: "MD_ARRAY_STARTED", system: "mdraid", severity: ["info", "warn"], doc: "an array started; warn when it started degraded",
     keys: ["array", "level", "active_devices", "raid_devices", "degraded", "algorithm"] },

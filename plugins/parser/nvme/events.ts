@@ -33,9 +33,9 @@ const FIELDS = {
 };
 
 export const EVENTS = eventTypes(FIELDS, [
-  { type: "NVME_CTRL_RESET", system: "nvme", severity: ["warn", "error"], doc: "a controller was reset; error when it was unreachable or in fatal status",
+  { type: "NVME_CTRL_RESET", system: "nvme", severity: ["warn", "error"], doc: "a controller was reset; error when it was down (unreachable or fatal status), warn for a reset for another reason",
     keys: ["controller", "csts", "pci_status", "fatal_status", "unreachable", "reason"] },
-  { type: "NVME_IO_TIMEOUT", system: "nvme", severity: ["warn", "error"], doc: "a command timed out; warn when aborted or completed late, error when the controller had to be reset",
+  { type: "NVME_IO_TIMEOUT", system: "nvme", severity: ["warn", "error"], doc: "a command timed out; error when the driver disables the controller, else warn (abort, reset, completion polled)",
     keys: ["controller", "tag", "qid", "queue", "action", "abort_status", "command_id", "opcode", "opcode_name", "req_op", "size"] },
   { type: "NVME_CTRL_DEAD", system: "nvme", severity: ["error"], doc: "the driver gave up on a controller and removed it",
     keys: ["controller", "aborted", "status", "csts", "pci_status", "fatal_status", "unreachable", "pci_status_error"] },

@@ -30,10 +30,10 @@ const FIELDS = {
 
 export const EVENTS = eventTypes(FIELDS, [
   { type: "SCSI_SENSE", system: "scsi", severity: ["info", "warn", "error"],
-    doc: "a command returned sense data; error for medium/hardware errors and failed commands, info for recovered errors, else warn",
+    doc: "a command returned sense data; by sense key: error for MEDIUM ERROR, HARDWARE ERROR, DATA PROTECT, ABORTED COMMAND, VOLUME OVERFLOW, MISCOMPARE (and a warn key whose I/O failed), info for NO SENSE, UNIT ATTENTION, EQUAL, COMPLETED, else warn",
     keys: ["scsi_addr", "tag", "command", "cdb", "lba", "blocks", "hostbyte", "driverbyte", "disposition", "cmd_age_s", "sense_key", "sense_key_text", "asc", "ascq", "asc_text", "deferred", "failed", "descriptor", "description"] },
   { type: "SCSI_TIMEOUT", system: "scsi", severity: ["warn", "error"],
-    doc: "a command timed out; warn when it was retried or aborted, error when it failed for good",
+    doc: "a command timed out; warn while the HBA driver aborts it, error when it failed (timed out after its retries)",
     keys: ["scsi_addr", "tag", "command", "cdb", "lba", "blocks", "hostbyte", "driverbyte", "disposition", "cmd_age_s", "outstanding_ms", "timeout_ms", "waited_s"] },
   { type: "SCSI_CMD_FAILED", system: "scsi", severity: ["error"],
     doc: "a command failed without sense data (a host or driver byte error)",

@@ -8,6 +8,9 @@ const FIELDS = {
   parent: "the whole disk of a partition",
   diskseq: "the kernel's disk sequence number",
   seqnum: "the uevent's SEQNUM",
+  size_bytes: "the device's size, bytes (when known)",
+  old_size_bytes: "size before, bytes (when known)",
+  new_size_bytes: "size after, bytes (when known)",
   resync: "true when found by a rescan after lost uevents, not by a uevent",
   scsi_address: "SCSI address H:C:T:L",
   scsi_type: "SCSI peripheral device type, from MODALIAS",
@@ -24,20 +27,21 @@ const FIELDS = {
 };
 
 const BLOCK = ["action", "devtype", "majmin", "diskseq", "seqnum", "resync"];
+const SIZES = ["old_size_bytes", "new_size_bytes"];
 
 export const EVENTS = eventTypes(FIELDS, [
-  { type: "DEVICE_ADDED", system: "block", severity: ["info"], doc: "a block device appeared", keys: [...BLOCK, "parent"] },
-  { type: "DEVICE_REMOVED", system: "block", severity: ["info", "warn"], doc: "a block device went away; warn for a disk that was in use (mounted or held)", keys: [...BLOCK, "parent"] },
-  { type: "DEVICE_CHANGED", system: "block", severity: ["info"], doc: "a block device changed (a change uevent without a more specific meaning)", keys: BLOCK },
-  { type: "DEVICE_RESIZED", system: "block", severity: ["info"], doc: "a block device's size changed", keys: BLOCK },
-  { type: "MEDIA_CHANGED", system: "block", severity: ["info"], doc: "removable media was inserted or ejected", keys: [...BLOCK, "scsi_address"] },
+  { type: "DEVICE_ADDED", system: "block", severity: ["info"], doc: "a block device appeared", keys: [...BLOCK, "parent", "size_bytes"] },
+  { type: "DEVICE_REMOVED", system: "block", severity: ["info", "warn"], doc: "a block device went away; warn for a physical device, info for a virtual one (loop, dm, md, ...)", keys: [...BLOCK, "parent", "size_bytes"] },
+  { type: "DEVICE_CHANGED", system: "block", severity: ["info"], doc: "a block device changed (a change uevent without a more specific meaning)", keys: [...BLOCK, ...SIZES] },
+  { type: "DEVICE_RESIZED", system: "block", severity: ["info", "warn"], doc: "a block device's size changed; warn when it shrank", keys: [...BLOCK, ...SIZES] },
+  { type: "MEDIA_CHANGED", system: "block", severity: ["info"], doc: "removable media was inserted or ejected", keys: [...BLOCK, ...SIZES, "scsi_address"] },
   { type: "SCSI_DEVICE_ADDED", system: "scsi", severity: ["info"], doc: "a scsi_device was added", keys: ["scsi_address", "seqnum", "scsi_type"] },
   { type: "SCSI_DEVICE_REMOVED", system: "scsi", severity: ["warn"], doc: "a scsi_device was removed", keys: ["scsi_address", "seqnum", "scsi_type"] },
   { type: "SCSI_UNIT_ATTENTION", system: "scsi", severity: ["info", "warn"],
     doc: "the kernel's SDEV_UA uevent; warn for thin-provisioning threshold, ALUA state change, power-on reset and unknown values, else info",
     keys: ["scsi_address", "seqnum", "ua", "asc", "ascq"] },
-  { type: "NVME_CRITICAL_WARNING", system: "nvme", severity: ["warn", "error"], doc: "a SMART/health async event: error for reliability degraded or read-only media, else warn",
+  { type: "NVME_CRITICAL_WARNING", system: "nvme", severity: ["warn", "error"], doc: "a SMART/health async event (NVME_AEN): warn for a temperature threshold, error for the others (reliability degraded, spare below threshold)",
     keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
-  { type: "NVME_ASYNC_EVENT", system: "nvme", severity: ["info", "warn", "error"], doc: "another NVMe async event: error and SMART types as warn/error, notices info",
+  { type: "NVME_ASYNC_EVENT", system: "nvme", severity: ["info", "warn", "error"], doc: "another NVMe async event: an error-status event is error for persistent internal or firmware image errors, else warn; other types info",
     keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
 ]);
