@@ -2,7 +2,7 @@
 // plus what every plugin declares in `emits`. docs/events.md and the journald MESSAGE_ID table are
 // generated from it (`npm run docs`); test/catalog.test.ts checks the fixtures against it.
 import { eventTypes, type AnyPluginDef, type EventTypeDecl } from "./plugin-api.ts";
-import type { Severity, System } from "./event.ts";
+import { SYSTEMS, type Severity, type System } from "./event.ts";
 
 /** Keys the core may add to any event (the fold of repeated kernel messages). */
 export const COMMON_EXTENSION: Readonly<Record<string, string>> = {
@@ -99,7 +99,7 @@ export interface CatalogEntry {
 }
 
 /** Every declared type, merged across origins (a type two plugins emit lists both), sorted by
- * system then type. Throws when two declarations of one type disagree on the system. */
+ * system (in SYSTEMS order) then type. Throws when two declarations of one type disagree on the system. */
 export function collectCatalog(plugins: readonly AnyPluginDef[]): CatalogEntry[] {
   const byType = new Map<string, CatalogEntry>();
   const add = (origin: string, d: EventTypeDecl) => {
@@ -114,5 +114,6 @@ export function collectCatalog(plugins: readonly AnyPluginDef[]): CatalogEntry[]
   for (const p of plugins) for (const d of p.emits ?? []) add(`${p.kind} ${p.name}`, d);
   const rank = { info: 0, warn: 1, error: 2 };
   for (const e of byType.values()) e.severity.sort((a, b) => rank[a] - rank[b]);
-  return [...byType.values()].sort((a, b) => a.system.localeCompare(b.system) || a.type.localeCompare(b.type));
+  const sys = (s: string) => (SYSTEMS as readonly string[]).indexOf(s) >>> 0; // unknown systems last
+  return [...byType.values()].sort((a, b) => sys(a.system) - sys(b.system) || a.type.localeCompare(b.type));
 }

@@ -1,0 +1,49 @@
+// The committed docs are what the code generates (docs/gen-docs.ts): a changed schema description,
+// --help text or event type declaration fails here with the diff and the command that fixes it.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import plugins from "../plugins/all.ts";
+import { collectCatalog } from "../src/catalog.ts";
+import { generateDocs, REGENERATE, ROOT } from "../docs/gen-docs.ts";
+import { tableTypes } from "../plugins/receiver/journald/message-ids.ts";
+
+function unifiedDiff(path: string, committed: string, generated: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "docs18-drift-"));
+  try {
+    writeFileSync(join(dir, "generated"), generated);
+    writeFileSync(join(dir, "committed"), committed);
+    const r = Bun.spawnSync(["diff", "-u", "--label", `${path} (committed)`, "--label", `${path} (generated)`, join(dir, "committed"), join(dir, "generated")]);
+    return r.stdout.toString().split("\n").slice(0, 80).join("\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("generated docs", () => {
+  test("every generated file is committed as generated (else run `npm run docs`)", async () => {
+    const docs = await generateDocs();
+    expect(docs.size).toBeGreaterThanOrEqual(4);
+    const drifted: string[] = [];
+    for (const [path, text] of docs) {
+      const file = join(ROOT, path);
+      const committed = existsSync(file) ? readFileSync(file, "utf8") : "";
+      if (committed !== text) drifted.push(path);
+      if (committed !== text) console.error(`${path} differs from the code; run \`${REGENERATE}\` and commit:\n${unifiedDiff(path, committed, text)}`);
+    }
+    expect(drifted).toEqual([]);
+  });
+
+  test("the journald MESSAGE_ID table lists exactly the declared catalog", () => {
+    const readme = readFileSync(join(ROOT, "plugins/receiver/journald/README.md"), "utf8");
+    expect(tableTypes(readme)).toEqual(collectCatalog(plugins).map((e) => e.type));
+  });
+
+  test("docs/events.md names every declared type and docs/cli.md every command", async () => {
+    const events = readFileSync(join(ROOT, "docs/events.md"), "utf8");
+    for (const e of collectCatalog(plugins)) expect(events).toContain(`#### \`${e.type}\``);
+    const cli = readFileSync(join(ROOT, "docs/cli.md"), "utf8");
+    for (const c of ["run", "check", "replay", "monitor", "query", "status", "info", "version"]) expect(cli).toContain(`## storeventd ${c}\n`);
+  });
+});
