@@ -5,7 +5,11 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import plugins from "../plugins/all.ts";
-import { collectCatalog, COMMON_EXTENSION } from "../src/catalog.ts";
+import { collectCatalog, COMMON_EXTENSION, CORE_EVENTS } from "../src/catalog.ts";
+import type { DeviceDirectory, EventDraft, EventTypeDecl } from "../src/plugin-api.ts";
+import { decodeEvents2Text } from "../src/drbd/events2.ts";
+import { DrbdModel } from "../src/drbd/model.ts";
+import { makeParser, readKmsgFixture, runParser } from "./helpers/parser-fixtures.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -17,6 +21,19 @@ function ndjsonFiles(dir: string, out: string[] = []): string[] {
     else if (f.endsWith(".ndjson")) out.push(p);
   }
   return out;
+}
+
+/** What in `e` its declaration in `decls` does not cover, each as one line for the failure. */
+function undeclared(at: string, e: Pick<EventDraft, "event_type" | "system" | "severity" | "extension">, decls: readonly EventTypeDecl[], where: string): string[] {
+  const d = decls.find((x) => x.type === e.event_type);
+  if (!d) return [`${at}: ${e.event_type} is not declared (add it to ${where})`];
+  const bad: string[] = [];
+  if (d.system !== e.system) bad.push(`${at}: ${e.event_type} has system ${e.system}, declared ${d.system}`);
+  if (!d.severity.includes(e.severity)) bad.push(`${at}: ${e.event_type} has severity ${e.severity}, declared ${d.severity.join("|")} (in ${where})`);
+  for (const k of Object.keys(e.extension ?? {})) {
+    if (!(k in d.extension) && !(k in COMMON_EXTENSION)) bad.push(`${at}: ${e.event_type} sets extension.${k}, not declared in ${where}`);
+  }
+  return bad;
 }
 
 describe("event type catalog", () => {
@@ -51,19 +68,49 @@ describe("event type catalog", () => {
             const e = JSON.parse(line) as Record<string, unknown>;
             if (typeof e.event_type !== "string") return; // raw records, not events
             checked++;
-            const at = `${relative(root, file)}:${i + 1}: ${e.event_type}`;
-            const d = def?.emits?.find((x) => x.type === e.event_type);
-            if (!d) return void bad.push(`${at} is not declared (add it to ${where})`);
-            if (d.system !== e.system) bad.push(`${at} has system ${e.system}, declared ${d.system}`);
-            if (!d.severity.includes(e.severity as never)) bad.push(`${at} has severity ${e.severity}, declared ${d.severity.join("|")}`);
-            for (const k of Object.keys((e.extension ?? {}) as object)) {
-              if (!(k in d.extension) && !(k in COMMON_EXTENSION)) bad.push(`${at} sets extension.${k}, not declared in ${where}`);
-            }
+            bad.push(...undeclared(`${relative(root, file)}:${i + 1}`, e as never, def?.emits ?? [], where));
           });
         }
       }
     }
     expect(checked).toBeGreaterThan(100);
     expect(bad).toEqual([]);
+  });
+
+  test("every event the kernel-log parsers give on test/corpus/*.txt is declared by its parser", async () => {
+    const devices = { identify: (n: string) => ({ dev_name: n, dev_path: "", dev_wwid: "", owners: [] }) } as unknown as DeviceDirectory;
+    const bad: string[] = [];
+    let checked = 0;
+    for (const file of ["storage-logs.txt", "held-out.txt"]) {
+      const lines = readFileSync(join(root, "test/corpus", file), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+      const recs = readKmsgFixture(lines.join("\n") + "\n", "kmsg");
+      for (const def of plugins.filter((p) => p.kind === "parser")) {
+        const { parser } = await makeParser(def, def.name === "fs" ? { mountinfo: "/nonexistent" } : {}, { devices });
+        for (const e of runParser(parser, recs)) {
+          checked++;
+          bad.push(...undeclared(`test/corpus/${file} (parser ${def.name})`, e, def.emits ?? [], `plugins/parser/${def.name}/events.ts`));
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect([...new Set(bad)]).toEqual([]);
+  });
+
+  test("every event the DRBD model gives on test/drbd/streams/*.events2 is declared in src/catalog.ts", () => {
+    const decls = CORE_EVENTS.flatMap((c) => c.events);
+    const bad: string[] = [];
+    let checked = 0;
+    const dir = join(root, "test/drbd/streams");
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".events2"))) {
+      const model = new DrbdModel();
+      for (const rec of decodeEvents2Text(readFileSync(join(dir, f), "utf8"))) {
+        model.apply(rec, (e) => {
+          checked++;
+          bad.push(...undeclared(`test/drbd/streams/${f}`, e, decls, "src/catalog.ts"));
+        });
+      }
+    }
+    expect(checked).toBeGreaterThan(5);
+    expect([...new Set(bad)]).toEqual([]);
   });
 });
