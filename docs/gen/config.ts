@@ -7,7 +7,7 @@ import { optionDocs } from "../../src/config/schema-doc.ts";
 import { GENERATED, table } from "./md.ts";
 
 function options(schema: v.GenericSchema): string[] {
-  const rows = optionDocs(schema).map((o) => [`\`${o.key}\``, o.type, o.default === null ? "" : `\`${o.default}\``, o.doc || "(undocumented)"]);
+  const rows = optionDocs(schema).map((o) => [`\`${o.key}\``, o.type, o.required ? "(required)" : o.default === null ? "" : `\`${o.default}\``, o.doc || "(undocumented)"]);
   return rows.length ? table(["key", "type", "default", "meaning"], rows) : ["No options."];
 }
 
@@ -21,8 +21,7 @@ export function configDoc(plugins: readonly AnyPluginDef[]): string {
     "TOML: `/etc/storeventd/storeventd.toml` (or `-c PATH`) plus every `*.toml` snippet in `conf.d/` beside it",
     "(or the directory `[main] snippets` names), each parsed on its own. `storeventd check` validates it;",
     "errors name the file, the line and the key; unknown keys are errors with a \"did you mean\" hint.",
-    "A key without a default is optional unless its meaning says otherwise; a plugin option without a",
-    "default and not marked optional in its README is required.",
+    "Keys marked (required) must be given; the others may be left out (a default, when there is one, is shown).",
     "",
     "Every table other than `[main]` is a plugin instance: `[NAME]` with `type` and `plugin`. A config that",
     "names no parser runs every parser; one that names any parser runs only those; a config that names",

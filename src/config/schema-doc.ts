@@ -13,6 +13,8 @@ export interface OptionDoc {
   default: string | null;
   /** The description, "" when the schema has none. */
   doc: string;
+  /** The key must be given (its schema is not optional). */
+  required: boolean;
 }
 
 // The first description found on the schema, its pipe, or the schema it wraps.
@@ -44,8 +46,11 @@ function typeName(s: Schema | undefined): string {
   }
 }
 
+const OPTIONAL = new Set(["optional", "nullish", "exact_optional"]);
+
+// (A v.pipe() carries the type of its first schema, so a described optional key is "optional" too.)
 function defaultOf(s: Schema): string | null {
-  if (s.type !== "optional" && s.type !== "nullish" && s.type !== "exact_optional") return null;
+  if (!OPTIONAL.has(s.type)) return null;
   const d = v.getDefault(s as never);
   return d === undefined ? null : JSON.stringify(d);
 }
@@ -55,6 +60,6 @@ export function optionDocs(schema: v.GenericSchema): OptionDoc[] {
   const entries = (schema as Schema).entries ?? {};
   return Object.keys(entries).map((key) => {
     const s = entries[key]!;
-    return { key, type: typeName(s), default: defaultOf(s), doc: describe(s) };
+    return { key, type: typeName(s), default: defaultOf(s), doc: describe(s), required: !OPTIONAL.has(s.type) };
   });
 }
