@@ -5,6 +5,7 @@
 //   docs/config.md   [main], instance keys and every plugin's options
 //   docs/cli.md      every command's --help
 //   plugins/receiver/journald/README.md   its MESSAGE_ID table (between the message-ids markers)
+//   plugins/parser/README.md              the parsers' severity table (between its markers)
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import plugins from "../plugins/all.ts";
@@ -14,6 +15,7 @@ import { withTable } from "../plugins/receiver/journald/message-ids.ts";
 import { eventsDoc } from "./gen/events.ts";
 import { configDoc } from "./gen/config.ts";
 import { cliDoc } from "./gen/cli.ts";
+import { withSeverityTable } from "./gen/parsers.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const REGENERATE = "npm run docs";
@@ -21,12 +23,14 @@ export const REGENERATE = "npm run docs";
 /** Every generated file: path relative to the repository -> its content. */
 export async function generateDocs(list: AnyPluginDef[] = plugins): Promise<Map<string, string>> {
   const journald = "plugins/receiver/journald/README.md";
+  const parsers = "plugins/parser/README.md";
   const types = collectCatalog(list).map((e) => e.type);
   return new Map([
     ["docs/events.md", eventsDoc(list)],
     ["docs/config.md", configDoc(list)],
     ["docs/cli.md", await cliDoc(list)],
     [journald, withTable(readFileSync(join(ROOT, journald), "utf8"), types)],
+    [parsers, withSeverityTable(readFileSync(join(ROOT, parsers), "utf8"), list)],
   ]);
 }
 

@@ -23,7 +23,7 @@ const DAEMON = eventTypes({
   reason: "queue_full or drbd_update_queue_full",
 }, [
   { type: "DAEMON_STARTED", system: "daemon", severity: ["info"], doc: "the daemon started", keys: ["version", "pid", "addon"] },
-  { type: "DAEMON_RELOADED", system: "daemon", severity: ["info", "error"], doc: "the config was reloaded; error when a replacement failed to start (the old instance runs again)",
+  { type: "DAEMON_RELOADED", system: "daemon", severity: ["info", "error"], doc: "the config was reloaded", when: "info; error when a replacement failed to start (the old instance runs again)",
     keys: ["ok", "started", "stopped", "kept", "failed"] },
   { type: "DAEMON_STOPPING", system: "daemon", severity: ["info"], doc: "the daemon is stopping", keys: ["pid"] },
   { type: "RECEIVER_DROPPED", system: "daemon", severity: ["warn"], doc: "a receiver's queue was full: events (or DRBD model updates) were dropped",
@@ -64,19 +64,19 @@ const DRBD = eventTypes({
   { type: "DRBD_SUSPENDED", system: "drbd", severity: ["error"], doc: "the resource suspended I/O", keys: [...RES, "old_suspended", "new_suspended"] },
   { type: "DRBD_RESUMED", system: "drbd", severity: ["info"], doc: "the resource resumed I/O", keys: [...RES, "old_suspended", "new_suspended"] },
   { type: "DRBD_DISK_STATE_CHANGED", system: "drbd", severity: ["info", "warn", "error"],
-    doc: "a local disk changed state: error for Failed and Diskless (not a client), info for UpToDate/Consistent/Attaching/Negotiating, else warn",
+    doc: "a local DRBD disk changed state", when: "error for Failed, and Diskless unless a diskless client; info for UpToDate, Consistent, Attaching, Negotiating (and a client's Diskless); warn for the others (Inconsistent, Outdated, DUnknown, Detaching)",
     keys: [...VOL, "old_disk_state", "new_disk_state", "client"] },
   { type: "DRBD_QUORUM_LOST", system: "drbd", severity: ["error"], doc: "a volume lost quorum", keys: [...VOL, "old_quorum", "new_quorum"] },
   { type: "DRBD_QUORUM_REGAINED", system: "drbd", severity: ["info"], doc: "a volume regained quorum", keys: [...VOL, "old_quorum", "new_quorum"] },
   { type: "DRBD_CONNECTION_STATE_CHANGED", system: "drbd", severity: ["info", "warn", "error"],
-    doc: "a connection changed state: error for ProtocolError, warn for link failures and StandAlone, else info",
+    doc: "a DRBD connection changed state", when: "error for ProtocolError; warn for link failures and StandAlone; info for the others",
     keys: [...PEER, "old_connection_state", "new_connection_state"] },
   { type: "DRBD_REPLICATION_STATE_CHANGED", system: "drbd", severity: ["info", "warn"],
-    doc: "replication to a peer changed state: warn for Ahead/Behind and a resync left unfinished, else info",
+    doc: "replication to a peer changed state", when: "warn for Ahead, Behind and a resync left unfinished; info for the others",
     keys: [...PEER_VOL, "old_replication_state", "new_replication_state"] },
   { type: "DRBD_RESYNC_STARTED", system: "drbd", severity: ["info"], doc: "a resync with a peer started", keys: [...PEER_VOL, "old_replication_state", "new_replication_state", "out_of_sync"] },
   { type: "DRBD_RESYNC_DONE", system: "drbd", severity: ["info"], doc: "a resync with a peer finished", keys: [...PEER_VOL, "old_replication_state", "new_replication_state", "last_done"] },
-  { type: "DRBD_PEER_DISK_STATE_CHANGED", system: "drbd", severity: ["info", "warn", "error"], doc: "a peer's disk changed state (severities as DRBD_DISK_STATE_CHANGED)",
+  { type: "DRBD_PEER_DISK_STATE_CHANGED", system: "drbd", severity: ["info", "warn", "error"], doc: "a peer's DRBD disk changed state", when: "as DRBD_DISK_STATE_CHANGED: error for Failed, and Diskless unless a diskless client; info for UpToDate, Consistent, Attaching, Negotiating; warn for the others",
     keys: [...PEER_VOL, "old_peer_disk_state", "new_peer_disk_state", "peer_client"] },
   { type: "DRBD_SPLIT_BRAIN", system: "drbd", severity: ["error"], doc: "DRBD called a split-brain handler", keys: ["resource", "helper", "volume", "peer", "conn_name", "minor"] },
   { type: "DRBD_FENCE_PEER", system: "drbd", severity: ["warn"], doc: "DRBD called the fence-peer handler", keys: ["resource", "helper", "volume", "peer", "conn_name", "minor"] },
@@ -93,8 +93,8 @@ export interface CatalogEntry {
   type: string;
   system: System;
   severity: Severity[];
-  /** One line per origin ("parser scsi: ..."). */
-  docs: { origin: string; doc: string }[];
+  /** One per origin ("parser scsi"): what happened, and when each severity. */
+  docs: { origin: string; doc: string; when?: string }[];
   extension: Record<string, string>;
 }
 
@@ -106,7 +106,7 @@ export function collectCatalog(plugins: readonly AnyPluginDef[]): CatalogEntry[]
     const e = byType.get(d.type) ?? { type: d.type, system: d.system, severity: [], docs: [], extension: {} };
     if (e.system !== d.system) throw new Error(`${d.type}: system ${d.system} (${origin}) differs from ${e.system} (${e.docs[0]?.origin})`);
     for (const s of d.severity) if (!e.severity.includes(s)) e.severity.push(s);
-    e.docs.push({ origin, doc: d.doc });
+    e.docs.push({ origin, doc: d.doc, ...(d.when ? { when: d.when } : {}) });
     for (const [k, m] of Object.entries(d.extension)) e.extension[k] ??= m;
     byType.set(d.type, e);
   };

@@ -118,10 +118,12 @@ interface ContextOf {
 export interface EventTypeDecl {
   type: string;
   system: System;
-  /** Every severity it can carry; `doc` says when each. */
+  /** Every severity it can carry. */
   severity: readonly Severity[];
-  /** One line: what happened (and, with several severities, when each). */
+  /** One line: what happened. */
   doc: string;
+  /** With several severities: when each (every one of them named). */
+  when?: string;
   /** The extension keys it may set, each with a one-line meaning. */
   extension: Readonly<Record<string, string>>;
 }
@@ -130,7 +132,7 @@ export interface EventTypeDecl {
  * left empty, which test/catalog.test.ts reports). */
 export function eventTypes(
   fields: Readonly<Record<string, string>>,
-  rows: readonly { type: string; system: System; severity: readonly Severity[]; doc: string; keys?: readonly string[] }[],
+  rows: readonly { type: string; system: System; severity: readonly Severity[]; doc: string; when?: string; keys?: readonly string[] }[],
 ): EventTypeDecl[] {
   return rows.map(({ keys = [], ...r }) => ({ ...r, extension: Object.fromEntries(keys.map((k) => [k, fields[k] ?? ""])) }));
 }

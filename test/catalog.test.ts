@@ -43,12 +43,17 @@ describe("event type catalog", () => {
     expect(new Set(cat.map((e) => e.type)).size).toBe(cat.length);
   });
 
-  test("every declared type has a doc, a severity and a meaning for each extension key", () => {
+  test("every declared type has a doc, a severity (several: a `when` naming each) and a meaning for each extension key", () => {
     const bad: string[] = [];
     for (const e of collectCatalog(plugins)) {
       if (!/^[A-Z][A-Z0-9_]*$/.test(e.type)) bad.push(`${e.type}: not UPPER_SNAKE`);
       if (e.severity.length === 0) bad.push(`${e.type}: no severity`);
       for (const d of e.docs) if (!d.doc.trim()) bad.push(`${e.type} (${d.origin}): empty doc`);
+      for (const d of [...CORE_EVENTS.flatMap((c) => c.events), ...plugins.flatMap((p) => p.emits ?? [])].filter((x) => x.type === e.type)) {
+        const named = new Set(d.when?.match(/\b(error|warn|info)\b/g) ?? []);
+        if (d.severity.length > 1 && !d.when) bad.push(`${e.type}: ${d.severity.join(", ")} without \`when\``);
+        if (d.when && [...named].sort().join() !== [...d.severity].sort().join()) bad.push(`${e.type}: \`when\` names ${[...named].join(", ")}, severity is ${d.severity.join(", ")}`);
+      }
       for (const [k, m] of Object.entries(e.extension)) if (!m.trim()) bad.push(`${e.type}: extension.${k} has no meaning`);
     }
     expect(bad).toEqual([]);

@@ -8,7 +8,7 @@ import { GENERATED, table } from "./md.ts";
 
 function typeSection(e: CatalogEntry): string[] {
   const out = [`#### \`${e.type}\``, "", `severity: ${e.severity.map((s) => `\`${s}\``).join(", ")}`, ""];
-  for (const d of e.docs) out.push(`- ${d.origin}: ${d.doc}`);
+  for (const d of e.docs) out.push(`- ${d.origin}: ${d.doc}${d.when ? `. Severity: ${d.when}` : ""}`);
   out.push("");
   const keys = Object.entries(e.extension);
   if (keys.length === 0) out.push("No extension fields.", "");

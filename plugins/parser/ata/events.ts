@@ -30,7 +30,7 @@ export const EVENTS = eventTypes(FIELDS, [
   { type: "ATA_LINK_DOWN", system: "ata", severity: ["warn"], doc: "a SATA link went down", keys: ["port", "link", "sstatus", "scontrol", "det", "spd", "ipm"] },
   { type: "ATA_LINK_UP", system: "ata", severity: ["info"], doc: "a SATA link came up", keys: ["port", "link", "sstatus", "scontrol", "det", "spd", "ipm", "speed"] },
   { type: "ATA_EXCEPTION", system: "ata", severity: ["warn", "error"],
-    doc: "the error handler ran; error when the error mask says a command failed or the device was disabled, else warn",
+    doc: "the ATA error handler ran on a link or device", when: "error when the device failed the command (AC_ERR_DEV, AC_ERR_MEDIA) or was disabled; warn for timeouts, HSM violations and bus errors answered by a reset",
     keys: ["port", "link", "emask", "emask_names", "sact", "serr", "serr_names", "action", "action_names", "frozen", "desc", "link_after_reset", "tries", "commands", "configured_for", "device_disabled"] },
   { type: "ATA_DEVICE_DISABLED", system: "ata", severity: ["error"], doc: "the kernel disabled an ATA device", keys: ["port", "link"] },
 ]);

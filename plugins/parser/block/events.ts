@@ -24,10 +24,10 @@ const IO_KEYS = ["status", "sector", "op", "op_name", "flags", "phys_seg", "prio
 
 export const EVENTS = eventTypes(FIELDS, [
   { type: "BLK_IO_ERROR", system: "block", severity: ["warn", "error"],
-    doc: "an I/O request failed; warn for the statuses operation not supported, nonblocking retry, dm internal retry and recoverable transport, else error",
+    doc: "the block layer failed an I/O request", when: "error; warn for \"recoverable transport\" (multipath retries on another path), \"operation not supported\", \"nonblocking retry\", \"dm internal retry\"",
     keys: [...IO_KEYS, "logical_block", "detail"] },
   { type: "BLK_CRITICAL_MEDIUM_ERROR", system: "block", severity: ["error"], doc: "a request failed with a medium error", keys: IO_KEYS },
   { type: "BLK_WRITE_CACHE_CHANGED", system: "block", severity: ["info", "warn"],
-    doc: "the write cache mode was set or changed; warn when the kernel had to assume it",
+    doc: "sd set or changed a disk's write cache mode", when: "info; warn when sd could not read the mode and assumes one",
     keys: ["scsi_addr", "write_cache", "read_cache", "dpo_fua", "assumed"] },
 ]);

@@ -34,7 +34,7 @@ export const EVENTS = eventTypes(FIELDS, [
   { type: "DM_TABLE_ERROR", system: "dm", severity: ["error"], doc: "a device-mapper table could not be loaded", keys: ["map", "target", "error", "errno"] },
   { type: "DM_THIN_POOL_FULL", system: "dm", severity: ["error"], doc: "a thin pool ran out of data or metadata space", keys: ["mode", "map", "io"] },
   { type: "DM_THIN_POOL_LOW_WATER", system: "dm", severity: ["warn"], doc: "a thin pool reached its low water mark", keys: ["map"] },
-  { type: "DM_THIN_POOL_MODE_CHANGED", system: "dm", severity: ["info", "error"], doc: "a thin pool changed mode; error unless back to write mode", keys: ["mode", "map"] },
-  { type: "DM_RAID_DEGRADED", system: "dm", severity: ["warn", "error"], doc: "a dm-raid set lost a member; error when no member is left, else warn",
+  { type: "DM_THIN_POOL_MODE_CHANGED", system: "dm", severity: ["info", "error"], doc: "a thin pool changed mode", when: "error for read-only and fail modes; info back to write", keys: ["mode", "map"] },
+  { type: "DM_RAID_DEGRADED", system: "dm", severity: ["warn", "error"], doc: "a dm-raid set lost a member", when: "warn; error when no member is left",
     keys: ["position", "level", "active_devices", "raid_devices", "member", "remaining_devices"] },
 ]);

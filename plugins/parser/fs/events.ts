@@ -58,7 +58,7 @@ export const EVENTS = eventTypes(FIELDS, [
   { type: "FS_SHUTDOWN", system: "fs", severity: ["error"], doc: "the file system shut down",
     keys: ["fs_type", "mount_point", "flags", "reason", "at", "file", "srcline", "what", "user_initiated", "caller"] },
   { type: "FS_JOURNAL_ABORT", system: "fs", severity: ["error"], doc: "the journal aborted", keys: ["fs_type", "mount_point", "journal_inode"] },
-  { type: "FS_CORRUPTION", system: "fs", severity: ["warn", "error"], doc: "metadata or data corruption; warn when repaired from another copy, else error",
+  { type: "FS_CORRUPTION", system: "fs", severity: ["warn", "error"], doc: "the file system found corrupt metadata or data", when: "error; warn for XFS \"Uncorrected metadata errors detected\" at mount",
     keys: ["fs_type", "mount_point", "state", "logical", "mirror", "wanted", "found", "at", "what", "level", "root", "ino", "off", "csum", "expected", "bdev", "errs"] },
   { type: "FS_MOUNTED", system: "fs", severity: ["info"], doc: "a file system was mounted",
     keys: ["fs_type", "mount_point", "uuid", "data", "quota", "read_only", "ver", "opts", "journal", "logdev"] },

@@ -21,11 +21,11 @@ const FIELDS = {
 };
 
 export const EVENTS = eventTypes(FIELDS, [
-  { type: "MD_DISK_FAILED", system: "mdraid", severity: ["warn", "error"], doc: "a member failed out of an array; error when md marked it faulty, warn when md left a stale (non-fresh) member out at assembly",
+  { type: "MD_DISK_FAILED", system: "mdraid", severity: ["warn", "error"], doc: "a member failed out of an md array", when: "error when a running array failed it; warn when assembly left a stale member out",
     keys: ["array", "level", "member", "array_failed", "failed_devices", "raid_devices", "operation_continuing_on", "reason"] },
-  { type: "MD_ARRAY_DEGRADED", system: "mdraid", severity: ["warn", "error"], doc: "an array runs degraded; error when it continues on no device", keys: ["array", "level", "active_devices"] },
+  { type: "MD_ARRAY_DEGRADED", system: "mdraid", severity: ["warn", "error"], doc: "an md array runs degraded", when: "warn; error when no device is left", keys: ["array", "level", "active_devices"] },
   { type: "MD_ARRAY_FAILED", system: "mdraid", severity: ["error"], doc: "an array failed (too many members lost)", keys: ["array", "level", "failed_devices", "raid_devices"] },
-  { type: "MD_ARRAY_STARTED", system: "mdraid", severity: ["info", "warn"], doc: "an array started; warn when it started degraded",
+  { type: "MD_ARRAY_STARTED", system: "mdraid", severity: ["info", "warn"], doc: "an md array started", when: "info; warn when started degraded",
     keys: ["array", "level", "active_devices", "raid_devices", "degraded", "algorithm"] },
   { type: "MD_ARRAY_STOPPED", system: "mdraid", severity: ["info"], doc: "an array stopped", keys: ["array"] },
   { type: "MD_ARRAY_CAPACITY_CHANGED", system: "mdraid", severity: ["info"], doc: "an array's size changed", keys: ["array", "old_size", "new_size"] },

@@ -33,9 +33,9 @@ const FIELDS = {
 };
 
 export const EVENTS = eventTypes(FIELDS, [
-  { type: "NVME_CTRL_RESET", system: "nvme", severity: ["warn", "error"], doc: "a controller was reset; error when it was down (unreachable or fatal status), warn for a reset for another reason",
+  { type: "NVME_CTRL_RESET", system: "nvme", severity: ["warn", "error"], doc: "an NVMe controller is reset", when: "warn for a reset; error when the controller is down (CSTS fatal or unreadable)",
     keys: ["controller", "csts", "pci_status", "fatal_status", "unreachable", "reason"] },
-  { type: "NVME_IO_TIMEOUT", system: "nvme", severity: ["warn", "error"], doc: "a command timed out; error when the driver disables the controller, else warn (abort, reset, completion polled)",
+  { type: "NVME_IO_TIMEOUT", system: "nvme", severity: ["warn", "error"], doc: "an NVMe command timed out", when: "warn when answered by abort, reset or polling; error when the controller is being disabled",
     keys: ["controller", "tag", "qid", "queue", "action", "abort_status", "command_id", "opcode", "opcode_name", "req_op", "size"] },
   { type: "NVME_CTRL_DEAD", system: "nvme", severity: ["error"], doc: "the driver gave up on a controller and removed it",
     keys: ["controller", "aborted", "status", "csts", "pci_status", "fatal_status", "unreachable", "pci_status_error"] },

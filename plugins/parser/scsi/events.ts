@@ -30,10 +30,10 @@ const FIELDS = {
 
 export const EVENTS = eventTypes(FIELDS, [
   { type: "SCSI_SENSE", system: "scsi", severity: ["info", "warn", "error"],
-    doc: "a command returned sense data; by sense key: error for MEDIUM ERROR, HARDWARE ERROR, DATA PROTECT, ABORTED COMMAND, VOLUME OVERFLOW, MISCOMPARE (and a warn key whose I/O failed), info for NO SENSE, UNIT ATTENTION, EQUAL, COMPLETED, else warn",
+    doc: "a SCSI command returned sense data", when: "by sense key: Medium Error, Hardware Error, Data Protect, Aborted Command, Volume Overflow, Miscompare error; Recovered Error, Not Ready, Illegal Request, others warn, and error when the block layer failed the request; No Sense, Unit Attention, Equal, Completed info",
     keys: ["scsi_addr", "tag", "command", "cdb", "lba", "blocks", "hostbyte", "driverbyte", "disposition", "cmd_age_s", "sense_key", "sense_key_text", "asc", "ascq", "asc_text", "deferred", "failed", "descriptor", "description"] },
   { type: "SCSI_TIMEOUT", system: "scsi", severity: ["warn", "error"],
-    doc: "a command timed out; warn while the HBA driver aborts it, error when it failed (timed out after its retries)",
+    doc: "a SCSI command timed out", when: "error when the command was failed after its retries (`timing out command`, a `DID_TIME_OUT` result); warn when the HBA driver aborts a timed-out command for the midlayer to retry (`attempting task abort!`)",
     keys: ["scsi_addr", "tag", "command", "cdb", "lba", "blocks", "hostbyte", "driverbyte", "disposition", "cmd_age_s", "outstanding_ms", "timeout_ms", "waited_s"] },
   { type: "SCSI_CMD_FAILED", system: "scsi", severity: ["error"],
     doc: "a command failed without sense data (a host or driver byte error)",

@@ -31,17 +31,17 @@ const SIZES = ["old_size_bytes", "new_size_bytes"];
 
 export const EVENTS = eventTypes(FIELDS, [
   { type: "DEVICE_ADDED", system: "block", severity: ["info"], doc: "a block device appeared", keys: [...BLOCK, "parent", "size_bytes"] },
-  { type: "DEVICE_REMOVED", system: "block", severity: ["info", "warn"], doc: "a block device went away; warn for a physical device, info for a virtual one (loop, dm, md, ...)", keys: [...BLOCK, "parent", "size_bytes"] },
+  { type: "DEVICE_REMOVED", system: "block", severity: ["info", "warn"], doc: "a block device went away", when: "warn for a physical disk; info for a partition or a virtual device (loop, dm, md, ...)", keys: [...BLOCK, "parent", "size_bytes"] },
   { type: "DEVICE_CHANGED", system: "block", severity: ["info"], doc: "a block device changed (a change uevent without a more specific meaning)", keys: [...BLOCK, ...SIZES] },
-  { type: "DEVICE_RESIZED", system: "block", severity: ["info", "warn"], doc: "a block device's size changed; warn when it shrank", keys: [...BLOCK, ...SIZES] },
+  { type: "DEVICE_RESIZED", system: "block", severity: ["info", "warn"], doc: "a block device's size changed", when: "info; warn when it shrank", keys: [...BLOCK, ...SIZES] },
   { type: "MEDIA_CHANGED", system: "block", severity: ["info"], doc: "removable media was inserted or ejected", keys: [...BLOCK, ...SIZES, "scsi_address"] },
   { type: "SCSI_DEVICE_ADDED", system: "scsi", severity: ["info"], doc: "a scsi_device was added", keys: ["scsi_address", "seqnum", "scsi_type"] },
   { type: "SCSI_DEVICE_REMOVED", system: "scsi", severity: ["warn"], doc: "a scsi_device was removed", keys: ["scsi_address", "seqnum", "scsi_type"] },
   { type: "SCSI_UNIT_ATTENTION", system: "scsi", severity: ["info", "warn"],
-    doc: "the kernel's SDEV_UA uevent; warn for thin-provisioning threshold, ALUA state change, power-on reset and unknown values, else info",
+    doc: "the kernel's SDEV_UA uevent: a unit attention the device reported", when: "warn for a thin-provisioning soft threshold, an ALUA access state change, a power-on reset and unknown values; info for capacity, inquiry, mode parameter and reported LUN changes",
     keys: ["scsi_address", "seqnum", "ua", "asc", "ascq"] },
-  { type: "NVME_CRITICAL_WARNING", system: "nvme", severity: ["warn", "error"], doc: "a SMART/health async event (NVME_AEN): warn for a temperature threshold, error for the others (reliability degraded, spare below threshold)",
+  { type: "NVME_CRITICAL_WARNING", system: "nvme", severity: ["warn", "error"], doc: "a SMART/health asynchronous event of an NVMe controller (NVME_AEN uevent)", when: "warn for a temperature threshold; error for the others (reliability degraded, spare below threshold)",
     keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
-  { type: "NVME_ASYNC_EVENT", system: "nvme", severity: ["info", "warn", "error"], doc: "another NVMe async event: an error-status event is error for persistent internal or firmware image errors, else warn; other types info",
+  { type: "NVME_ASYNC_EVENT", system: "nvme", severity: ["info", "warn", "error"], doc: "another NVMe asynchronous event (NVME_AEN uevent)", when: "for an error-status event: error for persistent internal or firmware image errors, else warn; info for other types",
     keys: ["aen", "type", "type_name", "info", "info_name", "log_page", "log_page_name", "seqnum"] },
 ]);
