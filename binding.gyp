@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "has_libsystemd%": "<!(pkg-config --exists libsystemd && echo 1 || echo 0)"
+  },
   "targets": [
     {
       "target_name": "storeventd",
@@ -6,7 +9,13 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++20", "-fno-exceptions", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags_cc!": ["-fno-rtti", "-std=gnu++17"]
+      "cflags_cc!": ["-fno-rtti", "-std=gnu++17"],
+      "conditions": [
+        ["has_libsystemd==1", {
+          "defines": ["STOREVENTD_HAVE_SYSTEMD"],
+          "libraries": ["<!@(pkg-config --libs libsystemd)"]
+        }]
+      ]
     }
   ]
 }

@@ -64,6 +64,7 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
     if (res.failed.length) {
       // A start-up failure (a port in use): the instances that did start are closed again.
@@ -142,7 +143,7 @@ export class Daemon {
       version: BUILD.version, commit: BUILD.commit, pid: process.pid, started: formatTime(this.started),
       uptime_s: Math.round((nowUs() - this.started) / 1e6), config_files: this.cfg.embedded ? ["(embedded default)"] : this.cfg.files,
       addon: addonStatus(), hostname: this.cfg.main.hostname, instances: this.pipeline.instances(),
-      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folded },
+      counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folder.folded },
     };
   }
 
@@ -187,10 +188,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     stopWatchdog();
     unhook();
-    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: ${(e as Error).message}\n`);
-    // Nothing that started before the failure may keep the process alive.
-    setTimeout(() => process.exit(process.exitCode), 500).unref();
-    return 2;
+    await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
+    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
+    // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
+    const code = e instanceof ConfigError ? 2 : 1;
+    // Nothing that started before the failure (a listener's timers when its port is taken) may keep the process alive.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
   void d.pipeline.whenReady(30_000).then((ok) => {

@@ -6,7 +6,7 @@ export type Severity = (typeof SEVERITIES)[number];
 
 // "daemon" is ours: the SPEC lists no system for DAEMON_STARTED, KMSG_OVERRUN, RECEIVER_DROPPED.
 export const SYSTEMS = [
-  "scsi", "block", "nvme", "ata", "multipath", "dm", "lvm", "mdraid", "fs", "drbd", "iscsi", "daemon",
+  "scsi", "block", "nvme", "ata", "multipath", "dm", "lvm", "mdraid", "fs", "drbd", "iscsi", "smart", "daemon",
 ] as const;
 export type System = (typeof SYSTEMS)[number];
 

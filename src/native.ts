@@ -37,6 +37,10 @@ export interface NativeAddon {
   Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
   /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
   events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
+  /** sd-journal reader (native/src/journal_reader.cc), present when the addon was built with libsystemd.
+   * Per entry five strings (cursor, SYSLOG_IDENTIFIER, _TRANSPORT, MESSAGE, _COMM) and three numbers
+   * (PRIORITY, pid, realtime µs). */
+  JournalReader?: new (opts: { daemons: string[]; namespace?: string; directory?: string; cursor?: string; sinceUs?: number; pollMs?: number; rootOnly?: boolean }) => NativeReader;
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;
 }

@@ -15,6 +15,8 @@ import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
+import { HoldTimer } from "./router/holds.ts";
+import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
 import type { InstanceStatus } from "./daemon-api.ts";
@@ -60,16 +62,20 @@ export class Pipeline {
   readonly router = new Router();
   readonly drbd = new DrbdModel();
   readonly counters = new Map<string, number>();
-  private folder: Folder;
+  readonly folder: Folder;
   private running = new Map<string, Running>();
   private listeners = new Set<(e: StorageEvent) => void>();
   private hostname = "";
   private stateDir = "";
   private lastDropReport = 0;
+  private holdMaxMs = 250;
+  /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
+  readonly holds = new HoldTimer(() => this.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
+  private stopping = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
-    this.folder = new Folder(5000, (e) => this.deliver(e));
+    this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
     opts.services.provide("drbd.model", this.drbd);
   }
 
@@ -86,6 +92,7 @@ export class Pipeline {
     this.hostname = cfg.main.hostname;
     this.stateDir = cfg.main.state_dir;
     this.folder.setWindow(cfg.main.dedup_window);
+    this.holdMaxMs = cfg.main.hold_max;
     const wanted = this.withImplicitParsers(cfg);
     const keep = new Set<string>();
     const fresh: Running[] = [];
@@ -161,6 +168,7 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          oldestHeld: () => (this.stopping ? undefined : this.holds.oldestHeld(inst.name)), // stopping: flushed next
           ready: () => {
             r.ready = true;
             this.checkReady();
@@ -168,14 +176,14 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, base as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
       }
     } catch (e) {
-      const where = inst.line ? `${inst.file}:${inst.line}` : inst.file;
-      throw new Error(`[${inst.name}] ${(e as Error).message ?? e} (${where})`);
+      // create() only builds (PluginDef.create): what it rejects is the configuration (exit 2).
+      throw new ConfigError([{ file: inst.file, line: inst.line, scope: `[${inst.name}]`, key: [], message: `${(e as Error).message ?? e}` }]);
     }
     return r;
   }
@@ -183,6 +191,7 @@ export class Pipeline {
   private async startInstance(r: Running): Promise<void> {
     await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
+    if (r.sender && (r.inst.def as AnyPluginDef).foldRepeats) this.folder.sources.add(r.inst.name);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {
       const log = this.opts.log.child(r.inst.name);
@@ -208,6 +217,7 @@ export class Pipeline {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    this.folder.sources.delete(name);
     r.abort.abort();
     if (r.sender) {
       await r.sender.close?.();
@@ -233,6 +243,16 @@ export class Pipeline {
       if (!p || !p.accepts.includes(rec.kind)) continue;
       this.guard(r.inst.name, () => p.parse(rec, (d) => this.emitDraft(d, rec, r.inst.name)), r);
     }
+    if (this.opts.mode === "daemon") this.holds.arm();
+  }
+
+  private *parsers(): Iterable<Parser> {
+    for (const r of this.running.values()) if (r.parser) yield r.parser;
+  }
+
+  private flushParser(r: Running | undefined, final = false): void {
+    const p = r?.parser;
+    if (r && p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), final), r);
   }
 
   private guard(name: string, f: () => void, r?: Running): void {
@@ -265,8 +285,9 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
-    this.folder.push(e);
+    this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
+
 
   private deliver(e: StorageEvent): void {
     for (const f of this.listeners) f(e);
@@ -278,13 +299,10 @@ export class Pipeline {
     return () => this.listeners.delete(listener);
   }
 
-  /** Live: every 250 ms. Flushes held multi-record reports, due folds and drop reports. */
+  /** Live: every 250 ms. Flushes parsers that do not say when (no nextFlushIn), due folds and drop reports. */
   tick(now = nowUs()): void {
-    for (const r of this.running.values()) {
-      const p = r.parser;
-      if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), false), r);
-    }
-    this.folder.expire(now);
+    for (const r of this.running.values()) if (r.parser?.flush && !r.parser.nextFlushIn) this.flushParser(r);
+    this.folder.expire(this.folder.clockMs());
     if (now / 1000 - this.lastDropReport >= DROP_REPORT_MS) {
       this.lastDropReport = now / 1000;
       this.reportDrops();
@@ -319,11 +337,9 @@ export class Pipeline {
 
   /** End of input (replay) or shutdown: flush parsers and folds. */
   flushAll(): void {
-    for (const r of this.running.values()) {
-      const p = r.parser;
-      if (p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), true), r);
-    }
+    for (const r of this.running.values()) this.flushParser(r, true);
     this.folder.expire(Infinity);
+    this.holds.cancel();
   }
 
   private checkReady(): void {
@@ -349,6 +365,7 @@ export class Pipeline {
   async stop(timeoutMs: number, beforeDrain?: () => void): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     const byKind = (k: PluginKind) => [...this.running.values()].filter((r) => r.inst.kind === k).map((r) => r.inst.name);
+    this.stopping = true;
     await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, STOP_SENDER_MS))));
     this.flushAll();
     this.reportDrops();
@@ -379,9 +396,5 @@ export class Pipeline {
         ...(extra ? { extra } : {}),
       };
     });
-  }
-
-  get folded(): number {
-    return this.folder.folded;
   }
 }

@@ -6,7 +6,7 @@ import type { RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
 export type { EventDraft, StorageEvent, Owner, Severity, System } from "./event.ts";
-export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record } from "./records.ts";
+export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record, JournalRecord } from "./records.ts";
 export type { NativeAddon } from "./native.ts";
 
 export type PluginKind = "sender" | "parser" | "receiver";
@@ -16,7 +16,9 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-  /** Logs the first time for `kind` only (bad input: "counted, logged once per kind"). */
+  /** A warning rate-limited per `kind`: at most one a minute, the next one after that says how many
+   * were suppressed ("… (37 similar messages suppressed in the last 60 s)"). For reports that can
+   * repeat: bad input, failed sends. (The name is historical.) */
   once(kind: string, msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -66,9 +68,16 @@ export interface SenderContext extends BaseContext {
   emit(rec: RawRecord): void;
   /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
   ready(): void;
+  /** The lowest seq of this sender's kmsg records that a parser still holds (not yet an event):
+   * a cursor must stay before it. undefined when nothing of this sender is held. */
+  oldestHeld?(): number | undefined;
 }
 
-export type ParserContext = BaseContext;
+export interface ParserContext extends BaseContext {
+  /** [main] hold_max in ms: a multi-record report goes out at its closing record or at most this
+   * long after its last record (SPEC §2). */
+  holdMaxMs: number;
+}
 export type ReceiverContext = BaseContext;
 
 /** Every instance: create() builds it inert (no port, file, unit, process or timer); start()
@@ -90,8 +99,15 @@ export interface Sender extends Lifecycle {
 export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
-  /** Time passes (every 250 ms live, at end of input in replay): flush held multi-record reports. */
+  /** Releases held multi-record reports that are due (all of them when final: end of input or stop).
+   * Live, the pipeline calls it when nextFlushIn() says so (one timer on the earliest deadline of all
+   * parsers); a parser without nextFlushIn() is flushed every 250 ms. */
   flush?(emit: (draft: EventDraft) => void, final: boolean): void;
+  /** Ms until flush(emit, false) has something to release (<= 0: now); undefined when nothing is held. */
+  nextFlushIn?(): number | undefined;
+  /** The lowest seq of a held (not yet emitted) kmsg record of sender `source`: that sender's cursor
+   * stays before it, so a crash loses no held report. undefined when none is held. */
+  oldestHeld?(source: string): number | undefined;
 }
 
 export interface Receiver extends Lifecycle {
@@ -154,6 +170,9 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   /** Builds an inert instance; a throw here is a config error (exit 2). No side effects: ports,
    * files, units, processes and timers are acquired in the instance's start(). */
   create(config: v.InferOutput<S>, ctx: ContextOf[K]): InstanceOf[K] | Promise<InstanceOf[K]>;
+  /** Senders of kernel-log records: events made from their records fold identical repeats
+   * within [main] dedup_window (SPEC §2), whatever the instance is called. */
+  foldRepeats?: boolean;
 }
 
 export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;

@@ -39,5 +39,20 @@ export interface Events2Record {
   raw: string;
 }
 
-export type RawRecord = KmsgRecord | UeventRecord | Events2Record;
+/** One journal entry of a userspace storage daemon (multipathd, dmeventd, mdadm, smartd, iscsid). */
+export interface JournalRecord {
+  kind: "journal";
+  source: string;
+  daemon: string; // SYSLOG_IDENTIFIER, else _COMM
+  priority: number; // PRIORITY 0..7 (6 when missing)
+  pid: number; // _PID, else SYSLOG_PID; 0 when unknown
+  transport: string; // _TRANSPORT (syslog, journal, stdout; never kernel: the kmsg sender owns those)
+  cursor: string; // __CURSOR ("" for captures without one)
+  msg: string; // MESSAGE without its trailing newline
+  /** The entry's own __REALTIME_TIMESTAMP, µs since the epoch. */
+  time_us?: number;
+  raw: string; // "daemon[pid]: msg"
+}
+
+export type RawRecord = KmsgRecord | UeventRecord | Events2Record | JournalRecord;
 export type RecordKind = RawRecord["kind"];

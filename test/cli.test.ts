@@ -109,4 +109,28 @@ describe("storeventd (compiled binary)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[main] bogus: unknown key "bogus"');
   });
+
+  test("run that fails to start for a reason other than its config exits 1 (the listen port is taken), and does not linger", async () => {
+    const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    try {
+      const cfg = join(dir, "port-taken.toml");
+      writeFileSync(cfg, `[main]\nstate_dir = "${dir}/pt-state"\ncontrol_socket = "${dir}/pt.sock"\nlisten = "127.0.0.1:${taken.port}"\n` +
+        `[kmsg]\ntype = "sender"\nfrom = "end"\n[out]\ntype = "receiver"\nplugin = "stdout"\n`);
+      const t0 = performance.now();
+      const r = await runBin(["run", "-c", cfg], { timeoutMs: 15_000 });
+      expect(r.stderr).toContain("cannot start");
+      expect(r.code).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(10_000);
+    } finally {
+      taken.stop(true);
+    }
+  });
+
+  test("run whose plugin rejects its options at create() exits 2 (a config error)", async () => {
+    const cfg = join(dir, "bad-device.toml");
+    writeFileSync(cfg, `[main]\nstate_dir = "${dir}/bd-state"\ncontrol_socket = "${dir}/bd.sock"\n[kernel]\ntype = "sender"\nplugin = "kmsg"\npath = "${dir}/no-such-kmsg"\n`);
+    const r = await runBin(["run", "-c", cfg], { timeoutMs: 15_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("[kernel]");
+  });
 });

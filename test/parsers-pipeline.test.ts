@@ -51,7 +51,7 @@ test.each(PARSERS)("%s fixture records through the pipeline become the schema-va
     expect(want.some((d) => d.time_us !== undefined && formatTime(d.time_us) === e.time)).toBe(true);
   }
   expect([...new Set(got.map(key))].sort()).toEqual([...new Set(want.map(key))].sort());
-  expect(got.length + pipeline.folded).toBe(want.length);
+  expect(got.length + pipeline.folder.folded).toBe(want.length);
 });
 
 test("a SCSI medium error keeps its kernel time and decoded sense through the pipeline", async () => {

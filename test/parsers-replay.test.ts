@@ -3,7 +3,7 @@
 // fixture's expected.ndjson (written from the kernel format strings, not by running the parsers),
 // completed by the core. Identical raw kernel text may fold; every distinct expected event appears.
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatTime } from "../src/event.ts";
@@ -39,4 +39,30 @@ test.each(cases.map((c) => [c.name, c]))("replay --kmsg %s prints the fixture's 
   for (const e of got) expect(e.source).toBe("kmsg");
   // The kernel timestamp is the event time.
   for (const e of got) expect(want.some((d) => formatTime(d.time_us!) === e.time)).toBe(true);
+});
+
+test("replay never annotates recorded events with this host's devices, unless --host-devices", async () => {
+  // A block device this machine has (vda on the dev VMs); the recorded line is about that name.
+  const blocks = Bun.spawnSync(["ls", "/sys/class/block"]).stdout.toString().split("\n").filter(Boolean);
+  const name = blocks.includes("vda") ? "vda" : blocks[0];
+  expect(name).toBeDefined(); // a machine without block devices cannot run this test
+  const file = join(mkdtempSync(join(tmpdir(), "core-fold-replay-")), "rec.kmsg");
+  writeFileSync(file, `3,1,5000000,-;Buffer I/O error on dev ${name}, logical block 5, async page read\n`);
+  const run = async (extra: string[]) => {
+    const r = await runBin(["replay", "--kmsg", file, "--json", ...extra]);
+    expect(r.code).toBe(0);
+    return r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  };
+  const [recorded] = await run([]);
+  expect(recorded).toMatchObject({ event_type: "BLK_IO_ERROR", dev_name: name, dev_path: "", dev_wwid: "", owners: [] });
+  const [here] = await run(["--host-devices"]);
+  expect(here).toMatchObject({ event_type: "BLK_IO_ERROR", dev_name: name, dev_path: `/dev/${name}` });
+  const serial = (() => {
+    try {
+      return readFileSync(`/sys/class/block/${name}/serial`, "utf8").trim();
+    } catch {
+      return "";
+    }
+  })();
+  if (serial) expect(here.dev_wwid).not.toBe("");
 });

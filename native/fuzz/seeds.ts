@@ -48,9 +48,18 @@ const events2 = events2Files.flatMap((f) => {
   return [b.subarray(0, MAX), ...splitAt(b, /(?<=\n)/g)];
 });
 
+// Journal fixtures (plugins/parser/*/testdata/*.journal: IDENT<TAB>PRIORITY<TAB>MESSAGE<TAB>...) as entries' data objects.
+const journal = filesUnder(join(root, "plugins"), /\.journal$/).flatMap((f) =>
+  readFileSync(f, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => {
+    const [ident, prio, msg] = l.split("\t");
+    const p = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].indexOf(prio ?? "");
+    return Buffer.from(`_TRANSPORT=syslog\nPRIORITY=${p < 0 ? prio : p}\nSYSLOG_IDENTIFIER=${ident}\n_PID=4242\n_COMM=${ident}\nMESSAGE=${msg}`);
+  }));
+
 const counts = {
   kmsg_record: write("kmsg_record", [...kmsg, ...handMade("kmsg_record")]),
   uevent_parse: write("uevent_parse", [...uevent, ...handMade("uevent_parse")]),
   events2: write("events2", [...events2, ...handMade("events2")]),
+  journal_entry: write("journal_entry", [...journal, ...handMade("journal_entry")]),
 };
 console.log(`seeds: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(", ")} in ${out}`);

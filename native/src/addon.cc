@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEvents2(env, exports);
   InitKmsg(env, exports);
   InitUevent(env, exports);
+  InitJournal(env, exports);
   return exports;
 }
 

@@ -66,7 +66,7 @@ void ReaderThread::Loop() {
       batch = std::make_unique<Batch>();
     }
     if (!running || r == PumpResult::kMore) continue;
-    int n = ::poll(pfds, 2, -1);
+    int n = ::poll(pfds, 2, src_->TimeoutMs());
     if (n < 0 && errno != EINTR) {
       batch->error = std::string("poll: ") + std::strerror(errno);
       Hand(batch.release());

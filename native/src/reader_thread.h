@@ -35,6 +35,8 @@ class Source {
   virtual int Stride() const = 0;
   // Largest batch before it is handed over, in records.
   virtual size_t MaxBatch() const { return 512; }
+  // How long to wait for the fd before calling Pump() anyway (ms; -1: only when the fd is ready).
+  virtual int TimeoutMs() { return -1; }
 };
 
 void DeliverBatch(Napi::Env env, Napi::Function cb, std::nullptr_t*, Batch* batch);

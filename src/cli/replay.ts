@@ -14,12 +14,13 @@ import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
 import { replayUevents } from "../uevent/replay.ts";
 import { decodeEvents2Text } from "../drbd/events2.ts";
+import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
 import { CONFIG_OPTION, parse, UsageError, type Io } from "./args.ts";
 
-export const REPLAY_HELP = `Usage: storeventd replay (--kmsg FILE | --uevent FILE | --events2 FILE) [options]
+export const REPLAY_HELP = `Usage: storeventd replay (--kmsg FILE | --uevent FILE | --events2 FILE | --journal FILE) [options]
 
 Runs the parsers over recorded input and prints the events on stdout. FILE may be - for stdin.
 No root and no running daemon are needed.
@@ -31,6 +32,9 @@ Input:
   --uevent FILE    uevents as "udevadm monitor --kernel --property" prints them, or raw
                    NUL-separated netlink captures
   --events2 FILE   "drbdsetup events2 --full" output
+  --journal FILE   journal entries as "journalctl -o export" or "journalctl -o json" print them;
+                   only the storage daemons' entries (multipathd, dmeventd, lvm, mdadm, smartd,
+                   iscsid, nvme, nvmf-autoconnect) are parsed, kernel-transport entries never
 
 Options:
   -c, --config PATH        use this config's parsers (default: every parser) and main settings
@@ -40,6 +44,8 @@ Options:
                            instead of the events
       --boot-time TIME     RFC 3339 boot time for kmsg timestamps (default: this host's boot time)
       --accept-user-records  parse kmsg records of user facilities too (default: kernel only)
+      --host-devices       identify devices (dev_path, dev_wwid, owners, mount points) from this
+                           host's sysfs and mounts (default: never; the records are another time's)
   -h, --help               this help
 
 A summary (records, events, skipped) goes to stderr.
@@ -76,13 +82,13 @@ async function readInput(path: string): Promise<Uint8Array> {
 export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDef[]): Promise<number> {
   const { values } = parse(argv, {
     ...CONFIG_OPTION,
-    kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" },
+    kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" }, journal: { type: "string" },
     json: { type: "boolean" }, receivers: { type: "boolean" }, model: { type: "boolean" },
-    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" },
+    "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, "host-devices": { type: "boolean" },
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
-  const inputs = (["kmsg", "uevent", "events2"] as const).filter((k) => values[k] !== undefined);
-  if (inputs.length !== 1) throw new UsageError("give exactly one of --kmsg, --uevent, --events2");
+  const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
+  if (inputs.length !== 1) throw new UsageError("give exactly one of --kmsg, --uevent, --events2, --journal");
   const kind = inputs[0]!;
   if (values.model && kind !== "events2") throw new UsageError("--model goes with --events2");
   let bootUs = hostBootTimeUs();
@@ -112,8 +118,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
 
   rootLog.level = "warn";
+  // The records may come from another host or another day: this host's devices only when asked.
+  const devices = createDeviceDirectory({ offline: !values["host-devices"] });
+  devices.scan();
   const pipeline = new Pipeline({
-    registry, log: rootLog, devices: createDeviceDirectory(), services: new ServiceMap(), native: nativeAddon(), mode: "replay",
+    registry, log: rootLog, devices, services: new ServiceMap(), native: nativeAddon(), mode: "replay",
   });
   const applied = await pipeline.apply(cfg);
   if (applied.failed.length) {
@@ -121,6 +130,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     await pipeline.stop(1000);
     return 1;
   }
+  pipeline.folder.sources.add("kmsg"); // decodeKmsgText's records carry source "kmsg"
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -157,11 +167,21 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
     }
   }
+  else if (kind === "journal") {
+    const daemons = new Set<string>(DEFAULT_DAEMONS);
+    let others = 0;
+    for (const f of decodeJournalCapture(data)) {
+      const daemon = entryDaemon(f, daemons);
+      if (daemon) feed(journalRecord(f, daemon, "journal"));
+      else others++;
+    }
+    if (others) io.err(`replay: ${others} journal entries of other programs or the kernel skipped`);
+  }
   else for (const chunk of textChunks(data)) for (const r of decodeEvents2Text(chunk, "drbd")) feed(r);
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();
   if (values.model) io.out(JSON.stringify(pipeline.drbd.toStatusJson(), null, 2));
-  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folded ? `, ${pipeline.folded} folded` : ""}`);
+  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}`);
   return 0;
 }

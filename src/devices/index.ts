@@ -4,12 +4,13 @@ import type { DeviceDirectory } from "../plugin-api.ts";
 import { DeviceInventory, type InventoryOptions } from "./inventory.ts";
 
 export { DeviceInventory, parseMountinfo } from "./inventory.ts";
-export type { ApplyResult, BlockDevice, InventoryOptions, Mount } from "./inventory.ts";
+export type { ApplyResult, BlockDevice, InventoryFs, InventoryOptions, Mount } from "./inventory.ts";
 
 /** The key under which the udev sender provides its live inventory (ctx.services). */
 export const INVENTORY_SERVICE = "devices.inventory";
 
-/** A directory backed by a DeviceInventory; it scans sysfs lazily, on first lookup. */
+/** A directory backed by a DeviceInventory. identify()/mountOf() answer from memory: call scan()
+ * once at start (the daemon does); get()/list()/resolve() scan first if nobody did (CLI use). */
 export function createDeviceDirectory(opts: InventoryOptions = {}): DeviceDirectory & DeviceInventory {
   return new DeviceInventory(opts);
 }

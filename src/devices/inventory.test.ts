@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDeviceDirectory, DeviceInventory, parseMountinfo } from "./index.ts";
+import { createDeviceDirectory, DeviceInventory, parseMountinfo, type InventoryFs } from "./index.ts";
+import * as nodeFs from "node:fs";
 import { canLoop, fakeSys, PartitionedLoop, sh } from "./test-devices.ts";
 
 describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
@@ -42,14 +43,15 @@ describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
     }
   });
 
-  test("mountOf() reads /proc/self/mountinfo (escaped spaces undone)", () => {
+  test("mountOf() reads /proc/self/mountinfo at the scan (escaped spaces undone)", () => {
     const inv = createDeviceDirectory();
+    inv.scan();
     expect(inv.mountOf!(`${name}p1`)).toEqual({ mount_point: mnt, fs_type: "ext4" });
     expect(inv.mountOf!(`${loop}p1`)).toEqual({ mount_point: mnt, fs_type: "ext4" });
     expect(inv.mountOf!(`${name}p2`)).toBeUndefined();
   });
 
-  test("a device attached after the scan is found lazily; a vanished one keeps its name", () => {
+  test("a device attached after the scan: refresh() reads it; unknown names keep their name", () => {
     const inv = new DeviceInventory();
     inv.scan();
     const img2 = join(dir, "late.img");
@@ -114,5 +116,67 @@ describe("DeviceInventory on a sysfs-shaped tree (SCSI, multipath, md: not on th
     expect(m.get("98:0")).toEqual([{ mount_point: "/mnt/my disk", fs_type: "ext3" }]);
     expect(m.get("src:loop7")).toEqual([{ mount_point: "/srv/b", fs_type: "btrfs" }]);
     expect(m.get("src:dm-3")).toEqual([{ mount_point: "/data", fs_type: "xfs" }]);
+  });
+});
+
+describe("identity from memory", () => {
+  const root = mkdtempSync(join(tmpdir(), "core-fold-nofs-"));
+  fakeSys(root);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  // Delegates to node:fs while allowed; any call otherwise is recorded (and a sync one throws).
+  let allowed = true;
+  const calls: string[] = [];
+  const guard = <A extends unknown[], R>(name: string, f: (...a: A) => R) => (...a: A): R => {
+    if (!allowed) {
+      calls.push(`${name} ${String(a[0])}`);
+      throw new Error(`file-system call on the identity path: ${name} ${String(a[0])}`);
+    }
+    return f(...a);
+  };
+  const fs: InventoryFs = {
+    readFileSync: guard("readFileSync", (p: string) => nodeFs.readFileSync(p, "utf8")),
+    readdirSync: guard("readdirSync", (p: string) => nodeFs.readdirSync(p)),
+    readlinkSync: guard("readlinkSync", (p: string) => nodeFs.readlinkSync(p)),
+    realpathSync: guard("realpathSync", (p: string) => nodeFs.realpathSync(p)),
+    existsSync: guard("existsSync", (p: string) => nodeFs.existsSync(p)),
+    promises: {
+      readFile: (p: string) => (allowed ? nodeFs.promises.readFile(p, "utf8") : (calls.push(`readFile ${p}`), Promise.reject(new Error("fs")))),
+      realpath: (p: string) => (allowed ? nodeFs.promises.realpath(p) : (calls.push(`realpath ${p}`), Promise.reject(new Error("fs")))),
+    },
+  };
+
+  test("identify() after the start-up scan makes no file-system call, known names or not; a uevent teaches new ones", () => {
+    const inv = new DeviceInventory({ sysRoot: join(root, "sys"), devRoot: join(root, "dev"), mountinfo: "/proc/self/mountinfo", fs });
+    inv.scan();
+    allowed = false;
+    for (let round = 0; round < 2; round++) {
+      expect(inv.identify("sdb")).toMatchObject({ dev_name: "sdb", dev_wwid: "naa.600140512345678901234567890abcd1" });
+      expect(inv.identify("2:0:0:1").dev_name).toBe("sdb");
+      expect(inv.identify("sd 2:0:0:1").dev_name).toBe("sdb");
+      expect(inv.identify("8:32").dev_name).toBe("sdc");
+      expect(inv.identify(`${join(root, "dev")}/sdb`).dev_name).toBe("sdb");
+      expect(inv.identify("/dev/mapper/mpatha").dev_name).toBe("dm-3");
+      expect(inv.identify("wwn-0x5000c500a1b2c3d4").dev_name).toBe("sdd");
+      expect(inv.identify("sdc").owners).toEqual([{ dev_name: "dm-3", dev_wwid: "mpath-3600140512345678901234567890abcd1" }]);
+      for (const n of ["ata3", "nvme0", "session3", "wwn-0x5000aaaa00000001"]) {
+        expect(inv.identify(n)).toEqual({ dev_name: n, dev_path: "", dev_wwid: "", owners: [] });
+      }
+    }
+    expect(inv.mountOf("sdb")).toBeUndefined(); // from memory (async re-reads may be scheduled, never sync)
+    expect(calls.filter((c) => !c.startsWith("readFile ") && !c.startsWith("realpath "))).toEqual([]);
+    // udevd's uevent for a new disk names its by-id link: known from then on, still without a call.
+    allowed = true;
+    inv.applyUevent({
+      kind: "uevent", source: "t", origin: "udev", action: "add", devpath: "/devices/virtual/block/sdx",
+      props: { SUBSYSTEM: "block", DEVNAME: "/dev/sdx", DEVTYPE: "disk", MAJOR: "65", MINOR: "112", DEVLINKS: "/dev/disk/by-id/wwn-0x5000aaaa00000001" },
+      raw: "",
+    });
+    allowed = false;
+    calls.length = 0;
+    expect(inv.identify("wwn-0x5000aaaa00000001")).toMatchObject({ dev_name: "sdx", dev_wwid: "0x5000aaaa00000001" });
+    expect(inv.identify("65:112").dev_name).toBe("sdx");
+    expect(inv.identify("ata3").dev_name).toBe("ata3");
+    expect(calls).toEqual([]);
+    allowed = true;
   });
 });

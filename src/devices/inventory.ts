@@ -1,47 +1,26 @@
 // The live block device inventory: scanned from sysfs at start, kept current from uevents.
 // It is the DeviceDirectory behind `owners`/`dev_wwid` in events and `storeventd info DEV`.
 // Nothing here throws: unreadable sysfs files read as empty, vanished devices keep their name.
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+// Lookups (identify, resolve, mountOf) answer from memory only: the file system is read by scan()
+// (once at start, and on a resync), by applyUevent() for the device a uevent names, and by refresh().
 import { basename, dirname } from "node:path";
 import type { DeviceDirectory, DeviceIdentity, Owner } from "../plugin-api.ts";
 import type { UeventRecord } from "../records.ts";
+import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
+import { aliasesOf, mergeUdevProps, parseKv, pickWwid, type BlockDevice } from "./ids.ts";
 
-export interface Mount {
-  mount_point: string;
-  fs_type: string;
-}
+export { parseMountinfo, type InventoryFs, type Mount } from "./mounts.ts";
+export type { BlockDevice } from "./ids.ts";
 
-export interface BlockDevice {
-  name: string;
-  /** "major:minor" */
-  majmin: string;
-  dev_path: string;
-  devtype: "disk" | "partition" | string;
-  /** The disk of a partition, else "". */
-  parent: string;
-  /** -1 when unknown (replayed uevents without sysfs). */
-  size_bytes: number;
-  wwid: string;
-  serial: string;
-  model: string;
-  dm_name: string;
-  dm_uuid: string;
-  md_uuid: string;
-  /** H:C:T:L of SCSI disks. */
-  scsi_address: string;
-  /** /dev/disk/by-id links (from the directory or udev's DEVLINKS). */
-  by_id: string[];
-  holders: string[];
-  slaves: string[];
-  partitions: string[];
-  /** Where the sysfs view came from: "sysfs" or "uevent" (props only). */
-  origin: "sysfs" | "uevent";
-}
 
 export interface InventoryOptions {
   sysRoot?: string;
   devRoot?: string;
   mountinfo?: string;
+  /** Tests: a stub proving which paths touch the file system. */
+  fs?: InventoryFs;
+  /** Never read this host's devices or mounts (replay of another host's records): only uevents fill it. */
+  offline?: boolean;
 }
 
 export interface ApplyResult {
@@ -53,49 +32,8 @@ export interface ApplyResult {
 const SCSI_ADDR = /^\d+:\d+:\d+:\d+$/;
 const MAJMIN = /^\d+:\d+$/;
 
-function read(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
-function list(path: string): string[] {
-  try {
-    return readdirSync(path).sort();
-  } catch {
-    return [];
-  }
-}
-
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/**
- * Parses /proc/self/mountinfo into mounts by key: "major:minor" of the mounted device, and
- * "src:NAME" for a /dev/... mount source (btrfs reports an anonymous 0:N device number; a
- * /dev/mapper/x source is resolved to its dm-N through `realpath`).
- */
-export function parseMountinfo(text: string, realpath: (p: string) => string = (p) => p): Map<string, Mount[]> {
-  const out = new Map<string, Mount[]>();
-  const add = (key: string, m: Mount) => {
-    const arr = out.get(key) ?? [];
-    if (!arr.some((x) => x.mount_point === m.mount_point)) arr.push(m);
-    out.set(key, arr);
-  };
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const dash = f.indexOf("-", 6);
-    if (f.length < 10 || dash < 0 || !MAJMIN.test(f[2]!)) continue;
-    const m = { mount_point: unescapeMount(f[4]!), fs_type: f[dash + 1] ?? "" };
-    add(f[2]!, m);
-    const src = unescapeMount(f[dash + 2] ?? "");
-    if (src.startsWith("/dev/")) add(`src:${basename(realpath(src))}`, m);
-  }
-  return out;
-}
+/** Bound on remembered unknown names (ata3, nvme0, session3: names no block device has). */
+const MAX_UNKNOWN = 4096;
 
 export class DeviceInventory implements DeviceDirectory {
   readonly sysRoot: string;
@@ -106,22 +44,59 @@ export class DeviceInventory implements DeviceDirectory {
   private scanned = false;
   /** False when sysRoot has no class/block (replay elsewhere): uevents are then the only source. */
   private hasSysfs = true;
-  private mounts: { at: number; map: Map<string, Mount[]> } = { at: 0, map: new Map() };
-  /** Queries that found nothing, with when: asked again within 2 s they are not looked up. */
-  private missing = new Map<string, number>();
+  private mounts: MountTable;
+  /** WWID, serial, DM/MD uuid, dm name, by-id link, SCSI address, /dev name -> kernel name; rebuilt when dirty. */
+  private aliases: Map<string, string> | undefined;
+  /** Names no device has; forgotten when a uevent (or scan) brings a device of that name or alias. */
+  private unknown = new Set<string>();
   private listeners = new Set<(r: ApplyResult) => void>();
+  private fs: InventoryFs;
+  private offline: boolean;
 
   constructor(opts: InventoryOptions = {}) {
     this.sysRoot = opts.sysRoot ?? "/sys";
     this.devRoot = opts.devRoot ?? "/dev";
     this.mountinfoPath = opts.mountinfo ?? "/proc/self/mountinfo";
+    this.fs = opts.fs ?? NODE_FS;
+    this.offline = opts.offline ?? false;
+    this.mounts = new MountTable(this.mountinfoPath, this.fs, this.offline);
+  }
+
+  private read(path: string): string {
+    try {
+      return this.fs.readFileSync(path, "utf8").trim();
+    } catch {
+      return "";
+    }
+  }
+
+  private ls(path: string): string[] {
+    try {
+      return this.fs.readdirSync(path).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  private exists(path: string): boolean {
+    return this.fs.existsSync(path);
+  }
+
+  private realpath(path: string): string {
+    return this.fs.realpathSync(path);
   }
 
   /** Full rescan of <sys>/class/block; returns what changed against the previous view. */
   scan(): ApplyResult[] {
-    this.hasSysfs = existsSync(`${this.sysRoot}/class/block`);
+    if (this.offline) {
+      this.hasSysfs = false;
+      this.scanned = true;
+      return [];
+    }
+    this.hasSysfs = this.exists(`${this.sysRoot}/class/block`);
     const byId = this.readById();
-    const names = new Set(list(`${this.sysRoot}/class/block`));
+    const names = new Set(this.ls(`${this.sysRoot}/class/block`));
+    this.mounts.loadSync();
     const changes: ApplyResult[] = [];
     for (const name of [...this.devs.keys()]) {
       if (!names.has(name)) {
@@ -152,6 +127,11 @@ export class DeviceInventory implements DeviceDirectory {
     return this.devs.get(name);
   }
 
+  /** True once scan() ran (the daemon scans at start; lookups never scan). */
+  get isScanned(): boolean {
+    return this.scanned;
+  }
+
   list(): BlockDevice[] {
     this.ensure();
     return [...this.devs.values()].sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
@@ -166,6 +146,7 @@ export class DeviceInventory implements DeviceDirectory {
   /** Re-reads one device from sysfs (undefined when it is gone); keeps the inventory current. */
   refresh(name: string): BlockDevice | undefined {
     this.ensure();
+    if (this.offline) return this.devs.get(name);
     const dev = this.readSysfs(name, this.readById());
     if (dev) this.put(dev);
     return dev;
@@ -187,10 +168,11 @@ export class DeviceInventory implements DeviceDirectory {
         const old = basename(p.DEVPATH_OLD);
         if (old !== name) this.drop(old);
       }
-      after = this.hasSysfs && existsSync(`${this.sysRoot}/class/block/${name}`) ? this.readSysfs(name, this.readById()) : undefined;
+      // Only this device's sysfs entry: its by-id links come from udevd's DEVLINKS (no by-id rescan).
+      after = this.hasSysfs && this.exists(`${this.sysRoot}/class/block/${name}`) ? this.readSysfs(name, new Map()) : undefined;
       after ??= this.fromUevent(name, rec, before);
       // udevd's copy knows what sysfs does not: by-id links, serial, WWN.
-      if (rec.origin === "udev") this.mergeUdevProps(after, p);
+      if (rec.origin === "udev") mergeUdevProps(after, p);
       this.put(after);
       for (const s of after.slaves) this.refreshLinks(s);
     }
@@ -219,18 +201,8 @@ export class DeviceInventory implements DeviceDirectory {
     if (p.DM_NAME) dev.dm_name = p.DM_NAME;
     if (p.DM_UUID) dev.dm_uuid = p.DM_UUID;
     if (p.MD_UUID) dev.md_uuid = p.MD_UUID;
-    this.mergeUdevProps(dev, p);
+    mergeUdevProps(dev, p);
     return dev;
-  }
-
-  private mergeUdevProps(dev: BlockDevice, p: Record<string, string>): void {
-    if (p.DEVLINKS) {
-      const ids = p.DEVLINKS.split(" ").filter((l) => l.includes("/disk/by-id/")).map((l) => basename(l));
-      if (ids.length) dev.by_id = [...new Set([...dev.by_id, ...ids])].sort();
-    }
-    if (!dev.serial && (p.ID_SERIAL_SHORT || p.ID_SERIAL)) dev.serial = p.ID_SERIAL_SHORT ?? p.ID_SERIAL!;
-    if (!dev.model && p.ID_MODEL) dev.model = p.ID_MODEL;
-    if (!dev.wwid) dev.wwid = pickWwid(dev, p.ID_WWN_WITH_EXTENSION ?? p.ID_WWN ?? "");
   }
 
   private put(dev: BlockDevice): void {
@@ -238,7 +210,8 @@ export class DeviceInventory implements DeviceDirectory {
     if (old?.majmin && old.majmin !== dev.majmin) this.byMajmin.delete(old.majmin);
     this.devs.set(dev.name, dev);
     if (dev.majmin) this.byMajmin.set(dev.majmin, dev.name);
-    this.missing.clear(); // "not found" answers (by name, path, major:minor, ...) may be stale now
+    this.aliases = undefined;
+    if (this.unknown.size) for (const a of [dev.name, dev.majmin, ...aliasesOf(dev)]) this.unknown.delete(a);
     if (dev.parent) {
       const parent = this.devs.get(dev.parent);
       if (parent && !parent.partitions.includes(dev.name)) parent.partitions = [...parent.partitions, dev.name].sort();
@@ -253,6 +226,7 @@ export class DeviceInventory implements DeviceDirectory {
     const dev = this.devs.get(name);
     if (!dev) return;
     this.devs.delete(name);
+    this.aliases = undefined;
     if (dev.majmin && this.byMajmin.get(dev.majmin) === name) this.byMajmin.delete(dev.majmin);
     const without = (list: string[]) => (list.includes(name) ? list.filter((n) => n !== name) : list);
     const parent = this.devs.get(dev.parent);
@@ -270,16 +244,16 @@ export class DeviceInventory implements DeviceDirectory {
   private refreshLinks(name: string): void {
     const dev = this.devs.get(name);
     if (!dev || dev.origin !== "sysfs") return;
-    dev.holders = list(`${this.sysRoot}/class/block/${name}/holders`);
+    dev.holders = this.ls(`${this.sysRoot}/class/block/${name}/holders`);
   }
 
   private readById(): Map<string, string[]> {
     const out = new Map<string, string[]>();
     const dir = `${this.devRoot}/disk/by-id`;
-    for (const link of list(dir)) {
+    for (const link of this.ls(dir)) {
       let target = "";
       try {
-        target = basename(readlinkSync(`${dir}/${link}`));
+        target = basename(this.fs.readlinkSync(`${dir}/${link}`));
       } catch {
         continue;
       }
@@ -293,20 +267,20 @@ export class DeviceInventory implements DeviceDirectory {
   private readSysfs(name: string, byId: Map<string, string[]>): BlockDevice | undefined {
     if (!/^[\w.:+-]+$/.test(name)) return undefined;
     const base = `${this.sysRoot}/class/block/${name}`;
-    const majmin = read(`${base}/dev`);
+    const majmin = this.read(`${base}/dev`);
     if (!majmin) return undefined;
-    const isPart = existsSync(`${base}/partition`);
+    const isPart = this.exists(`${base}/partition`);
     let real = "";
     try {
-      real = realpathSync(base);
+      real = this.realpath(base);
     } catch {
       return undefined;
     }
     const diskBase = isPart ? dirname(real) : real;
-    const uevent = parseKv(read(`${base}/uevent`));
+    const uevent = parseKv(this.read(`${base}/uevent`));
     const hctlPath = (() => {
       try {
-        return basename(realpathSync(`${diskBase}/device`));
+        return basename(this.realpath(`${diskBase}/device`));
       } catch {
         return "";
       }
@@ -314,120 +288,80 @@ export class DeviceInventory implements DeviceDirectory {
     const dev: BlockDevice = {
       name,
       majmin,
-      dev_path: existsSync(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
+      dev_path: this.exists(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
       devtype: uevent.DEVTYPE ?? (isPart ? "partition" : "disk"),
       parent: isPart ? basename(dirname(real)) : "",
-      size_bytes: Number(read(`${base}/size`) || 0) * 512,
+      size_bytes: Number(this.read(`${base}/size`) || 0) * 512,
       wwid: "",
-      serial: read(`${diskBase}/serial`) || read(`${diskBase}/device/serial`),
-      model: read(`${diskBase}/device/model`),
-      dm_name: read(`${base}/dm/name`),
-      dm_uuid: read(`${base}/dm/uuid`),
-      md_uuid: read(`${base}/md/uuid`),
+      serial: this.read(`${diskBase}/serial`) || this.read(`${diskBase}/device/serial`),
+      model: this.read(`${diskBase}/device/model`),
+      dm_name: this.read(`${base}/dm/name`),
+      dm_uuid: this.read(`${base}/dm/uuid`),
+      md_uuid: this.read(`${base}/md/uuid`),
       scsi_address: SCSI_ADDR.test(hctlPath) ? hctlPath : "",
       by_id: (byId.get(name) ?? []).sort(),
-      holders: list(`${base}/holders`),
-      slaves: list(`${base}/slaves`),
-      partitions: isPart ? [] : list(real).filter((e) => e.startsWith(name) && existsSync(`${real}/${e}/partition`)),
+      holders: this.ls(`${base}/holders`),
+      slaves: this.ls(`${base}/slaves`),
+      partitions: isPart ? [] : this.ls(real).filter((e) => e.startsWith(name) && this.exists(`${real}/${e}/partition`)),
       origin: "sysfs",
     };
     const before = this.devs.get(name);
     if (before?.by_id.length && !dev.by_id.length) dev.by_id = before.by_id; // learnt from udevd
     // A partition's id is its disk's, with -partN (as udev's by-id links do).
     const idSource = isPart ? { ...dev, by_id: byId.get(dev.parent) ?? this.devs.get(dev.parent)?.by_id ?? [] } : dev;
-    dev.wwid = pickWwid(idSource, read(`${diskBase}/wwid`) || read(`${diskBase}/device/wwid`));
-    if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${read(`${base}/partition`)}`;
+    dev.wwid = pickWwid(idSource, this.read(`${diskBase}/wwid`) || this.read(`${diskBase}/device/wwid`));
+    if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${this.read(`${base}/partition`)}`;
     return dev;
   }
 
-  // ---- lookups ----
-
-  private mountMap(): Map<string, Mount[]> {
-    const now = Date.now();
-    if (now - this.mounts.at > 1000) {
-      const real = (p: string) => {
-        try {
-          return realpathSync(p);
-        } catch {
-          return p;
-        }
-      };
-      this.mounts = { at: now, map: parseMountinfo(read(this.mountinfoPath), real) };
-    }
-    return this.mounts.map;
-  }
+  // ---- lookups: memory only ----
 
   mountsOf(name: string): Mount[] {
-    const dev = this.get(name);
+    const dev = this.devs.get(name);
     if (!dev) return [];
-    const map = this.mountMap();
-    const out = [...(map.get(dev.majmin) ?? [])];
-    for (const m of map.get(`src:${name}`) ?? []) if (!out.some((x) => x.mount_point === m.mount_point)) out.push(m);
+    const out = [...this.mounts.get(dev.majmin)];
+    for (const m of this.mounts.get(`src:${name}`)) if (!out.some((x) => x.mount_point === m.mount_point)) out.push(m);
     return out;
   }
 
   mountOf(devName: string): Mount | undefined {
-    const name = this.resolve(devName);
+    const name = this.known(devName);
     return name ? this.mountsOf(name)[0] : undefined;
   }
 
   /**
    * The kernel name for: sdb, sdb1, dm-3, nvme0n1, md0, loop0, "8:16", "/dev/sdb", "/dev/mapper/x",
    * "2:0:0:1" or "sd 2:0:0:1" (SCSI address), a WWID, serial, DM/MD UUID or by-id name.
+   * Scans first if nothing was scanned yet (CLI use); the daemon scans at start.
    */
   resolve(query: string): string | undefined {
     this.ensure();
+    return this.known(query);
+  }
+
+  /** resolve() from memory alone: what identify() and mountOf() use on the event path. */
+  private known(query: string): string | undefined {
     if (this.devs.has(query)) return query;
-    const miss = this.missing.get(query);
-    if (miss !== undefined && Date.now() - miss < 2000) return undefined;
+    if (this.unknown.has(query)) return undefined;
     const found = this.lookup(query);
-    if (found === undefined) this.missing.set(query, Date.now());
+    if (found === undefined) {
+      if (this.unknown.size >= MAX_UNKNOWN) this.unknown.clear();
+      this.unknown.add(query);
+    }
     return found;
   }
 
   private lookup(query: string): string | undefined {
     let q = query.trim();
     if (q.startsWith("sd ")) q = q.slice(3);
+    if (q.startsWith("/")) q = basename(q); // /dev/sdb, /dev/mapper/x, /dev/disk/by-id/wwn-...
     if (this.devs.has(q)) return q;
-    if (q.startsWith("/")) {
-      try {
-        const real = realpathSync(q);
-        const n = basename(real);
-        if (this.devs.has(n) || this.lazy(n)) return n;
-      } catch {
-        // a path that no longer exists: fall through to its basename
-      }
-      q = basename(q);
-      if (this.devs.has(q)) return q;
+    if (MAJMIN.test(q)) return this.byMajmin.get(q);
+    if (!this.aliases) {
+      this.aliases = new Map();
+      for (const d of this.devs.values()) for (const a of aliasesOf(d)) if (!this.aliases.has(a)) this.aliases.set(a, d.name);
     }
-    if (MAJMIN.test(q)) {
-      const n = this.byMajmin.get(q);
-      if (n) return n;
-      const link = (() => {
-        try {
-          return basename(realpathSync(`${this.sysRoot}/dev/block/${q}`));
-        } catch {
-          return "";
-        }
-      })();
-      return link && this.lazy(link) ? link : undefined;
-    }
-    if (SCSI_ADDR.test(q)) {
-      for (const d of this.devs.values()) if (d.scsi_address === q && d.devtype !== "partition") return d.name;
-      const disks = list(`${this.sysRoot}/class/scsi_device/${q}/device/block`);
-      return disks[0] && this.lazy(disks[0]) ? disks[0] : undefined;
-    }
-    for (const d of this.devs.values()) {
-      if (q && (d.wwid === q || d.serial === q || d.dm_uuid === q || d.md_uuid === q || d.dm_name === q || d.by_id.includes(q))) {
-        return d.name;
-      }
-    }
-    return this.lazy(q) ? q : undefined;
-  }
-
-  /** A device the scan has not seen yet (hot-added since): read it from sysfs. */
-  private lazy(name: string): boolean {
-    return this.devs.has(name) || this.refresh(name) !== undefined;
+    return q ? this.aliases.get(q) : undefined;
   }
 
   /** Devices stacked above name (transitively), and for a partition also above its disk. */
@@ -450,7 +384,7 @@ export class DeviceInventory implements DeviceDirectory {
 
   identify(name: string): DeviceIdentity {
     try {
-      const resolved = this.resolve(name);
+      const resolved = this.known(name);
       const dev = resolved ? this.devs.get(resolved) : undefined;
       if (!dev) {
         const bare = name.startsWith("/dev/") ? name.slice(5) : name;
@@ -461,24 +395,4 @@ export class DeviceInventory implements DeviceDirectory {
       return { dev_name: name, dev_path: "", dev_wwid: "", owners: [] };
     }
   }
-}
-
-function parseKv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const eq = line.indexOf("=");
-    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-  return out;
-}
-
-/** The stable id: the device's WWID, else the DM/MD UUID, else a wwn-/nvme- by-id name, else the serial. */
-function pickWwid(dev: BlockDevice, wwid: string): string {
-  if (wwid) return wwid;
-  if (dev.dm_uuid) return dev.dm_uuid;
-  if (dev.md_uuid) return dev.md_uuid;
-  const wwn = dev.by_id.find((l) => l.startsWith("wwn-"));
-  if (wwn) return wwn.slice(4);
-  if (dev.serial) return dev.serial;
-  return dev.by_id[0] ?? "";
 }

@@ -2,42 +2,88 @@ import { expect, test } from "bun:test";
 import { Folder } from "./fold.ts";
 import { formatTime, type StorageEvent } from "../event.ts";
 
-const T0 = Date.UTC(2026, 10, 26) * 1000;
-const ev = (t_us: number, msg = "Buffer I/O error on dev sdb, logical block 0", source = "kmsg"): StorageEvent => ({
-  event_id: crypto.randomUUID(), time: formatTime(t_us), hostname: "h", severity: "error", system: "block",
-  event_type: "BLK_IO_ERROR", dev_name: "sdb", dev_path: "", dev_wwid: "", owners: [], msg, source, raw: msg, extension: {},
+const TEXT = "Buffer I/O error on dev sdb1, logical block 0, async page read";
+const ev = (seq: number, text = TEXT, type = "BLK_IO_ERROR"): StorageEvent => ({
+  event_id: crypto.randomUUID(), time: formatTime(Date.UTC(2026, 10, 26) * 1000 + seq), hostname: "h", severity: "error",
+  system: "block", event_type: type, dev_name: "sdb1", dev_path: "", dev_wwid: "", owners: [],
+  msg: "buffer I/O error at logical block 0", source: "kmsg", raw: `3,${seq},${seq * 10},-;${text}`, extension: {},
 });
 
-test("Folder folds identical kernel messages within the window into one event with repeat", () => {
+test("Folder: the first occurrence goes out at once; repeats are counted into one follow-up when the window closes", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(5000, (e) => out.push(e));
-  for (let i = 0; i < 100; i++) f.push(ev(T0 + i * 10_000)); // 100 within 1 s
-  f.push(ev(T0 + 500_000, "other message"));
-  expect(out).toHaveLength(0); // held until the window closes
-  f.expire(T0 + 5_000_000);
-  expect(out.map((e) => [e.msg, e.extension["repeat"]])).toEqual([["Buffer I/O error on dev sdb, logical block 0", 100]]);
-  f.expire(T0 + 5_500_000);
-  expect(out[1]!.msg).toBe("other message");
-  expect(out[1]!.extension["repeat"]).toBeUndefined();
+  const first = ev(1);
+  f.push(first, 0);
+  expect(out).toEqual([first]); // not held
+  for (let i = 2; i <= 100; i++) f.push(ev(i), i * 10); // 99 repeats within 1 s, other seq and timestamp
+  expect(out).toHaveLength(1);
   expect(f.folded).toBe(99);
+  f.expire(4999);
+  expect(out).toHaveLength(1);
+  f.expire(5000);
+  expect(out).toHaveLength(2);
+  expect(out[1]!.extension).toEqual({ repeat: 99, first_event_id: first.event_id });
+  expect(out[1]!.event_id).not.toBe(first.event_id);
+  expect(out[1]!.raw).toBe(`3,100,1000,-;${TEXT}`); // the last repeat's record
+  f.push(ev(101), 6000); // a new window: out at once again
+  expect(out).toHaveLength(3);
+  expect(out[2]!.extension).toEqual({});
 });
 
-test("Folder starts a new window after the old one closed, and passes non-kernel events through", () => {
+test("Folder: a window without repeats sends no follow-up", () => {
   const out: StorageEvent[] = [];
   const f = new Folder(1000, (e) => out.push(e));
-  f.push(ev(T0));
-  f.push(ev(T0 + 2_000_000)); // past the first window: releases the first, holds the second
-  expect(out).toHaveLength(1);
-  f.push(ev(T0, "udev thing", "udev"));
-  expect(out).toHaveLength(2);
+  f.push(ev(1), 0);
   f.expire(Infinity);
-  expect(out).toHaveLength(3);
+  expect(out).toHaveLength(1);
+  expect(f.pending).toBe(0);
 });
 
-test("Folder with a zero window passes everything through at once", () => {
+test("Folder: two different kernel texts never fold, even with the same summary; nor two event types of one record", () => {
   const out: StorageEvent[] = [];
-  const f = new Folder(0, (e) => out.push(e));
-  f.push(ev(T0));
-  f.push(ev(T0));
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1), 0);
+  f.push(ev(2, "Buffer I/O error on dev sdb1, logical block 0, lost async page write"), 1);
+  f.push(ev(3, TEXT, "FS_IO_ERROR"), 2);
+  expect(out.map((e) => e.raw)).toEqual([
+    `3,1,10,-;${TEXT}`, "3,2,20,-;Buffer I/O error on dev sdb1, logical block 0, lost async page write", `3,3,30,-;${TEXT}`,
+  ]);
+  expect(f.folded).toBe(0);
+});
+
+test("Folder: the header of every record form is left out of the comparison (kmsg, dmesg, journal lines in replay)", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  const at = (raw: string): StorageEvent => ({ ...ev(1), raw });
+  f.push(at(`3,1,10,-;${TEXT}\n SUBSYSTEM=block`), 0);
+  f.push(at(`3,9,90,c;${TEXT}\n SUBSYSTEM=block`), 1);
+  f.push(at(`[   12.345678] ${TEXT}`), 2);
+  f.push(at(`<3>[   13.000001] ${TEXT}`), 3);
+  f.push(at(`Nov 26 00:30:36 node-a kernel: ${TEXT}`), 4);
+  f.push(at(`Nov 26 00:30:37 node-a kernel: [ 14.5] ${TEXT}`), 5);
+  expect(out.map((e) => e.raw)).toEqual([`3,1,10,-;${TEXT}\n SUBSYSTEM=block`, `[   12.345678] ${TEXT}`]);
+  expect(f.folded).toBe(4);
+});
+
+test("Folder: a storm of distinct messages keeps at most 10000 windows open; the oldest closes early", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1, "message 0"), 0);
+  f.push(ev(2, "message 0"), 0); // a repeat: its follow-up goes out when the window closes early
+  for (let i = 1; i <= 10_000; i++) f.push(ev(i + 2, `message ${i}`), 1);
+  expect(f.pending).toBe(10_000);
+  expect(out).toHaveLength(10_002);
+  expect(out.filter((e) => e.extension.repeat !== undefined).map((e) => e.extension)).toEqual([{ repeat: 1, first_event_id: out[0]!.event_id }]);
+});
+
+test("Folder: events not from a kernel-log sender, and a zero window, pass through", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e));
+  f.push(ev(1), 0, false);
+  f.push(ev(1), 0, false);
   expect(out).toHaveLength(2);
+  const z = new Folder(0, (e) => out.push(e));
+  z.push(ev(1), 0);
+  z.push(ev(1), 0);
+  expect(out).toHaveLength(4);
 });

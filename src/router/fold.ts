@@ -1,54 +1,107 @@
-// Folds repeated identical kernel messages (SPEC §2): the first of a kind is held for the window;
-// identical ones within it only count; when the window closes one event goes out with
-// extension.repeat = count. Time is the events' own (kernel timestamps), so replay folds the same
-// way the live daemon does.
+// Folds repeated identical kernel messages (SPEC §2) without holding anything: the first of a kind
+// goes out at once; identical ones within the window (same event type and same kernel text without
+// the record header) are only counted; when the window closes with repeats, one follow-up event
+// goes out with extension.repeat = count and extension.first_event_id. The clock is monotonic and
+// passed in by the caller (performance.now() live, the recorded times in replay, never going back), so a
+// wall-clock step neither stalls nor releases a window.
 import type { StorageEvent } from "../event.ts";
-import { parseTime } from "../event.ts";
 
-interface Held {
-  event: StorageEvent;
-  until_us: number;
-  count: number;
+interface Open {
+  first: StorageEvent;
+  last: StorageEvent;
+  untilMs: number;
+  repeats: number;
 }
 
-export class Folder {
-  private held = new Map<string, Held>();
-  folded = 0;
+// Record headers, as the kmsg sender and replay's decoder (src/kmsg/decode.ts) accept them: the
+// /dev/kmsg "PRI,SEQ,TS,FLAGS;", or a journal/syslog prefix, "<PRI>", "fac:lvl : " and "[ TS] ".
+const KMSG_HEADER = /^\d{1,10},\d{1,20},\d{1,20},[^;\n]{0,64};/;
+const TEXT_HEADERS = [
+  /^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,6})?|\d{4}-\d\d-\d\dT[\d:.+Z-]{8,32}) \S+ [^:[\s]+(?:\[\d+\])?: ?/,
+  /^<\d{1,4}>/,
+  /^[a-z0-9]+ *:[a-z]+ *: /,
+  /^\[ *[^\]\n]{1,40}\] ?/,
+];
 
-  constructor(private windowMs: number, private out: (e: StorageEvent) => void) {}
+/** A raw line's kernel text: its record header (and time stamps) removed. */
+function kernelText(line: string): string {
+  if (KMSG_HEADER.test(line)) return line.replace(KMSG_HEADER, "");
+  for (const re of TEXT_HEADERS) line = line.replace(re, "");
+  return line;
+}
+
+/** Bound on open windows (distinct messages within one window). */
+const MAX_OPEN = 10_000;
+
+export class Folder {
+  private open = new Map<string, Open>();
+  folded = 0;
+  /** Senders whose events fold (their plugin declares foldRepeats), whatever their instance name. */
+  readonly sources = new Set<string>();
+  /** Replay's clock: the recorded events' times (ms), never going back. */
+  private replayMs = 0;
+
+  constructor(private windowMs: number, private out: (e: StorageEvent) => void, private replay = false) {}
+
+  /** The fold clock in ms: monotonic live, the recorded times in replay. */
+  clockMs(): number {
+    return this.replay ? this.replayMs : performance.now();
+  }
+
+  /** An event of the pipeline; `timeUs` is its recorded time (replay's clock). */
+  offer(e: StorageEvent, timeUs: number | undefined): void {
+    if (this.replay && timeUs !== undefined) this.replayMs = Math.max(this.replayMs, timeUs / 1000);
+    this.push(e, this.clockMs(), this.sources.has(e.source));
+  }
 
   setWindow(ms: number): void {
     this.windowMs = ms;
   }
 
+  /** Event type plus the kernel text of every record in raw, record headers removed. */
   static key(e: StorageEvent): string {
-    return `${e.system}\0${e.event_type}\0${e.dev_name}\0${e.msg}`;
+    return `${e.system}\0${e.event_type}\0${e.raw.split("\n").map(kernelText).join("\n")}`;
   }
 
-  push(e: StorageEvent): void {
-    if (this.windowMs <= 0 || e.source !== "kmsg") return this.out(e);
-    const t = parseTime(e.time);
-    this.expire(t);
+  /** `fold` false passes the event through untouched (not from a kmsg-plugin instance). */
+  push(e: StorageEvent, nowMs: number, fold = true): void {
+    if (!fold || this.windowMs <= 0 || !e.raw) return this.out(e);
+    this.expire(nowMs);
     const k = Folder.key(e);
-    const h = this.held.get(k);
-    if (h) {
-      h.count++;
+    const o = this.open.get(k);
+    if (o) {
+      o.repeats++;
+      o.last = e;
       this.folded++;
       return;
     }
-    this.held.set(k, { event: e, until_us: t + this.windowMs * 1000, count: 1 });
+    if (this.open.size >= MAX_OPEN) this.closeOldest();
+    this.open.set(k, { first: e, last: e, untilMs: nowMs + this.windowMs, repeats: 0 });
+    this.out(e);
   }
 
-  /** Releases what is due at `now_us` (all with Infinity). */
-  expire(now_us: number): void {
-    for (const [k, h] of this.held) {
-      if (h.until_us > now_us) break; // held in arrival order, so the rest is later still
-      this.held.delete(k);
-      this.out(h.count > 1 ? { ...h.event, extension: { ...h.event.extension, repeat: h.count } } : h.event);
+  /** Closes the windows due at `nowMs` (all with Infinity); a window with repeats sends its follow-up. */
+  expire(nowMs: number): void {
+    for (const [k, o] of this.open) {
+      if (o.untilMs > nowMs) break; // opened in clock order with one window: the rest close later
+      this.open.delete(k);
+      if (o.repeats === 0) continue;
+      const { last, first } = o;
+      this.out({
+        ...last,
+        event_id: crypto.randomUUID(),
+        extension: { ...last.extension, repeat: o.repeats, first_event_id: first.event_id },
+      });
     }
   }
 
+  /** A storm of distinct messages: the oldest window closes early (its follow-up goes out now). */
+  private closeOldest(): void {
+    const first = this.open.values().next().value;
+    if (first) this.expire(first.untilMs);
+  }
+
   get pending(): number {
-    return this.held.size;
+    return this.open.size;
   }
 }

@@ -84,11 +84,31 @@ export function bitNames(value: number, names: Readonly<Record<number, string>>)
   return out;
 }
 
+// "PRI,SEQ," at the start of a raw /dev/kmsg record.
+const KMSG_SEQ = /^\d{1,10},(\d{1,20}),/;
+
+/** The seq of a raw /dev/kmsg record, undefined for other text (dmesg or journal lines in replay). */
+export function kmsgSeq(raw: string | undefined): number | undefined {
+  const m = raw === undefined ? null : KMSG_SEQ.exec(raw);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The lowest kmsg seq among the first records of raw texts (for Parser.oldestHeld). */
+export function minSeq(raws: Iterable<string | undefined>): number | undefined {
+  let min: number | undefined;
+  for (const raw of raws) {
+    const seq = kmsgSeq(raw);
+    if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+  }
+  return min;
+}
+
 /**
  * Multi-record kernel reports (a SCSI failure's Result/Sense/CDB lines, an ATA exception's
- * SError/failed command/res lines) held per key until complete, superseded or stale.
+ * SError/failed command/res lines) held per key until complete, superseded or stale. Kept in the
+ * order of their last record, so the first is always the next to expire (nextFlushIn()).
  */
-export class HeldReports<R extends { records: string[] }> {
+export class HeldReports<R extends { records: string[]; source?: string }> {
   private held = new Map<string, { report: R; lastMs: number }>();
 
   constructor(
@@ -124,7 +144,30 @@ export class HeldReports<R extends { records: string[] }> {
 
   touch(key: string): void {
     const h = this.held.get(key);
-    if (h) h.lastMs = this.now();
+    if (!h) return;
+    h.lastMs = this.now();
+    this.held.delete(key); // to the end: the order stays that of the last records
+    this.held.set(key, h);
+  }
+
+  /** Ms until expire(false) releases the next report (<= 0: due now); undefined when none is held. */
+  nextFlushIn(): number | undefined {
+    const first = this.held.values().next().value;
+    return first ? first.lastMs + this.maxAgeMs - this.now() : undefined;
+  }
+
+  /** The lowest kmsg seq among held records of `source` (what a kmsg cursor must not pass). */
+  oldestSeq(source: string): number | undefined {
+    let min: number | undefined;
+    for (const { report } of this.held.values()) {
+      if (report.source !== undefined && report.source !== source) continue;
+      for (const raw of report.records) {
+        const seq = kmsgSeq(raw);
+        if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+        break; // records are in order: the first is the oldest
+      }
+    }
+    return min;
   }
 
   take(key: string): R | undefined {
@@ -167,7 +210,7 @@ export interface GuardContext {
 }
 
 /**
- * The message of a kmsg record when it can be kernel text, else undefined (counted and logged once):
+ * The message of a kmsg record when it can be kernel text, else undefined (counted, logged rate-limited per kind):
  * other record kinds, messages over MAX_KMSG_LEN, and NUL bytes (the kernel escapes those as \x00).
  */
 export function kernelMsg(rec: { kind: string; msg?: string }, ctx: GuardContext): string | undefined {
@@ -192,6 +235,9 @@ type Emit = (draft: EventDraft) => void;
 export interface KmsgParserState {
   parse(rec: KmsgRecord, msg: string, emit: Emit): void;
   flush?(emit: Emit, final: boolean): void;
+  /** See Parser.nextFlushIn and Parser.oldestHeld. */
+  nextFlushIn?(): number | undefined;
+  oldestHeld?(source: string): number | undefined;
 }
 
 /** The Parser object of a kernel-log parser plugin: accepts kmsg, guards messages, delegates. */
@@ -206,6 +252,8 @@ export function kmsgParser(ctx: GuardContext, state: KmsgParserState): Parser {
     flush(emit, final) {
       state.flush?.(emit, final);
     },
+    nextFlushIn: () => state.nextFlushIn?.(),
+    oldestHeld: (source) => state.oldestHeld?.(source),
   };
 }
 

@@ -17,7 +17,7 @@ export function recordLines(msg: string): string[] {
 export const NO_GUARD: GuardContext = { count() {}, log: { once() {} } };
 
 /**
- * True, counted and logged once, when a line a pattern matched holds a raw NUL or U+FFFD: the
+ * True, counted and logged (rate-limited), when a line a pattern matched holds a raw NUL or U+FFFD: the
  * kernel escapes such bytes as \xNN, so this is not kernel text and must not become an event.
  */
 export function invalidText(line: string, guard: GuardContext): boolean {

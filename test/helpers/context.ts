@@ -1,6 +1,6 @@
 // A plugin context for unit tests: records what the plugin emits, counts and logs.
 import type {
-  BaseContext, DeviceDirectory, EventDraft, Logger, RawRecord, SenderContext,
+  BaseContext, DeviceDirectory, EventDraft, Logger, ParserContext, RawRecord, SenderContext,
 } from "../../src/plugin-api.ts";
 import { createDeviceDirectory } from "../../src/devices/index.ts";
 import { ServiceMap } from "../../src/util/services.ts";
@@ -14,7 +14,7 @@ export interface Recorded {
   readyCalls: number;
 }
 
-export function makeContext(over: Partial<SenderContext> = {}): { ctx: SenderContext; rec: Recorded; abort: AbortController } {
+export function makeContext(over: Partial<SenderContext & ParserContext> = {}): { ctx: SenderContext & ParserContext; rec: Recorded; abort: AbortController } {
   const rec: Recorded = { records: [], events: [], counts: new Map(), logs: [], readyCalls: 0 };
   const abort = new AbortController();
   const seen = new Set<string>();
@@ -24,13 +24,14 @@ export function makeContext(over: Partial<SenderContext> = {}): { ctx: SenderCon
     once: (kind, msg) => { if (!seen.has(kind)) { seen.add(kind); rec.logs.push(`once: ${msg}`); } },
   };
   const devices: DeviceDirectory = createDeviceDirectory();
-  const ctx: SenderContext = {
+  const ctx: SenderContext & ParserContext = {
     instance: "test", plugin: "test", hostname: "testhost", stateDir: "/tmp/storeventd-test-state",
     log, native: nativeAddon(), devices, services: new ServiceMap(), signal: abort.signal,
     count: (name, n = 1) => void rec.counts.set(name, (rec.counts.get(name) ?? 0) + n),
     emitEvent: (d) => void rec.events.push(d),
     emit: (r) => void rec.records.push(r),
     ready: () => void rec.readyCalls++,
+    holdMaxMs: 250,
     ...over,
   };
   return { ctx, rec, abort };

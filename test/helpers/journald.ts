@@ -1,6 +1,6 @@
 // A real systemd-journald for tests, in its own journal namespace (systemd-journald NAME), so it
 // never touches the host's /run/systemd/journal/socket and runs beside other tests' instances.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 export const JOURNALD = "/lib/systemd/systemd-journald";
 export const canRunJournald = process.getuid?.() === 0 && existsSync(JOURNALD);
@@ -16,12 +16,16 @@ export interface JournalNamespace {
   stop(): Promise<void>;
 }
 
-export async function startJournalNamespace(prefix = "sevdtest"): Promise<JournalNamespace> {
+/** conf: the text of /etc/systemd/journald@NS.conf for this namespace (e.g. "[Journal]\nReadKMsg=yes\n"), removed at stop. */
+export async function startJournalNamespace(prefix = "sevdtest", conf?: string): Promise<JournalNamespace> {
   const ns = `${prefix}${process.pid}${Math.floor(Math.random() * 1e6)}`;
   const socket = `/run/systemd/journal.${ns}/socket`;
+  const confFile = `/etc/systemd/journald@${ns}.conf`;
+  if (conf !== undefined) writeFileSync(confFile, conf);
   const machineId = existsSync("/etc/machine-id") ? readFileSync("/etc/machine-id", "utf8").trim() : "";
   const proc = Bun.spawn([JOURNALD, ns], { stdout: "ignore", stderr: "ignore" });
   const cleanup = () => {
+    if (conf !== undefined) rmSync(confFile, { force: true });
     rmSync(`/run/systemd/journal.${ns}`, { recursive: true, force: true });
     if (machineId) {
       rmSync(`/var/log/journal/${machineId}.${ns}`, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// The three native parsers' libFuzzer targets (ASan + UBSan, seeded from the fixtures, with a
+// The native parsers' libFuzzer targets (ASan + UBSan, seeded from the fixtures, with a
 // dictionary each) run a short pass of 100k executions each: no finding, and each target really ran
 // that many inputs. `npm run fuzz -- SECONDS` runs them longer; native/fuzz/README.md has the figures.
 import { expect, test } from "bun:test";
@@ -13,7 +13,7 @@ test(`fuzz targets: ${RUNS} executions each under ASan and UBSan, no finding`, (
   console.log(out.trim());
   expect(r.stderr.toString() + out).not.toContain("FINDING");
   expect(r.exitCode).toBe(0);
-  for (const t of ["events2", "kmsg_record", "uevent_parse"]) {
+  for (const t of ["events2", "kmsg_record", "uevent_parse", "journal_entry"]) {
     const line = out.split("\n").find((l) => l.startsWith(`${t}: `));
     expect(line, `no summary for ${t}`).toBeDefined();
     expect(Number(/: (\d+) runs/.exec(line!)?.[1])).toBeGreaterThanOrEqual(RUNS);

@@ -225,6 +225,14 @@ export class AtaParser {
     for (const r of this.held.expire(final)) emit(toDraft(r));
   }
 
+  nextFlushIn(): number | undefined {
+    return this.held.nextFlushIn();
+  }
+
+  oldestHeld(source: string): number | undefined {
+    return this.held.oldestSeq(source);
+  }
+
   private endPort(port: string, emit: Emit): void {
     const r = this.held.take(port);
     if (r) emit(toDraft(r));

@@ -7,7 +7,7 @@ import { AtaParser } from "./ata.ts";
 import { EVENTS } from "./events.ts";
 
 const schema = v.strictObject({
-  report_hold: v.pipe(v.optional(Duration, "1s"), v.description("How long an exception report (exception line, SError, failed command, cmd/res, status) is held for more lines of the same port before it is emitted as it is.")),
+  report_hold: v.pipe(v.optional(Duration), v.description("How long an exception report (exception line, SError, failed command, cmd/res, status) is held for more lines of the same port before it is emitted as it is. Default: [main] hold_max (250 ms)."))
 });
 
 export default definePlugin({
@@ -18,6 +18,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return kmsgParser(ctx, new AtaParser(config.report_hold));
+    return kmsgParser(ctx, new AtaParser(config.report_hold ?? ctx.holdMaxMs));
   },
 });

@@ -1,19 +1,25 @@
 // Device-mapper and multipath parser: path failures/reinstatements (kernel line and dm uevent merged
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
-import { definePlugin, Duration, type EventDraft, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
+import { definePlugin, Duration, type EventDraft, type JournalRecord, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
+import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
+import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
+  multipathd_daemons: v.pipe(
+    v.optional(v.array(v.string()), ["multipathd"]),
+    v.description("Journal identifiers whose lines are read as multipathd's (journal sender; see multipathd.ts)."),
+  ),
   merge_window: v.pipe(
-    v.optional(Duration, "1s"),
+    v.optional(Duration),
     v.description(
       "How long the first half of a multipath path failure or reinstatement (the kernel line or dm's " +
-        "PATH_FAILED/PATH_REINSTATED uevent) waits for the other half before it is reported alone.",
+        "PATH_FAILED/PATH_REINSTATED uevent) waits for the other half before it is reported alone. " +
+        "Default: [main] hold_max (250 ms).",
     ),
   ),
 });
@@ -21,8 +27,8 @@ export const schema = v.strictObject({
 type Emit = (d: EventDraft) => void;
 type PathAction = "fail" | "reinstate";
 
-/** One path failure/reinstatement, from one or both of its halves. */
-interface PathReport {
+/** One path failure/reinstatement, from one or both of its halves (and multipathd's lines). */
+interface PathReport extends DaemonFields {
   action: PathAction;
   path: string;
   map?: string; // "253:3"
@@ -70,12 +76,16 @@ function pathEvents(r: PathReport): EventDraft[] {
   const extension: Record<string, unknown> = { path: r.path };
   if (r.map) extension.map = r.map;
   if (r.mapDev) extension.map_dev = r.mapDev;
-  if (r.name) extension.map_name = r.name;
+  if (r.name ?? r.alias) extension.map_name = r.name ?? r.alias;
   if (r.uuid) extension.map_uuid = r.uuid;
   if (r.validPaths !== undefined) extension.valid_paths = r.validPaths;
   if (r.seqnum !== undefined) extension.dm_seqnum = r.seqnum;
-  extension.reported_by = r.kmsg && r.uevent ? ["kmsg", "uevent"] : [r.kmsg ? "kmsg" : "uevent"];
-  const left = r.validPaths !== undefined ? `, ${r.validPaths} valid path${r.validPaths === 1 ? "" : "s"} left` : "";
+  if (r.remaining !== undefined) extension.remaining_paths = r.remaining;
+  if (r.checker) extension.checker = r.checker;
+  if (r.checkerMsg) extension.checker_msg = r.checkerMsg;
+  extension.reported_by = [r.kmsg && "kmsg", r.uevent && "uevent", r.daemon && "multipathd"].filter(Boolean);
+  const valid = r.validPaths ?? r.remaining;
+  const left = valid !== undefined ? `, ${valid} valid path${valid === 1 ? "" : "s"} left` : "";
   const raw = r.records.join("\n");
   const base = { system: "multipath" as const, owners, time_us: r.timeUs, raw };
   const out: EventDraft[] = [
@@ -83,13 +93,13 @@ function pathEvents(r: PathReport): EventDraft[] {
       ? { ...base, severity: "warn", event_type: "DM_MPATH_PATH_DOWN", dev_name: r.path, msg: `Multipath path ${r.path} failed${inMap}${left}.`, extension }
       : { ...base, severity: "info", event_type: "DM_MPATH_PATH_UP", dev_name: r.path, msg: `Multipath path ${r.path} reinstated${inMap}${left}.`, extension },
   ];
-  if (r.action === "fail" && r.validPaths === 0) {
+  if (r.action === "fail" && valid === 0) {
     const ext: Record<string, unknown> = { reason: "last path failed", path: r.path };
     if (r.map) ext.map = r.map;
-    if (r.name) ext.map_name = r.name;
+    if (r.name ?? r.alias) ext.map_name = r.name ?? r.alias;
     if (r.uuid) ext.map_uuid = r.uuid;
     out.push({
-      severity: "error", system: "multipath", event_type: "DM_MPATH_NO_PATHS", dev_name: r.mapDev ?? r.map ?? "",
+      severity: "error", system: "multipath", event_type: "DM_MPATH_NO_PATHS", dev_name: r.mapDev ?? r.map ?? r.alias ?? "",
       dev_wwid: wwidOf(r.uuid) || undefined, time_us: r.timeUs, raw,
       msg: `Multipath map ${mapLabel ?? r.path} has no valid paths left: I/O is queued (queue_if_no_path) or failed.`, extension: ext,
     });
@@ -108,19 +118,36 @@ function raidEvent(r: RaidReport): EventDraft {
 }
 
 export class DmParser {
-  readonly accepts = ["kmsg", "uevent"] as const;
+  readonly accepts = ["kmsg", "uevent", "journal"] as const;
   private paths = new Map<string, PathReport>();
   private raid: RaidReport | undefined;
   private seenUevents = new Set<string>(); // the same uevent from the kernel and from udev
 
-  constructor(private windowMs: number, private guard: GuardContext = NO_GUARD) {}
+  private mp: Multipathd<PathReport>;
+  private mpNames: Set<string>;
+
+  constructor(private windowMs: number, private guard: GuardContext = NO_GUARD, multipathdNames: readonly string[] = ["multipathd"]) {
+    this.mpNames = new Set(multipathdNames);
+    this.mp = new Multipathd<PathReport>({
+      held: (key) => this.paths.get(key),
+      daemonOnly: (n: Note, emit) => {
+        for (const d of pathEvents({ ...n, kmsg: false, uevent: false })) emit(d);
+      },
+    }, windowMs, (n) => guard.count(n));
+  }
 
   parse(rec: RawRecord, emit: Emit): void {
     if (rec.kind === "kmsg") this.parseKmsg(rec, emit);
     else if (rec.kind === "uevent") this.parseUevent(rec, emit);
+    else if (rec.kind === "journal" && this.mpNames.has(rec.daemon)) this.parseJournal(rec, emit);
+  }
+
+  private parseJournal(rec: JournalRecord, emit: Emit): void {
+    this.mp.parse(rec, emit);
   }
 
   flush(emit: Emit, final: boolean): void {
+    this.mp.flush(emit, final);
     const limit = performance.now() - this.windowMs;
     // raid4/5/6 prints "Operation continuing" as a record of its own, right after the failure.
     if (final || (this.raid && this.raid.heldAtMs <= limit)) this.flushRaid(emit);
@@ -130,6 +157,21 @@ export class DmParser {
         for (const d of pathEvents(r)) emit(d);
       }
     }
+  }
+
+  nextFlushIn(): number | undefined {
+    let first = this.raid?.heldAtMs;
+    for (const r of this.paths.values()) if (first === undefined || r.heldAtMs < first) first = r.heldAtMs;
+    return first === undefined ? undefined : first + this.windowMs - performance.now();
+  }
+
+  oldestHeld(_source: string): number | undefined {
+    let min: number | undefined; // reports do not keep their sender: the oldest of any holds every cursor back
+    for (const r of [...this.paths.values(), ...(this.raid ? [this.raid] : [])]) {
+      const seq = r.records.map(kmsgSeq).find((s) => s !== undefined);
+      if (seq !== undefined && (min === undefined || seq < min)) min = seq;
+    }
+    return min;
   }
 
   /**
@@ -280,6 +322,7 @@ export class DmParser {
   /** Completes a held opposite half of the same report, or holds this one. */
   private half(r: PathReport, emit: Emit): void {
     const key = `${r.action}|${r.path}`;
+    this.mp.absorb(key, r);
     const held = this.paths.get(key);
     const near = held?.timeUs === undefined || r.timeUs === undefined ||
       Math.abs(held.timeUs - r.timeUs) <= (this.windowMs + CLOCK_SKEW_MS) * 1000;
@@ -288,7 +331,9 @@ export class DmParser {
       const k = held.kmsg ? held : r;
       const u = held.uevent ? held : r;
       this.guard.count("merged");
-      for (const d of pathEvents({ ...u, map: u.map ?? k.map, mapDev: u.mapDev ?? k.mapDev, kmsg: true, uevent: true,
+      const daemon: DaemonFields = { daemon: held.daemon || r.daemon, remaining: held.remaining ?? r.remaining,
+        alias: held.alias ?? r.alias, checker: held.checker ?? r.checker, checkerMsg: held.checkerMsg ?? r.checkerMsg };
+      for (const d of pathEvents({ ...u, ...daemon, map: u.map ?? k.map, mapDev: u.mapDev ?? k.mapDev, kmsg: true, uevent: true,
         timeUs: held.timeUs ?? r.timeUs, records: [...held.records, ...r.records] })) emit(d);
       return;
     }
@@ -332,6 +377,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new DmParser(config.merge_window, ctx);
+    return new DmParser(config.merge_window ?? ctx.holdMaxMs, ctx, config.multipathd_daemons);
   },
 });

@@ -12,6 +12,7 @@ import { openKmsgReader } from "../../../src/kmsg/reader.ts";
 import { KmsgStatus } from "../../../src/kmsg/record.ts";
 import { nativeAddon } from "../../../src/native.ts";
 import { makeParser } from "../../../test/helpers/parser-fixtures.ts";
+import { createDeviceDirectory } from "../../../src/devices/index.ts";
 
 const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && existsSync("/dev/kmsg") &&
   Bun.which("mkfs.ext4") !== null && Bun.which("losetup") !== null;
@@ -86,8 +87,10 @@ async function live(mkfs: string[], name: string, mountOpts: string[] = [], size
   const kmsg = new KmsgTail();
   cleanups.push(() => kmsg.close());
   await kmsg.ready();
-  const { parser } = await makeParser(plugin, {});
+  const devices = createDeviceDirectory();
+  const { parser } = await makeParser(plugin, {}, { devices });
   const fs = loopFs(mkfs, name, mountOpts, size);
+  devices.scan(); // what the daemon's udev sender does on the loop device's uevents (lookups never read sysfs)
   const out: EventDraft[] = [];
   const mine = () => out.filter((d) => d.dev_name === fs.loop);
   return {

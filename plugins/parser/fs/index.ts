@@ -11,11 +11,11 @@ import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   join_window: v.pipe(
-    v.optional(Duration, "1s"),
+    v.optional(Duration),
     v.description(
       "How long a multi-line filesystem report stays open for its further lines (an XFS shutdown with " +
         "\"Please unmount...\", an XFS corruption report with its hex dump, a btrfs checksum error with " +
-        "the device's error counters) before it is emitted as one event.",
+        "the device's error counters) before it is emitted as one event. Default: [main] hold_max (250 ms).",
     ),
   ),
   mountinfo: v.pipe(
@@ -101,6 +101,14 @@ export class FsParser {
     }
     if (invalidText(msg, this.guard)) return;
     this.handle(FS_PATTERN_BY_ID.get(m.id)! as FsPattern, m.groups, rec, emit);
+  }
+
+  nextFlushIn(): number | undefined {
+    return this.held.nextFlushIn();
+  }
+
+  oldestHeld(source: string): number | undefined {
+    return this.held.oldestSeq(source);
   }
 
   flush(emit: Emit, final: boolean): void {
@@ -345,6 +353,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new FsParser(config.join_window, mountLookup(ctx.devices, config.mountinfo), ctx);
+    return new FsParser(config.join_window ?? ctx.holdMaxMs, mountLookup(ctx.devices, config.mountinfo), ctx);
   },
 });

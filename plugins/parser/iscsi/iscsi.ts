@@ -1,6 +1,6 @@
 // iSCSI initiator transport messages -> ISCSI_* events.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, lineParser, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, lineParser, minSeq, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
 
 // iscsi_cls_conn_printk / iscsi_cls_session_printk are dev_printk on the transport class device:
 // its driver string is empty, so the record starts with a space (" connection1:0: ...").
@@ -100,6 +100,8 @@ export function iscsiParser(now: () => number = () => performance.now()): KmsgPa
       if (ping) emit(ping.d);
       lines.parse(rec, msg, emit);
     },
+    nextFlushIn: () => (pings.size ? Math.min(...[...pings.values()].map((p) => p.atMs + 100)) - now() : undefined),
+    oldestHeld: () => minSeq([...pings.values()].map((p) => p.d.raw)),
     flush(emit, final) {
       for (const [conn, p] of pings) {
         if (!final && now() - p.atMs < 100) continue;

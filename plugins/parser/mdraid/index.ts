@@ -4,10 +4,15 @@ import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "
 import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
 import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
+import { MdadmMonitor } from "./mdadm.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
+  mdadm_daemons: v.pipe(
+    v.optional(v.array(v.string()), ["mdadm"]),
+    v.description("Journal identifiers whose lines are read as `mdadm --monitor --syslog`'s (see mdadm.ts)."),
+  ),
   report_checks: v.pipe(
     v.optional(v.boolean(), true),
     v.description(
@@ -34,15 +39,31 @@ function levelName(level: string | undefined): string {
 }
 
 export class MdParser {
-  readonly accepts = ["kmsg"] as const;
+  readonly accepts = ["kmsg", "journal"] as const;
   /** A member failure, held for the "Operation continuing on N devices." / "Cannot continue
    * operation" line that completes the report (same record on 4.18, the next one on 5.x/6.x). */
   private failure: { d: EventDraft; seq: number } | undefined;
-  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD) {}
+  private mdadm: MdadmMonitor;
+  private mdadmNames: Set<string>;
+  constructor(private reportChecks: boolean, private guard: GuardContext = NO_GUARD, mdadmNames: readonly string[] = ["mdadm"],
+    resolve: (path: string) => string = () => "") {
+    this.mdadm = new MdadmMonitor(resolve, 120_000, (n) => guard.count(n));
+    this.mdadmNames = new Set(mdadmNames);
+  }
 
-  flush(emit: Emit, _final: boolean): void {
-    if (this.failure) emit(this.failure.d);
+  /** Released by the 250 ms flush (no nextFlushIn); the kmsg cursor stays before it meanwhile. */
+  oldestHeld(_source: string): number | undefined {
+    return this.failure?.seq;
+  }
+
+  flush(out: Emit, _final: boolean): void {
+    if (this.failure) this.kernelEmit(out)(this.failure.d);
     this.failure = undefined;
+  }
+
+  /** The kernel's events pass mdadm's join: one failure, one event (mdadm.ts). */
+  private kernelEmit(out: Emit): Emit {
+    return (d) => void (this.mdadm.kernel(d) && out(d));
   }
 
   /** Completes the held failure with the array's state; false when `line` is not its sequel. */
@@ -66,8 +87,13 @@ export class MdParser {
     return true;
   }
 
-  parse(rec: RawRecord, emit: Emit): void {
+  parse(rec: RawRecord, out: Emit): void {
+    if (rec.kind === "journal") {
+      if (this.mdadmNames.has(rec.daemon)) this.mdadm.parse(rec, out);
+      return;
+    }
     if (rec.kind !== "kmsg") return;
+    const emit = this.kernelEmit(out);
     const msg = kernelMsg(rec, this.guard);
     if (msg === undefined || !mayBeMd(msg)) return;
     for (const line of recordLines(msg)) {
@@ -75,7 +101,7 @@ export class MdParser {
       if (!m) continue;
       if (invalidText(line, this.guard)) continue;
       if (this.complete(m.id, m.groups, rec, emit)) continue;
-      this.flush(emit, false);
+      this.flush(out, false);
       const d = this.build(m.id, m.groups, rec);
       if (!d) continue;
       if (m.id === "disk_failure") {
@@ -185,6 +211,7 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new MdParser(config.report_checks, ctx);
+    const resolve = (path: string) => (path.startsWith("/dev/md/") ? ctx.devices.identify(path).dev_name : "");
+    return new MdParser(config.report_checks, ctx, config.mdadm_daemons, resolve);
   },
 });

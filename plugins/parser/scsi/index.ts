@@ -8,7 +8,7 @@ import { ScsiParser } from "./scsi.ts";
 import { EVENTS } from "./events.ts";
 
 const schema = v.strictObject({
-  report_hold: v.pipe(v.optional(Duration, "1s"), v.description("How long an incomplete multi-record failure report (Result, Sense Key, Add. Sense, CDB) is held before it is emitted as it is.")),
+  report_hold: v.pipe(v.optional(Duration), v.description("How long an incomplete multi-record failure report (Result, Sense Key, Add. Sense, CDB) is held before it is emitted as it is. Default: [main] hold_max (250 ms)."))
 });
 
 export default definePlugin({
@@ -19,6 +19,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return kmsgParser(ctx, new ScsiParser(config.report_hold));
+    return kmsgParser(ctx, new ScsiParser(config.report_hold ?? ctx.holdMaxMs));
   },
 });

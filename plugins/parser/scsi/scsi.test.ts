@@ -12,7 +12,7 @@ parserSuite({ plugin, dir: import.meta.dir, patterns: SCSI_TABLE.patterns, hosti
 
 describe("scsi parser", () => {
   test("report_hold must be a duration", () => {
-    expect(v.parse(plugin.schema, {})).toEqual({ report_hold: 1000 });
+    expect(v.parse(plugin.schema, {})).toEqual({}); // default: [main] hold_max
     expect(v.parse(plugin.schema, { report_hold: "250ms" })).toEqual({ report_hold: 250 });
     expect(() => v.parse(plugin.schema, { report_hold: "soon" })).toThrow();
   });

@@ -2,7 +2,7 @@
 // several records (Result, Sense Key, Add. Sense, CDB); they are held per device+tag and become one
 // SCSI_SENSE (or SCSI_TIMEOUT / SCSI_CMD_FAILED when there is no sense data) event.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, decNum, hexNum } from "../../../src/util/kpattern.ts";
+import { HeldReports, decNum, hexNum, kmsgSeq } from "../../../src/util/kpattern.ts";
 import { ASC_RANGES, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
 import { SCSI_TABLE, scsiGate, type ScsiPatternId } from "./patterns.ts";
 
@@ -160,6 +160,18 @@ export class ScsiParser {
       this.last = undefined;
     }
     for (const r of this.held.expire(final)) emit(toDraft(r));
+  }
+
+  nextFlushIn(): number | undefined {
+    const held = this.held.nextFlushIn();
+    const done = this.done ? this.done.atMs + 100 - this.now() : undefined;
+    return done === undefined ? held : held === undefined ? done : Math.min(held, done);
+  }
+
+  oldestHeld(source: string): number | undefined {
+    const held = this.held.oldestSeq(source);
+    const done = this.done ? kmsgSeq(this.done.r.records[0]) : undefined;
+    return done === undefined ? held : held === undefined ? done : Math.min(held, done);
   }
 
   private complete(key: string, r: Report): void {

@@ -98,12 +98,17 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
   let timer: ReturnType<typeof setTimeout> | undefined;
   let started = "";
 
+  // The cursor passes only records whose events reached the router: never one a parser still holds
+  // (a crash then re-reads the held report's records instead of losing them).
   const saveCursor = () => {
     timer = undefined;
-    if (cursorSeq < 0 || cursorSeq === savedSeq) return;
+    const held = ctx.oldestHeld?.();
+    const seq = held !== undefined ? Math.min(cursorSeq, held - 1) : cursorSeq;
+    if (held !== undefined && seq < cursorSeq) timer = setTimeout(saveCursor, config.cursor_interval);
+    if (seq < 0 || seq === savedSeq) return;
     try {
-      writeCursor(cursorFile, { boot_id: bootId, seq: cursorSeq });
-      savedSeq = cursorSeq;
+      writeCursor(cursorFile, { boot_id: bootId, seq });
+      savedSeq = seq;
     } catch (e) {
       ctx.count("cursor_errors");
       ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${(e as Error).message}`);
@@ -145,15 +150,16 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
         ctx.count("bad_props", d.badProps);
         ctx.log.once("bad_props", `skipping continuation lines that are not " KEY=value" in seq ${rec.seq}`);
       }
-      cursorSeq = rec.seq;
       if (rec.facility !== 0 && !config.accept_user_records) {
         stats.user_skipped++;
         ctx.count("user_skipped");
+        cursorSeq = rec.seq;
         continue;
       }
       stats.forwarded++;
       ctx.count("forwarded");
-      ctx.emit(rec);
+      ctx.emit(rec); // synchronous: parsed, folded and queued at the receivers when it returns
+      cursorSeq = rec.seq;
     }
     if (cursorSeq !== savedSeq) timer ??= setTimeout(saveCursor, config.cursor_interval);
   };
@@ -162,6 +168,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
     reader?.close();
     clearTimeout(timer);
     saveCursor();
+    clearTimeout(timer);
   };
 
   return {
@@ -201,4 +208,5 @@ export default definePlugin({
   schema,
   sample,
   create: (config, ctx) => createKmsgSender(config, ctx),
+  foldRepeats: true,
 });

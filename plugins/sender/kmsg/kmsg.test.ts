@@ -13,9 +13,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const DEV_PRINTK = join(import.meta.dir, "testdata/dev-printk/input.kmsg");
 let n = 0;
 
-async function runOnFile(path: string, options: Record<string, unknown>, noNative: boolean) {
+async function runOnFile(path: string, options: Record<string, unknown>, noNative: boolean, oldestHeld?: () => number | undefined) {
   const stateDir = join(dir, `state-${n++}`);
-  const { ctx, rec } = makeContext({ stateDir });
+  const { ctx, rec } = makeContext({ stateDir, oldestHeld });
   const sender = createKmsgSender(v.parse(schema, { path, ...options }), ctx, { noNative });
   await sender.run(); // a regular file ends at EOF
   return { rec, status: sender.status!(), stateDir };
@@ -79,6 +79,15 @@ describe.each([["native", false], ["typescript", true]] as const)("kmsg sender (
     const again = await runOnFile(DEV_PRINTK, { from: "cursor", cursor_file: cursor }, noNative);
     expect(again.rec.records.map((r) => r.kind === "kmsg" && r.seq)).toEqual([4125, 4126, 4127]);
     expect(again.rec.events).toEqual([]);
+  });
+
+  test("the cursor stays before the oldest record a parser still holds", async () => {
+    const cursor = join(dir, `held-${kind}.json`);
+    const { rec } = await runOnFile(DEV_PRINTK, { from: "start", cursor_file: cursor }, noNative, () => 4125);
+    expect(rec.records.map((r) => r.kind === "kmsg" && r.seq)).toContain(4127); // read past the held one
+    expect(readCursor(cursor)).toEqual({ boot_id: readBootId(), seq: 4124 });
+    await runOnFile(DEV_PRINTK, { from: "start", cursor_file: cursor }, noNative, () => undefined);
+    expect(readCursor(cursor)).toEqual({ boot_id: readBootId(), seq: 4129 });
   });
 
   test("from = cursor starts at the ring start when the cursor is of another boot", async () => {
