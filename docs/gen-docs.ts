@@ -6,6 +6,7 @@
 //   docs/cli.md      every command's --help
 //   plugins/receiver/journald/README.md   its MESSAGE_ID table (between the message-ids markers)
 //   plugins/parser/README.md              the parsers' severity table (between its markers)
+//   README.md                             the table of types the journal's daemons feed (between its markers)
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import plugins from "../plugins/all.ts";
@@ -16,6 +17,7 @@ import { eventsDoc } from "./gen/events.ts";
 import { configDoc } from "./gen/config.ts";
 import { cliDoc } from "./gen/cli.ts";
 import { withSeverityTable } from "./gen/parsers.ts";
+import { withJournalTable } from "./gen/readme.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const REGENERATE = "npm run docs";
@@ -31,6 +33,7 @@ export async function generateDocs(list: AnyPluginDef[] = plugins): Promise<Map<
     ["docs/cli.md", await cliDoc(list)],
     [journald, withTable(readFileSync(join(ROOT, journald), "utf8"), types)],
     [parsers, withSeverityTable(readFileSync(join(ROOT, parsers), "utf8"), list)],
+    ["README.md", withJournalTable(readFileSync(join(ROOT, "README.md"), "utf8"), ROOT, list)],
   ]);
 }
 

@@ -10,6 +10,7 @@ import type { DeviceDirectory, EventDraft, EventTypeDecl } from "../src/plugin-a
 import { decodeEvents2Text } from "../src/drbd/events2.ts";
 import { DrbdModel } from "../src/drbd/model.ts";
 import { makeParser, readKmsgFixture, runParser } from "./helpers/parser-fixtures.ts";
+import { readJournalFixture, runJournalFixture } from "./helpers/journal-fixtures.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -106,6 +107,23 @@ describe("event type catalog", () => {
       }
     }
     expect(checked).toBeGreaterThan(50);
+    expect([...new Set(bad)]).toEqual([]);
+  });
+
+  test("every event a parser gives on its testdata/*.journal fixtures is declared by it", async () => {
+    const bad: string[] = [];
+    let checked = 0;
+    for (const def of plugins.filter((p) => p.kind === "parser")) {
+      const dir = join(root, "plugins/parser", def.name, "testdata");
+      for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".journal")) : []) {
+        const { parser } = await makeParser(def);
+        for (const e of runJournalFixture(parser, readJournalFixture(join(dir, f)))) {
+          checked++;
+          bad.push(...undeclared(`plugins/parser/${def.name}/testdata/${f}`, e, def.emits ?? [], `plugins/parser/${def.name}/events.ts`));
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
     expect([...new Set(bad)]).toEqual([]);
   });
 
