@@ -6,7 +6,8 @@ import { SYSTEMS, type Severity, type System } from "./event.ts";
 
 /** Keys the core may add to any event (the fold of repeated kernel messages). */
 export const COMMON_EXTENSION: Readonly<Record<string, string>> = {
-  repeat: "on the follow-up of a folded kernel message: how many identical messages the window saw",
+  repeat: "on the follow-up of folded kernel messages: how many identical ones came after the first within the window",
+  first_event_id: "on that follow-up: the event_id of the first one (which went out at once)",
 };
 
 const DAEMON = eventTypes({
