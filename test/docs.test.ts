@@ -1,7 +1,7 @@
 // The committed docs are what the code generates (docs/gen-docs.ts): a changed schema description,
 // --help text or event type declaration fails here with the diff and the command that fixes it.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import plugins from "../plugins/all.ts";
@@ -45,5 +45,17 @@ describe("generated docs", () => {
     for (const e of collectCatalog(plugins)) expect(events).toContain(`#### \`${e.type}\``);
     const cli = readFileSync(join(ROOT, "docs/cli.md"), "utf8");
     for (const c of ["run", "check", "replay", "monitor", "query", "status", "info", "version"]) expect(cli).toContain(`## storeventd ${c}\n`);
+  });
+
+  test("docs/control-api.md (written by hand) names every route the code serves", () => {
+    const doc = readFileSync(join(ROOT, "docs/control-api.md"), "utf8");
+    const routes = new Set<string>();
+    for (const dir of ["src/control", "src/promoter", "src/web"]) {
+      for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
+        for (const m of readFileSync(join(ROOT, dir, f), "utf8").matchAll(/"(\/v1\/[a-z0-9/]*[a-z0-9]|\/metrics|\/login)\/?"/g)) routes.add(m[1]!);
+      }
+    }
+    expect(routes.size).toBeGreaterThan(8);
+    expect([...routes].filter((r) => !doc.includes(`\`${r}`) && !doc.includes(` ${r}`))).toEqual([]);
   });
 });
