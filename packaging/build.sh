@@ -34,6 +34,8 @@ MAN_DATE=$(date -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
 mkdir -p "$OUT"
 WORK=$(mktemp -d "$DIST/pkgwork.XXXXXX")
 STAGE="$WORK/stage"
+ADDON_NODE="$ROOT/build/Release/storeventd.node"   # embedded in the binary; its libraries are ours to declare
+[ -f "$ADDON_NODE" ] || die "$ADDON_NODE is missing: run npm install (node-gyp) first"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$STAGE"
 
@@ -112,13 +114,14 @@ build_deb() {
   echo "built $deb ($(( $(stat -c %s "$deb") / 1048576 )) MiB)"
 }
 
-# Depends: from the binary's versioned glibc symbols, as dpkg-shlibdeps computes it.
+# Depends: as dpkg-shlibdeps computes it from the binary and from the addon embedded in it (which
+# the binary extracts and loads at start: it links libstdc++ and libsystemd for the journal reader).
 shlib_depends() {
   local tmp="$WORK/shlibdeps"
   mkdir -p "$tmp/debian"
   printf 'Source: storeventd\n\nPackage: storeventd\nArchitecture: amd64\n' >"$tmp/debian/control"
   local out
-  if out=$(cd "$tmp" && dpkg-shlibdeps -O "$STAGE/usr/bin/storeventd" 2>/dev/null); then
+  if out=$(cd "$tmp" && dpkg-shlibdeps -O "$STAGE/usr/bin/storeventd" "$ADDON_NODE" 2>/dev/null); then
     echo "${out#shlibs:Depends=}"
   else
     echo "libc6 (>= 2.17)"

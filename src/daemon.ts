@@ -9,7 +9,7 @@ import { ConfigError } from "./config/issues.ts";
 import { Pipeline } from "./pipeline.ts";
 import { createDeviceDirectory } from "./devices/index.ts";
 import { ServiceMap } from "./util/services.ts";
-import { rootLog } from "./util/log.ts";
+import { type LogLevel, rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
 import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
@@ -50,7 +50,7 @@ export class Daemon {
   }
 
   private applyLogLevel(cfg: Config): void {
-    rootLog.level = (this.opts.logLevel ?? cfg.drbdReactor.log?.level ?? cfg.main.log_level) as typeof rootLog.level;
+    rootLog.configure(cfg.drbdReactor.log, cfg.main.log_level, this.opts.logLevel as LogLevel | undefined);
   }
 
   /** Loads and starts; throws ConfigError (exit 2) or Error (exit 1). */
@@ -120,6 +120,7 @@ export class Daemon {
       return { ok: true, ...res };
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+      rootLog.reopen(); // logrotate's SIGHUP still gets its new files
       this.log.error(`reload failed, keeping the running config:\n${msg}`);
       return { ok: false, error: msg, started: [], stopped: [], kept: [] };
     } finally {
@@ -136,6 +137,7 @@ export class Daemon {
     );
     // last: followers see DAEMON_STOPPING, then a clean end of stream
     await within(this.control?.close(), 200);
+    await within(rootLog.close(), 200);
   }
 
   status(): DaemonStatus {

@@ -1,4 +1,5 @@
 // The storeventd command line: `storeventd [COMMAND] [OPTIONS]`; no command means `run`.
+import { readFileSync } from "node:fs";
 import type { AnyPluginDef } from "../plugin-api.ts";
 import { stdio, UsageError, type Io } from "./args.ts";
 import { runCommand } from "./run.ts";
@@ -11,6 +12,7 @@ import { statusCommand } from "./status.ts";
 import { reloadCommand } from "./reload.ts";
 import { infoCommand } from "./info.ts";
 import { promoterCommand } from "./promoter.ts";
+import { ctlCommand } from "../ctl/cli.ts";
 
 type Command = {
   summary: string;
@@ -28,7 +30,45 @@ const COMMANDS: Record<string, Command> = {
   query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },
   status: { summary: "daemon health: senders, receivers, queues, drops, store, DRBD", run: (a, io) => statusCommand(a, io) },
   reload: { summary: "make the running daemon reload its config (like SIGHUP)", run: (a, io) => reloadCommand(a, io) },
+  ctl: { summary: "drbd-reactorctl's verbs on a drbd-reactor config: status, ls, cat, edit, enable, disable, evict, ...", run: (a, io, p) => ctlCommand(a, ctlIo(io), p) },
 };
+
+function ctlIo(io: Io) {
+  return { ...io, readLine: readStdinLine };
+}
+
+/** One line from stdin (rm's questions), undefined at end of input; what follows the line is kept
+ * for the next question. */
+let stdinReader: { read(): Promise<{ value?: Uint8Array; done: boolean }> } | undefined;
+let stdinRest = "";
+async function readStdinLine(): Promise<string | undefined> {
+  const reader = (stdinReader ??= Bun.stdin.stream().getReader());
+  const dec = new TextDecoder();
+  while (!stdinRest.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const last = stdinRest;
+      stdinRest = "";
+      return last || undefined;
+    }
+    stdinRest += dec.decode(value);
+  }
+  const i = stdinRest.indexOf("\n");
+  const line = stdinRest.slice(0, i);
+  stdinRest = stdinRest.slice(i + 1);
+  return line;
+}
+
+/** The name this binary was started under (argv[0] as given to exec, from /proc/self/cmdline). */
+export function invokedAs(): string {
+  let a0 = process.argv0;
+  try {
+    a0 = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0] || a0;
+  } catch {
+    // not Linux: process.argv0
+  }
+  return a0.slice(a0.lastIndexOf("/") + 1);
+}
 
 export function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -48,7 +88,9 @@ Exit status: 0 ok, 1 runtime failure, 2 usage or config error.
 See storeventd(8) and storeventd.toml(5).`;
 }
 
-export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = stdio): Promise<number> {
+export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = stdio, as = invokedAs()): Promise<number> {
+  // Installed (or linked) as drbd-reactorctl, the binary is drbd-reactorctl.
+  if (as === "drbd-reactorctl") return ctlCommand(argv, ctlIo(io), plugins, true);
   const [first, ...rest] = argv;
   if (first === "help" || first === "--help" || first === "-h") {
     const sub = first === "help" && rest[0] ? COMMANDS[rest[0]] : undefined;

@@ -15,6 +15,7 @@ Commands:
                            (or until NODE is Primary). With --to, run it on every node (e.g. via
                            ssh): the named node promotes without its sleep, the others hold back
   disable RES [--now]      never promote RES on this node; --now also stops its services here
+                           (until the daemon restarts; "storeventd ctl disable" persists it)
   enable RES               undo disable
   maintenance RES on|off   take no action for RES at all while on; its services keep running
 

@@ -75,7 +75,7 @@ describe("loadConfig()", () => {
     const p = write("f/drbd-reactor.toml", `snippets = "./snips"\nstatistics-poll-interval = 30\n[[log]]\nlevel = "debug"\n[[umh]]\ncommand = "/bin/true"\n[[umh]]\ncommand = "/bin/false"\n`);
     const cfg = loadConfig({ path: p, registry });
     expect(cfg.instances.map((i) => `${i.name}:${i.plugin}:${i.kind}`)).toEqual(["umh[0]:umh:receiver", "umh[1]:umh:receiver"]);
-    expect(cfg.drbdReactor).toEqual({ statisticsPollInterval: 30, log: { level: "debug" } });
+    expect(cfg.drbdReactor).toEqual({ statisticsPollInterval: 30, log: [{ level: "debug" }] });
     const withAgentx = new Registry([recv("agentx", v.strictObject({ address: v.optional(v.string()) }))]);
     const ax = write("g/drbd-reactor.toml", `[[agentx]]\naddress = "localhost:705"\n`);
     const axCfg = loadConfig({ path: ax, registry: withAgentx });

@@ -39,7 +39,7 @@ export interface Config {
   instances: InstanceConfig[];
   files: string[];
   embedded: boolean;
-  drbdReactor: { statisticsPollInterval?: number; log?: v.InferOutput<typeof DrbdReactorLogSchema> };
+  drbdReactor: { statisticsPollInterval?: number; log?: v.InferOutput<typeof DrbdReactorLogSchema>[] };
 }
 
 interface SourceFile {
@@ -174,7 +174,7 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
         value.forEach((el, i) => {
           const r = v.safeParse(DrbdReactorLogSchema, el);
           if (!r.success) issues.push(...fromValibot(r.issues, DrbdReactorLogSchema, { file: src.file, scope: `[[log]]`, prefix: [top, i], lineOf: at }));
-          else drbdReactor.log ??= r.output;
+          else (drbdReactor.log ??= []).push(r.output);
         });
         continue;
       }

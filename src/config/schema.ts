@@ -84,10 +84,10 @@ export function mainIssues(m: MainConfig): { key: string; message: string }[] {
   return out;
 }
 
-// drbd-reactor's [[log]]: accepted unchanged.
+// drbd-reactor's [[log]]: several loggers, each a level and stderr or a file; any replaces the default log.
 export const DrbdReactorLogSchema = v.strictObject({
-  level: v.optional(v.picklist(LOG_LEVELS), "info"),
-  file: v.optional(v.string()),
+  level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("lowest level this logger writes")),
+  file: v.pipe(v.optional(v.string()), v.description("append to this file (default: stderr); reopened on SIGHUP")),
 });
 
 /** drbd-reactor's array-of-tables plugins and what they become here. */

@@ -675,9 +675,10 @@ export class DrbdModel {
           `DRBD ${r.name} connection to ${c.connName || c.peerNodeId} ${old["connection-state"]} -> ${c.connection}`,
           { ...ext, old_connection_state: old["connection-state"], new_connection_state: c.connection }));
       }
-      // The peer's role: only real transitions (it reads Unknown while disconnected).
-      if (old["peer-role"] !== c.peerRole && old["peer-role"] !== "Unknown" && c.peerRole !== "Unknown") {
-        emit(this.draft(rec, "info", "DRBD_ROLE_CHANGED",
+      // The peer became Primary or Secondary (from Unknown too, as it connects); its going Unknown
+      // is the connection's change, already reported above.
+      if (old["peer-role"] !== c.peerRole && c.peerRole !== "Unknown") {
+        emit(this.draft(rec, "info", "DRBD_PEER_ROLE_CHANGED",
           `DRBD ${r.name} peer ${c.connName || c.peerNodeId} role ${old["peer-role"]} -> ${c.peerRole}`,
           { ...ext, old_role: old["peer-role"], new_role: c.peerRole }));
       }

@@ -153,6 +153,9 @@ export class ResourceEngine {
       this.d.log?.("info", `${this.cfg.name}: may promote, but ${why}`);
       return;
     }
+    // Active but Secondary: the stack was stopped outside the promoter (drbd-reactorctl evict on
+    // this node, systemctl stop); this node may be the one to take over now.
+    if (this.state === "active" && res.role !== "Primary") this.state = "idle";
     if (this.sleepTimer !== null || this.state === "active") return;
     if (this.state === "starting" || this.state === "stopping") {
       // An action is in flight (say a start that DRBD will refuse): act on this edge after it.

@@ -57,13 +57,16 @@ env = { OUT = "${umhOut}" }
   const d = await startDaemon(["run", "-c", cfg], (s) => s.includes("started"), { FAKE_DRBDSETUP_DIR: fake });
   try {
     const read = () => (existsSync(events) ? readFileSync(events, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
-    await until("37 DRBD events", () => read().filter((e) => e.system === "drbd").length >= 37);
+    await until("39 DRBD events", () => read().filter((e) => e.system === "drbd").length >= 39);
     const drbd = read().filter((e) => e.system === "drbd");
     expect(drbd[0]).toMatchObject({ event_type: "DRBD_ROLE_CHANGED", hostname: "node-a", source: "drbd", extension: { resource: "r0", new_role: "Primary" } });
     expect(drbd.map((e) => e.event_type)).toContain("DRBD_SPLIT_BRAIN");
 
-    await until("umh run", () => readdirSync(umhOut).length === 1);
-    const env = readFileSync(join(umhOut, readdirSync(umhOut)[0]!), "utf8");
+    // The recorder writes its file in two steps: wait for the environment's last line (sorted: TERM).
+    const runFile = () => readdirSync(umhOut).map((f) => readFileSync(join(umhOut, f), "utf8"));
+    await until("umh run", () => runFile().length === 1 && runFile()[0]!.includes("TERM=Linux\n"));
+    expect(runFile().length).toBe(1);
+    const env = runFile()[0]!;
     expect(env).toContain("argv: promoted\n");
     expect(env).toContain("DRBD_RES_NAME=r0\n");
     expect(env).toContain("DRBD_NEW_ROLE=Primary\n");

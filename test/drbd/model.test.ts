@@ -38,13 +38,14 @@ describe("DrbdModel on recorded streams", () => {
       "DRBD_ROLE_CHANGED",
       "DRBD_CONNECTION_STATE_CHANGED", "DRBD_REPLICATION_STATE_CHANGED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_CONNECTION_STATE_CHANGED", "DRBD_CONNECTION_STATE_CHANGED", "DRBD_CONNECTION_STATE_CHANGED",
+      "DRBD_PEER_ROLE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_RESYNC_STARTED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_RESYNC_DONE", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_CONNECTION_STATE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_QUORUM_LOST", "DRBD_QUORUM_LOST", "DRBD_SUSPENDED",
-      "DRBD_CONNECTION_STATE_CHANGED", "DRBD_CONNECTION_STATE_CHANGED",
+      "DRBD_CONNECTION_STATE_CHANGED", "DRBD_CONNECTION_STATE_CHANGED", "DRBD_PEER_ROLE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_REPLICATION_STATE_CHANGED", "DRBD_PEER_DISK_STATE_CHANGED",
       "DRBD_QUORUM_REGAINED", "DRBD_QUORUM_REGAINED", "DRBD_RESUMED",
@@ -63,6 +64,9 @@ describe("DrbdModel on recorded streams", () => {
     const started = events.find((e) => e.event_type === "DRBD_RESYNC_STARTED")!;
     expect(started.extension).toMatchObject({ resource: "r0", volume: 0, peer: 1, conn_name: "alice", new_replication_state: "SyncSource", out_of_sync: 4096 });
     expect(events.find((e) => e.event_type === "DRBD_RESYNC_DONE")!.extension).toMatchObject({ last_done: 81.25 });
+    const peerRole = events.find((e) => e.event_type === "DRBD_PEER_ROLE_CHANGED")!;
+    expect(peerRole).toMatchObject({ severity: "info", msg: "DRBD r0 peer alice role Unknown -> Secondary" });
+    expect(peerRole.extension).toEqual({ resource: "r0", peer: 1, conn_name: "alice", old_role: "Unknown", new_role: "Secondary" });
     const sb = events.find((e) => e.event_type === "DRBD_SPLIT_BRAIN")!;
     expect(sb).toMatchObject({ severity: "error", dev_name: "drbd1020" });
     expect(sb.extension).toEqual({ resource: "web", helper: "split-brain", volume: 0, peer: 2, conn_name: "bob", minor: 1020 });
@@ -149,7 +153,7 @@ describe("DrbdModel on recorded streams", () => {
       "change device volume:0 disk:Failed",
     ].join("\n"));
     expect((m.toStatusJson() as any[]).map((x) => x.name)).toEqual(["new"]);
-    expect(ev.map((e) => e.event_type)).toEqual(["DRBD_ROLE_CHANGED", "DRBD_FENCE_PEER"]);
+    expect(ev.map((e) => e.event_type)).toEqual(["DRBD_PEER_ROLE_CHANGED", "DRBD_FENCE_PEER"]);
     expect(ev[0]!.extension).toEqual({ resource: "new", peer: 1, conn_name: "peer", old_role: "Secondary", new_role: "Primary" });
     expect(ev[1]).toMatchObject({ severity: "warn", msg: "DRBD new fences peer", extension: { resource: "new", helper: "fence-peer", peer: 1 } });
     expect(m.status()).toMatchObject({ ignored: 2, resources: 1 });

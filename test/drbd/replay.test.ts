@@ -21,7 +21,7 @@ describe("storeventd replay --events2", () => {
     const r = await runBin(["replay", "--events2", "-", "--json"], { stdin: text });
     expect(r.code).toBe(0);
     const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    expect(events).toHaveLength(37);
+    expect(events).toHaveLength(39); // model.test.ts lists them: 37 plus the two peers reconnecting as Secondary
     const sb = events.find((e) => e.event_type === "DRBD_SPLIT_BRAIN");
     expect(sb).toMatchObject({
       system: "drbd", severity: "error", dev_name: "drbd1020", dev_path: "/dev/drbd1020", source: "drbd",

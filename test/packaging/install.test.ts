@@ -45,6 +45,13 @@ describe.skipIf(SKIP_SLOW)("dpkg -i on this machine (slow)", () => {
     expect(out).toMatch(/^addon: loaded \(/m);
   });
 
+  test("drbd-reactorctl (drbd-reactor is not installed here) is a link to storeventd acting as ctl", () => {
+    expect(readlinkSync("/usr/sbin/drbd-reactorctl")).toBe("/usr/bin/storeventd");
+    const r = sh(["/usr/sbin/drbd-reactorctl", "evict", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toStartWith("Usage: drbd-reactorctl evict ");
+  });
+
   test("/usr/bin/storeventd check accepts the shipped configuration", () => {
     const r = sh(["/usr/bin/storeventd", "check"]);
     expect(r.err + r.out).not.toMatch(/error/i);
@@ -91,6 +98,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete("storeventd monitor --severity w")).toEqual(["warn"]);
     expect(complete("storeventd replay --e")).toEqual(["--events2"]);
     expect(complete("storeventd promoter ev")).toEqual(["evict"]);
+    expect(complete("storeventd ctl ev")).toEqual(["evict"]);
+    expect(complete("storeventd ctl evict --keep")).toEqual(["--keep-masked"]);
     expect(complete("storeventd -c /etc/storeventd/storeventd.toml che")).toEqual(["check"]);
   });
 
@@ -108,6 +117,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     const r = dpkg(["--remove", "storeventd"]);
     expect(r.code).toBe(0);
     expect(existsSync("/usr/bin/storeventd")).toBe(false);
+    expect(() => lstatSync("/usr/sbin/drbd-reactorctl")).toThrow();
     expect(existsSync(CONF)).toBe(true);
     expect(readlinkSync(MASK)).toBe("/dev/null");
     expect(existsSync("/var/lib/storeventd/cursor")).toBe(true);

@@ -56,7 +56,16 @@ describe.skipIf(SKIP_SLOW)("deb (slow)", () => {
     expect(f("Package")).toBe("storeventd");
     expect(f("Version")).toBe(VERSION);
     expect(f("Architecture")).toBe("amd64");
-    expect(f("Depends")).toMatch(/^libc6 \(>= 2\.\d+\)$/);
+    // glibc for the binary, and a package for every library the embedded addon links.
+    const depends = f("Depends").split(/,\s*/).map((d) => d.split(" ")[0]!);
+    expect(f("Depends")).toMatch(/^libc6 \(>= 2\.\d+\)/);
+    const needed = [...ok(["readelf", "-d", join(import.meta.dir, "../../build/Release/storeventd.node")]).matchAll(/\(NEEDED\)\s+Shared library: \[(.+?)\]/g)].map((m) => m[1]!);
+    expect(needed).toContain("libsystemd.so.0");
+    for (const lib of needed) {
+      const line = ok(["dpkg", "-S", `*/${lib}`]).split("\n").find((l) => l.includes("x86_64-linux-gnu"))!;
+      const owner = line.split(":")[0]!.trim();
+      expect(depends, `${lib} (${owner}) is not in Depends`).toContain(owner);
+    }
     expect(f("Section")).toBe("admin");
     expect(Number(f("Installed-Size"))).toBeGreaterThan(Math.floor(Bun.file(BIN).size / 1024));
   });

@@ -195,6 +195,33 @@ describe("promoter on a simulated three-node cluster", () => {
     expect(h.active()).toEqual(["bravo"]);
   });
 
+  test("a stack stopped outside the promoter (drbd-reactorctl evict: runtime mask, systemctl stop) is taken back at the next chance", async () => {
+    await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
+    await h.clock.advance(1000);
+    expect(h.active()).toEqual(["alpha"]);
+    // What `drbd-reactorctl evict` does: mask the target (starts fail), stop it.
+    const evictOutside = async (name: string) => {
+      const runner = h.node(name).runner;
+      const start = runner.start.bind(runner);
+      runner.start = async () => {
+        runner.calls.push("start");
+        throw new Error("Unit drbd-services@r0.target is masked.");
+      };
+      await runner.stop({ "secondary-force": true } as never);
+      await settle();
+      return () => void (runner.start = start); // unmask
+    };
+    const unmaskAlpha = await evictOutside("alpha");
+    await h.clock.advance(3000);
+    expect(h.active()).toEqual(["bravo"]);
+    unmaskAlpha();
+    await evictOutside("bravo");
+    // alpha, the most preferred, takes over after its own sleep, not a retry-interval (20 s) later.
+    const ms = await h.until(() => h.active().length > 0, 5000, 50);
+    expect(h.active()).toEqual(["alpha"]);
+    expect(ms).toBeLessThan(2000);
+  });
+
   test("maintenance: no decisions while set, the services keep running; off resumes", async () => {
     await cluster({ "preferred-nodes": ["alpha", "bravo", "charlie"] });
     await h.clock.advance(1000);

@@ -14,10 +14,17 @@ const dir = mkdtempSync(join(tmpdir(), "core-life-umh-close-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const dump = readFileSync(join(import.meta.dir, "../../../test/drbd/streams/dump.events2"), "utf8");
 
+/** Running, not gone or a zombie: the command runs under `sh -c`, so once killed it is an orphan
+ * until PID 1 reaps it (which this machine's PID 1 may not do). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }

@@ -1,8 +1,9 @@
 // Receiver `umh` (drbd-reactor's [[umh]] user mode helper): rules on DRBD state changes run
 // commands. It follows the DRBD model's updates (one per changed object, old and new state, as
-// drbd-reactor's plugins see them), matches every rule, and runs each match's command via execve
-// (argv, no shell unless the command says `sh -c`), with the DRBD_* variables drbd-reactor documents
-// in a cleared environment. Runs are bounded (max-parallel, then a queue of max-pending, oldest
+// drbd-reactor's plugins see them), matches every rule, and runs each match's command as
+// drbd-reactor does: `sh -c COMMAND`, stdin /dev/null, a cleared environment with the update's DRBD_*
+// variables, the rule's env, then HOME/TERM/PATH. Event data reaches the shell only through that
+// environment, never through the command string. Runs are bounded (max-parallel, then a queue of max-pending, oldest
 // dropped and counted); a command still running after `timeout` gets SIGTERM, then SIGKILL (its
 // whole process group).
 import * as v from "valibot";
@@ -106,10 +107,10 @@ class Umh {
     let proc: ReturnType<typeof Bun.spawn>;
     try {
       // Its own process group, so a timeout kills what the command started too.
-      proc = Bun.spawn(job.rule.argv, { env: job.env, stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true });
+      proc = Bun.spawn(["/bin/sh", "-c", job.rule.command], { env: job.env, stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true });
     } catch (e) {
       ctx.count("spawn_errors");
-      ctx.log.warn(`rule "${job.rule.name}": cannot run ${job.rule.argv[0]}: ${(e as Error).message}`);
+      ctx.log.warn(`rule "${job.rule.name}": cannot run /bin/sh: ${(e as Error).message}`);
       return;
     }
     ctx.count("started");
@@ -178,7 +179,7 @@ class Umh {
 export default definePlugin({
   kind: "receiver",
   name: "umh",
-  description: "drbd-reactor's user mode helper: rules on DRBD state changes run commands (no shell, DRBD_* env)",
+  description: "drbd-reactor's user mode helper: rules on DRBD state changes run `sh -c` commands with DRBD_* env",
   schema,
   sample,
   create(config, ctx) {

@@ -6,7 +6,6 @@ import * as v from "valibot";
 import {
   CONNECTION_STATES, DISK_STATES, type DrbdModel, type DrbdUpdate, REPLICATION_STATES, ROLES,
 } from "../../../src/drbd/model.ts";
-import { splitCommand } from "./argv.ts";
 
 function pattern<T extends v.GenericSchema>(value: T, what: string) {
   return v.pipe(
@@ -27,11 +26,8 @@ const common = {
   name: v.pipe(v.optional(v.string(), ""), v.description("name of the rule, written to logs")),
   command: v.pipe(
     v.string(),
-    v.check((c) => splitCommand(c).ok, (i) => {
-      const r = splitCommand(i.input as string);
-      return `command: ${r.ok ? "" : r.error}; commands run without a shell, write \`sh -c '...'\` to use one`;
-    }),
-    v.description("command to run (split into argv, no shell; `sh -c '...'` runs a shell explicitly)"),
+    v.minLength(1, "command: empty"),
+    v.description("shell command, run as `sh -c COMMAND`; event data arrives only as $DRBD_* variables"),
   ),
   env: v.pipe(v.optional(v.record(v.string(), v.string()), {}), v.description("extra environment variables for the command")),
   "resource-name": pattern(v.string(), "resource name"),
@@ -71,7 +67,6 @@ export interface Rule {
   kind: DrbdUpdate["kind"];
   name: string;
   command: string;
-  argv: string[];
   env: Record<string, string>;
   filters: Record<string, Pattern>; // resource-name, event-type, volume, peer-node-id
   old: Record<string, Pattern> | undefined;
@@ -103,12 +98,10 @@ export function ruleMatches(r: Rule, u: DrbdUpdate): boolean {
 }
 
 export function toRule(kind: DrbdUpdate["kind"], raw: Record<string, unknown>): Rule {
-  const split = splitCommand(raw.command as string);
-  if (!split.ok) throw new Error(split.error);
   const filters: Record<string, Pattern> = {};
   for (const k of ["resource-name", "event-type", "volume", "peer-node-id"]) if (raw[k] !== undefined) filters[k] = raw[k];
   return {
-    kind, name: (raw.name as string) || raw.command as string, command: raw.command as string, argv: split.argv,
+    kind, name: (raw.name as string) || raw.command as string, command: raw.command as string,
     env: (raw.env as Record<string, string>) ?? {}, filters,
     old: raw.old as Record<string, Pattern> | undefined, new: raw.new as Record<string, Pattern> | undefined,
   };
@@ -116,7 +109,9 @@ export function toRule(kind: DrbdUpdate["kind"], raw: Record<string, unknown>): 
 
 const s = (x: unknown) => String(x);
 
-/** DRBD_* variables for an update, as drbd-reactor documents them (doc/umh.md). */
+/** DRBD_* variables for an update, as drbd-reactor's code sets them (the get_env of each update in
+ * its src/drbd.rs; its doc/umh.md also lists _OPEN, _CONGESTED and a peer device's _VOLUME, which
+ * the code never sets, so neither do we). */
 export function updateEnv(u: DrbdUpdate, model: DrbdModel | undefined): Record<string, string> {
   const env: Record<string, string> = { DRBD_RES_NAME: u.resource };
   const device = (volume: number) => {
@@ -143,12 +138,9 @@ export function updateEnv(u: DrbdUpdate, model: DrbdModel | undefined): Record<s
       env.DRBD_NEW_CLIENT = s(u.new.client);
       env.DRBD_OLD_QUORUM = s(u.old.quorum);
       env.DRBD_NEW_QUORUM = s(u.new.quorum);
-      env.DRBD_OLD_OPEN = s(u.old.open);
-      env.DRBD_NEW_OPEN = s(u.new.open);
       break;
     case "peer-device":
       device(u.volume);
-      env.DRBD_VOLUME = s(u.volume);
       env.DRBD_PEER_NODE_ID = s(u.peerNodeId);
       env.DRBD_OLD_PEER_DISK_STATE = u.old["peer-disk-state"];
       env.DRBD_NEW_PEER_DISK_STATE = u.new["peer-disk-state"];
@@ -168,8 +160,6 @@ export function updateEnv(u: DrbdUpdate, model: DrbdModel | undefined): Record<s
       env.DRBD_NEW_CONN_STATE = u.new["connection-state"];
       env.DRBD_OLD_PEER_ROLE = u.old["peer-role"];
       env.DRBD_NEW_PEER_ROLE = u.new["peer-role"];
-      env.DRBD_OLD_CONGESTED = s(u.old.congested);
-      env.DRBD_NEW_CONGESTED = s(u.new.congested);
       break;
   }
   return env;

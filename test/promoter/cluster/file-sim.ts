@@ -37,6 +37,16 @@ export function showJson(sim: SimCluster): object {
   };
 }
 
+/** What `drbdsetup status --json RES` prints on node n, cut to the keys drbd-reactorctl reads. */
+export function statusJson(sim: SimCluster, n: string): object {
+  const v = sim.view(n);
+  return {
+    name: v.name, role: v.role, suspended: false,
+    devices: v.devices.map((d) => ({ volume: d.volume, minor: d.minor, "disk-state": d.disk, client: d.client, quorum: d.quorum })),
+    connections: v.connections.map((c) => ({ "peer-node-id": c.peer, name: c.connName, "connection-state": c.connection, "peer-role": c.role })),
+  };
+}
+
 export class FileSim {
   readonly sims: SimCluster[];
   readonly nodes: string[];
@@ -209,6 +219,7 @@ export class FileSim {
     else if (cmd === "secondary") r = sim.secondary(node, force);
     else if (cmd === "down") r = { code: 0, stderr: "" };
     else if (cmd === "show") r = { code: 0, stdout: `${JSON.stringify([showJson(sim)])}\n`, stderr: "" };
+    else if (cmd === "status") r = { code: 0, stdout: `${JSON.stringify([statusJson(sim, node)])}\n`, stderr: "" };
     else if (cmd === "events2-now") r = { code: 0, stdout: `${sim.dump(node).join("\n")}\n`, stderr: "" };
     else r = { code: 20, stderr: `fake drbdsetup: '${cmd}' is not faked\n` };
     this.log.push(`${node}: ${argv.join(" ")} -> ${r.code}`);
