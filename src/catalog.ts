@@ -60,8 +60,9 @@ const DRBD = eventTypes({
 }, [
   { type: "DRBD_RESOURCE_CREATED", system: "drbd", severity: ["info"], doc: "a resource appeared", keys: [...RES, "new_role"] },
   { type: "DRBD_RESOURCE_DESTROYED", system: "drbd", severity: ["info"], doc: "a resource went away", keys: ["resource"] },
-  { type: "DRBD_ROLE_CHANGED", system: "drbd", severity: ["info"], doc: "this node's role (or a peer's, with `peer`) changed",
-    keys: [...RES, "peer", "conn_name", "old_role", "new_role"] },
+  { type: "DRBD_ROLE_CHANGED", system: "drbd", severity: ["info"], doc: "this node's role of a resource changed", keys: [...RES, "old_role", "new_role"] },
+  { type: "DRBD_PEER_ROLE_CHANGED", system: "drbd", severity: ["info"], doc: "a peer became Primary or Secondary (its going Unknown is the connection's change)",
+    keys: [...PEER, "old_role", "new_role"] },
   { type: "DRBD_SUSPENDED", system: "drbd", severity: ["error"], doc: "the resource suspended I/O", keys: [...RES, "old_suspended", "new_suspended"] },
   { type: "DRBD_RESUMED", system: "drbd", severity: ["info"], doc: "the resource resumed I/O", keys: [...RES, "old_suspended", "new_suspended"] },
   { type: "DRBD_DISK_STATE_CHANGED", system: "drbd", severity: ["info", "warn", "error"],
