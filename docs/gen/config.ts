@@ -2,7 +2,7 @@
 // from the valibot schemas (the v.description() on each key is its only doc).
 import type * as v from "valibot";
 import type { AnyPluginDef } from "../../src/plugin-api.ts";
-import { CommonSchema, FilterSchema, MainSchema, QueueSchema } from "../../src/config/schema.ts";
+import { CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, FilterSchema, MainSchema, QueueSchema } from "../../src/config/schema.ts";
 import { optionDocs } from "../../src/config/schema-doc.ts";
 import { GENERATED, table } from "./md.ts";
 
@@ -47,6 +47,25 @@ export function configDoc(plugins: readonly AnyPluginDef[]): string {
     "### queue (receivers)",
     "",
     ...options(QueueSchema),
+    "",
+    "## drbd-reactor's keys",
+    "",
+    "Accepted at the top level, with drbd-reactor's meaning (src/config/load.ts):",
+    "",
+    ...table(["key", "type", "meaning"], [
+      ["`snippets`", "string", "directory of `*.toml` snippets (as `[main] snippets`)"],
+      ["`statistics-poll-interval`", "number (seconds)", "how often the drbd senders poll statistics, for those that do not set their own"],
+      ["`snippets-monitoring-interval`", "number (seconds, 0 = off)", "accepted; storeventd reloads on SIGHUP or `storeventd reload` instead of watching the snippets"],
+    ]),
+    "",
+    `Arrays of tables, each entry one instance of the plugin of the same name: ${Object.entries(DRBD_REACTOR_ARRAYS)
+      .map(([k, a]) => `\`[[${k}]]\`${a.supported ? "" : ` (not supported: ${a.why ?? "?"})`}`).join(", ")}.`,
+    "",
+    "### [[log]]",
+    "",
+    "Any `[[log]]` replaces the default log on stderr.",
+    "",
+    ...options(DrbdReactorLogSchema),
     "",
     "## Plugins",
     "",
