@@ -89,13 +89,21 @@ test("console: history on load (bounded rows), then a live event at the top, eac
     // 1005 stored events plus the daemon's own: the table keeps the newest 500.
     expect(await b.evaluate<number>(`document.querySelectorAll("#rows tr").length`)).toBe(500);
     console.log(`console: history of 500 rows rendered in ${await b.evaluate<string>("document.body.dataset.renderMs")} ms (fetch + DOM)`);
-    kmsg(`device-mapper: multipath: 253:3: Failing path 8:32.`);
-    await b.waitFor(`document.querySelector('#rows tr:first-child[data-type="DM_MPATH_PATH_DOWN"]')`);
+    // A path no other test fails: the row is found by its device even if other kernel lines arrive too.
+    const path = `65:${100 + (process.pid % 150)}`;
+    kmsg(`device-mapper: multipath: 253:3: Failing path ${path}.`);
+    const rowOf = `[...document.querySelectorAll('#rows tr[data-type="DM_MPATH_PATH_DOWN"]')].find((tr) => tr.children[4].textContent === ${JSON.stringify(path)})`;
+    await b.waitFor(rowOf);
     const ids = await b.evaluate<string[]>(`[...document.querySelectorAll("#rows tr")].map((tr) => tr.dataset.id)`);
     expect(ids.length).toBe(500);
     expect(new Set(ids).size).toBe(ids.length);
-    const row = await b.evaluate<string[]>(`[...document.querySelector('#rows tr:first-child').children].map((td) => td.textContent)`);
-    expect(row.slice(1, 5)).toEqual(["web-node", "warn", "multipath/DM_MPATH_PATH_DOWN", "8:32"]);
+    const row = await b.evaluate<string[]>(`[...${rowOf}.children].map((td) => td.textContent)`);
+    expect(row.slice(1, 5)).toEqual(["web-node", "warn", "multipath/DM_MPATH_PATH_DOWN", path]);
+    // Newest first: above every row of the history that is still shown (other machines' kernel lines
+    // may arrive in between; rows are in arrival order).
+    const devs = await b.evaluate<string[]>(`[...document.querySelectorAll("#rows tr")].map((tr) => tr.children[4].textContent)`);
+    const at = await b.evaluate<number>(`[...document.querySelectorAll("#rows tr")].indexOf(${rowOf})`);
+    expect(devs.slice(0, at).filter((d) => d === "sdq" || d === "sdz1")).toEqual([]);
     await b.screenshot(join(shots, "web-events.png"));
   } finally {
     await b.close();
@@ -103,7 +111,7 @@ test("console: history on load (bounded rows), then a live event at the top, eac
 }, 60_000);
 
 test("console: filters narrow the table and live in the URL; a shared link opens filtered", async () => {
-  const b = await openBrowser(`${url}#/events?type=FS_REMOUNT_RO`);
+  const b = await openBrowser(`${url}#/events?type=FS_REMOUNT_RO&dev=sdz1`);
   try {
     await b.waitFor(`document.getElementById("conn").textContent === "live" && document.querySelectorAll("#rows tr").length === 5`);
     expect(new Set(await b.evaluate<string[]>(rowTypes))).toEqual(new Set(["FS_REMOUNT_RO"]));
@@ -115,7 +123,7 @@ test("console: filters narrow the table and live in the URL; a shared link opens
     expect(new Set(await b.evaluate<string[]>(rowTypes))).toEqual(new Set(["FS_REMOUNT_RO"]));
     // Changing a control rewrites the URL.
     await b.evaluate(`(() => { const s = document.querySelector('#filters [name=severity]'); s.value = "error"; s.dispatchEvent(new Event("change", { bubbles: true })); })()`);
-    await b.waitFor(`location.hash.includes("severity=error") && location.hash.includes("type=FS_REMOUNT_RO")`);
+    await b.waitFor(`location.hash.includes("severity=error") && location.hash.includes("type=FS_REMOUNT_RO") && location.hash.includes("dev=sdz1")`);
     // Text search (in the page) and a host filter (on the server).
     await b.evaluate(`location.hash = "#/events?q=sector%20100999"`);
     await b.waitFor(`document.querySelectorAll("#rows tr").length === 1`);

@@ -15,7 +15,7 @@ export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 100_000;
 
 const LIST_KEYS = { system: "system", type: "event_type", dev: "dev_name", host: "hostname" } as const;
-const EVENT_PARAMS = new Set(["since", "until", "system", "severity", "type", "dev", "host", "limit", "order", "follow"]);
+const EVENT_PARAMS = new Set(["since", "until", "system", "severity", "type", "dev", "host", "q", "limit", "order", "follow"]);
 
 /** Parses the /v1/events query string; throws HttpError(400) on any bad or unknown parameter. */
 export function parseEventParams(params: URLSearchParams, now: number): { query: EventQuery; follow: boolean } {
@@ -26,6 +26,11 @@ export function parseEventParams(params: URLSearchParams, now: number): { query:
   for (const [param, field] of Object.entries(LIST_KEYS)) {
     const values = params.getAll(param).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
     if (values.length) query[field] = param === "dev" ? values.map((d) => d.replace(/^\/dev\//, "")) : values;
+  }
+  const text = params.get("q");
+  if (text !== null && text !== "") {
+    if (text.length > 256) throw new HttpError(400, "bad_request", "q: at most 256 characters");
+    query.text = text;
   }
   const sev = params.get("severity");
   if (sev !== null) {

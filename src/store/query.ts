@@ -16,6 +16,8 @@ export interface EventFilter {
   dev_name?: string[];
   /** Any of these hosts (a fleet node stores every host's events). */
   hostname?: string[];
+  /** Text anywhere in msg, raw, dev_name, event_type or hostname (case-insensitive). */
+  text?: string;
 }
 
 export interface EventQuery extends EventFilter {
@@ -71,9 +73,17 @@ export function matchesFilter(e: StorageEvent, f: EventFilter): boolean {
   if (f.event_type && !f.event_type.includes(e.event_type)) return false;
   if (f.dev_name && !f.dev_name.includes(e.dev_name)) return false;
   if (f.hostname && !f.hostname.includes(e.hostname)) return false;
+  if (f.text !== undefined && !matchesText(e, f.text)) return false;
   return true;
 }
 
+const TEXT_FIELDS = ["msg", "raw", "dev_name", "event_type", "hostname"] as const;
+
+export function matchesText(e: StorageEvent, text: string): boolean {
+  const t = text.toLowerCase();
+  return TEXT_FIELDS.some((k) => e[k].toLowerCase().includes(t));
+}
+
 export function hasFilter(f: EventFilter): boolean {
-  return Boolean(f.system || f.severity || f.event_type || f.dev_name || f.hostname);
+  return Boolean(f.system || f.severity || f.event_type || f.dev_name || f.hostname || f.text !== undefined);
 }

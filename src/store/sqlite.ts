@@ -204,6 +204,12 @@ export class EventStore implements EventStoreService {
     anyOf("event_type", q.event_type);
     anyOf("dev_name", q.dev_name);
     anyOf("hostname", q.hostname);
+    if (q.text !== undefined) {
+      // SQLite's LIKE is case-insensitive for ASCII; % and _ in the text are matched literally.
+      const like = `%${q.text.replace(/[\\%_]/g, (c) => "\\" + c)}%`;
+      where.push(`(${["msg", "raw", "dev_name", "event_type", "hostname"].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(" OR ")})`);
+      args.push(like, like, like, like, like);
+    }
     if (q.severity) anyOf("severity", SEVERITIES.filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[q.severity!]));
     if (q.after) {
       where.push(desc ? "(time_us < ? OR seq < ?)" : "(time_us > ? OR seq > ?)");

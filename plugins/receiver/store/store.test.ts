@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
 import plugin from "./index.ts";
+import { matchesFilter } from "../../../src/store/query.ts";
 import { EventStore, STORE_SERVICE, type EventStoreService } from "../../../src/store/index.ts";
 import { makeEvent } from "../../../test/control/fake-daemon.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
@@ -61,6 +62,27 @@ describe("EventStore", () => {
     expect(types(s.query({ since_us: T0 + 2, until_us: T0 + 4 }))).toEqual(["DM_MPATH_PATH_DOWN", "FS_MOUNTED"]);
     expect(types(s.query({ system: ["scsi"], severity: "error", dev_name: ["sdb"] }))).toEqual(["SCSI_SENSE"]);
     expect(s.query({ dev_name: [] })).toEqual([]);
+    s.close();
+  });
+
+  test("EventStore.query() filters by host and by text (SQL and the live matcher agree; % and _ are literal)", () => {
+    const s = new EventStore({ path: join(tempDir(), "events.db"), maxAgeUs: 0, maxBytes: 0 });
+    const evs = [
+      makeEvent({ time_us: T0 + 1, hostname: "node-a", msg: "I/O error on READ at sector 100999", raw: "blk: sector 100999" }),
+      makeEvent({ time_us: T0 + 2, hostname: "node-b", msg: "path 8:32 failed", raw: "Failing path 8:32." }),
+      makeEvent({ time_us: T0 + 3, hostname: "node-b", msg: "100% full", raw: "pool is 100% full" }),
+      makeEvent({ time_us: T0 + 4, hostname: "node-c", msg: "1000 full", raw: "x_y" }),
+    ];
+    s.add(evs);
+    s.flush();
+    const ids = (f: Parameters<typeof s.query>[0]) => s.query(f).map((r) => r.event.event_id);
+    const live = (f: Parameters<typeof matchesFilter>[1]) => evs.filter((e) => matchesFilter(e, f)).map((e) => e.event_id);
+    for (const f of [{ hostname: ["node-b"] }, { text: "SECTOR 100999" }, { text: "failing PATH" }, { text: "100%" }, { text: "x_y" }, { text: "100_ full" }, { text: "node-c" }, { text: "nothing" }]) {
+      expect(ids(f)).toEqual(live(f));
+    }
+    expect(ids({ text: "100%" })).toEqual([evs[2]!.event_id]);
+    expect(ids({ text: "100_ full" })).toEqual([]); // unescaped, _ would match the 0 of "1000 full"
+    expect(ids({ hostname: ["node-b"], text: "8:32" })).toEqual([evs[1]!.event_id]);
     s.close();
   });
 

@@ -5,7 +5,7 @@
 "use strict";
 const MAX_ROWS = 500;
 const SYSTEMS = ["scsi", "block", "nvme", "ata", "multipath", "dm", "lvm", "mdraid", "fs", "drbd", "iscsi", "smart", "daemon", "fleet"];
-const SERVER_KEYS = ["severity", "system", "type", "host", "dev"];
+const SERVER_KEYS = ["severity", "system", "type", "host", "dev", "q"];
 const $ = (sel, root = document) => root.querySelector(sel);
 let live = null; // the current view's WebSocket
 let timer = null; // the current view's poll timer
@@ -50,12 +50,6 @@ function shortTime(t) {
   return t.replace("T", " ").replace(/(\.\d{3})\d*Z$/, "$1Z");
 }
 
-function matchesText(e, q) {
-  if (!q) return true;
-  q = q.toLowerCase();
-  return [e.msg, e.raw, e.dev_name, e.event_type, e.hostname].some((s) => s && s.toLowerCase().includes(q));
-}
-
 function eventRow(e) {
   const tr = el("tr");
   tr.dataset.id = e.event_id;
@@ -83,7 +77,7 @@ function eventRow(e) {
 }
 
 /** A table body that shows the newest events first, at most MAX_ROWS, each event once. */
-function eventTable(body, q) {
+function eventTable(body) {
   const seen = new Set();
   return {
     seen,
@@ -96,7 +90,7 @@ function eventTable(body, q) {
         if (seen.has(e.event_id)) continue;
         seen.add(e.event_id);
         if (!this.newest || e.time > this.newest) this.newest = e.time;
-        if (matchesText(e, q)) frag.appendChild(eventRow(e));
+        frag.appendChild(eventRow(e));
       }
       if (atTop) body.insertBefore(frag, body.firstChild);
       else body.appendChild(frag);
@@ -143,16 +137,16 @@ function eventsView(params) {
   const form = $("#filters");
   const sys = form.elements.system;
   for (const s of SYSTEMS) sys.appendChild(new Option(s, s));
-  for (const k of [...SERVER_KEYS, "q"]) if (params.get(k)) form.elements[k].value = params.get(k);
+  for (const k of SERVER_KEYS) if (params.get(k)) form.elements[k].value = params.get(k);
   const apply = () => {
     const p = new URLSearchParams();
-    for (const k of [...SERVER_KEYS, "q"]) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
+    for (const k of SERVER_KEYS) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
     const hash = "#/events" + (p.toString() ? "?" + p : "");
     if (hash !== location.hash) location.hash = hash;
   };
   form.addEventListener("change", apply);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); apply(); });
-  const table = eventTable($("#rows"), params.get("q"));
+  const table = eventTable($("#rows"));
   const t0 = performance.now();
   followEvents(params, table, $("#note"))
     .then(() => { document.body.dataset.renderMs = String(Math.round(performance.now() - t0)); })
@@ -179,7 +173,7 @@ async function deviceView(name) {
   } catch (e) {
     kvRow(idt, "error", e.message);
   }
-  const table = eventTable($("#rows"), "");
+  const table = eventTable($("#rows"));
   const p = new URLSearchParams({ dev: name });
   followEvents(p, table, el("p")).catch(() => {});
 }
