@@ -58,4 +58,14 @@ describe("generated docs", () => {
     expect(routes.size).toBeGreaterThan(8);
     expect([...routes].filter((r) => !doc.includes(`\`${r}`) && !doc.includes(` ${r}`))).toEqual([]);
   });
+
+  test("docs/control-api.md documents every /v1/events parameter the code accepts", () => {
+    const doc = readFileSync(join(ROOT, "docs/control-api.md"), "utf8");
+    const src = readFileSync(join(ROOT, "src/control/read-routes.ts"), "utf8");
+    const set = /const EVENT_PARAMS = new Set\(\[([^\]]*)\]\)/.exec(src);
+    expect(set).not.toBeNull();
+    const params = [...set![1]!.matchAll(/"(\w+)"/g)].map((m) => m[1]!);
+    expect(params.length).toBeGreaterThan(5);
+    expect(params.filter((p) => !new RegExp(`\`${p}\`|[?&]${p}=`).test(doc))).toEqual([]);
+  });
 });
