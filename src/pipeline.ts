@@ -13,6 +13,8 @@ import type { RootLog } from "./util/log.ts";
 import type { ServiceMap } from "./util/services.ts";
 import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
+import { applyFastLine } from "./drbd/fast.ts";
+import type { Events2FastApply } from "./drbd/events2.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
 import { HoldTimer } from "./router/holds.ts";
@@ -168,6 +170,9 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          events2Fast: () => this.events2Fast(),
+          inject: (e) => this.inject(e),
+          delivered: (ms) => this.delivered(ms),
           oldestHeld: () => (this.stopping ? undefined : this.holds.oldestHeld(inst.name)), // stopping: flushed next
           ready: () => {
             r.ready = true;
@@ -230,6 +235,17 @@ export class Pipeline {
     }
   }
 
+  private fastLane = {
+    apply: ((nums, base, strs) => applyFastLine(this.drbd, nums, base, strs)) as Events2FastApply,
+    taken: (n: number) => this.count("records", n),
+  };
+
+  /** The DRBD model's fast lane for statistics lines, unless a parser wants every events2 record. */
+  events2Fast(): typeof this.fastLane | null {
+    for (const r of this.running.values()) if (r.parser?.accepts.includes("events2")) return null;
+    return this.fastLane;
+  }
+
   /** One raw record from a sender (or replay) into every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
     this.count("records");
@@ -288,6 +304,28 @@ export class Pipeline {
     this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
 
+  /** A complete event from elsewhere: routed like any event, never re-stamped or folded again. */
+  inject(e: StorageEvent): void {
+    this.count("remote_events");
+    this.deliver(e);
+  }
+
+  /** Resolves when every receiver slot has handled what it was offered until now (or at the
+   * timeout) and each receiver that can (the store) made it durable. */
+  async delivered(timeoutMs: number): Promise<void> {
+    const targets = this.router.all().map((s) => [s, s.offered] as const);
+    const end = performance.now() + timeoutMs;
+    while (targets.some(([s, n]) => s.handled < n && this.router.all().includes(s)) && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(targets.map(async ([s]) => {
+      try {
+        await s.receiver.sync?.();
+      } catch (e) {
+        this.opts.log.child(s.name).once("sync", `sync failed: ${(e as Error).message ?? e}`);
+      }
+    }));
+  }
 
   private deliver(e: StorageEvent): void {
     for (const f of this.listeners) f(e);
