@@ -6,9 +6,10 @@ import { SEVERITIES, SYSTEMS } from "../event.ts";
 import { parseDuration } from "../util/duration.ts";
 import { isLoopback, parseListen } from "../web/address.ts";
 
+/** The one duration schema (core and plugins): "250ms", "5s", "1h30m", "30d" or seconds; outputs milliseconds. */
 export const Duration = v.pipe(
   v.union([v.string(), v.number()]),
-  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m"'),
+  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m", "30d" or a number of seconds'),
   v.transform((x) => parseDuration(x)!),
 );
 

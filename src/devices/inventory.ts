@@ -9,7 +9,7 @@ import type { UeventRecord } from "../records.ts";
 import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
 import { aliasesOf, mergeUdevProps, parseKv, pickWwid, type BlockDevice } from "./ids.ts";
 
-export { parseMountinfo, type InventoryFs, type Mount } from "./mounts.ts";
+export { mountsByDevice, type InventoryFs, type Mount } from "./mounts.ts";
 export type { BlockDevice } from "./ids.ts";
 
 

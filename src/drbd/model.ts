@@ -893,6 +893,12 @@ function susp(r: DrbdResource, what: string): boolean {
   return r.suspended.split(",").includes(what);
 }
 
+/** drbdsetup lists connections sorted by name (sort_connections: strcmp, unnamed ones first), not node id. */
+function byConnName(r: DrbdResource): DrbdConnection[] {
+  return [...r.connections.values()].sort((a, b) =>
+    !a.connName !== !b.connName ? (a.connName ? 1 : -1) : a.connName < b.connName ? -1 : a.connName > b.connName ? 1 : 0);
+}
+
 function address(s: string): Record<string, unknown> {
   // events2 prints ipv4:10.0.0.1:7789 / ipv6:[fe80::1]:7789 (address_str)
   const m = /^([a-z0-9_]+):(.*):(\d+)$/.exec(s);
@@ -929,7 +935,7 @@ function resourceJson(r: DrbdResource): Record<string, unknown> {
       "upper-pending": d.upperPending,
       "lower-pending": d.lowerPending,
     })),
-    connections: [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId).map((c) => ({
+    connections: byConnName(r).map((c) => ({
       "peer-node-id": c.peerNodeId,
       name: c.connName,
       "connection-state": c.connection,
@@ -992,7 +998,7 @@ function resourceText(r: DrbdResource): string {
     s += ` open:${d.open ? "yes" : "no"}`;
     lines.push(s);
   }
-  for (const c of [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId)) {
+  for (const c of byConnName(r)) {
     let s = `  ${c.connName || `node-id:${c.peerNodeId}`}`;
     if (c.connection !== "Connected") s += ` connection:${c.connection}`;
     else s += ` role:${c.peerRole}`;

@@ -1,6 +1,6 @@
 // nats receiver: subjects and config errors, and a real nats-server (core and JetStream with file
 // storage) started by the test; kill -9 and restart mid-stream: nothing acked is lost.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiver
 import plugin, { NatsReceiver, subjectOf } from "./index.ts";
 import { DAEMON_STATUS_SERVICE } from "../../../src/fleet-api.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
+import { need } from "../../../test/helpers/need.ts";
 
 const dir = import.meta.dir;
 const natsServer = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin" });
@@ -101,7 +102,8 @@ describe("nats units", () => {
   });
 });
 
-describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
+describe("nats receiver against a real nats-server", () => {
+  beforeAll(() => need({ "nats-server": natsServer !== null }));
   test("core: events arrive on the right subjects with the event as JSON", async () => {
     const s = await startServer();
     const sub = await connect({ servers: `127.0.0.1:${s.port}` });

@@ -3,15 +3,13 @@
 // from there), keeps the device inventory current, and emits the udev catalog itself
 // (src/uevent/classify.ts), since no parser owns DEVICE_*, SCSI_UNIT_ATTENTION or NVMe AENs.
 import * as v from "valibot";
-import { definePlugin, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/devices/index.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "../../../src/uevent/classify.ts";
 import { unpackUevent } from "../../../src/uevent/parse.ts";
-import { parseDuration } from "../../../src/util/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
-const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 5s or 250ms"));
 
 export const schema = v.strictObject({
   groups: v.pipe(
@@ -136,8 +134,8 @@ export class UdevSender {
       this.mode = "poll";
       this.pollWhy = `no netlink uevents: ${why} (Bun has no AF_NETLINK socket; only the addon reads uevents)`;
       this.close();
-      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}`);
-      poll = setInterval(() => this.resync(""), parseDuration(this.config.poll_interval)!);
+      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}ms`);
+      poll = setInterval(() => this.resync(""), this.config.poll_interval);
     };
     // Open the socket before the scan, so nothing between the two is missed.
     const failed = this.openReader((error) => fallBack(error));
