@@ -8,10 +8,12 @@ import type { DrbdModel } from "../../../src/drbd/model.ts";
 import { PromoterSchema } from "../../../src/promoter/config.ts";
 import { hubOf, PromoterController } from "../../../src/promoter/controller.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "receiver",
   name: "promoter",
+  emits: EVENTS,
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
   sample,

@@ -8,6 +8,7 @@ import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/devices/index.t
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "../../../src/uevent/classify.ts";
 import { unpackUevent } from "../../../src/uevent/parse.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 
 export const schema = v.strictObject({
@@ -185,6 +186,7 @@ export class UdevSender {
 export default definePlugin({
   kind: "sender",
   name: "udev",
+  emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,
   sample,
