@@ -4,6 +4,7 @@
 // receiver whose rules never match and a prometheus receiver scraped at the end), and the compiled
 // binary's `replay --events2 --model`. Every rate is also given as a ratio to plain line splitting
 // of the same bytes in this run. Flat memory: peak RSS of a fresh process after 200k and 2M lines.
+import { DRBD_MODEL_SERVICE } from "../src/drbd/service.ts";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,7 +96,7 @@ export default async function () {
         model.apply(r as Events2Record, () => {});
       },
     });
-    ctx.services.provide("drbd.model", model);
+    ctx.services.provide(DRBD_MODEL_SERVICE, model);
     const u = await umh.create(v.parse(umh.schema, { resource: [{ command: "/bin/true", "resource-name": "no-such-resource" }] }), ctx);
     const prom = await prometheus.create(v.parse(prometheus.schema, { address: "127.0.0.1:0", enums: true }), ctx);
     const s = await sender.create(v.parse(sender.schema, { path: join(root, "test/drbd/bin/drbdsetup") }), ctx);

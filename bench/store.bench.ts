@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventStore, STORE_SERVICE } from "../src/store/index.ts";
+import { EventStore } from "../plugins/receiver/store/sqlite.ts";
+import { STORE_SERVICE } from "../src/store-api.ts";
 import { startControlServer } from "../src/control/server.ts";
 import { formatTime, SYSTEMS, type StorageEvent } from "../src/event.ts";
 import { FakeDaemon, quietLog } from "../test/control/fake-daemon.ts";

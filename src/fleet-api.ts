@@ -2,8 +2,9 @@
 // API and the web console under Services key FLEET_SERVICE. The core serves it read-only at
 // GET /v1/fleet/hosts and GET /v1/fleet/drbd; `status --fleet` prints it.
 import type { Severity } from "./event.ts";
+import { serviceKey } from "./plugin-api.ts";
 
-export const FLEET_SERVICE = "fleet";
+export const FLEET_SERVICE = serviceKey<FleetService>("fleet");
 
 export interface FleetHost {
   hostname: string;

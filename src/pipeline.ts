@@ -13,6 +13,7 @@ import type { RootLog } from "./util/log.ts";
 import type { ServiceMap } from "./util/services.ts";
 import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
+import { DRBD_MODEL_SERVICE } from "./drbd/service.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
 import { HoldTimer } from "./router/holds.ts";
@@ -76,7 +77,7 @@ export class Pipeline {
 
   constructor(private opts: PipelineOptions) {
     this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
-    opts.services.provide("drbd.model", this.drbd);
+    opts.services.provide(DRBD_MODEL_SERVICE, this.drbd);
   }
 
   count(name: string, n = 1): void {

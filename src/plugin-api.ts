@@ -37,10 +37,22 @@ export interface DeviceDirectory {
   mountOf?(devName: string): { mount_point: string; fs_type: string } | undefined;
 }
 
+/** A typed key into Services: the value's type travels with the key, so get() needs no cast. */
+export interface ServiceKey<T> {
+  readonly name: string;
+  /** Phantom: never set, only carries T. */
+  readonly __type?: T;
+}
+
+export function serviceKey<T>(name: string): ServiceKey<T> {
+  return { name };
+}
+
 /** Shared, typed services between plugins and the core (the DRBD model, the device inventory). */
 export interface Services {
-  provide<T>(key: string, value: T): void;
-  get<T>(key: string): T | undefined;
+  /** undefined withdraws the service. */
+  provide<T>(key: ServiceKey<T>, value: T | undefined): void;
+  get<T>(key: ServiceKey<T>): T | undefined;
 }
 
 export interface BaseContext {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { EventDraft } from "../event.ts";
 import type { DrbdModel } from "../drbd/model.ts";
 import type { SubscriberOwner } from "../drbd/subscribers.ts";
-import type { Logger, Services } from "../plugin-api.ts";
+import { serviceKey, type Logger, type Services } from "../plugin-api.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
 import { checkDrbdOptions, type ShownResource } from "./decide.ts";
@@ -27,6 +27,9 @@ export interface ResourceReport extends ResourceStatus {
 }
 
 /** What the control API and CLI use (service "promoter"). */
+/** The Services key of the promoter hub (the control API and `storeventd promoter` ask it). */
+export const PROMOTER_SERVICE = serviceKey<PromoterControl>("promoter");
+
 export interface PromoterControl {
   status(res?: string): Promise<ResourceReport[]>;
   evict(res: string, to?: string): Promise<ActionResult>;
@@ -89,10 +92,10 @@ export class PromoterHub implements PromoterControl {
 }
 
 export function hubOf(services: Services): PromoterHub {
-  let hub = services.get<PromoterHub>("promoter");
+  let hub = services.get(PROMOTER_SERVICE) as PromoterHub | undefined;
   if (!hub) {
     hub = new PromoterHub();
-    services.provide("promoter", hub);
+    services.provide(PROMOTER_SERVICE, hub);
   }
   return hub;
 }

@@ -10,7 +10,7 @@
 // shape { error: CODE, detail }: 400 bad_request | 404 not_found | 405 method_not_allowed |
 // 503 no_promoter | 500 internal.
 import type { Services } from "../plugin-api.ts";
-import { UnknownResource, type PromoterControl } from "./controller.ts";
+import { PROMOTER_SERVICE, UnknownResource, type PromoterControl } from "./controller.ts";
 
 const ACTIONS = new Set(["evict", "disable", "enable", "maintenance"]);
 
@@ -39,7 +39,7 @@ export function promoterRoutes(handle: { services: Services }): (req: Request) =
 }
 
 async function answer(req: Request, url: URL, res: string | undefined, action: string | undefined, services: Services): Promise<Response> {
-  const ctl = services.get<PromoterControl>("promoter");
+  const ctl = services.get(PROMOTER_SERVICE);
   if (!ctl) return error(503, "no_promoter", "no [[promoter]] is configured in this daemon");
   try {
     if (action === undefined) {

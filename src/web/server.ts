@@ -12,7 +12,7 @@ import { FollowHub } from "../control/follow.ts";
 import { HttpError, errorResponse } from "../control/http.ts";
 import { parseEventParams, readRoutes } from "../control/read-routes.ts";
 import { promoterRoutes } from "../promoter/http.ts";
-import { STORE_SERVICE, type EventFilter, type EventStoreService } from "../store/query.ts";
+import { STORE_SERVICE, type EventFilter, type EventStoreService } from "../store-api.ts";
 import { EventCounts, renderMetrics } from "./metrics.ts";
 import { AccessPolicy, SECURITY_HEADERS } from "./security.ts";
 import { parseListen } from "./address.ts";
@@ -61,7 +61,7 @@ export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, lo
   const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 30_000 });
   const read = readRoutes(handle, hub, () => ({ listener: { ...policy.counters, ws_clients: clients.size, ws_dropped: dropped } }));
   const promoter = promoterRoutes(handle);
-  const store = () => handle.services.get<EventStoreService>(STORE_SERVICE);
+  const store = () => handle.services.get(STORE_SERVICE);
   const clients = new Set<ServerWebSocket<WsData>>();
   let dropped = 0;
 

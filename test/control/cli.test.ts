@@ -1,4 +1,5 @@
 // monitor, query, status and reload as functions against a real control server on a real socket.
+import { STORE_SERVICE } from "../../src/store-api.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -201,7 +202,7 @@ describe("storeventd query", () => {
     let c = io();
     expect(await queryCommand(["--socket", sock], c.io)).toBe(0);
     expect(c.out).toBe("-- no events --\n");
-    daemon.services.provide("store", undefined);
+    daemon.services.provide(STORE_SERVICE, undefined);
     c = io();
     expect(await queryCommand(["--socket", sock], c.io)).toBe(1);
     expect(c.err).toMatch(/^storeventd query: GET \/v1\/events: no store receiver is running.*\(503 no_store\)\n$/);

@@ -8,7 +8,8 @@ import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
 import { createDeviceDirectory } from "../../src/devices/index.ts";
 import { DrbdModel } from "../../src/drbd/model.ts";
 import { ServiceMap } from "../../src/util/services.ts";
-import { EventStore, STORE_SERVICE } from "../../src/store/index.ts";
+import { EventStore } from "../../plugins/receiver/store/sqlite.ts";
+import { STORE_SERVICE } from "../../src/store-api.ts";
 import type { Logger } from "../../src/plugin-api.ts";
 
 export const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, once() {} };

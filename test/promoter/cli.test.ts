@@ -1,5 +1,6 @@
 // `storeventd promoter ...` against a real HTTP server on a unix socket serving promoterRoutes(),
 // backed by a simulated three-node cluster (the node answering is alpha).
+import { PROMOTER_SERVICE } from "../../src/promoter/controller.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,7 +41,7 @@ beforeAll(async () => {
   const services = new ServiceMap();
   const hub = new PromoterHub();
   hub.add(h.node("alpha").controller!);
-  services.provide("promoter", hub);
+  services.provide(PROMOTER_SERVICE, hub);
   serve(sock, services);
   serve(emptySock, new ServiceMap());
 });

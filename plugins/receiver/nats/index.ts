@@ -5,8 +5,8 @@ import * as v from "valibot";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { Backoff, backoffDelay, sleep } from "../../../src/util/backoff.ts";
-import { readOptionFile } from "../../../src/util/endpoint.ts";
+import { Backoff, backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const TOKEN_RE = /^[^\s.*>]+$/;

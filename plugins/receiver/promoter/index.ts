@@ -3,8 +3,9 @@
 // (src/promoter/config.ts); decisions follow the DRBD model's updates (src/promoter/decide.ts), one
 // independent engine per resource (src/promoter/engine.ts). Its events come from the engine, not
 // from the router: send() ignores what it is sent.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { definePlugin } from "../../../src/plugin-api.ts";
-import type { DrbdModel } from "../../../src/drbd/model.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { PromoterSchema } from "../../../src/promoter/config.ts";
 import { hubOf, PromoterController } from "../../../src/promoter/controller.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -18,7 +19,7 @@ export default definePlugin({
   create(config, ctx) {
     const hub = hubOf(ctx.services);
     const controller: PromoterController = new PromoterController(config, {
-      model: ctx.services.get<DrbdModel>("drbd.model"),
+      model: ctx.services.get(DRBD_MODEL_SERVICE),
       emit: (d) => {
         ctx.count(d.event_type.replace(/^DRBD_PROMOTER_/, "").toLowerCase());
         ctx.emitEvent(d);

@@ -1,10 +1,12 @@
-// The local event store: every event it receives goes into SQLite (src/store/) in state_dir, one
+// The local event store: every event it receives goes into SQLite (sqlite.ts) in state_dir, one
 // transaction per flush; the control API reads it through the "store" service (query, status).
 import * as v from "valibot";
 import { join } from "node:path";
 import { definePlugin } from "../../../src/plugin-api.ts";
-import { EventStore, STORE_SERVICE, parseSize, type EventStoreService } from "../../../src/store/index.ts";
-import { parseDuration } from "../../../src/util/duration.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
+import { EventStore } from "./sqlite.ts";
+import { parseSize } from "./size.ts";
+import { parseDuration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 500ms, 1s, 5m, 30d"));
@@ -46,7 +48,7 @@ export default definePlugin({
         store = new EventStore({ path, maxAgeUs: parseDuration(config.max_age)! * 1000, maxBytes: parseSize(config.max_size)! });
         closed = false;
         timer = setInterval(flush, Math.max(10, parseDuration(config.flush_interval)!));
-        ctx.services.provide<EventStoreService | undefined>(STORE_SERVICE, store);
+        ctx.services.provide(STORE_SERVICE, store);
       },
       send(events) {
         if (closed) return;

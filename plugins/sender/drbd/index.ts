@@ -7,10 +7,10 @@
 // then DRBD_EVENTS_RESTARTED). Receivers keep running meanwhile.
 import * as v from "valibot";
 import { definePlugin, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import type { Events2Record } from "../../../src/records.ts";
-import { decodeEvents2Batch, restartMarker, tokenizeEvents2 } from "../../../src/drbd/events2.ts";
-import { durationSchema } from "../../../src/drbd/options.ts";
-import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import type { Events2Record } from "../../../src/plugin-api.ts";
+import { decodeEvents2Batch, restartMarker, tokenizeEvents2 } from "../../../src/plugin-kit/drbd.ts";
+import { durationSchema } from "../../../src/plugin-kit/duration.ts";
+import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const schema = v.strictObject({

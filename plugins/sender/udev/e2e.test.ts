@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
 setDefaultTimeout(30_000);

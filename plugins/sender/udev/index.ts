@@ -4,10 +4,10 @@
 // (src/uevent/classify.ts), since no parser owns DEVICE_*, SCSI_UNIT_ATTENTION or NVMe AENs.
 import * as v from "valibot";
 import { definePlugin, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
-import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/devices/index.ts";
+import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "../../../src/uevent/classify.ts";
-import { unpackUevent } from "../../../src/uevent/parse.ts";
-import { parseDuration } from "../../../src/util/duration.ts";
+import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
+import { parseDuration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 5s or 250ms"));

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
-import { decodeUeventFile } from "../../../src/uevent/parse.ts";
+import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
 import { replayClassifier } from "../../../src/uevent/classify.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
