@@ -3,6 +3,7 @@ import type { AnyPluginDef } from "../src/plugin-api.ts";
 import sender_drbd from "./sender/drbd/index.ts";
 import sender_journal from "./sender/journal/index.ts";
 import sender_kmsg from "./sender/kmsg/index.ts";
+import sender_nats from "./sender/nats/index.ts";
 import sender_udev from "./sender/udev/index.ts";
 import parser_ata from "./parser/ata/index.ts";
 import parser_block from "./parser/block/index.ts";
@@ -34,6 +35,7 @@ const plugins: AnyPluginDef[] = [
   sender_drbd as unknown as AnyPluginDef,
   sender_journal as unknown as AnyPluginDef,
   sender_kmsg as unknown as AnyPluginDef,
+  sender_nats as unknown as AnyPluginDef,
   sender_udev as unknown as AnyPluginDef,
   parser_ata as unknown as AnyPluginDef,
   parser_block as unknown as AnyPluginDef,

@@ -9,6 +9,7 @@ import { ConfigError } from "./config/issues.ts";
 import { Pipeline } from "./pipeline.ts";
 import { createDeviceDirectory } from "./devices/index.ts";
 import { ServiceMap } from "./util/services.ts";
+import { DAEMON_STATUS_SERVICE } from "./fleet-api.ts";
 import { type LogLevel, rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
 import { BUILD } from "./build-info.ts";
@@ -43,6 +44,7 @@ export class Daemon {
       registry: this.registry, log: rootLog, devices: this.devices, services: this.services,
       native: nativeAddon(), mode: "daemon",
     });
+    this.services.provide(DAEMON_STATUS_SERVICE, () => this.status());
   }
 
   private load(): Config {

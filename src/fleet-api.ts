@@ -3,6 +3,7 @@
 // GET /v1/fleet/hosts and GET /v1/fleet/drbd; `status --fleet` prints it.
 import type { Severity } from "./event.ts";
 import { serviceKey } from "./plugin-api.ts";
+import type { DaemonStatus } from "./daemon-api.ts";
 
 export const FLEET_SERVICE = serviceKey<FleetService>("fleet");
 
@@ -26,9 +27,37 @@ export interface FleetHost {
 export interface FleetResource {
   host: string;
   resource: { name: string; role: string; [k: string]: unknown };
+  /** The host is silent: this is its last report. */
+  stale?: boolean;
 }
 
 export interface FleetService {
   hosts(): FleetHost[];
   drbd(): FleetResource[];
+}
+
+/** Services key of `() => DaemonStatus` (src/daemon-api.ts): the nats receiver's heartbeat reads it. */
+export const DAEMON_STATUS_SERVICE = serviceKey<() => DaemonStatus>("daemon.status");
+
+/** What the nats receiver publishes every `heartbeat` to <subject_prefix>_heartbeat.<host> (core
+ * NATS: a heartbeat is only worth something live, so it stays out of the event stream). */
+export interface Heartbeat {
+  hostname: string;
+  /** RFC 3339, the publisher's clock. */
+  time: string;
+  /** The publisher's heartbeat interval; the fleet node calls a host silent after 3 of them. */
+  interval_s: number;
+  version: string;
+  uptime_s: number;
+  senders: { name: string; plugin: string; counters: Record<string, number> }[];
+  /** Events the host's receivers dropped since it started. */
+  drops: number;
+  /** `drbdsetup status --json` shape. */
+  drbd: { name: string; role: string; [k: string]: unknown }[];
+  /** Resources a [[promoter]] manages here, with what it is doing. */
+  promoter: { resource: string; [k: string]: unknown }[];
+}
+
+export function heartbeatSubject(prefix: string, hostToken: string): string {
+  return `${prefix}_heartbeat.${hostToken}`;
 }

@@ -169,6 +169,8 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          inject: (e) => this.inject(e),
+          delivered: (ms) => this.delivered(ms),
           oldestHeld: () => (this.stopping ? undefined : this.holds.oldestHeld(inst.name)), // stopping: flushed next
           ready: () => {
             r.ready = true;
@@ -289,6 +291,28 @@ export class Pipeline {
     this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
 
+  /** A complete event from elsewhere: routed like any event, never re-stamped or folded again. */
+  inject(e: StorageEvent): void {
+    this.count("remote_events");
+    this.deliver(e);
+  }
+
+  /** Resolves when every receiver slot has handled what it was offered until now (or at the
+   * timeout) and each receiver that can (the store) made it durable. */
+  async delivered(timeoutMs: number): Promise<void> {
+    const targets = this.router.all().map((s) => [s, s.offered] as const);
+    const end = performance.now() + timeoutMs;
+    while (targets.some(([s, n]) => s.handled < n && this.router.all().includes(s)) && performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(targets.map(async ([s]) => {
+      try {
+        await s.receiver.sync?.();
+      } catch (e) {
+        this.opts.log.child(s.name).once("sync", `sync failed: ${(e as Error).message ?? e}`);
+      }
+    }));
+  }
 
   private deliver(e: StorageEvent): void {
     for (const f of this.listeners) f(e);

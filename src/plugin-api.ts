@@ -80,6 +80,12 @@ export interface SenderContext extends BaseContext {
   emit(rec: RawRecord): void;
   /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
   ready(): void;
+  /** A complete event from another host (a fleet node's nats sender), delivered unchanged: its
+   * event_id, time and hostname stay; no fold (its origin folded it already). */
+  inject(e: StorageEvent): void;
+  /** Resolves once every receiver has handled (sent, failed or dropped) each event delivered so
+   * far, or after timeoutMs: a sender acknowledges its source only then. */
+  delivered(timeoutMs: number): Promise<void>;
   /** The lowest seq of this sender's kmsg records that a parser still holds (not yet an event):
    * a cursor must stay before it. undefined when nothing of this sender is held. */
   oldestHeld?(): number | undefined;
@@ -126,6 +132,8 @@ export interface Receiver extends Lifecycle {
   send(events: readonly StorageEvent[]): Promise<void> | void;
   /** SIGHUP: reopen files (logrotate). */
   reopen?(): Promise<void> | void;
+  /** Makes what send() accepted durable now (a fleet node acks its source only after this). */
+  sync?(): Promise<void> | void;
   close?(): Promise<void> | void;
   status?(): Record<string, unknown>;
 }

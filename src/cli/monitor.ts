@@ -162,7 +162,7 @@ async function multicastLoop(
   signal?.addEventListener("abort", () => stop.abort(), { once: true });
   const onInt = () => stop.abort();
   process.once("SIGINT", onInt);
-  const filter = { system: p.system, severity: p.severity as Severity | undefined, event_type: p.type, dev_name: p.dev };
+  const filter = { system: p.system, severity: p.severity as Severity | undefined, event_type: p.type, dev_name: p.dev, hostname: p.host };
   let shown = 0;
   let bad = 0;
   try {

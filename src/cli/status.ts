@@ -2,6 +2,7 @@
 import { ControlClient, type StatusDoc } from "../control/client.ts";
 import { COMMON_HELP, COMMON_OPTIONS, paint, parseFlags, runCommand, socketFrom, table, useColor, type CommandIO } from "../control/cli.ts";
 import type { InstanceStatus } from "../daemon-api.ts";
+import { formatFleet } from "./fleet-status.ts";
 
 export const STATUS_USAGE = `Usage: storeventd status [OPTIONS]
 
@@ -10,6 +11,10 @@ per-sender and per-parser counters, per-receiver queue depth, sent, dropped and 
 store, and a summary of DRBD resources when the drbd source runs.
 
 Options:
+      --fleet         on a fleet node (a daemon with the nats sender): every host with its
+                      state (alive/silent), last seen, version, drops and events per severity
+                      in the last hour; every DRBD resource with where it is Primary and each
+                      host's role and disks
       --json          the status document as JSON, with DRBD resources under "drbd" (an array
                       in the shape and key names of \`drbdsetup status --json\`)
 ${COMMON_HELP}
@@ -94,12 +99,17 @@ export function formatStatus(st: StatusDoc, drbd: unknown[], color: boolean): st
 
 export async function statusCommand(argv: string[], io: CommandIO): Promise<number> {
   return runCommand("status", io, async () => {
-    const f = parseFlags(argv, COMMON_OPTIONS);
+    const f = parseFlags(argv, { ...COMMON_OPTIONS, fleet: { type: "boolean" } });
     if (f.help) {
       io.out(STATUS_USAGE);
       return 0;
     }
     const client = new ControlClient(socketFrom(f));
+    if (f.fleet) {
+      const [hosts, drbd] = await Promise.all([client.fleetHosts(), client.fleetDrbd()]);
+      io.out(f.json ? JSON.stringify({ hosts, drbd }, null, 2) + "\n" : formatFleet(hosts, drbd, useColor(io)));
+      return 0;
+    }
     const [st, drbd] = await Promise.all([client.status(), client.drbdResources()]);
     if (f.json) io.out(JSON.stringify({ ...st, drbd }, null, 2) + "\n");
     else io.out(formatStatus(st, drbd, useColor(io)));

@@ -19,6 +19,7 @@ export const FILTER_OPTIONS = {
   severity: { type: "string" },
   type: { type: "string", multiple: true },
   dev: { type: "string", multiple: true },
+  host: { type: "string", multiple: true },
 } as const satisfies Options;
 
 export const COMMON_HELP = `  -c, --config PATH   the config whose [main] control_socket to use
@@ -31,7 +32,8 @@ export const FILTER_HELP = `      --system LIST   only these subsystems; comma-s
                       ${SYSTEMS.join(", ")}
       --severity LVL  only this severity or worse: ${SEVERITIES.join(", ")}
       --type LIST     only these event types (e.g. SCSI_SENSE,DM_MPATH_PATH_DOWN)
-      --dev LIST      only these devices (kernel names: sdb, dm-3, md0; /dev/ prefix allowed)`;
+      --dev LIST      only these devices (kernel names: sdb, dm-3, md0; /dev/ prefix allowed)
+      --host LIST     only these hosts' events (on a fleet node: [main] hostname of each host)`;
 
 export function parseFlags<O extends Options>(argv: string[], options: O) {
   return parse(argv, options).values;
@@ -40,7 +42,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
 const list = (values: string[] | undefined) => values?.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
 
 /** Validates the filter flags (a usage error names the bad value) into API parameters. */
-export function filterParams(f: { system?: string[]; severity?: string; type?: string[]; dev?: string[] }): EventParams {
+export function filterParams(f: { system?: string[]; severity?: string; type?: string[]; dev?: string[]; host?: string[] }): EventParams {
   const p: EventParams = {};
   const system = list(f.system);
   for (const s of system ?? []) {
@@ -56,6 +58,8 @@ export function filterParams(f: { system?: string[]; severity?: string; type?: s
   if (type?.length) p.type = type;
   const dev = list(f.dev)?.map((d) => d.replace(/^\/dev\//, ""));
   if (dev?.length) p.dev = dev;
+  const host = list(f.host);
+  if (host?.length) p.host = host;
   return p;
 }
 

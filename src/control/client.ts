@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import type { StorageEvent } from "../event.ts";
+import type { FleetHost, FleetResource } from "../fleet-api.ts";
 import type { DaemonStatus, ReloadResult } from "../daemon-api.ts";
 import type { StoreStats } from "../store-api.ts";
 import { DEFAULT_SOCKET } from "./server.ts";
@@ -39,6 +40,7 @@ export interface EventParams {
   severity?: string;
   type?: string[];
   dev?: string[];
+  host?: string[];
   limit?: number;
   order?: "asc" | "desc";
 }
@@ -51,6 +53,7 @@ export function eventSearch(p: EventParams, follow = false): string {
   if (p.severity) q.set("severity", p.severity);
   if (p.type?.length) q.set("type", p.type.join(","));
   if (p.dev?.length) q.set("dev", p.dev.join(","));
+  if (p.host?.length) q.set("host", p.host.join(","));
   if (p.limit !== undefined) q.set("limit", String(p.limit));
   if (p.order) q.set("order", p.order);
   if (follow) q.set("follow", "1");
@@ -153,6 +156,14 @@ export class ControlClient {
       if (err instanceof ControlError && err.code === "no_store") return [];
       throw err;
     }
+  }
+
+  fleetHosts(): Promise<FleetHost[]> {
+    return this.get("/v1/fleet/hosts");
+  }
+
+  fleetDrbd(): Promise<FleetResource[]> {
+    return this.get("/v1/fleet/drbd");
   }
 
   drbdResources(): Promise<unknown[]> {

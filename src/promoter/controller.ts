@@ -7,7 +7,8 @@ import { join } from "node:path";
 import type { EventDraft } from "../event.ts";
 import type { DrbdModel } from "../drbd/model.ts";
 import type { SubscriberOwner } from "../drbd/subscribers.ts";
-import { serviceKey, type Logger, type Services } from "../plugin-api.ts";
+import type { Logger, Services } from "../plugin-api.ts";
+import { PROMOTER_SERVICE, type PromoterControl } from "../promoter-api.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
 import { checkDrbdOptions, type ShownResource } from "./decide.ts";
@@ -26,17 +27,7 @@ export interface ResourceReport extends ResourceStatus {
   units: { unit: string; state: string }[];
 }
 
-/** What the control API and CLI use (service "promoter"). */
-/** The Services key of the promoter hub (the control API and `storeventd promoter` ask it). */
-export const PROMOTER_SERVICE = serviceKey<PromoterControl>("promoter");
-
-export interface PromoterControl {
-  status(res?: string): Promise<ResourceReport[]>;
-  evict(res: string, to?: string): Promise<ActionResult>;
-  disable(res: string, now: boolean): Promise<ActionResult>;
-  enable(res: string): Promise<ActionResult>;
-  maintenance(res: string, on: boolean): Promise<ActionResult>;
-}
+export { PROMOTER_SERVICE, type PromoterControl } from "../promoter-api.ts";
 
 export class UnknownResource extends Error {}
 

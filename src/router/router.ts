@@ -40,8 +40,16 @@ export class ReceiverSlot {
     this.loop ??= this.run();
   }
 
+  /** Events that passed the filter; each ends as sent, an error or a drop (see handled). */
+  offered = 0;
+
+  get handled(): number {
+    return this.sent + this.errors + this.queue.dropped;
+  }
+
   offer(e: StorageEvent): boolean {
     if (!this.filter(e)) return true;
+    this.offered++;
     const before = this.queue.dropped;
     this.queue.push(e);
     const lost = this.queue.dropped - before;

@@ -1,6 +1,6 @@
 // A plugin context for unit tests: records what the plugin emits, counts and logs.
 import type {
-  BaseContext, DeviceDirectory, EventDraft, Logger, ParserContext, RawRecord, SenderContext,
+  BaseContext, DeviceDirectory, EventDraft, Logger, ParserContext, RawRecord, SenderContext, StorageEvent,
 } from "../../src/plugin-api.ts";
 import { createDeviceDirectory } from "../../src/devices/index.ts";
 import { ServiceMap } from "../../src/util/services.ts";
@@ -9,13 +9,14 @@ import { nativeAddon } from "../../src/native.ts";
 export interface Recorded {
   records: RawRecord[];
   events: EventDraft[];
+  injected: StorageEvent[];
   counts: Map<string, number>;
   logs: string[];
   readyCalls: number;
 }
 
 export function makeContext(over: Partial<SenderContext & ParserContext> = {}): { ctx: SenderContext & ParserContext; rec: Recorded; abort: AbortController } {
-  const rec: Recorded = { records: [], events: [], counts: new Map(), logs: [], readyCalls: 0 };
+  const rec: Recorded = { records: [], events: [], injected: [], counts: new Map(), logs: [], readyCalls: 0 };
   const abort = new AbortController();
   const seen = new Set<string>();
   const at = (level: string) => (msg: string) => void rec.logs.push(`${level}: ${msg}`);
@@ -31,6 +32,8 @@ export function makeContext(over: Partial<SenderContext & ParserContext> = {}): 
     emitEvent: (d) => void rec.events.push(d),
     emit: (r) => void rec.records.push(r),
     ready: () => void rec.readyCalls++,
+    inject: (e) => void rec.injected.push(e),
+    delivered: async () => {},
     holdMaxMs: 250,
     ...over,
   };

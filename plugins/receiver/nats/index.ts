@@ -2,86 +2,36 @@
 // NATS (at most once) or JetStream with publish acks (msgID = event_id, so a retry after a
 // reconnect is de-duplicated by the server). Buffers while disconnected, bounded, drops counted.
 import * as v from "valibot";
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
-import { readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, subjectToken } from "../../../src/plugin-kit/nats.ts";
+import { Heartbeater } from "./heartbeat.ts";
 import sample from "./sample.toml" with { type: "text" };
 
-const TOKEN_RE = /^[^\s.*>]+$/;
-
-/** One subject token: NATS separators and wildcards (. * >) and whitespace become "_". */
-export function subjectToken(s: string): string {
-  return s.replace(/[\s.*>]/g, "_") || "_";
-}
+export { subjectToken };
 
 export function subjectOf(prefix: string, e: StorageEvent): string {
   return `${prefix}.${subjectToken(e.hostname)}.${subjectToken(e.system)}.${subjectToken(e.event_type)}`;
 }
 
-const Server = v.pipe(
-  v.string(),
-  v.regex(/^(?:(nats|tls):\/\/)?(?:[^\s@/]+@)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/, 'not a NATS server URL ("nats://host:4222", "tls://host:4222" or "host:4222")'),
-);
+const { servers, ...auth } = NATS_CONNECTION_KEYS;
 
 const schema = v.strictObject({
-  servers: v.pipe(v.optional(v.pipe(v.array(Server), v.minLength(1)), ["nats://127.0.0.1:4222"]), v.description("NATS servers to connect to (one is enough; the cluster gossips the rest).")),
-  subject_prefix: v.pipe(
-    v.optional(v.pipe(v.string(), v.check((p) => p.split(".").every((t) => TOKEN_RE.test(t)), "subject_prefix: dot-separated tokens without spaces, * or >")), "storeventd"),
-    v.description("Subjects are <subject_prefix>.<hostname>.<system>.<event_type> (dots in the host name become _)."),
-  ),
+  servers,
+  subject_prefix: SubjectPrefix,
   jetstream: v.pipe(v.optional(v.boolean(), false), v.description("Publish to JetStream and wait for the stream's ack (at least once; the event_id is the message id).")),
-  stream: v.pipe(v.optional(v.pipe(v.string(), v.regex(/^[^\s.*>/\\]{1,255}$/, "not a valid stream name")), "STOREVENTD"), v.description("JetStream stream that stores the subjects.")),
+  stream: StreamName,
   create_stream: v.pipe(v.optional(v.boolean(), true), v.description("Create the stream (file storage, subjects <subject_prefix>.>) when it does not exist.")),
   publish_timeout: v.pipe(v.optional(Duration, "5s"), v.description("Wait this long for a JetStream ack (or a core flush) before buffering the event for a retry.")),
   buffer_max: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000), v.description("Events kept while disconnected or unacknowledged; beyond that the oldest are dropped and counted.")),
-  name: v.pipe(v.optional(v.string()), v.description("Client name shown by the server's monitoring; default storeventd@<hostname>.")),
-  user: v.pipe(v.optional(v.string()), v.description("User name; set with password.")),
-  password: v.pipe(v.optional(v.string()), v.description("Password for user.")),
-  token: v.pipe(v.optional(v.string()), v.description("Authentication token.")),
-  token_file: v.pipe(v.optional(v.string()), v.description("File holding the token.")),
-  credentials: v.pipe(v.optional(v.string()), v.description("A .creds file (JWT + nkey seed), as made by nsc.")),
-  tls: v.pipe(v.optional(v.boolean(), false), v.description("Require TLS.")),
-  ca_file: v.pipe(v.optional(v.string()), v.description("PEM file of the CA(s) that signed the server certificate.")),
-  cert_file: v.pipe(v.optional(v.string()), v.description("Client certificate (mutual TLS); with key_file.")),
-  key_file: v.pipe(v.optional(v.string()), v.description("Client key for cert_file.")),
-  reconnect_min: v.pipe(v.optional(Duration, "250ms"), v.description("First reconnect delay; doubles (with jitter) up to reconnect_max.")),
-  reconnect_max: v.pipe(v.optional(Duration, "30s"), v.description("Longest reconnect delay.")),
+  relay: v.pipe(v.optional(v.boolean(), false), v.description("Also publish events of other hosts (on a fleet node: the ones its nats sender consumed); off, they are counted as foreign_skipped.")),
+  heartbeat: v.pipe(v.optional(Duration, "10s"), v.description('Publish this host\'s status summary to <subject_prefix>_heartbeat.<hostname> this often, for fleet nodes ("0s" = off).')),
+  ...auth,
 });
 
 type Opts = v.InferOutput<typeof schema>;
-
-/** Cross-field checks and file reads; throws a config error. Pure apart from reading the files. */
-export function connectionOptions(o: Opts, hostname: string): ConnectionOptions {
-  const auths = [o.user !== undefined || o.password !== undefined, o.token !== undefined || o.token_file !== undefined, o.credentials !== undefined];
-  if (auths.filter(Boolean).length > 1) throw new Error("give one of user+password, token/token_file, credentials");
-  if ((o.user === undefined) !== (o.password === undefined)) throw new Error("user and password go together: give both or neither");
-  if (o.token !== undefined && o.token_file !== undefined) throw new Error("token and token_file: give one");
-  if ((o.cert_file === undefined) !== (o.key_file === undefined)) throw new Error("cert_file and key_file go together");
-  if (o.reconnect_min > o.reconnect_max) throw new Error("reconnect_min is longer than reconnect_max");
-  const token = o.token ?? readOptionFile(o.token_file, "token_file")?.trim();
-  const creds = readOptionFile(o.credentials, "credentials");
-  if (creds !== undefined && !/-----BEGIN NATS USER JWT-----/.test(creds)) throw new Error(`credentials: ${o.credentials} is not a NATS .creds file`);
-  const anyTls = o.tls || o.ca_file !== undefined || o.cert_file !== undefined || o.servers.some((s) => s.startsWith("tls://"));
-  const tls = anyTls
-    ? { ca: readOptionFile(o.ca_file, "ca_file"), cert: readOptionFile(o.cert_file, "cert_file"), key: readOptionFile(o.key_file, "key_file") }
-    : undefined;
-  return {
-    servers: o.servers,
-    name: o.name ?? `storeventd@${hostname}`,
-    user: o.user,
-    pass: o.password,
-    token,
-    authenticator: creds !== undefined ? credsAuthenticator(new TextEncoder().encode(creds)) : undefined,
-    tls: tls && Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)),
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    waitOnFirstConnect: false, // the receiver's own loop retries the first connect with backoff
-    timeout: 10_000,
-    pingInterval: 30_000,
-  };
-}
 
 export class NatsReceiver {
   private nc: NatsConnection | undefined;
@@ -91,6 +41,7 @@ export class NatsReceiver {
   private draining: Promise<void> | undefined;
   private stop = new AbortController();
   private starting: Promise<void> = Promise.resolve();
+  private heartbeat: Heartbeater;
   private reconnectAttempt = 0;
   private stats = { sent: 0, buffered_total: 0, dropped: 0, errors: 0, reconnects: 0, last_error: "", last_latency_ms: 0 };
 
@@ -98,11 +49,13 @@ export class NatsReceiver {
     ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
     const backoff = { minTimeout: opts.reconnect_min, maxTimeout: opts.reconnect_max };
     this.conn = { ...conn, reconnectDelayHandler: () => backoffDelay(Math.min(this.reconnectAttempt++, 30), backoff) };
+    this.heartbeat = new Heartbeater(ctx, opts.subject_prefix, opts.heartbeat, () => (this.connected ? this.nc : undefined));
   }
 
-  /** Connects (in the background, retrying with backoff): create() stays inert. */
+  /** Connects in the background (events buffer meanwhile) and starts the heartbeat timer. */
   start(): void {
     this.starting = this.connectLoop();
+    this.heartbeat.start();
   }
 
   private async connectLoop(): Promise<void> {
@@ -124,6 +77,7 @@ export class NatsReceiver {
     }
     this.connected = true;
     this.ctx.count("connects");
+    void this.heartbeat.beat();
     if (this.opts.jetstream) {
       this.js = jetstream(nc, { timeout: this.opts.publish_timeout });
       await this.ensureStream(nc);
@@ -235,7 +189,11 @@ export class NatsReceiver {
     return this.draining;
   }
 
-  async send(events: readonly StorageEvent[]): Promise<void> {
+  async send(all: readonly StorageEvent[]): Promise<void> {
+    // On a fleet node, other hosts' events came from the stream: publishing them again would loop.
+    const events = this.opts.relay ? all : all.filter((e) => e.hostname === this.ctx.hostname);
+    if (events.length < all.length) this.ctx.count("foreign_skipped", all.length - events.length);
+    if (!events.length) return;
     if (this.buffer.length || !this.connected) {
       this.keep(events);
       if (this.connected) await this.drain();
@@ -257,6 +215,7 @@ export class NatsReceiver {
       if (this.buffer.length) await sleep(50);
     }
     this.stop.abort();
+    this.heartbeat.stop();
     await Promise.race([this.starting, sleep(1000)]);
     const nc = this.nc;
     if (nc && !nc.isClosed()) await Promise.race([nc.drain().catch(() => nc.close()), sleep(1000).then(() => nc.close())]);

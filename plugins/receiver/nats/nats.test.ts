@@ -9,6 +9,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { NatsReceiver, subjectOf } from "./index.ts";
+import { DAEMON_STATUS_SERVICE, type DaemonStatus } from "../../../src/plugin-kit/fleet.ts";
+import { DRBD_MODEL_SERVICE, PROMOTER_SERVICE, type PromoterControl } from "../../../src/plugin-kit/services.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
 
 const dir = import.meta.dir;
@@ -46,7 +49,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function make(opts: Record<string, unknown>) {
   const { ctx, rec } = receiverContext();
-  const r = (await plugin.create(v.parse(plugin.schema, opts), ctx)) as NatsReceiver;
+  // The events are other hosts' (node-a, node-b...) as seen from "testhost": publish them anyway.
+  const r = (await plugin.create(v.parse(plugin.schema, { relay: true, ...opts }), ctx)) as NatsReceiver;
   r.start();
   return { r, counts: rec.counts, logs: rec.logs };
 }
@@ -230,4 +234,54 @@ describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
     expect(ids.sort()).toEqual(all.map((e) => e.event_id).sort());
     await r.close();
   }, 60_000);
+
+  test("heartbeat: the status summary on <prefix>_heartbeat.<host> every interval; create() is inert; 0s is off", async () => {
+    const s = await startServer();
+    const nc = await connect({ servers: `127.0.0.1:${s.port}` });
+    clients.push(nc);
+    const beats: Record<string, unknown>[] = [];
+    nc.subscribe("storeventd_heartbeat.>", { callback: (_e, m) => void beats.push({ subject: m.subject, ...m.json<Record<string, unknown>>() }) });
+    const { ctx, rec } = receiverContext();
+    ctx.services.provide(DAEMON_STATUS_SERVICE, () => ({
+      version: "9.8.7", uptime_s: 42, counters: { receiver_dropped: 5 },
+      instances: [{ name: "kmsg", kind: "sender", plugin: "kmsg", counters: { records: 10 } }, { name: "bus", kind: "receiver", plugin: "nats", counters: {} }],
+    }) as unknown as DaemonStatus);
+    ctx.services.provide(DRBD_MODEL_SERVICE, { toStatusJson: () => [{ name: "r0", role: "Primary", devices: [{ volume: 0, "disk-state": "UpToDate" }] }] } as unknown as DrbdModel);
+    ctx.services.provide(PROMOTER_SERVICE, { status: async () => [{ resource: "r0", state: "started" }] } as unknown as PromoterControl);
+    const r = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "200ms" }), ctx)) as NatsReceiver;
+    await Bun.sleep(400);
+    expect(rec.counts.get("connects")).toBeUndefined(); // inert until start()
+    expect(beats).toEqual([]);
+    r.start();
+    await until(() => beats.length >= 3);
+    expect(beats[0]).toMatchObject({
+      subject: "storeventd_heartbeat.testhost", hostname: "testhost", interval_s: 0.2, version: "9.8.7", uptime_s: 42, drops: 5,
+      senders: [{ name: "kmsg", plugin: "kmsg", counters: { records: 10 } }],
+      drbd: [{ name: "r0", role: "Primary", devices: [{ volume: 0, "disk-state": "UpToDate" }] }],
+      promoter: [{ resource: "r0", state: "started" }],
+    });
+    await r.close();
+    const n = beats.length;
+    await Bun.sleep(500);
+    expect(beats.length).toBe(n); // close() stops the timer
+    // Other hosts' events are not published again unless relay = true.
+    const seen: string[] = [];
+    nc.subscribe("storeventd.>", { callback: (_e, m) => void seen.push(m.json<StorageEvent>().hostname) });
+    for (const relay of [false, true]) {
+      const { ctx: c2, rec: r2 } = receiverContext();
+      const x = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "0s", relay }), c2)) as NatsReceiver;
+      x.start();
+      await until(() => (r2.counts.get("connects") ?? 0) > 0);
+      await x.send([makeEvent({ hostname: "testhost" }), makeEvent({ hostname: "stor-9" })]);
+      expect(r2.counts.get("foreign_skipped")).toBe(relay ? undefined : 1);
+      await x.close();
+    }
+    await until(() => seen.length === 3);
+    expect(seen).toEqual(["testhost", "testhost", "stor-9"]);
+    const off = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "0s" }), receiverContext().ctx)) as NatsReceiver;
+    off.start();
+    await Bun.sleep(500);
+    expect(beats.length).toBe(n);
+    await off.close();
+  });
 });

@@ -55,6 +55,7 @@ export default definePlugin({
         store.add(events);
         if (store.pendingCount >= config.max_pending) flush();
       },
+      sync: flush,
       close() {
         if (closed) return;
         closed = true;

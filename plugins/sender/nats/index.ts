@@ -1,0 +1,229 @@
+// nats sender: makes this daemon a fleet node. Consumes <subject_prefix>.> from a JetStream stream
+// through a durable pull consumer (explicit acks: a message is acked only after every local receiver
+// handled it, so a restart resumes from the ack floor), injects each remote event unchanged, drops
+// redelivered duplicates, and tracks hosts by their heartbeats (HOST_SILENT, HOST_BACK,
+// DRBD_MULTIPLE_PRIMARY, DRBD_NO_PRIMARY). Serves FLEET_SERVICE for the console and `status --fleet`.
+import * as v from "valibot";
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { definePlugin, Duration, type SenderContext, type StorageEvent } from "../../../src/plugin-api.ts";
+import { FLEET_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/plugin-kit/fleet.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions } from "../../../src/plugin-kit/nats.ts";
+import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { RecentIds } from "./dedup.ts";
+import { FleetTracker, type FleetDraft } from "./fleet.ts";
+import { isRemoteEvent } from "./remote.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
+import sample from "./sample.toml" with { type: "text" };
+
+const { servers, ...auth } = NATS_CONNECTION_KEYS;
+const Count = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min));
+
+const schema = v.strictObject({
+  servers,
+  stream: StreamName,
+  subject_prefix: SubjectPrefix,
+  durable: v.pipe(v.optional(v.pipe(v.string(), v.regex(/^[^\s.*>/\\]{1,255}$/, "not a valid consumer name")), "storeventd-fleet"), v.description("Durable consumer name: a restarted fleet node resumes from its ack floor.")),
+  create_stream: v.pipe(v.optional(v.boolean(), true), v.description("Create the stream (file storage, subjects <subject_prefix>.>, `replicas` copies) when it does not exist.")),
+  replicas: v.pipe(v.optional(v.pipe(Count(1), v.maxValue(5)), 1), v.description("Replicas of a stream this sender creates (3 on a cluster).")),
+  ack_wait: v.pipe(v.optional(Duration, "30s"), v.description("The server redelivers a message not acked within this time.")),
+  max_ack_pending: v.pipe(v.optional(Count(1), 20_000), v.description("Messages delivered but not yet acked, at most.")),
+  dedup_ids: v.pipe(v.optional(Count(1), 100_000), v.description("Event ids remembered to drop redelivered duplicates (bounded memory).")),
+  heartbeat: v.pipe(v.optional(Duration, "10s"), v.description("Heartbeat interval assumed for a host whose heartbeat does not say; a host is silent after 3 missed heartbeats.")),
+  no_primary_after: v.pipe(v.optional(Duration, "60s"), v.description("DRBD_NO_PRIMARY when a promoter-managed resource has had no Primary on any host this long.")),
+  ...auth,
+});
+
+type Opts = v.InferOutput<typeof schema>;
+const ACK_EVERY_MS = 20;
+
+export class NatsSender {
+  private nc: NatsConnection | undefined;
+  private messages: ConsumerMessages | undefined;
+  private sub: Subscription | undefined;
+  private stop = new AbortController();
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private pending: JsMsg[] = [];
+  private acking: Promise<void> | undefined;
+  private seeded = false;
+  readonly ids: RecentIds;
+  readonly fleet: FleetTracker;
+  private stats = { received: 0, injected: 0, duplicates: 0, own: 0, bad: 0, acked: 0, heartbeats: 0, last_error: "" };
+
+  constructor(private opts: Opts, private conn: ConnectionOptions, private ctx: SenderContext) {
+    this.ids = new RecentIds(opts.dedup_ids);
+    this.fleet = new FleetTracker(opts.heartbeat, opts.no_primary_after);
+    ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
+  }
+
+  start(): void {
+    this.ctx.services.provide(FLEET_SERVICE, this.fleet);
+    this.ticker = setInterval(() => this.emit((out) => this.fleet.tick(Date.now(), out)), 250);
+  }
+
+  /** Remembers the newest stored ids: what was stored before a crash but not acked comes again.
+   * Called before the first message (the store starts after this sender when listed after it). */
+  private seedFromStore(): void {
+    if (this.seeded) return;
+    this.seeded = true;
+    const store = this.ctx.services.get<EventStoreService>(STORE_SERVICE);
+    if (!store) return;
+    try {
+      const n = Math.min(this.opts.dedup_ids, this.opts.max_ack_pending * 2);
+      const recent = store.query({ order: "desc", limit: n });
+      for (let i = recent.length - 1; i >= 0; i--) this.ids.add(recent[i]!.event.event_id);
+      if (recent.length) this.ctx.log.info(`nats: remembered the ids of the newest ${recent.length} stored events (redeliveries of them are dropped)`);
+    } catch (e) {
+      this.fail(`reading the store: ${(e as Error).message}`, "seed");
+    }
+  }
+
+  private emit(f: (out: FleetDraft[]) => void): void {
+    const out: FleetDraft[] = [];
+    f(out);
+    for (const d of out) {
+      if (d.hostname === undefined) this.ctx.emitEvent(d);
+      else this.ctx.inject(this.complete(d, d.hostname));
+    }
+  }
+
+  /** A finding about a remote host carries that host's name (so `query --host` finds it). */
+  private complete(d: FleetDraft, hostname: string): StorageEvent {
+    return {
+      event_id: crypto.randomUUID(), time: new Date().toISOString().replace("Z", "000Z"), hostname,
+      severity: d.severity, system: d.system, event_type: d.event_type, dev_name: "", dev_path: "", dev_wwid: "", owners: [],
+      msg: d.msg, source: this.ctx.instance, raw: "", extension: { ...d.extension, fleet_node: this.ctx.hostname },
+    };
+  }
+
+  private fail(msg: string, kind: string): void {
+    this.stats.last_error = msg;
+    this.ctx.log.once(kind, `nats: ${msg}`);
+  }
+
+  async run(): Promise<void> {
+    this.ctx.ready(); // the daemon is ready without NATS; the consumer catches up from its ack floor
+    const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
+    while (!this.stop.signal.aborted) {
+      try {
+        if (!this.nc) {
+          this.nc = await connect(this.conn); // reconnects by itself from then on
+          this.ctx.count("connects");
+        }
+        await this.consume(this.nc);
+        backoff.reset();
+      } catch (e) {
+        this.fail(`consume: ${(e as Error).message}`, "consume");
+      }
+      if (!(await backoff.next())) break;
+    }
+  }
+
+  private async consume(nc: NatsConnection): Promise<void> {
+    const o = this.opts;
+    const jsm = await jetstreamManager(nc);
+    if (o.create_stream) {
+      try {
+        await jsm.streams.info(o.stream);
+      } catch {
+        await jsm.streams.add({ name: o.stream, subjects: [`${o.subject_prefix}.>`], storage: "file" as never, num_replicas: o.replicas });
+        this.ctx.log.info(`nats: created stream ${o.stream} for ${o.subject_prefix}.> (${o.replicas} replicas)`);
+      }
+    }
+    await jsm.consumers.add(o.stream, {
+      durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+      ack_wait: o.ack_wait * 1_000_000, max_ack_pending: o.max_ack_pending, filter_subject: `${o.subject_prefix}.>`,
+    });
+    this.sub ??= nc.subscribe(heartbeatSubject(o.subject_prefix, "*"), { callback: (err, m) => void (err || this.onHeartbeat(m.data)) });
+    const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
+    this.seedFromStore();
+    const messages = await consumer.consume({ max_messages: Math.min(5000, o.max_ack_pending) });
+    this.messages = messages;
+    if (this.stop.signal.aborted) await messages.close();
+    for await (const m of messages) this.onMessage(m);
+  }
+
+  private onHeartbeat(data: Uint8Array): void {
+    let hb: Heartbeat;
+    try {
+      hb = JSON.parse(new TextDecoder().decode(data));
+      if (typeof hb.hostname !== "string" || !Array.isArray(hb.drbd)) throw new Error("not a heartbeat");
+    } catch {
+      this.ctx.count("bad_heartbeats");
+      return;
+    }
+    if (!Array.isArray(hb.promoter)) hb.promoter = [];
+    this.stats.heartbeats++;
+    this.emit((out) => this.fleet.onHeartbeat(hb, Date.now(), out));
+  }
+
+  private onMessage(m: JsMsg): void {
+    this.stats.received++;
+    let e: unknown;
+    try {
+      e = m.json();
+    } catch {
+      e = undefined;
+    }
+    if (!isRemoteEvent(e)) {
+      this.stats.bad++;
+      this.ctx.count("bad_messages");
+      this.ctx.log.once("bad", `nats: a message on ${m.subject} is not a storage event; dropped`);
+      m.term();
+      return;
+    }
+    if (e.hostname === this.ctx.hostname) {
+      this.stats.own++; // this node's own events reached its pipeline already
+    } else if (!this.ids.add(e.event_id)) {
+      this.stats.duplicates++;
+      this.ctx.count("duplicates");
+    } else {
+      this.stats.injected++;
+      this.ctx.count("events");
+      this.ctx.inject(e);
+      this.emit((out) => this.fleet.onEvent(e, Date.now(), out));
+    }
+    this.pending.push(m);
+    if (!this.acking) this.acking = this.ackLoop();
+  }
+
+  /** Every 20 ms: waits until every receiver handled (and the store wrote) what came, then acks it. */
+  private async ackLoop(): Promise<void> {
+    while (this.pending.length) {
+      await sleep(ACK_EVERY_MS);
+      const batch = this.pending.splice(0);
+      await this.ctx.delivered(this.opts.ack_wait / 2);
+      // One ack per message: a cumulative ack (AckAll) would also ack a message whose delivery was
+      // lost in a NATS server failover and not yet redelivered, losing it.
+      for (const m of batch) m.ack();
+      this.stats.acked += batch.length;
+    }
+    this.acking = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    clearInterval(this.ticker);
+    if (this.ctx.services.get(FLEET_SERVICE) === this.fleet) this.ctx.services.provide(FLEET_SERVICE, undefined);
+    await this.messages?.close().catch(() => {});
+    while (this.acking) await this.acking;
+    const nc = this.nc;
+    if (nc && !nc.isClosed()) await Promise.race([nc.drain().catch(() => nc.close()), sleep(2000).then(() => nc.close())]);
+  }
+
+  status(): Record<string, unknown> {
+    return { servers: this.opts.servers, stream: this.opts.stream, durable: this.opts.durable, pending_acks: this.pending.length, remembered_ids: this.ids.size, ...this.stats };
+  }
+}
+
+export default definePlugin({
+  kind: "sender",
+  name: "nats",
+  description: "Fleet node: consumes other hosts' events from a JetStream stream (durable, explicit acks) and tracks hosts by heartbeat.",
+  schema,
+  sample,
+  validate: (config, env) => void connectionOptions(config, env.hostname),
+  create(config, ctx) {
+    return new NatsSender(config, connectionOptions(config, ctx.hostname), ctx);
+  },
+});
