@@ -37,6 +37,9 @@ export interface NativeAddon {
   Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
   /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
   events2Tokenize?(buf: Buffer, maxLine?: number): [Buffer, Uint32Array, Float64Array];
+  /** events2Tokenize over pieces of one stream: interned ids (the fast lane's) stay valid across calls.
+   * The arrays are lent: the next tokenize() detaches them (they read as empty) and reuses the memory. */
+  Events2Tokenizer?: new (maxLine?: number) => { tokenize(buf: Buffer): [Uint8Array, Uint32Array, Float64Array] };
   /** sd-journal reader (native/src/journal_reader.cc), present when the addon was built with libsystemd.
    * Per entry five strings (cursor, SYSLOG_IDENTIFIER, _TRANSPORT, MESSAGE, _COMM) and three numbers
    * (PRIORITY, pid, realtime µs). */

@@ -14,6 +14,8 @@ import type { ServiceMap } from "./util/services.ts";
 import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
 import { DRBD_MODEL_SERVICE } from "./drbd/service.ts";
+import { applyFastLine } from "./drbd/fast.ts";
+import type { Events2FastApply } from "./drbd/events2.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
 import { HoldTimer } from "./router/holds.ts";
@@ -169,6 +171,7 @@ export class Pipeline {
         const ctx: SenderContext = {
           ...base,
           emit: (rec) => this.handleRecord(rec),
+          events2Fast: () => this.events2Fast(),
           inject: (e) => this.inject(e),
           delivered: (ms) => this.delivered(ms),
           oldestHeld: () => (this.stopping ? undefined : this.holds.oldestHeld(inst.name)), // stopping: flushed next
@@ -231,6 +234,17 @@ export class Pipeline {
       this.router.remove(name);
       await r.slot.close(timeoutMs, closeMs, until);
     }
+  }
+
+  private fastLane = {
+    apply: ((nums, base, strs) => applyFastLine(this.drbd, nums, base, strs)) as Events2FastApply,
+    taken: (n: number) => this.count("records", n),
+  };
+
+  /** The DRBD model's fast lane for statistics lines, unless a parser wants every events2 record. */
+  events2Fast(): typeof this.fastLane | null {
+    for (const r of this.running.values()) if (r.parser?.accepts.includes("events2")) return null;
+    return this.fastLane;
   }
 
   /** One raw record from a sender (or replay) into every parser that takes its kind. */

@@ -2,6 +2,7 @@
 // A plugin is one folder plugins/<kind>/<name>/ whose index.ts default-exports definePlugin({...}).
 import type * as v from "valibot";
 import type { EventDraft, Owner, StorageEvent } from "./event.ts";
+import type { Events2FastApply } from "./drbd/events2.ts";
 import type { RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
@@ -80,6 +81,10 @@ export interface SenderContext extends BaseContext {
   emit(rec: RawRecord): void;
   /** The initial state is read (kmsg open, DRBD dump done): counts toward sd_notify READY. */
   ready(): void;
+  /** The DRBD model's fast lane for native events2 batches (src/drbd/fast.ts), when no parser
+   * needs every record: `apply` takes a statistics line or refuses it (then emit() it); `taken(n)`
+   * counts what it took. Absent or null: emit every record. */
+  events2Fast?(): { apply: Events2FastApply; taken(n: number): void } | null;
   /** A complete event from another host (a fleet node's nats sender), delivered unchanged: its
    * event_id, time and hostname stay; no fold (its origin folded it already). */
   inject(e: StorageEvent): void;

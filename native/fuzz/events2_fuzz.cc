@@ -1,9 +1,10 @@
-// libFuzzer target for the events2 tokenizer and the line splitter in front of it.
+// libFuzzer target for the events2 tokenizer, its fast lane and the line splitter in front of them.
 // Build and run: native/fuzz/run.sh events2 [seconds]
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "events2_fast.h"
 #include "events2_tokenizer.h"
 #include "line_split.h"
 
@@ -11,6 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   storeventd::Events2Line line;
   storeventd::LineSplitter split(256);
+  storeventd::Events2Interner strings;
+  double slots[storeventd::events2fast::kStride];
   size_t lines = 0;
   auto sink = [&](std::string_view l, bool) {
     storeventd::TokenizeEvents2(l, line);
@@ -27,6 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       inside(f.value);
       if (f.key.empty() || f.key.find(':') != std::string_view::npos) __builtin_trap();
     }
+    int kind = storeventd::Events2FastFields(line, strings, slots);
+    if (kind != static_cast<int>(slots[0]) % storeventd::events2fast::kAnnounce) __builtin_trap();
     lines++;
   };
   // Feed in two chunks to exercise partial lines.

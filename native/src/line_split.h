@@ -17,6 +17,12 @@ class LineSplitter {
   void Feed(std::string_view chunk, const Sink& sink) {
     while (!chunk.empty()) {
       size_t nl = chunk.find('\n');
+      // A whole line inside the chunk goes out as a view, uncopied.
+      if (partial_.empty() && !skipping_ && nl != std::string_view::npos && nl <= max_line_) {
+        sink(chunk.substr(0, nl), false);
+        chunk.remove_prefix(nl + 1);
+        continue;
+      }
       std::string_view part = chunk.substr(0, nl);
       if (!skipping_) {
         size_t room = max_line_ - partial_.size();

@@ -35,6 +35,10 @@ class Source {
   virtual int Stride() const = 0;
   // Largest batch before it is handed over, in records.
   virtual size_t MaxBatch() const { return 512; }
+  // Batches waiting for JS at most. Blocking readers need few: their fd is the buffer.
+  virtual size_t MaxQueue() const { return 64; }
+  // True when the JS callback uses its arrays synchronously only: they are then lent (Batch::lend).
+  virtual bool Lend() const { return false; }
   // How long to wait for the fd before calling Pump() anyway (ms; -1: only when the fd is ready).
   virtual int TimeoutMs() { return -1; }
 };

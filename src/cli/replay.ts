@@ -13,7 +13,8 @@ import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
 import { replayUevents } from "../uevent/replay.ts";
-import { decodeEvents2Text } from "../drbd/events2.ts";
+import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
+import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
 import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
@@ -46,9 +47,12 @@ Options:
       --accept-user-records  parse kmsg records of user facilities too (default: kernel only)
       --host-devices       identify devices (dev_path, dev_wwid, owners, mount points) from this
                            host's sysfs and mounts (default: never; the records are another time's)
+  -q, --quiet              no progress line and no summary
   -h, --help               this help
 
-A summary (records, events, skipped) goes to stderr.
+The input is read in pieces (memory stays flat whatever its size). On a terminal, stderr shows a
+progress line (bytes and records done, records/s, ETA); at the end a summary (records, events,
+skipped, time, peak memory) goes to stderr.
 Exit status: 0 done, 1 unreadable input, 2 usage or config error.`;
 
 function hostBootTimeUs(): number {
@@ -59,22 +63,7 @@ function hostBootTimeUs(): number {
   return 0;
 }
 
-/** The input as text in pieces of about 4 MiB, cut only before a line that does not start with a
- * space (a /dev/kmsg record's " KEY=value" continuation lines stay with it), so a large file never
- * exists as one string plus all of its lines at once. */
-export function* textChunks(data: Uint8Array, size = 4 << 20): Generator<string> {
-  const dec = new TextDecoder("utf-8");
-  let start = 0;
-  while (start < data.length) {
-    let end = Math.min(start + size, data.length);
-    while (end < data.length && !(data[end - 1] === 0x0a && data[end] !== 0x20)) end++;
-    yield dec.decode(data.subarray(start, end));
-    start = end;
-    Bun.gc(false); // the last piece's records are garbage now: keep the peak near one piece
-  }
-}
-
-async function readInput(path: string): Promise<Uint8Array> {
+async function readAll(path: string): Promise<Uint8Array> {
   if (path === "-") return new Uint8Array(await Bun.stdin.arrayBuffer());
   return readFileSync(path);
 }
@@ -85,6 +74,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     kmsg: { type: "string" }, uevent: { type: "string" }, events2: { type: "string" }, journal: { type: "string" },
     json: { type: "boolean" }, receivers: { type: "boolean" }, model: { type: "boolean" },
     "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, "host-devices": { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
   const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
@@ -109,9 +99,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  let data: Uint8Array;
+  // uevent and journal captures are small and replayed whole; kmsg and events2 input is streamed.
+  let data: Uint8Array | null = null;
+  let input: Input;
   try {
-    data = await readInput(values[kind]!);
+    if (kind === "uevent" || kind === "journal") data = await readAll(values[kind]!);
+    input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
     return 1;
@@ -134,8 +127,9 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const out: string[] = [];
   let size = 0;
   let events = 0;
+  // Synchronous writes: output never piles up in memory behind a slow reader.
   const flushOut = () => {
-    if (out.length) process.stdout.write(out.join("\n") + "\n");
+    if (out.length) writeAll(1, out.join("\n") + "\n");
     out.length = 0;
     size = 0;
   };
@@ -148,6 +142,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       if (size > 1 << 16) flushOut();
     });
   }
+  const progress = new Progress(input, !values.quiet && process.stderr.isTTY === true);
 
   let records = 0;
   let skipped = 0;
@@ -159,29 +154,68 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     }
     pipeline.handleRecord(rec);
   };
-  if (kind === "kmsg") for (const chunk of textChunks(data)) for (const r of decodeKmsgText(chunk, "kmsg")) feed(r);
-  else if (kind === "uevent") {
+  const dec = new TextDecoder("utf-8");
+  if (kind === "kmsg") {
+    for (const piece of input.pieces(cutKmsg)) {
+      for (const s of slices(piece, 2048, cutKmsg)) for (const r of decodeKmsgText(dec.decode(s), "kmsg")) feed(r);
+      progress.tick(records);
+    }
+  } else if (kind === "uevent") {
     // The udev catalog (DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs) comes from the udev sender, not a parser.
-    for (const { rec, drafts } of replayUevents(data, nativeAddon())) {
+    for (const { rec, drafts } of replayUevents(data!, nativeAddon())) {
       feed(rec);
       for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
     }
-  }
-  else if (kind === "journal") {
+  } else if (kind === "journal") {
     const daemons = new Set<string>(DEFAULT_DAEMONS);
     let others = 0;
-    for (const f of decodeJournalCapture(data)) {
+    for (const f of decodeJournalCapture(data!)) {
       const daemon = entryDaemon(f, daemons);
       if (daemon) feed(journalRecord(f, daemon, "journal"));
       else others++;
     }
     if (others) io.err(`replay: ${others} journal entries of other programs or the kernel skipped`);
+  } else {
+    const addon = nativeAddon();
+    const lane = new Events2Lane();
+    const batch = (b: Uint8Array, e: Uint32Array, n: Float64Array) => {
+      // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
+      const fast = pipeline.events2Fast();
+      const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
+      if (taken) fast!.taken(taken);
+      records += taken;
+      progress.tick(records);
+    };
+    if (addon?.Events2Reader && input.fd !== 0) {
+      // A file: the live sender's reader thread reads and tokenizes it beside the JS thread.
+      await new Promise<void>((resolve, reject) => {
+        const reader = new addon.Events2Reader!(input.takeFd());
+        reader.start((b, e, n, _lost, err) => {
+          batch(b, e, n);
+          if (err === null) return;
+          reader.close();
+          if (err === "eof") resolve();
+          else reject(new Error(err));
+        });
+      });
+    } else {
+      const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
+      for (const piece of input.pieces(cutLines)) {
+        if (tokenizer) batch(...tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length)));
+        else for (const r of decodeEvents2Text(dec.decode(piece), "drbd")) feed(r);
+        progress.tick(records);
+      }
+    }
   }
-  else for (const chunk of textChunks(data)) for (const r of decodeEvents2Text(chunk, "drbd")) feed(r);
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();
   if (values.model) io.out(JSON.stringify(pipeline.drbd.toStatusJson(), null, 2));
-  io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}`);
+  progress.end();
+  const secs = progress.seconds();
+  if (!values.quiet) {
+    io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}` +
+      `, ${secs.toFixed(2)} s, ${Math.round(records / Math.max(secs, 1e-6))} records/s, peak RSS ${peakRssMib()} MiB`);
+  }
   return 0;
 }

@@ -13,6 +13,7 @@
 //   keys are kept. A token without ':' or with an empty key is skipped. A later key wins.
 // - A line holding a NUL byte, or longer than the reader's limit, is garbage.
 import type { Events2Record } from "../records.ts";
+import { own } from "./intern.ts";
 
 export const EVENTS2_VERBS = new Set(["exists", "create", "change", "destroy", "call", "response", "rename"]);
 
@@ -100,37 +101,149 @@ export function restartMarker(source = "drbd"): Events2Record {
 // Native batches (native/src/events2_reader.cc): per record, bytes hold
 //   ok:      raw \0 verb \0 object (\0 key \0 value)*
 //   garbage: reason \0 raw          (raw may itself hold NUL bytes)
-// and nums hold [status, time_us]: status 0 ok, 1 garbage; time_us NaN when the line had none.
-export const EVENTS2_STRIDE = 2;
+// and nums hold [status, time_us, fast lane...]: status 0 ok, 1 garbage; time_us NaN when the line
+// had none; then FAST_STRIDE slots of the fast lane (native/src/events2_fast.h, src/drbd/fast.ts):
+// statistics lines as numbers and interned string ids, kind 0 for every other line.
+export const FAST_STRIDE = 19;
+export const EVENTS2_STRIDE = 2 + FAST_STRIDE;
+/** Fast-lane kinds (slot 0); FAST_ANNOUNCE is added when the line brings a new interned string. */
+export const FAST_DEVICE = 1;
+export const FAST_PEER_DEVICE = 2;
+export const FAST_ANNOUNCE = 16;
+/** Slot of each string-valued key (slot 1 is the resource name), per kind. */
+const FAST_STRINGS: Record<number, [number, string][]> = {
+  [FAST_DEVICE]: [[6, "backing_dev"], [18, "blocked"]],
+  [FAST_PEER_DEVICE]: [[4, "conn-name"], [8, "resync-suspended"]],
+};
+
+/** Applies one fast-lane line (slots from `base`) to the model; false: it needs the generic way. */
+export type Events2FastApply = (nums: Float64Array, base: number, strs: readonly string[]) => boolean;
+
+/** The interned strings of one native tokenizer (one reader, or one run of events2Tokenize calls). */
+export class Events2Lane {
+  readonly strs: string[] = [];
+  learn(rec: Events2Record, nums: Float64Array, base: number): void {
+    // Copies, not slices: a slice would keep its whole line alive.
+    this.strs[nums[base + 1]!] = own(rec.fields.name!);
+    for (const [slot, key] of FAST_STRINGS[nums[base]! & 15] ?? []) {
+      const id = nums[base + slot]!;
+      if (id === id) this.strs[id] = own(rec.fields[key]!);
+    }
+  }
+}
 
 export interface Events2Garbage {
   reason: string;
   raw: string;
 }
 
+/** Decodes a native batch; with a lane, lines the fast lane takes are not decoded at all. Returns
+ * how many lines `fast` took. */
 export function decodeEvents2Batch(
   bytes: Uint8Array, ends: Uint32Array, nums: Float64Array, source: string,
   onRecord: (rec: Events2Record) => void, onGarbage: (g: Events2Garbage) => void,
-): void {
+  lane?: Events2Lane, fast?: Events2FastApply | null,
+): number {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // One string per record: field values the model keeps are slices of it, and must not pin a
-  // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
+  let taken = 0;
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i]!;
-    const text = buf.toString("utf8", start, end);
-    start = end;
-    if (nums[i * EVENTS2_STRIDE] !== 0) {
+    const base = i * EVENTS2_STRIDE;
+    const kind = nums[base + 2]!;
+    if (kind !== 0 && lane) {
+      if (kind < FAST_ANNOUNCE && fast && fast(nums, base + 2, lane.strs)) {
+        taken++;
+        start = end;
+        continue;
+      }
+      if (kind >= FAST_ANNOUNCE) {
+        const rec = decodeOk(buf, start, end, source, nums[base + 1]!);
+        start = end;
+        lane.learn(rec, nums, base + 2);
+        if (fast && fast(nums, base + 2, lane.strs)) taken++;
+        else onRecord(rec);
+        continue;
+      }
+    }
+    if (nums[base] !== 0) {
+      // One string per record: values the model keeps must not pin a whole batch.
+      const text = buf.toString("utf8", start, end);
       const nul = text.indexOf("\0");
       onGarbage({ reason: text.slice(0, nul), raw: text.slice(nul + 1) });
-      continue;
+    } else {
+      onRecord(decodeOk(buf, start, end, source, nums[base + 1]!));
     }
-    const parts = text.split("\0");
-    const fields: Record<string, string> = {};
-    for (let k = 3; k + 1 < parts.length; k += 2) fields[parts[k]!] = parts[k + 1]!;
-    const rec: Events2Record = { kind: "events2", source, verb: parts[1]!, object: parts[2]!, fields, raw: parts[0]! };
-    const t = nums[i * EVENTS2_STRIDE + 1]!;
-    if (!Number.isNaN(t)) rec.time_us = t;
-    onRecord(rec);
+    start = end;
+  }
+  return taken;
+}
+
+function decodeOk(buf: Buffer, start: number, end: number, source: string, t: number): Events2Record {
+  // One string per record: field values the model keeps are slices of it, and must not pin a
+  // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
+  const parts = buf.toString("utf8", start, end).split("\0");
+  const fields: Record<string, string> = {};
+  for (let k = 3; k + 1 < parts.length; k += 2) fields[parts[k]!] = parts[k + 1]!;
+  const rec: Events2Record = { kind: "events2", source, verb: parts[1]!, object: parts[2]!, fields, raw: parts[0]! };
+  if (!Number.isNaN(t)) rec.time_us = t;
+  return rec;
+}
+
+/** The TypeScript twin of native/src/line_split.h for the fallback reader: splits bytes into lines
+ * and counts the limit in bytes, as the native reader does. A line longer than `max` bytes goes to
+ * onTooLong (its first `max` bytes) and the rest of it is skipped. */
+export class Events2LineSplitter {
+  private partial: Uint8Array[] = [];
+  private size = 0;
+  private skipping = false;
+  private dec = new TextDecoder();
+
+  constructor(private max: number, private onLine: (line: string) => void, private onTooLong: (head: string) => void) {}
+
+  feed(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (!this.skipping) {
+        const part = chunk.subarray(start, end);
+        if (this.size + part.length > this.max) {
+          this.onTooLong(this.dec.decode(this.take(part).subarray(0, this.max)));
+          this.skipping = true;
+        } else if (nl >= 0) {
+          this.onLine(this.dec.decode(this.take(part)));
+        } else {
+          this.partial.push(part.slice());
+          this.size += part.length;
+        }
+      }
+      if (nl < 0) return;
+      this.skipping = false;
+      start = nl + 1;
+    }
+  }
+
+  /** End of input: a last line without '\n' still counts. */
+  finish(): void {
+    if (this.size && !this.skipping) this.onLine(this.dec.decode(this.take(new Uint8Array(0))));
+    this.partial = [];
+    this.size = 0;
+    this.skipping = false;
+  }
+
+  // The held partial line plus `part`, and nothing held any more.
+  private take(part: Uint8Array): Uint8Array {
+    if (!this.partial.length) return part;
+    const all = new Uint8Array(this.size + part.length);
+    let at = 0;
+    for (const p of this.partial) {
+      all.set(p, at);
+      at += p.length;
+    }
+    all.set(part, at);
+    this.partial = [];
+    this.size = 0;
+    return all;
   }
 }

@@ -11,6 +11,7 @@
 import type { EventDraft, Severity } from "../event.ts";
 import type { Events2Record } from "../records.ts";
 import { RESTART_VERB } from "./events2.ts";
+import { own, seed } from "./intern.ts";
 import { Subscriber, type Prepare, type SubscriberOwner, type SubscriberStats } from "./subscribers.ts";
 
 // ---- state -------------------------------------------------------------------------------------
@@ -137,7 +138,9 @@ const KNOWN: Record<string, ReadonlySet<string>> = {
   role: new Set(ROLES), disk: new Set(DISK_STATES), connection: new Set(CONNECTION_STATES),
   replication: new Set(REPLICATION_STATES),
 };
-const RESYNC = new Set(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"]);
+export const RESYNC_STATES: ReadonlySet<string> = new Set(["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"]);
+const RESYNC = RESYNC_STATES;
+seed([...ROLES, ...DISK_STATES, ...CONNECTION_STATES, ...REPLICATION_STATES, "no", "yes", "none", "flush", "drain", "bdev"]);
 const LINK_FAILURES = new Set(["NetworkFailure", "BrokenPipe", "Timeout", "ProtocolError"]);
 const SPLIT_BRAIN_HELPERS = new Set(["split-brain", "initial-split-brain"]);
 const MAX_EXTRA_KEYS = 64;
@@ -181,11 +184,11 @@ function newPeerDevice(volume: number): DrbdPeerDevice {
   };
 }
 
-function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V): V {
+function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V, key: (k: K) => K = (k) => k): V {
   let x = m.get(k);
   if (x === undefined) {
     x = make(k);
-    m.set(k, x);
+    m.set(key(k), x);
   }
   return x;
 }
@@ -200,10 +203,10 @@ function setResource(r: DrbdResource, f: Record<string, string>): void {
     const v = f[k]!;
     switch (k) {
       case "name": break;
-      case "role": r.role = v; break;
-      case "suspended": r.suspended = v; break;
+      case "role": r.role = own(v); break;
+      case "suspended": r.suspended = own(v); break;
       case "force-io-failures": r.forceIoFailures = yes(v); break;
-      case "write-ordering": r.writeOrdering = v; break;
+      case "write-ordering": r.writeOrdering = own(v); break;
       case "may_promote": r.mayPromote = yes(v); break;
       case "promotion_score": r.promotionScore = num(v, r.promotionScore); break;
       default: keepExtra(r.extra, k, v);
@@ -216,8 +219,8 @@ function setDevice(d: DrbdDevice, f: Record<string, string>): void {
     switch (k) {
       case "name": case "volume": break;
       case "minor": d.minor = num(v, d.minor); break;
-      case "disk": d.disk = v; break;
-      case "backing_dev": d.backingDev = v; break;
+      case "disk": d.disk = own(v); break;
+      case "backing_dev": d.backingDev = own(v); break;
       case "client": d.client = yes(v); break;
       case "open": d.open = v === "yes"; break;
       case "quorum": d.quorum = yes(v); break;
@@ -229,7 +232,7 @@ function setDevice(d: DrbdDevice, f: Record<string, string>): void {
       case "upper-pending": d.upperPending = num(v, d.upperPending); break;
       case "lower-pending": d.lowerPending = num(v, d.lowerPending); break;
       case "al-suspended": d.alSuspended = yes(v); break;
-      case "blocked": d.blocked = v; break;
+      case "blocked": d.blocked = own(v); break;
       default: keepExtra(d.extra, k, v);
     }
   }
@@ -239,9 +242,9 @@ function setConnection(c: DrbdConnection, f: Record<string, string>): void {
     const v = f[k]!;
     switch (k) {
       case "name": case "peer-node-id": break;
-      case "conn-name": c.connName = v; break;
-      case "connection": c.connection = v; break;
-      case "role": c.peerRole = v; break;
+      case "conn-name": c.connName = own(v); break;
+      case "connection": c.connection = own(v); break;
+      case "role": c.peerRole = own(v); break;
       case "congested": c.congested = yes(v); break;
       case "ap-in-flight": c.apInFlight = num(v, c.apInFlight); break;
       case "rs-in-flight": c.rsInFlight = num(v, c.rsInFlight); break;
@@ -258,10 +261,10 @@ function setPeerDevice(p: DrbdPeerDevice, f: Record<string, string>, full: boole
     const v = f[k]!;
     switch (k) {
       case "name": case "peer-node-id": case "conn-name": case "volume": break;
-      case "replication": p.replication = v; break;
-      case "peer-disk": p.peerDisk = v; break;
+      case "replication": p.replication = own(v); break;
+      case "peer-disk": p.peerDisk = own(v); break;
       case "peer-client": p.peerClient = yes(v); break;
-      case "resync-suspended": p.resyncSuspended = v; break;
+      case "resync-suspended": p.resyncSuspended = own(v); break;
       case "received": p.received = num(v, p.received); break;
       case "sent": p.sent = num(v, p.sent); break;
       case "out-of-sync": p.outOfSync = num(v, p.outOfSync); break;
@@ -368,6 +371,17 @@ export class DrbdModel {
       return;
     }
     this.shadow = new State();
+  }
+
+  /** The live resources when a statistics line may bypass apply() (src/drbd/fast.ts): after the
+   * first dump and outside a resync; else null. */
+  fastResources(): Map<string, DrbdResource> | null {
+    return this.initialized && !this.shadow ? this.live.resources : null;
+  }
+
+  /** A record the fast lane applied. */
+  countFast(): void {
+    this.stats.records++;
   }
 
   /** True once the first initial dump ended (`exists -`). */
@@ -531,8 +545,8 @@ export class DrbdModel {
       const to = rec.fields.new_name;
       if (!r || !to) return;
       st.resources.delete(name);
-      r.name = to;
-      st.resources.set(to, r);
+      r.name = own(to);
+      st.resources.set(r.name, r);
       return;
     }
     let r = st.resources.get(name);
@@ -544,8 +558,8 @@ export class DrbdModel {
     }
     this.checkEnum("role", rec.fields.role);
     const created = !r;
-    r ??= newResource(name);
-    if (created) st.resources.set(name, r);
+    r ??= newResource(own(name));
+    if (created) st.resources.set(r.name, r);
     const old = created ? null : { state: resState(r), suspended: r.suspended };
     setResource(r, rec.fields);
     if (emit) this.resourceChanged(old, r, created ? (et === "Exists" ? "Exists" : "Create") : et, rec, emit);
@@ -589,7 +603,7 @@ export class DrbdModel {
   }
 
   private resourceFor(st: State, name: string): DrbdResource {
-    return getOrAdd(st.resources, name, newResource);
+    return getOrAdd(st.resources, name, (n) => newResource(own(n)), own);
   }
 
   private applyDevice(st: State, rec: Events2Record, name: string, et: UpdateEventType, emit: Emit | null): void {
@@ -713,7 +727,7 @@ export class DrbdModel {
     }
     this.checkEnum("replication", rec.fields.replication);
     this.checkEnum("disk", rec.fields["peer-disk"]);
-    if (rec.fields["conn-name"] && !c.connName) c.connName = rec.fields["conn-name"];
+    if (rec.fields["conn-name"] && !c.connName) c.connName = own(rec.fields["conn-name"]);
     const created = !p;
     p ??= newPeerDevice(volume);
     if (created) c.peerDevices.set(volume, p);
@@ -773,10 +787,10 @@ export class DrbdModel {
       return;
     }
     const c = this.connectionFor(this.resourceFor(st, name), peer);
-    if (rec.fields["conn-name"] && !c.connName) c.connName = rec.fields["conn-name"];
+    if (rec.fields["conn-name"] && !c.connName) c.connName = own(rec.fields["conn-name"]);
     let p = c.paths.get(key);
     if (!p) {
-      p = { local, peer: remote, established: false };
+      p = { local: own(local), peer: own(remote), established: false };
       c.paths.set(key, p);
     }
     if (rec.fields.established !== undefined) p.established = yes(rec.fields.established);

@@ -3,7 +3,7 @@
 // the "promoter" service, follows the DRBD model (start via systemctl), and on close with
 // stop-services-on-exit removes the Before= drop-in and stops the target and the promote unit.
 import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
-import { PROMOTER_SERVICE } from "../../../src/promoter/controller.ts";
+import { PROMOTER_SERVICE } from "../../../src/plugin-kit/services.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +14,7 @@ import plugin from "./index.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { tokenizeEvents2Line } from "../../../src/plugin-kit/drbd.ts";
-import type { PromoterControl } from "../../../src/promoter/controller.ts";
+import type { PromoterControl } from "../../../src/plugin-kit/services.ts";
 
 const testdata = join(import.meta.dir, "testdata");
 const cleanup: string[] = [];

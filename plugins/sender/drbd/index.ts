@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import { definePlugin, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import type { Events2Record } from "../../../src/plugin-api.ts";
-import { decodeEvents2Batch, restartMarker, tokenizeEvents2 } from "../../../src/plugin-kit/drbd.ts";
+import { decodeEvents2Batch, Events2Lane, Events2LineSplitter, restartMarker, tokenizeEvents2, type Events2FastApply } from "../../../src/plugin-kit/drbd.ts";
 import { durationSchema } from "../../../src/plugin-kit/duration.ts";
 import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -125,9 +125,20 @@ class DrbdSender implements Sender {
     if (native && pipe) {
       native.closeFd(pipe[1]);
       const reader = new native.Events2Reader!(pipe[0], cfg["max-line"]);
+      // Statistics lines go straight into the model (the core's fast lane), once this run's first
+      // record went the full way (the restart marker must precede everything).
+      const lane = new Events2Lane();
       eof = new Promise<void>((resolve) => {
         reader.start((bytes, ends, nums, _lost, err) => {
-          decodeEvents2Batch(bytes, ends, nums, ctx.instance, (r) => this.emit(r, state), (g) => this.onGarbage(g.reason, g.raw, state));
+          const lanes = state.first ? null : ctx.events2Fast?.() ?? null;
+          const fast: Events2FastApply | null = lanes && ((n, b, s) => lanes.apply(n, b, s) && ((state.badRun = 0), true));
+          const taken = decodeEvents2Batch(bytes, ends, nums, ctx.instance, (r) => this.emit(r, state),
+            (g) => this.onGarbage(g.reason, g.raw, state), lane, fast);
+          if (taken) {
+            lanes!.taken(taken);
+            this.lines += taken;
+            ctx.count("lines", taken);
+          }
           if (err !== null) {
             reader.close();
             resolve();
@@ -176,32 +187,15 @@ class DrbdSender implements Sender {
   }
 
   private async readStream(stream: ReadableStream<Uint8Array>, state: { first: boolean; dumped: boolean; badRun: number }): Promise<void> {
-    const dec = new TextDecoder();
-    let rest = "";
-    const max = this.cfg["max-line"];
-    const line = (l: string) => {
+    // As the native reader: lines split in bytes, the limit counted in bytes.
+    const split = new Events2LineSplitter(this.cfg["max-line"], (l) => {
       const t = tokenizeEvents2(l, this.ctx.instance);
       if (!t) return;
       if (t.ok) this.emit(t.rec, state);
       else this.onGarbage(t.reason, t.raw, state);
-    };
-    // As the native LineSplitter: a line longer than max-line is garbage, the rest of it skipped.
-    let skipping = false;
-    for await (const chunk of stream) {
-      rest += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = rest.indexOf("\n")) >= 0) {
-        if (!skipping) line(rest.slice(0, nl));
-        skipping = false;
-        rest = rest.slice(nl + 1);
-      }
-      if (rest.length > max) {
-        if (!skipping) this.onGarbage("line too long", rest.slice(0, max), state);
-        skipping = true;
-        rest = "";
-      }
-    }
-    if (rest && !skipping) line(rest);
+    }, (head) => this.onGarbage("line too long", head, state));
+    for await (const chunk of stream) split.feed(chunk);
+    split.finish();
   }
 
   close(): void {

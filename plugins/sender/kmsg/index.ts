@@ -1,7 +1,7 @@
 // The kernel log sender: /dev/kmsg records -> parsers, with a persistent cursor (seq + boot id),
 // ring-overrun reports (KMSG_OVERRUN) and kernel timestamps mapped to wall-clock time.
 import * as v from "valibot";
-import { closeSync, constants, openSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, mkdirSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { openKmsgReader, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
@@ -64,16 +64,49 @@ export function writeCursor(path: string, c: KmsgCursor): void {
  * Wall clock minus the kernel's printk clock, in µs. printk stamps records with local_clock(),
  * which runs like CLOCK_MONOTONIC (both stop during suspend), so the offset is CLOCK_REALTIME -
  * CLOCK_MONOTONIC, read from the addon each batch (it follows clock steps and resumes). Without
- * the addon: wall clock minus /proc/uptime (CLOCK_BOOTTIME, 10 ms resolution; equal to MONOTONIC
- * until the first suspend).
+ * the addon: CLOCK_MONOTONIC from /proc/timer_list ("now at N nsecs" is ktime_get(); root only);
+ * failing that /proc/uptime, which is CLOCK_BOOTTIME (off by the time spent in suspend, 10 ms
+ * resolution) - printkClockSource() says which.
  */
 export function printkClockOffsetUs(addon: NativeAddon | null): number {
   if (typeof addon?.kmsgClock === "function") {
     const c = addon.kmsgClock();
     return c.realtime_us - c.monotonic_us;
   }
+  const before = wallUs();
+  const mono = timerListMonotonicUs();
+  if (mono !== undefined) return Math.round((before + wallUs()) / 2 - mono);
   const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
   return Date.now() * 1000 - Math.round(uptime * 1e6);
+}
+
+/** Which clock printkClockOffsetUs() reads (for `status`). */
+export function printkClockSource(addon: NativeAddon | null): string {
+  if (typeof addon?.kmsgClock === "function") return "CLOCK_MONOTONIC (addon)";
+  if (timerListMonotonicUs() !== undefined) return "CLOCK_MONOTONIC (/proc/timer_list)";
+  return "CLOCK_BOOTTIME (/proc/uptime): times are late by the time spent in suspend since boot";
+}
+
+function wallUs(): number {
+  return (performance.timeOrigin + performance.now()) * 1000;
+}
+
+const timerListHead = Buffer.alloc(256);
+
+/** CLOCK_MONOTONIC in µs from the head of /proc/timer_list, or undefined (not root, no file). */
+export function timerListMonotonicUs(): number | undefined {
+  try {
+    const fd = openSync("/proc/timer_list", constants.O_RDONLY);
+    try {
+      const n = readSync(fd, timerListHead, 0, timerListHead.length, null);
+      const m = /^now at (\d+) nsecs$/m.exec(timerListHead.toString("latin1", 0, n));
+      return m ? Number(m[1]) / 1000 : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Tests only: knobs the configuration does not offer. */
@@ -194,7 +227,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
     close: stop,
     status: () => ({
       path: config.path, reader: reader?.kind ?? "not started", started, ...stats, cursor_seq: cursorSeq,
-      cursor_file: cursorFile, boot_id: bootId,
+      cursor_file: cursorFile, boot_id: bootId, clock: printkClockSource(native),
     }),
   };
 }

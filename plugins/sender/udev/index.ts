@@ -47,12 +47,23 @@ function pickInventory(config: UdevConfig, ctx: SenderContext): DeviceInventory 
   return new DeviceInventory({ sysRoot: config.sys_root, devRoot: config.dev_root, mountinfo: config.mountinfo });
 }
 
+/** What polling sysfs cannot see (status `lost` in poll mode): events that exist only as uevents. */
+export const POLL_LOSES = [
+  "SCSI_UNIT_ATTENTION (SDEV_UA= change uevents)",
+  "MEDIA_CHANGED (DISK_MEDIA_CHANGE= / SDEV_MEDIA_CHANGE= change uevents)",
+  "NVME_CRITICAL_WARNING and NVME_ASYNC_EVENT (NVME_AEN= change uevents)",
+  "dm multipath path uevents (DM_ACTION=PATH_FAILED / PATH_REINSTATED) for the dm parser",
+  "DEVICE_CHANGED for a change that leaves sysfs as it was, and a device added and removed within one poll interval",
+  "timing: DEVICE_ADDED / DEVICE_REMOVED / DEVICE_RESIZED come up to poll_interval late, stamped with the scan's time",
+];
+
 export class UdevSender {
   readonly inventory: DeviceInventory;
   readonly classifier: UeventClassifier;
   private reader: { close(): void; dropped(): number } | undefined;
   private droppedSeen = 0;
   private mode: "netlink" | "poll" = "netlink";
+  private pollWhy = "";
 
   constructor(private config: UdevConfig, private ctx: SenderContext) {
     this.inventory = pickInventory(config, ctx);
@@ -122,6 +133,7 @@ export class UdevSender {
     const fallBack = (why: string) => {
       if (poll || ctx.signal.aborted) return;
       this.mode = "poll";
+      this.pollWhy = `no netlink uevents: ${why} (Bun has no AF_NETLINK socket; only the addon reads uevents)`;
       this.close();
       ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}`);
       poll = setInterval(() => this.resync(""), parseDuration(this.config.poll_interval)!);
@@ -161,7 +173,14 @@ export class UdevSender {
   }
 
   status(): Record<string, unknown> {
-    return { mode: this.mode, groups: this.config.groups, subsystems: this.config.subsystems, devices: this.inventory.list().length };
+    const st: Record<string, unknown> = {
+      mode: this.mode, groups: this.config.groups, subsystems: this.config.subsystems, devices: this.inventory.list().length,
+    };
+    if (this.mode === "poll") {
+      st.why = this.pollWhy;
+      st.lost = POLL_LOSES;
+    }
+    return st;
   }
 }
 

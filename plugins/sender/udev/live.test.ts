@@ -164,6 +164,11 @@ describe.skipIf(!canRun)("udev sender without the addon (sysfs polling)", () => 
       }
       expect(hit).toMatchObject({ event_type: "DEVICE_CHANGED", extension: { resync: true, old_size_bytes: 0 } });
       expect(sender.status()).toMatchObject({ mode: "poll" });
+      // status says exactly what polling loses.
+      expect(String(sender.status().why)).toStartWith("no netlink uevents: ");
+      expect((sender.status().lost as string[]).join("\n")).toContain("SCSI_UNIT_ATTENTION (SDEV_UA= change uevents)");
+      expect((sender.status().lost as string[]).join("\n")).toContain("NVME_AEN=");
+      expect((sender.status().lost as string[]).join("\n")).toContain("DM_ACTION=PATH_FAILED");
       expect(rec.counts.get("resyncs")).toBeGreaterThan(0);
     } finally {
       if (loop) Bun.spawnSync(["losetup", "-d", loop]);
