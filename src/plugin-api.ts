@@ -172,6 +172,17 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   /** Senders of kernel-log records: events made from their records fold identical repeats
    * within [main] dedup_window (SPEC §2), whatever the instance is called. */
   foldRepeats?: boolean;
+  /** drbd-reactor compatibility: the [[table]] array whose entries become instances of this receiver. */
+  reactorTable?: string;
+  /** Record kinds this plugin needs a sender of: with none configured, a sender that declares
+   * impliedFor one of them is added (drbd-reactor's single events2 source). */
+  needs?: readonly RecordKind[];
+  /** Senders: added under their own name when a configured plugin needs one of these record kinds
+   * and no instance of this sender is configured. */
+  impliedFor?: readonly RecordKind[];
+  /** Senders: drbd-reactor top-level keys (e.g. statistics-poll-interval) this sender's instances
+   * inherit when they do not set the option themselves. */
+  reactorOptions?: readonly string[];
 }
 
 export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;

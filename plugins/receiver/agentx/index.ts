@@ -106,6 +106,8 @@ export { AgentxReceiver };
 export default definePlugin({
   kind: "receiver",
   name: "agentx",
+  reactorTable: "agentx",
+  needs: ["events2"],
   description: "drbd-reactor's AgentX subagent: the DRBD model as the LINBIT DRBD MIB through snmpd",
   schema,
   sample,

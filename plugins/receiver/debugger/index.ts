@@ -14,6 +14,8 @@ const schema = v.strictObject({
 export default definePlugin({
   kind: "receiver",
   name: "debugger",
+  reactorTable: "debugger",
+  needs: ["events2"],
   description: "drbd-reactor's debugger: logs every DRBD update and event at debug level",
   schema,
   sample,

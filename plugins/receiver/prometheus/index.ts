@@ -99,6 +99,8 @@ class PrometheusReceiver {
 export default definePlugin({
   kind: "receiver",
   name: "prometheus",
+  reactorTable: "prometheus",
+  needs: ["events2"],
   description: "drbd-reactor's Prometheus exporter: DRBD metrics (same names and labels) and DRBD event counters",
   schema,
   sample,

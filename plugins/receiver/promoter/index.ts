@@ -13,6 +13,8 @@ import sample from "./sample.toml" with { type: "text" };
 export default definePlugin({
   kind: "receiver",
   name: "promoter",
+  reactorTable: "promoter",
+  needs: ["events2"],
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
   sample,

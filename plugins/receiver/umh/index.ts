@@ -180,6 +180,8 @@ class Umh {
 export default definePlugin({
   kind: "receiver",
   name: "umh",
+  reactorTable: "umh",
+  needs: ["events2"],
   description: "drbd-reactor's user mode helper: rules on DRBD state changes run `sh -c` commands with DRBD_* env",
   schema,
   sample,

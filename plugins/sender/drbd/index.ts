@@ -214,6 +214,8 @@ class DrbdSender implements Sender {
 export default definePlugin({
   kind: "sender",
   name: "drbd",
+  impliedFor: ["events2"],
+  reactorOptions: ["statistics-poll-interval"],
   description: "DRBD state changes from `drbdsetup events2 --full --poll` (restarted with backoff)",
   schema,
   sample,
