@@ -48,4 +48,6 @@ export interface DaemonHandle {
   /** Main section of the current config. */
   main(): { control_socket: string; state_dir: string; hostname: string };
   services: import("./plugin-api.ts").Services;
+  /** The registered plugins (their contributed routes). */
+  plugins(): readonly import("./plugin-api.ts").AnyPluginDef[];
 }

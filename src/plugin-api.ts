@@ -183,6 +183,37 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   /** Senders: drbd-reactor top-level keys (e.g. statistics-poll-interval) this sender's instances
    * inherit when they do not set the option themselves. */
   reactorOptions?: readonly string[];
+  /** `storeventd <name> ...` commands this plugin adds (the CLI lists them after its own). */
+  commands?: Readonly<Record<string, CliCommand>>;
+  /** Control API routes this plugin adds; the control socket and the web listener mount them. */
+  routes?: readonly RouteContribution[];
+}
+
+/** Terminal I/O of a contributed CLI command. */
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  isTTY: boolean;
+}
+
+export interface CliCommand {
+  summary: string;
+  /** In `storeventd --help`, listed right after this command (default: last). */
+  after?: string;
+  /** Exit status: 0 ok, 1 runtime failure, 2 usage error. */
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+export interface RouteContribution {
+  /** "/v1/promoter": this path and every path below it. */
+  prefix: string;
+  /** Gets the request with an absolute URL; undefined falls through to the server's 404. */
+  handle(req: Request, services: Services): Promise<Response> | undefined;
+}
+
+/** The routes of these plugins whose prefix covers path. */
+export function routesFor(defs: readonly AnyPluginDef[], path: string): RouteContribution[] {
+  return defs.flatMap((d) => d.routes ?? []).filter((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
 }
 
 export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;

@@ -1,11 +1,18 @@
-// What the promoter offers the control API, the CLI and the nats heartbeat under PROMOTER_SERVICE.
+// What the promoter receiver offers the control API, the CLI and the nats heartbeat under PROMOTER_SERVICE.
 import { serviceKey } from "./plugin-api.ts";
-import type { ActionResult, ResourceReport } from "./promoter/controller.ts";
 
-export type { ActionResult, ResourceReport };
+export interface ActionResult {
+  ok: boolean;
+  message: string;
+}
+
+/** One managed resource's state; the promoter's report carries more fields (its README). */
+export interface PromoterResourceReport {
+  resource: string;
+}
 
 export interface PromoterControl {
-  status(res?: string): Promise<ResourceReport[]>;
+  status(res?: string): Promise<PromoterResourceReport[]>;
   evict(res: string, to?: string): Promise<ActionResult>;
   disable(res: string, now: boolean): Promise<ActionResult>;
   enable(res: string): Promise<ActionResult>;

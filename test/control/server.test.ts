@@ -1,6 +1,6 @@
 // The control API on a real unix socket with real HTTP, in front of a fake daemon handle.
 import { STORE_SERVICE } from "../../src/store-api.ts";
-import { PROMOTER_SERVICE, type PromoterControl } from "../../src/promoter/controller.ts";
+import { PROMOTER_SERVICE, type PromoterControl } from "../../plugins/receiver/promoter/controller.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";

@@ -14,7 +14,7 @@ import plugin from "./index.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { tokenizeEvents2Line } from "../../../src/plugin-kit/drbd.ts";
-import type { PromoterControl } from "../../../src/plugin-kit/services.ts";
+import type { PromoterHub } from "./controller.ts";
 
 const testdata = join(import.meta.dir, "testdata");
 const cleanup: string[] = [];
@@ -68,7 +68,7 @@ describe("promoter plugin", () => {
     await inst.start?.();
     expect(tree(join(dir, "units"))).toEqual(tree(join(testdata, "linstor-ha/expected")));
     expect(calls()).toEqual(["daemon-reload"]);
-    const ctl = ctx.services.get(PROMOTER_SERVICE)!;
+    const ctl = ctx.services.get(PROMOTER_SERVICE)! as PromoterHub;
     const st = await ctl.status();
     expect(st.map((s) => [s.resource, s.node, s.state, s.runner, s.target])).toEqual([["linstor_db", "alpha", "idle", "systemd", "drbd-services@linstor_db.target"]]);
     expect(inst.status!()).toMatchObject({ node: "alpha", resources: [{ resource: "linstor_db", state: "idle" }] });
@@ -98,7 +98,7 @@ describe("promoter plugin", () => {
     ]);
     expect(rec.events[1]!.extension).toMatchObject({ resource: "linstor_db", node: "alpha", state: "active", reason: "may_promote" });
     expect(rec.counts.get("started")).toBe(1);
-    const [st] = await ctx.services.get(PROMOTER_SERVICE)!.status("linstor_db");
+    const [st] = await (ctx.services.get(PROMOTER_SERVICE)! as PromoterHub).status("linstor_db");
     expect(st!.units).toEqual([
       { unit: "drbd-services@linstor_db.target", state: "active (active)" },
       { unit: "drbd-promote@linstor_db.service", state: "active (exited)" },

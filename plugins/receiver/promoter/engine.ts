@@ -2,8 +2,8 @@
 // chain, so a sleep or a slow `systemctl start` of one resource never delays another. The sleep
 // before promoting is a timer that a lost may_promote cancels. Every decision becomes an event
 // (DRBD_PROMOTER_STARTING/STARTED/STOPPED/FROZEN/FAILED) and shows in status().
-import type { EventDraft, Severity } from "../event.ts";
-import type { DrbdResource, DrbdUpdate } from "../drbd/model.ts";
+import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
+import type { DrbdResource, DrbdUpdate } from "../../../src/plugin-kit/drbd.ts";
 import type { ResolvedResource } from "./config.ts";
 import { decide, hasQuorum, primaryOn, sleepBeforePromote, type SleepTerms, type SplitBrainPolicy } from "./decide.ts";
 
