@@ -187,6 +187,15 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   commands?: Readonly<Record<string, CliCommand>>;
   /** Control API routes this plugin adds; the control socket and the web listener mount them. */
   routes?: readonly RouteContribution[];
+  /** Senders: `storeventd replay --<input> FILE` decodes a whole capture with the sender's own reader. */
+  replay?: ReplayInput;
+}
+
+export interface ReplayInput {
+  /** The replay option's name (e.g. "uevent"). */
+  input: string;
+  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name). */
+  decode(data: Uint8Array, addon: NativeAddon | null): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
 }
 
 /** Terminal I/O of a contributed CLI command. */

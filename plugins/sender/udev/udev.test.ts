@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
 import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
-import { replayClassifier } from "../../../src/uevent/classify.ts";
+import { replayClassifier } from "./classify.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import plugin, { schema, UdevSender } from "./index.ts";
