@@ -51,3 +51,14 @@ export interface DaemonHandle {
   /** The registered plugins (their contributed routes). */
   plugins(): readonly import("./plugin-api.ts").AnyPluginDef[];
 }
+
+/** What Pipeline.apply() did with a config. */
+export interface ApplyResult {
+  started: string[];
+  stopped: string[];
+  kept: string[];
+  /** Instances whose start() failed (a port in use, a unit dir not writable), with the reason. */
+  failed: { instance: string; error: string }[];
+  /** Replaced instances started again from their previous config after their successor failed. */
+  restored: string[];
+}

@@ -9,7 +9,7 @@ import { queryCommand } from "../../src/cli/query.ts";
 import { statusCommand } from "../../src/cli/status.ts";
 import { reloadCommand } from "../../src/cli/reload.ts";
 import { nowUs, type StorageEvent } from "../../src/event.ts";
-import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { FakeDaemon, makeEvent, quietLog } from "../helpers/fake-daemon.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;

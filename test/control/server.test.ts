@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startControlServer, type ControlServer } from "../../src/control/server.ts";
 import { ControlClient, ControlError } from "../../src/control/client.ts";
 import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
-import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { FakeDaemon, makeEvent, quietLog } from "../helpers/fake-daemon.ts";
 import { startCrowd } from "./crowd.ts";
 import { INVENTORY_SERVICE, type DeviceInventory } from "../../src/devices/index.ts";
 

@@ -9,7 +9,7 @@ import plugin from "./index.ts";
 import { matchesFilter } from "../../../src/plugin-kit/store.ts";
 import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
 import { EventStore } from "./sqlite.ts";
-import { makeEvent } from "../../../test/control/fake-daemon.ts";
+import { makeEvent } from "../../../test/helpers/fake-daemon.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 const dirs: string[] = [];
