@@ -8,7 +8,7 @@ import { isLoopback, parseListen } from "../web/address.ts";
 
 export const Duration = v.pipe(
   v.union([v.string(), v.number()]),
-  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m"'),
+  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m" or a number of seconds'),
   v.transform((x) => parseDuration(x)!),
 );
 

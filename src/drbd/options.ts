@@ -1,14 +1,9 @@
 // Option helpers shared by the DRBD plugins: drbd-reactor spells durations as integer seconds,
-// storeventd as "5s"/"250ms"/"1m" strings; both are accepted (src/util/duration.ts).
+// storeventd as "5s"/"250ms"/"1m" strings; the one Duration schema takes both.
 import * as v from "valibot";
-import { parseDuration } from "../util/duration.ts";
+import { Duration } from "../config/schema.ts";
 
-/** A valibot schema for a duration (string or seconds) that outputs milliseconds. */
+/** Duration (string or seconds, outputs milliseconds) with its default and its doc. */
 export function durationSchema(description: string, fallback: string | number) {
-  return v.pipe(
-    v.optional(v.union([v.string(), v.number()]), fallback),
-    v.check((x) => parseDuration(x) !== undefined, "expected a duration like \"5s\", \"250ms\", \"1m\" or a number of seconds"),
-    v.transform((x) => parseDuration(x)!),
-    v.description(description),
-  );
+  return v.pipe(v.optional(Duration, fallback), v.description(description));
 }

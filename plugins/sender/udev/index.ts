@@ -8,10 +8,8 @@ import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devi
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
 import { replayUevents } from "./replay.ts";
 import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
-import { parseDuration } from "../../../src/plugin-kit/duration.ts";
+import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
-
-const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 5s or 250ms"));
 
 export const schema = v.strictObject({
   groups: v.pipe(
@@ -136,8 +134,8 @@ export class UdevSender {
       this.mode = "poll";
       this.pollWhy = `no netlink uevents: ${why} (Bun has no AF_NETLINK socket; only the addon reads uevents)`;
       this.close();
-      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}`);
-      poll = setInterval(() => this.resync(""), parseDuration(this.config.poll_interval)!);
+      ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}ms`);
+      poll = setInterval(() => this.resync(""), this.config.poll_interval);
     };
     // Open the socket before the scan, so nothing between the two is missed.
     const failed = this.openReader((error) => fallBack(error));
