@@ -24,8 +24,30 @@ const MAJMIN = /^\d+:\d+$/;
 /** A table younger than this is not re-read (mount(8) and the kernel's "mounted" line race anyway). */
 const FRESH_MS = 200;
 
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+/** Undoes the kernel's octal escapes in mountinfo fields (\040 space, \011 tab, \012 newline, \134 backslash). */
+export function unescapeMount(s: string): string {
+  return s.includes("\\") ? s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) : s;
+}
+
+export interface MountEntry {
+  majmin: string;
+  mount_point: string;
+  fs_type: string;
+  /** The mount source ("/dev/sda1", "tmpfs"); "" when the line has none. */
+  source: string;
+}
+
+/** The one mountinfo parser (proc(5)): "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw"
+ * -> one entry per line; lines without the "-" separator or with too few fields are skipped. */
+export function mountinfoEntries(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.split(" ");
+    const dash = f.indexOf("-", 6);
+    if (f.length < 10 || dash < 0) continue;
+    out.push({ majmin: f[2]!, mount_point: unescapeMount(f[4]!), fs_type: f[dash + 1] ?? "", source: unescapeMount(f[dash + 2] ?? "") });
+  }
+  return out;
 }
 
 /**
@@ -40,28 +62,18 @@ export function parseMountinfo(text: string, realpath: (p: string) => string = (
     if (!arr.some((x) => x.mount_point === m.mount_point)) arr.push(m);
     out.set(key, arr);
   };
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const dash = f.indexOf("-", 6);
-    if (f.length < 10 || dash < 0 || !MAJMIN.test(f[2]!)) continue;
-    const m = { mount_point: unescapeMount(f[4]!), fs_type: f[dash + 1] ?? "" };
-    add(f[2]!, m);
-    const src = unescapeMount(f[dash + 2] ?? "");
-    if (src.startsWith("/dev/")) add(`src:${basename(realpath(src))}`, m);
+  for (const e of mountinfoEntries(text)) {
+    if (!MAJMIN.test(e.majmin)) continue;
+    const m = { mount_point: e.mount_point, fs_type: e.fs_type };
+    add(e.majmin, m);
+    if (e.source.startsWith("/dev/")) add(`src:${basename(realpath(e.source))}`, m);
   }
   return out;
 }
 
 /** The /dev sources of a mountinfo text (what parseMountinfo resolves). */
 function devSources(text: string): string[] {
-  const out = new Set<string>();
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const dash = f.indexOf("-", 6);
-    const src = dash < 0 ? "" : unescapeMount(f[dash + 2] ?? "");
-    if (src.startsWith("/dev/")) out.add(src);
-  }
-  return [...out];
+  return [...new Set(mountinfoEntries(text).map((e) => e.source).filter((s) => s.startsWith("/dev/")))];
 }
 
 export class MountTable {

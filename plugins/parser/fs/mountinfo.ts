@@ -1,29 +1,14 @@
 // Mount points of block devices from /proc/self/mountinfo (proc(5)): the fallback when the device
 // directory has no mountOf(). Parsing is pure; MountTable adds a short-lived cache and realpath.
 import { readFileSync, realpathSync } from "node:fs";
+import { mountinfoEntries, unescapeMount, type MountEntry } from "../../../src/plugin-kit/devices.ts";
 
-export interface MountEntry {
-  majmin: string;
-  mount_point: string;
-  fs_type: string;
-  source: string;
-}
+export type { MountEntry };
+export { unescapeMount as unescapeMountField };
 
-/** Undoes the kernel's octal escapes in mountinfo fields (\040 space, \011 tab, \012 newline, \134 backslash). */
-export function unescapeMountField(s: string): string {
-  return s.includes("\\") ? s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))) : s;
-}
-
-/** "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" -> entries. */
+/** The entries that name a mount source (the kit's one mountinfo parser). */
 export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const sep = f.indexOf("-", 6);
-    if (f.length < 10 || sep < 0 || sep + 2 >= f.length) continue;
-    out.push({ majmin: f[2]!, mount_point: unescapeMountField(f[4]!), fs_type: f[sep + 1]!, source: unescapeMountField(f[sep + 2]!) });
-  }
-  return out;
+  return mountinfoEntries(text).filter((e) => e.source !== "");
 }
 
 /** The first mount whose source is /dev/<dev> (after `resolve`, e.g. /dev/mapper/vg-lv -> /dev/dm-3). */
