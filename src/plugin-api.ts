@@ -235,3 +235,5 @@ export type { StorageEvent as Event };
 export type { v };
 /** Schema for duration options ("250ms", "5s", "1m", or bare seconds); outputs milliseconds. */
 export { Duration } from "./config/schema.ts";
+/** The /proc/self/mountinfo parser (pure). */
+export { parseMountinfo, unescapeMountField, type MountEntry } from "./util/mountinfo.ts";

@@ -1,20 +1,17 @@
 // The /dev/kmsg record decoder (src/kmsg/record.ts, its native twin in native/src/kmsg_record.cc):
 // fixture cases (testdata/<case>/input.kmsg -> expected.ndjson), the escape rules, hostile input.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeKmsgRecord, kmsgUnescape, KmsgStatus, splitKmsgRecords } from "../src/kmsg/record.ts";
 import { fixtureCases, view } from "./kmsg-fixtures.ts";
-
-const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
+import { golden } from "./helpers/golden.ts";
 
 describe("decodeKmsgRecord() fixture cases", () => {
   for (const c of fixtureCases()) {
     test(`${c.name}: records equal expected.ndjson`, () => {
       const got = [...splitKmsgRecords(c.input.toString("utf8"))].map((r) => JSON.stringify(view(decodeKmsgRecord(r))));
-      const file = join(c.dir, "expected.ndjson");
-      if (UPDATE || !existsSync(file)) writeFileSync(file, got.join("\n") + "\n");
-      expect(got).toEqual(readFileSync(file, "utf8").trimEnd().split("\n"));
+      const text = got.join("\n") + "\n";
+      expect(text).toBe(golden(join(c.dir, "expected.ndjson"), text));
     });
   }
 });

@@ -36,7 +36,7 @@ fsync = "always"
 
 const events = () =>
   existsSync(join(dir, "events.ndjson"))
-    ? readFileSync(join(dir, "events.ndjson"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l))
+    ? readFileSync(join(dir, "events.ndjson"), "utf8").split("\n").slice(0, -1).filter(Boolean).map((l) => JSON.parse(l)) // whole lines only
     : [];
 
 test("dist/storeventd: KMSG_OVERRUN after a frozen daemon misses ring records; cursor resumes after restart", async () => {

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBin, startDaemon } from "./helpers/bin.ts";
-import { canRunJournald, startJournalNamespace } from "./helpers/journald.ts";
+import { JOURNALD, startJournalNamespace } from "./helpers/journald.ts";
+import { need, rootAnd } from "./helpers/need.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sevd-rcvbin-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,7 +96,8 @@ plugin = "journald"
   expect(r.stdout).toContain("receivers: alerts (multicast), mail (email), chat (irc), bus (nats), script (exec), journal (journald)");
 });
 
-test.skipIf(!canRunJournald)("run: DAEMON_STARTED/STOPPING reach a real journald through the binary's addon, and an exec recorder", async () => {
+test("run: DAEMON_STARTED/STOPPING reach a real journald through the binary's addon, and an exec recorder", async () => {
+  need(rootAnd(JOURNALD));
   const jd = await startJournalNamespace("sevdbin");
   const socket = jd.socket;
   const rec = join(dir, "rec");

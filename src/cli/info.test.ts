@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canLoop, fakeSys, PartitionedLoop } from "../devices/test-devices.ts";
+import { fakeSys, loopNeeds, PartitionedLoop } from "../devices/test-devices.ts";
+import { need } from "../../test/helpers/need.ts";
 import { infoCommand, type InfoReport } from "./info.ts";
 
 async function info(argv: string[]) {
@@ -56,12 +57,13 @@ describe("storeventd info on the sysfs-shaped tree", () => {
   });
 });
 
-describe.skipIf(!canLoop)("storeventd info on a real loop device", () => {
+describe("storeventd info on a real loop device", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-info-loop-"));
   const mnt = join(dir, "mnt");
   const fixture = new PartitionedLoop(dir, mnt);
   let loop = "";
   beforeAll(() => {
+    need(loopNeeds);
     loop = fixture.setup(24, "label: dos\n,,L\n").loop;
   });
   afterAll(() => {

@@ -101,10 +101,14 @@ describe("loadConfig()", () => {
 
   test("an explicit path that does not exist is an error; the default path falls back to the embedded config", () => {
     expect(errorsOf(join(dir, "nope.toml"))[0]).toContain("cannot read");
-    const cfg = loadConfig({ registry, allowEmbedded: true, defaultPath: join(dir, "no-such-default.toml") });
+    // The host's journald and drbdsetup are fixed here: whether this machine runs a journald is not the test's.
+    const load = (journald: boolean) =>
+      loadConfig({ registry, allowEmbedded: true, defaultPath: join(dir, "no-such-default.toml"), host: { journald, journal: true, drbdsetup: true } });
+    const cfg = load(false);
     expect(cfg.embedded).toBe(true);
     expect(cfg.files).toEqual(["(embedded default)"]);
     expect(cfg.instances.map((i) => `${i.kind}:${i.name}`)).toEqual(["sender:kmsg"]); // only what is registered
+    expect(load(true).instances.map((i) => `${i.kind}:${i.name}`)).toEqual(["sender:kmsg", "receiver:journal"]);
   });
 });
 

@@ -14,7 +14,7 @@ import {
 import { TomlLines, type KeyPath } from "./toml-lines.ts";
 import { ConfigError, fromValibot, type ConfigIssue } from "./issues.ts";
 import { didYouMean } from "./did-you-mean.ts";
-import { embeddedDefault } from "./default.ts";
+import { embeddedDefault, type HostFacts } from "./default.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/storeventd/storeventd.toml";
 
@@ -75,6 +75,8 @@ export interface LoadOptions {
   registry: Registry;
   /** With no file at the default path, use the embedded default (run). Explicit paths must exist. */
   allowEmbedded?: boolean;
+  /** What the embedded default finds on this host (default: probed now). */
+  host?: HostFacts;
   /** Instead of reading files (tests, the embedded default). */
   text?: string;
   /** Where the config is when no path is given (tests point it elsewhere). */
@@ -94,7 +96,7 @@ export function loadConfig(opts: LoadOptions): Config {
     if (src) sources.push(src);
   } else if (!existsSync(path) && opts.path === undefined && opts.allowEmbedded) {
     embedded = true;
-    const src = readToml("(embedded default)", embeddedDefault(opts.registry), issues);
+    const src = readToml("(embedded default)", embeddedDefault(opts.registry, opts.host), issues);
     if (src) sources.push(src);
   } else {
     let text: string;

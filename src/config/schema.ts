@@ -6,9 +6,10 @@ import { SEVERITIES, SYSTEMS } from "../event.ts";
 import { parseDuration } from "../util/duration.ts";
 import { isLoopback, parseListen } from "../web/address.ts";
 
+/** The one duration schema (core and plugins): "250ms", "5s", "1h30m", "30d" or seconds; outputs milliseconds. */
 export const Duration = v.pipe(
   v.union([v.string(), v.number()]),
-  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m" or a number of seconds'),
+  v.check((x) => parseDuration(x) !== undefined, 'expected a duration like "250ms", "5s", "1m", "30d" or a number of seconds'),
   v.transform((x) => parseDuration(x)!),
 );
 
@@ -82,12 +83,16 @@ export function mainIssues(m: MainConfig): { key: string; message: string }[] {
 }
 
 // drbd-reactor's [[log]]: several loggers, each a level and stderr or a file; any replaces the default log.
-/** drbd-reactor's own array-of-tables plugin sections (its config format, not ours): the receiver that
- * declares reactorTable = the name takes them; without one, [[name]] is "not supported yet". */
-export const DRBD_REACTOR_TABLES: readonly string[] = ["umh", "debugger", "prometheus", "promoter", "agentx"];
-
 export const DrbdReactorLogSchema = v.strictObject({
   level: v.pipe(v.optional(v.picklist(LOG_LEVELS), "info"), v.description("lowest level this logger writes")),
   file: v.pipe(v.optional(v.string()), v.description("append to this file (default: stderr); reopened on SIGHUP")),
 });
 
+/** drbd-reactor's array-of-tables plugins and what they become here. */
+export const DRBD_REACTOR_ARRAYS: Record<string, { plugin: string; supported: boolean; why?: string }> = {
+  umh: { plugin: "umh", supported: true },
+  debugger: { plugin: "debugger", supported: true },
+  prometheus: { plugin: "prometheus", supported: true },
+  promoter: { plugin: "promoter", supported: true },
+  agentx: { plugin: "agentx", supported: true },
+};

@@ -3,8 +3,7 @@
 import { serviceKey, type DeviceDirectory } from "../plugin-api.ts";
 import { DeviceInventory, type InventoryOptions } from "./inventory.ts";
 
-export { DeviceInventory, parseMountinfo } from "./inventory.ts";
-export { mountinfoEntries, unescapeMount, type MountEntry } from "./mounts.ts";
+export { DeviceInventory, mountsByDevice } from "./inventory.ts";
 export type { ApplyResult, BlockDevice, InventoryFs, InventoryOptions, Mount } from "./inventory.ts";
 
 /** The key under which the udev sender provides its live inventory (ctx.services). */

@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDeviceDirectory, DeviceInventory, parseMountinfo, type InventoryFs } from "./index.ts";
+import { createDeviceDirectory, DeviceInventory, mountsByDevice, type InventoryFs } from "./index.ts";
 import * as nodeFs from "node:fs";
-import { canLoop, fakeSys, PartitionedLoop, sh } from "./test-devices.ts";
+import { fakeSys, loopNeeds, PartitionedLoop, sh } from "./test-devices.ts";
+import { need } from "../../test/helpers/need.ts";
 
-describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
+describe("DeviceInventory on real loop devices", () => {
   const dir = mkdtempSync(join(tmpdir(), "storeventd-inv-"));
   const mnt = join(dir, "mnt point"); // a space: mountinfo escapes it as \040
   const fixture = new PartitionedLoop(dir, mnt);
@@ -16,6 +17,7 @@ describe.skipIf(!canLoop)("DeviceInventory on real loop devices", () => {
   let name = "";
 
   beforeAll(() => {
+    need(loopNeeds);
     fixture.setup(40, "label: dos\n,16M,L\n,,L\n");
     loop = fixture.loop;
     name = fixture.name;
@@ -109,8 +111,8 @@ describe("DeviceInventory on a sysfs-shaped tree (SCSI, multipath, md: not on th
     expect(inv.get("sdb")!.holders).toEqual([]);
   });
 
-  test("parseMountinfo() maps major:minor and /dev sources (btrfs: anonymous 0:N; dm names) to mounts", () => {
-    const m = parseMountinfo("36 35 98:0 / /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw,errors=continue\nbad line\n" +
+  test("mountsByDevice() maps major:minor and /dev sources (btrfs: anonymous 0:N; dm names) to mounts", () => {
+    const m = mountsByDevice("36 35 98:0 / /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw,errors=continue\nbad line\n" +
       "40 1 0:52 / /srv/b rw - btrfs /dev/loop7 rw\n41 1 253:3 / /data rw - xfs /dev/mapper/vg-data rw\n",
     (p) => (p === "/dev/mapper/vg-data" ? "/dev/dm-3" : p));
     expect(m.get("98:0")).toEqual([{ mount_point: "/mnt/my disk", fs_type: "ext3" }]);

@@ -10,7 +10,7 @@ import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
 import { aliasesOf, mergeUdevProps, type BlockDevice } from "./ids.ts";
 import { SysfsScanner } from "./scan.ts";
 
-export { parseMountinfo, type InventoryFs, type Mount } from "./mounts.ts";
+export { mountsByDevice, type InventoryFs, type Mount } from "./mounts.ts";
 export type { BlockDevice } from "./ids.ts";
 
 

@@ -3,6 +3,7 @@
 // (SCSI disks, a dm multipath map, an md array, /dev/disk/by-id links).
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { rootAnd, tool } from "../../test/helpers/need.ts";
 
 export const LOOP_CTL_ADD = 0x4c80;
 export const LOOP_CTL_REMOVE = 0x4c81;
@@ -13,11 +14,12 @@ export function sh(cmd: string[], stdin?: string): string {
   return r.stdout.toString().trim();
 }
 
-export const have = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
 
-/** Root with /dev/loop-control and the tools to partition and mount a loop device. */
-export const canLoop = process.getuid?.() === 0 && existsSync("/dev/loop-control") &&
-  ["losetup", "sfdisk", "partx", "mkfs.ext4", "python3"].every(have);
+/** Root with /dev/loop-control and the tools to partition and mount a loop device (for need()). */
+export const loopNeeds: Record<string, boolean> = {
+  ...rootAnd("/dev/loop-control"),
+  ...Object.fromEntries(["losetup", "sfdisk", "partx", "mkfs.ext4", "python3"].map((t) => [t, tool(t)])),
+};
 
 /** LOOP_CTL_ADD / LOOP_CTL_REMOVE on /dev/loop-control: the kernel's answer or -errno. */
 export function loopCtl(op: number, n: number): number {

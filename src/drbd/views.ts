@@ -1,11 +1,17 @@
 // The model rendered as drbdsetup renders it: status --json and status (text).
-import type { DrbdResource } from "./state.ts";
+import type { DrbdConnection, DrbdResource } from "./state.ts";
 import { RESYNC } from "./appliers.ts";
 
 // ---- drbdsetup status --json (user/v9/drbdsetup.c resource_status_json & co) --------------------
 
 export function susp(r: DrbdResource, what: string): boolean {
   return r.suspended.split(",").includes(what);
+}
+
+/** drbdsetup lists connections sorted by name (sort_connections: strcmp, unnamed ones first), not node id. */
+export function byConnName(r: DrbdResource): DrbdConnection[] {
+  return [...r.connections.values()].sort((a, b) =>
+    !a.connName !== !b.connName ? (a.connName ? 1 : -1) : a.connName < b.connName ? -1 : a.connName > b.connName ? 1 : 0);
 }
 
 export function address(s: string): Record<string, unknown> {
@@ -44,7 +50,7 @@ export function resourceJson(r: DrbdResource): Record<string, unknown> {
       "upper-pending": d.upperPending,
       "lower-pending": d.lowerPending,
     })),
-    connections: [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId).map((c) => ({
+    connections: byConnName(r).map((c) => ({
       "peer-node-id": c.peerNodeId,
       name: c.connName,
       "connection-state": c.connection,
@@ -107,7 +113,7 @@ export function resourceText(r: DrbdResource): string {
     s += ` open:${d.open ? "yes" : "no"}`;
     lines.push(s);
   }
-  for (const c of [...r.connections.values()].sort((a, b) => a.peerNodeId - b.peerNodeId)) {
+  for (const c of byConnName(r)) {
     let s = `  ${c.connName || `node-id:${c.peerNodeId}`}`;
     if (c.connection !== "Connected") s += ` connection:${c.connection}`;
     else s += ` role:${c.peerRole}`;

@@ -1,10 +1,11 @@
 // The uevent parser: native (native/src/uevent_parse.cc via ueventParse) and the TypeScript twin
 // must produce identical packed records on every fixture, on hostile input and on a generated
 // 1M-message stream; plus the recorded-input decoder used by `replay --uevent`.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nativeAddon } from "../native.ts";
+import { need } from "../../test/helpers/need.ts";
 import { decodeUeventFile, parseUeventMessage, splitRawCapture, UeventFormat } from "./parse.ts";
 
 const FIXTURES = join(import.meta.dir, "../../plugins/sender/udev/testdata");
@@ -131,7 +132,8 @@ describe("parseUeventMessage()", () => {
   });
 });
 
-describe.skipIf(!addon?.ueventParse)("native vs TypeScript parser", () => {
+describe("native vs TypeScript parser", () => {
+  beforeAll(() => need({ "the addon's ueventParse (npm install builds it)": Boolean(addon?.ueventParse) }));
   test("identical on every fixture message", () => {
     const msgs = fixtureMessages();
     expect(msgs.length).toBeGreaterThan(40);

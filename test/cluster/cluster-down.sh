@@ -16,6 +16,16 @@ for n in $NODES; do
     kill -0 "$np" 2>/dev/null && kill -KILL "$np"
   fi
   rm -f "$d/nspawn.pid" "$d/leader.pid"
+  # A KILLed nspawn leaves its container's processes (systemd and its services) running in the
+  # node's cgroup: end them too, or they hold the overlay and the cgroup stays.
+  for _ in $(seq 1 25); do
+    left=$(cat /sys/fs/cgroup/systemd/nspawn-"$ns"/cgroup.procs /sys/fs/cgroup/systemd/nspawn-"$ns"/*/cgroup.procs \
+      /sys/fs/cgroup/systemd/nspawn-"$ns"/*/*/cgroup.procs /sys/fs/cgroup/systemd/nspawn-"$ns"/*/*/*/cgroup.procs 2>/dev/null)
+    [ -z "$left" ] && break
+    # shellcheck disable=SC2086 # a list of PIDs
+    kill -KILL $left 2>/dev/null
+    sleep 0.2
+  done
   mountpoint -q "$d/merged" 2>/dev/null && umount "$d/merged"
   for h in systemd unified; do
     [ -d "/sys/fs/cgroup/$h/nspawn-$ns" ] && find "/sys/fs/cgroup/$h/nspawn-$ns" -depth -type d -exec rmdir {} + 2>/dev/null

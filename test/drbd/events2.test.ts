@@ -1,6 +1,6 @@
 // The events2 tokenizer: literal drbdsetup lines, near-misses, hostile input, and the native
 // tokenizer against its TypeScript twin on every fixture and a large generated stream.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -9,6 +9,7 @@ import {
 import { nativeAddon } from "../../src/native.ts";
 import type { Events2Record } from "../../src/records.ts";
 import { initialDump, makeResource, statisticsRound } from "../helpers/drbd-cluster.ts";
+import { need } from "../helpers/need.ts";
 
 const streams = join(import.meta.dir, "streams");
 
@@ -89,7 +90,8 @@ function tsDecode(text: string): { recs: Events2Record[]; garbage: string[] } {
   return { recs, garbage };
 }
 
-describe.skipIf(!nativeAddon()?.events2Tokenize)("native events2 tokenizer vs TypeScript twin", () => {
+describe("native events2 tokenizer vs TypeScript twin", () => {
+  beforeAll(() => need({ "the addon's events2Tokenize (npm install builds it)": Boolean(nativeAddon()?.events2Tokenize) }));
   test("identical records on every fixture stream", () => {
     const files = readdirSync(streams).filter((f) => f.endsWith(".events2"));
     expect(files.length).toBeGreaterThan(1);

@@ -2,7 +2,8 @@
 // (DrbdModel.apply on every decoded record): the same stream, fed both ways, must give the same
 // events, the same drbd-reactor updates, the same final state and the same record count - the
 // fast lane may only skip lines that change nothing an event or update depends on.
-import { describe, expect, test } from "bun:test";
+import { need } from "../helpers/need.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEvents2Batch, Events2Lane } from "../../src/drbd/events2.ts";
@@ -78,7 +79,8 @@ function run(text: string, fast: boolean, chunk: number): Run {
   return { events, updates, model, taken };
 }
 
-describe.skipIf(!addon?.events2Tokenize)("DRBD fast lane vs the full way", () => {
+describe("DRBD fast lane vs the full way", () => {
+  beforeAll(() => need({ "the native addon (npm install builds it)": Boolean(addon?.events2Tokenize) }));
   const text = lines().join("\n");
 
   for (const chunk of [100_000, 777]) {

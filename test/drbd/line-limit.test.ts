@@ -1,7 +1,8 @@
 // The fallback reader's line limit counts bytes, as the native reader's does: a line of multi-byte
 // characters whose UTF-16 length fits but whose UTF-8 length does not is "line too long" in both.
 // Differential against native events2Tokenize, with the input fed in uneven chunks.
-import { describe, expect, test } from "bun:test";
+import { need } from "../helpers/need.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { decodeEvents2Batch, Events2LineSplitter, tokenizeEvents2 } from "../../src/drbd/events2.ts";
 import { nativeAddon } from "../../src/native.ts";
 
@@ -41,7 +42,8 @@ function viaTs(input: Buffer, chunks: number[]): Out {
   return out;
 }
 
-describe.skipIf(!nativeAddon()?.events2Tokenize)("events2 line limit in bytes (TS fallback = native)", () => {
+describe("events2 line limit in bytes (TS fallback = native)", () => {
+  beforeAll(() => need({ "the native addon (npm install builds it)": Boolean(nativeAddon()?.events2Tokenize) }));
   const input = Buffer.from(LINES.join("\n"));
 
   test("UTF-16 length fits, UTF-8 length does not: too long in both", () => {

@@ -26,7 +26,7 @@ export function simStatusJson(resources: SimResource[]): unknown[] {
       size: d.size, read: d.read, written: d.written, "al-writes": d.alWrites, "bm-writes": d.bmWrites,
       "upper-pending": 0, "lower-pending": 0,
     })),
-    connections: [...r.connections].sort((a, b) => a.peer - b.peer).map((c) => ({
+    connections: [...r.connections].sort((a, b) => (a.connName < b.connName ? -1 : 1)).map((c) => ({ // by name, as drbdsetup
       "peer-node-id": c.peer, name: c.connName, "connection-state": c.connection, congested: c.congested,
       "peer-role": c.role, tls: false, "ap-in-flight": 0, "rs-in-flight": 0,
       paths: [{

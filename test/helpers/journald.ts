@@ -3,7 +3,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 export const JOURNALD = "/lib/systemd/systemd-journald";
-export const canRunJournald = process.getuid?.() === 0 && existsSync(JOURNALD);
 
 export interface JournalNamespace {
   ns: string;

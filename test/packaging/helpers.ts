@@ -10,12 +10,6 @@ export const DEB = join(DIST, `storeventd_${VERSION}_amd64.deb`);
 export const RPM = join(DIST, `storeventd-${VERSION}-1.x86_64.rpm`);
 export const README = readFileSync(join(ROOT, "packaging/README.md"), "utf8");
 
-/**
- * Slow tests (package builds, installs, a booted container) run by default, in CI too; set
- * STOREVENTD_SKIP_SLOW=1 for a quick local run.
- */
-export const SKIP_SLOW = process.env.STOREVENTD_SKIP_SLOW === "1";
-
 export interface Run { code: number; out: string; err: string }
 
 export function sh(cmd: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string } = {}): Run {

@@ -1,11 +1,11 @@
 // The .deb and .rpm built by packaging/build.sh: contents, metadata, conffiles, scripts, lint.
-// Slow (builds both packages, ~20 s, then lintian ~10 s): see SKIP_SLOW in helpers.ts.
+// Slow (builds both packages, ~20 s, then lintian ~10 s); `npm test -- FILE` runs other files alone.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { BIN, buildPackages, DEB, ok, README, ROOT, RPM, sh, sha256File, SKIP_SLOW, VERSION } from "./helpers.ts";
+import { BIN, buildPackages, DEB, ok, README, ROOT, RPM, sh, sha256File, VERSION } from "./helpers.ts";
 
 // What both packages install (the .deb adds copyright, changelog and lintian overrides).
 const COMMON_FILES = [
@@ -41,7 +41,6 @@ const README_CODE = new Set([...README.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)
 
 let debRoot = "";
 beforeAll(() => {
-  if (SKIP_SLOW) return;
   buildPackages();
   debRoot = mkdtempSync(join(tmpdir(), "storeventd-deb-"));
   ok(["dpkg-deb", "-x", DEB, debRoot]);
@@ -50,7 +49,7 @@ afterAll(() => {
   if (debRoot) rmSync(debRoot, { recursive: true, force: true });
 });
 
-describe.skipIf(SKIP_SLOW)("deb (slow)", () => {
+describe("deb (slow)", () => {
   test("metadata: name, version from package.json, arch, glibc dependency, systemd-only", () => {
     const f = (field: string) => ok(["dpkg-deb", "-f", DEB, field]).trim();
     expect(f("Package")).toBe("storeventd");
@@ -142,7 +141,7 @@ describe.skipIf(SKIP_SLOW)("deb (slow)", () => {
   }, 120_000);
 });
 
-describe.skipIf(SKIP_SLOW)("rpm (slow)", () => {
+describe("rpm (slow)", () => {
   const q = (fmt: string) => ok(["rpm", "-qp", "--qf", fmt, RPM]);
 
   test("metadata: name, version, release, arch, license, requirements", () => {
@@ -191,7 +190,7 @@ describe.skipIf(SKIP_SLOW)("rpm (slow)", () => {
   });
 });
 
-describe.skipIf(SKIP_SLOW)("unit file (slow)", () => {
+describe("unit file (slow)", () => {
   test("systemd-analyze security: the exposure score stated in packaging/README.md", () => {
     const r = sh(["systemd-analyze", "security", "--offline=true", "--no-pager", join(ROOT, "packaging/storeventd.service")]);
     const score = Number(/Overall exposure level for storeventd\.service: ([\d.]+)/.exec(r.out)?.[1]);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildPackages, ok, ROOT, RPM, sh, SKIP_SLOW, VERSION } from "./helpers.ts";
+import { buildPackages, ok, ROOT, RPM, sh, VERSION } from "./helpers.ts";
 
 const CACHE = "/var/tmp/storeventd-cluster";
 let work = "";
@@ -15,7 +15,6 @@ const rpm = (...args: string[]) => sh(["rpm", `--root=${root}`, ...args]);
 const CONF = () => join(root, "etc/storeventd/storeventd.toml");
 
 beforeAll(() => {
-  if (SKIP_SLOW) return;
   buildPackages();
   ok(["bash", join(ROOT, "test/cluster/base.sh")]);
   work = mkdtempSync(join(CACHE, "rpmtest-"));
@@ -29,7 +28,7 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(SKIP_SLOW)("rpm -i / -U / -e into a scratch root (slow)", () => {
+describe("rpm -i / -U / -e into a scratch root (slow)", () => {
   test("installs; rpm -V finds every file as packaged; scriptlets succeed without systemd", () => {
     const r = rpm("-i", "--nodeps", RPM);
     // Debian's rpm wrapper warns that it is not the system's package manager; nothing else.

@@ -42,6 +42,13 @@ export function findDeb(): string | undefined {
   return join(dist, deb);
 }
 
+/** A cluster name for this run: `prefix` plus random letters, 6 in all. A fixed name let two runs on
+ * one machine (a developer's and CI's) tear down or reuse each other's nodes. */
+export function clusterName(prefix: string): string {
+  const rand = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
+  return (prefix + rand).slice(0, 6);
+}
+
 export class PromoterCluster {
   readonly work: string;
   readonly leaders = new Map<string, number>();

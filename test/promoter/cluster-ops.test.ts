@@ -1,5 +1,5 @@
 // The operator's side of the promoter on the three-node systemd cluster (cluster-harness.ts, the
-// same nodes, .deb and DRBD simulator as cluster.test.ts, under its own cluster name "pr2"): the
+// same nodes, .deb and DRBD simulator as cluster.test.ts, under its own cluster name "po…"): the
 // compiled `storeventd promoter ...` CLI run inside the nodes against each daemon's control socket.
 // - `evict r0 --to n3` on every node (the design needs it everywhere, see the promoter README) moves
 //   the stack from n1 to n3, with no double Primary at any sample;
@@ -9,11 +9,11 @@
 // Needs root, systemd-container, debootstrap, drbd-utils, and dist/*.deb (`npm run package`).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drbdConfig } from "./cluster/file-sim.ts";
-import { PromoterCluster, type Run } from "./cluster-harness.ts";
+import { clusterName, PromoterCluster, type Run } from "./cluster-harness.ts";
 import type { ResourceReport } from "../../plugins/receiver/promoter/controller.ts";
 
 const NODES = ["n1", "n2", "n3"];
-const cluster = new PromoterCluster("pr2", NODES, ["r0"]);
+const cluster = new PromoterCluster(clusterName("po"), NODES, ["r0"]);
 const { timings } = cluster;
 
 const CONFIG = `[main]

@@ -15,9 +15,9 @@ import * as v from "valibot";
 import { drbdConfig, type FileSim } from "./cluster/file-sim.ts";
 import { PromoterSchema, resolveResource } from "../../plugins/receiver/promoter/config.ts";
 import { exec, SystemdRunner } from "../../plugins/receiver/promoter/runner.ts";
-import { PromoterCluster, sh } from "./cluster-harness.ts";
+import { clusterName, PromoterCluster, sh } from "./cluster-harness.ts";
 
-const CLUSTER = "prm";
+const CLUSTER = clusterName("pm");
 const NODES = ["n1", "n2", "n3"];
 const cluster = new PromoterCluster(CLUSTER, NODES, ["r0", "r1"]);
 const { leaders, timings } = cluster;

@@ -161,7 +161,9 @@ export class DmParser {
   nextFlushIn(): number | undefined {
     let first = this.raid?.heldAtMs;
     for (const r of this.paths.values()) if (first === undefined || r.heldAtMs < first) first = r.heldAtMs;
-    return first === undefined ? undefined : first + this.windowMs - performance.now();
+    const own = first === undefined ? undefined : first + this.windowMs - performance.now();
+    const notes = this.mp.nextFlushIn(); // multipathd's lines waiting for the kernel's
+    return own === undefined ? notes : notes === undefined ? own : Math.min(own, notes);
   }
 
   oldestHeld(_source: string): number | undefined {

@@ -167,6 +167,13 @@ export class Multipathd<R extends DaemonFields & { records: string[] }> {
     }
   }
 
+  /** Milliseconds until the oldest note's window closes (the pipeline's hold timer), if any. */
+  nextFlushIn(): number | undefined {
+    let first: number | undefined;
+    for (const n of this.notes.values()) if (first === undefined || n.heldAtMs < first) first = n.heldAtMs;
+    return first === undefined ? undefined : first + this.windowMs - performance.now();
+  }
+
   /** Notes the kernel did not match within the window go out on their own. */
   flush(emit: Emit, final: boolean): void {
     const limit = performance.now() - this.windowMs;

@@ -13,9 +13,9 @@ import { KmsgStatus } from "../../../src/plugin-kit/kernel.ts";
 import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
 import { makeParser } from "../../../test/helpers/parser-fixtures.ts";
 import { createDeviceDirectory } from "../../../src/plugin-kit/devices.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
-const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && existsSync("/dev/kmsg") &&
-  Bun.which("mkfs.ext4") !== null && Bun.which("losetup") !== null;
+const base = { ...rootAnd("/dev/loop-control", "/dev/kmsg"), "mkfs.ext4": tool("mkfs.ext4"), losetup: tool("losetup") };
 
 const cleanups: (() => void)[] = [];
 afterAll(() => {
@@ -109,7 +109,8 @@ async function live(mkfs: string[], name: string, mountOpts: string[] = [], size
 
 const summary = (ds: EventDraft[]) => ds.map((d) => [d.event_type, d.extension?.fs_type, d.extension?.mount_point]);
 
-test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
+test("ext4 trigger_fs_error on a real loop device -> FS_ERROR, FS_JOURNAL_ABORT, FS_REMOUNT_RO, FS_UNMOUNTED with the mount point", async () => {
+  need(base);
   const fs = await live(["mkfs.ext4", "-q", "-F"], "ext4", ["-o", "errors=remount-ro"], "32M");
   const marker = `storeventd-live-${randomBytes(6).toString("hex")}`;
   writeFileSync(`/sys/fs/ext4/${fs.loop}/trigger_fs_error`, marker);
@@ -128,9 +129,10 @@ test.skipIf(!canRun)("ext4 trigger_fs_error on a real loop device -> FS_ERROR, F
   expect(summary(all.slice(4))).toEqual([["FS_UNMOUNTED", "ext4", fs.mnt]]);
 }, 20_000);
 
-test.skipIf(!canRun || Bun.which("mkfs.xfs") === null || Bun.which("xfs_io") === null)(
+test(
   "XFS on a real loop device: mount, xfs_io shutdown, unmount -> FS_MOUNTED, FS_SHUTDOWN (one event for its three lines), FS_UNMOUNTED",
   async () => {
+    need({ ...base, "mkfs.xfs (xfsprogs)": tool("mkfs.xfs"), "xfs_io (xfsprogs)": tool("xfs_io") });
     const fs = await live(["mkfs.xfs", "-q", "-f"], "xfs");
     sh("xfs_io", "-x", "-c", "shutdown -f", fs.mnt);
     await fs.readUntil(`XFS (${fs.loop}): Please unmount the filesystem`);
@@ -144,9 +146,10 @@ test.skipIf(!canRun || Bun.which("mkfs.xfs") === null || Bun.which("xfs_io") ===
   20_000,
 );
 
-test.skipIf(!canRun || Bun.which("mkfs.btrfs") === null)(
+test(
   "btrfs on a real loop device: mount and unmount -> FS_MOUNTED, FS_UNMOUNTED with fs type and mount point",
   async () => {
+    need({ ...base, "mkfs.btrfs (btrfs-progs)": tool("mkfs.btrfs") });
     const fs = await live(["mkfs.btrfs", "-q", "-f"], "btrfs");
     await fs.readUntil(`BTRFS info (device ${fs.loop}): first mount of filesystem`);
     fs.unmount();

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import plugin, { FsParser } from "./index.ts";
 import { FS_PATTERNS, HEXDUMP } from "./patterns.ts";
-import { findMount, parseMountinfo, unescapeMountField } from "./mountinfo.ts";
+import { parseMountinfo } from "../../../src/plugin-api.ts";
+import { findMount } from "./mountinfo.ts";
 import type { DeviceDirectory, EventDraft } from "../../../src/plugin-api.ts";
 import { makeParser, parserSuite, readKmsgFixture, runParser } from "../../../test/helpers/parser-fixtures.ts";
 
@@ -20,16 +21,6 @@ parserSuite({
 });
 
 describe("mountinfo", () => {
-  test("parseMountinfo() undoes octal escapes and skips optional fields", () => {
-    const text = "42 27 7:0 / /tmp/m\\040x\\011y rw,relatime shared:5 master:1 - ext4 /dev/loop0 rw\n" +
-      "36 35 98:0 /mnt1 /mnt2 rw,noatime - ext3 /dev/root rw,errors=continue\nbroken line\n";
-    expect(parseMountinfo(text)).toEqual([
-      { majmin: "7:0", mount_point: "/tmp/m x\ty", fs_type: "ext4", source: "/dev/loop0" },
-      { majmin: "98:0", mount_point: "/mnt2", fs_type: "ext3", source: "/dev/root" },
-    ]);
-    expect(unescapeMountField("a\\134b")).toBe("a\\b");
-  });
-
   test("findMount() matches /dev/<dev> directly or through the resolver (dm names)", () => {
     const entries = parseMountinfo("1 1 253:3 / /srv rw - xfs /dev/mapper/vg-srv rw\n2 1 8:1 / /boot rw - ext4 /dev/sda1 rw\n");
     expect(findMount(entries, "sda1")).toEqual({ mount_point: "/boot", fs_type: "ext4" });

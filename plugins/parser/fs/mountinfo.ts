@@ -1,15 +1,8 @@
 // Mount points of block devices from /proc/self/mountinfo (proc(5)): the fallback when the device
-// directory has no mountOf(). Parsing is pure; MountTable adds a short-lived cache and realpath.
+// directory has no mountOf(). The parser is the core's (plugin API); MountTable adds a short-lived
+// cache and realpath.
 import { readFileSync, realpathSync } from "node:fs";
-import { mountinfoEntries, unescapeMount, type MountEntry } from "../../../src/plugin-kit/devices.ts";
-
-export type { MountEntry };
-export { unescapeMount as unescapeMountField };
-
-/** The entries that name a mount source (the kit's one mountinfo parser). */
-export function parseMountinfo(text: string): MountEntry[] {
-  return mountinfoEntries(text).filter((e) => e.source !== "");
-}
+import { parseMountinfo, type MountEntry } from "../../../src/plugin-api.ts";
 
 /** The first mount whose source is /dev/<dev> (after `resolve`, e.g. /dev/mapper/vg-lv -> /dev/dm-3). */
 export function findMount(entries: readonly MountEntry[], dev: string, resolve: (p: string) => string = (p) => p):

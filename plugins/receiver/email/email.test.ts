@@ -10,6 +10,7 @@ import { checkSampleAndReadme, freePort, until, makeEvent, receiverContext, sche
 import plugin, { EmailReceiver, parseServer } from "./index.ts";
 import { bodyOf, buildMessage, encodeHeader, quotedPrintable, subjectOf } from "./message.ts";
 import { dotStuff } from "./smtp.ts";
+import { need } from "../../../test/helpers/need.ts";
 
 const dir = import.meta.dir;
 const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -163,7 +164,8 @@ describe("email config errors", () => {
   });
 });
 
-describe.skipIf(!hasAiosmtpd)("email against a real aiosmtpd", () => {
+describe("email against a real aiosmtpd", () => {
+  beforeAll(() => need({ "python3-aiosmtpd": hasAiosmtpd }));
   test("STARTTLS + AUTH PLAIN: a batch of batch_max events is one mail with the right contents", async () => {
     const srv = await startSmtp("starttls", { SMTP_USER: "alerts", SMTP_PASSWORD: "s3cr=t é" });
     const { r, counts, ctx } = await make({ server: `localhost:${srv.port}`, ca_file: cert, username: "alerts", password: "s3cr=t é", batch_max: 3, batch_wait: "1m" });

@@ -11,6 +11,7 @@ import * as v from "valibot";
 import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { IrcReceiver } from "./index.ts";
 import { TokenBucket, eventLine } from "./line.ts";
+import { need } from "../../../test/helpers/need.ts";
 
 const dir = import.meta.dir;
 const ngircd = Bun.which("ngircd") ?? Bun.which("ngircd", { PATH: "/usr/sbin:/usr/bin" });
@@ -123,7 +124,8 @@ describe("irc units", () => {
   });
 });
 
-describe.skipIf(!ngircd)("irc receiver against a real ngircd", () => {
+describe("irc receiver against a real ngircd", () => {
+  beforeAll(() => need({ ngircd: ngircd !== null }));
   beforeAll(async () => {
     [port, tlsPort] = [await freePort(), await freePort()];
     const p = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { canRunJournald, startJournalNamespace, type JournalNamespace } from "../../../test/helpers/journald.ts";
+import { JOURNALD, startJournalNamespace, type JournalNamespace } from "../../../test/helpers/journald.ts";
+import { need, rootAnd } from "../../../test/helpers/need.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { JournaldReceiver } from "./index.ts";
 import { decodeFields, encodeFields, eventFields, fieldName, messageId } from "./encode.ts";
@@ -115,8 +116,9 @@ function expectEntryMatches(entry: Record<string, unknown> | undefined, e: Stora
   expect(JSON.parse(entry!.STOREVENTD_JSON as string)).toEqual(e);
 }
 
-describe.skipIf(!canRunJournald)("journald receiver against a real systemd-journald", () => {
+describe("journald receiver against a real systemd-journald", () => {
   beforeAll(async () => {
+    need(rootAnd(JOURNALD));
     jd = await startJournalNamespace();
     socket = jd.socket;
     journald = jd.proc;

@@ -6,6 +6,7 @@ import { parseGroup } from "../../../src/plugin-kit/multicast.ts";
 import { subscribe } from "../../../src/plugin-kit/multicast.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { encodeDatagram, resolveInterface } from "./index.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 const dir = import.meta.dir;
 const bun = process.execPath;
@@ -93,7 +94,7 @@ describe("multicast units", () => {
 // ---- two processes in a network namespace ----
 
 const ns = `sevdmc${process.pid}${Math.floor(Math.random() * 1e5)}`;
-const canRun = process.getuid?.() === 0 && Bun.which("ip") !== null;
+const requires = { ...rootAnd(), "ip (iproute2)": tool("ip") };
 
 function ip(...args: string[]): void {
   const p = Bun.spawnSync(["ip", ...args], { stderr: "pipe" });
@@ -126,8 +127,9 @@ async function runPair(group: string, count: number, rate: number, iface = "", b
   return { sent, got };
 }
 
-describe.skipIf(!canRun)("multicast between two processes in a network namespace", () => {
+describe("multicast between two processes in a network namespace", () => {
   beforeAll(() => {
+    need(requires);
     ip("netns", "add", ns);
     ip("-n", ns, "link", "set", "lo", "up");
     ip("-n", ns, "link", "set", "lo", "multicast", "on");

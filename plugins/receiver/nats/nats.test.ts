@@ -1,6 +1,6 @@
 // nats receiver: subjects and config errors, and a real nats-server (core and JetStream with file
 // storage) started by the test; kill -9 and restart mid-stream: nothing acked is lost.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { DAEMON_STATUS_SERVICE, type DaemonStatus } from "../../../src/plugin-ki
 import { DRBD_MODEL_SERVICE, PROMOTER_SERVICE, type PromoterControl } from "../../../src/plugin-kit/services.ts";
 import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
+import { need } from "../../../test/helpers/need.ts";
 
 const dir = import.meta.dir;
 const natsServer = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin" });
@@ -103,7 +104,8 @@ describe("nats units", () => {
   });
 });
 
-describe.skipIf(!natsServer)("nats receiver against a real nats-server", () => {
+describe("nats receiver against a real nats-server", () => {
+  beforeAll(() => need({ "nats-server": natsServer !== null }));
   test("core: events arrive on the right subjects with the event as JSON", async () => {
     const s = await startServer();
     const sub = await connect({ servers: `127.0.0.1:${s.port}` });

@@ -2,14 +2,12 @@
 // transaction per flush; the control API reads it through the "store" service (query, status).
 import * as v from "valibot";
 import { join } from "node:path";
-import { definePlugin } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration } from "../../../src/plugin-api.ts";
 import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
 import { EventStore } from "./sqlite.ts";
 import { parseSize } from "./size.ts";
-import { parseDuration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 
-const Duration = v.pipe(v.string(), v.check((s) => parseDuration(s) !== undefined, "a duration like 500ms, 1s, 5m, 30d"));
 const Size = v.pipe(v.string(), v.check((s) => parseSize(s) !== undefined, "a size like 256MB, 1GiB or a byte count"));
 
 const schema = v.strictObject({
@@ -45,9 +43,9 @@ export default definePlugin({
     let closed = true;
     return {
       start() {
-        store = new EventStore({ path, maxAgeUs: parseDuration(config.max_age)! * 1000, maxBytes: parseSize(config.max_size)! });
+        store = new EventStore({ path, maxAgeUs: config.max_age * 1000, maxBytes: parseSize(config.max_size)! });
         closed = false;
-        timer = setInterval(flush, Math.max(10, parseDuration(config.flush_interval)!));
+        timer = setInterval(flush, Math.max(10, config.flush_interval));
         ctx.services.provide(STORE_SERVICE, store);
       },
       send(events) {

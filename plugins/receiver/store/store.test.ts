@@ -190,7 +190,7 @@ describe("store receiver plugin", () => {
     expect(v.safeParse(plugin.schema, { flush_interval: "soon" }).success).toBe(false);
     expect(v.safeParse(plugin.schema, { max_size: "big" }).success).toBe(false);
     expect(v.safeParse(plugin.schema, { flush_intervall: "1s" }).success).toBe(false);
-    expect(v.parse(plugin.schema, {})).toEqual({ path: "", flush_interval: "1s", max_age: "30d", max_size: "256MB", max_pending: 10000 });
+    expect(v.parse(plugin.schema, {})).toEqual({ path: "", flush_interval: 1000, max_age: 30 * 86_400_000, max_size: "256MB", max_pending: 10000 });
   });
 
   test("store receiver writes within one flush interval, provides the query service and closes cleanly", async () => {

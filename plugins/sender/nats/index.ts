@@ -53,6 +53,8 @@ export class NatsSender {
   constructor(private opts: Opts, private conn: ConnectionOptions, private ctx: SenderContext) {
     this.ids = new RecentIds(opts.dedup_ids);
     this.fleet = new FleetTracker(opts.heartbeat, opts.no_primary_after);
+    // An abort ends run(): the consume loop waits on the message iterator, so close it too.
+    this.stop.signal.addEventListener("abort", () => void this.messages?.close().catch(() => {}), { once: true });
     ctx.signal.addEventListener("abort", () => this.stop.abort(), { once: true });
   }
 

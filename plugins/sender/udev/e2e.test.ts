@@ -1,18 +1,20 @@
 // The compiled binary as a daemon (`storeventd run`) with the udev sender and a file receiver,
 // on the real kernel: a loop device of our own from creation to removal.
-import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
+import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
 setDefaultTimeout(30_000);
 
 const BIN = join(import.meta.dir, "../../../dist/storeventd");
-const canRun = process.getuid?.() === 0 && existsSync(BIN) && existsSync("/dev/loop-control") && ["losetup", "python3"].every(have);
+const requires = { ...rootAnd(BIN, "/dev/loop-control"), losetup: tool("losetup"), python3: tool("python3") };
 
-describe.skipIf(!canRun)("storeventd run with the udev sender (compiled binary, real kernel)", () => {
+describe("storeventd run with the udev sender (compiled binary, real kernel)", () => {
+  beforeAll(() => need(requires));
   const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-e2e-"));
   const out = join(dir, "events.ndjson");
   let daemon: { kill(signal?: NodeJS.Signals): void } | undefined;

@@ -11,16 +11,18 @@ import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
-import { addOwnLoop, have, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
+import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
+import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
 setDefaultTimeout(30_000);
 
 const MiB = 1 << 20;
-const canRun = process.getuid?.() === 0 && existsSync("/dev/loop-control") && Boolean(nativeAddon()?.UeventReader) &&
-  ["losetup", "sfdisk", "partx", "python3"].every(have);
+const requires = { ...rootAnd("/dev/loop-control"), "the addon's UeventReader": Boolean(nativeAddon()?.UeventReader),
+  ...Object.fromEntries(["losetup", "sfdisk", "partx", "python3"].map((t) => [t, tool(t)])) };
 
-describe.skipIf(!canRun)("udev sender on the real kernel", () => {
+describe("udev sender on the real kernel", () => {
+  beforeAll(() => need(requires));
   const dir = mkdtempSync(join(tmpdir(), "storeventd-udev-"));
   const img = join(dir, "disk.img");
   const { ctx, rec, abort } = makeContext();
@@ -143,7 +145,8 @@ describe.skipIf(!canRun)("udev sender on the real kernel", () => {
   });
 });
 
-describe.skipIf(!canRun)("udev sender without the addon (sysfs polling)", () => {
+describe("udev sender without the addon (sysfs polling)", () => {
+  beforeAll(() => need(requires));
   test("a loop device attached while polling -> DEVICE_CHANGED with resync: true", async () => {
     const { ctx, rec, abort } = makeContext({ native: null });
     const sender = new UdevSender(v.parse(schema, { poll_interval: "100ms" }), ctx);
@@ -179,7 +182,8 @@ describe.skipIf(!canRun)("udev sender without the addon (sysfs polling)", () => 
   });
 });
 
-describe.skipIf(!canRun)("udev sender when the socket overflows (real ENOBUFS)", () => {
+describe("udev sender when the socket overflows (real ENOBUFS)", () => {
+  beforeAll(() => need(requires));
   test("a slow reader with a small buffer: ENOBUFS counted, sysfs rescanned, uevents flow again", async () => {
     const addon = nativeAddon()!;
     // The same reader, with the smallest buffer and 2 ms per receive: a burst overflows it.
@@ -219,7 +223,8 @@ describe.skipIf(!canRun)("udev sender when the socket overflows (real ENOBUFS)",
   }, 30_000);
 });
 
-describe.skipIf(!canRun)("udev sender on the udev group (libudev format through the real socket)", () => {
+describe("udev sender on the udev group (libudev format through the real socket)", () => {
+  beforeAll(() => need(requires));
   /** Sends a libudev-format message (device-monitor.c header) to netlink group 2 as root, with uid in SCM_CREDENTIALS. */
   function sendUdev(props: string[], uid = 0): void {
     const py = [

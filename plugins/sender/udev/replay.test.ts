@@ -1,16 +1,18 @@
 // `storeventd replay --uevent` on the compiled binary: recorded uevents give the udev catalog
 // events (which the live udev sender emits; no parser owns them).
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { replayUevents } from "./replay.ts";
 import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
+import { need } from "../../../test/helpers/need.ts";
 
 const ROOT = join(import.meta.dir, "../../..");
 const BIN = join(ROOT, "dist/storeventd");
 const DATA = join(ROOT, "plugins/sender/udev/testdata");
 
-describe.skipIf(!existsSync(BIN))("storeventd replay --uevent (compiled binary)", () => {
+describe("storeventd replay --uevent (compiled binary)", () => {
+  beforeAll(() => need({ [`${BIN} (npm test builds it)`]: existsSync(BIN) }));
   test("a raw capture of sd/scsi_device uevents -> DEVICE_*, SCSI_UNIT_ATTENTION, MEDIA_CHANGED as NDJSON", () => {
     const r = Bun.spawnSync([BIN, "replay", "--uevent", join(DATA, "sd-scsi/input.uevent"), "--json"], { stderr: "pipe" });
     expect(r.exitCode).toBe(0);

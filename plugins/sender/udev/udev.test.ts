@@ -1,8 +1,8 @@
 // Recorded uevents (testdata/<case>/input.uevent: raw netlink bytes in the kernel's format, or
 // udevadm monitor text) -> the udev catalog events (testdata/<case>/expected.ndjson).
-// UPDATE_SNAPSHOTS=1 rewrites the expected files.
+// `npm run update-goldens` rewrites the expected files; a missing one fails.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
@@ -10,6 +10,7 @@ import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
 import { replayClassifier } from "./classify.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
+import { golden } from "../../../test/helpers/golden.ts";
 import plugin, { schema, UdevSender } from "./index.ts";
 
 const DATA = join(import.meta.dir, "testdata");
@@ -34,9 +35,7 @@ describe("udev catalog fixtures", () => {
     test(`testdata/${name} -> expected.ndjson`, () => {
       const { drafts } = run(name);
       const text = drafts.map((d) => JSON.stringify(d)).join("\n") + (drafts.length ? "\n" : "");
-      const file = join(DATA, name, "expected.ndjson");
-      if (process.env.UPDATE_SNAPSHOTS === "1" || !existsSync(file)) writeFileSync(file, text);
-      expect(text).toBe(readFileSync(file, "utf8"));
+      expect(text).toBe(golden(join(DATA, name, "expected.ndjson"), text));
     });
   }
 
