@@ -1,4 +1,4 @@
-// `storeventd promoter ...`: a thin client of the daemon's control socket (src/promoter/http.ts).
+// `storeventd promoter ...`: a thin client of the daemon's control socket (http.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import type { ResourceReport } from "./controller.ts";
