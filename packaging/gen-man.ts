@@ -5,9 +5,8 @@
 import * as v from "valibot";
 import plugins from "../plugins/all.ts";
 import type { AnyPluginDef } from "../src/plugin-api.ts";
-import { Duration, FilterSchema, MainSchema, QueueSchema } from "../src/config/schema.ts";
-
-type Schema = v.GenericSchema & { type: string; entries?: Record<string, Schema>; wrapped?: Schema; options?: Schema[]; item?: Schema; pipe?: Schema[] };
+import { FilterSchema, MainSchema, QueueSchema } from "../src/config/schema.ts";
+import { optionDocs } from "../src/config/schema-doc.ts";
 
 /** roff-safe text: escapes backslashes, hyphens and a leading dot or quote. */
 export function roff(text: string): string {
@@ -15,51 +14,12 @@ export function roff(text: string): string {
   return /^[.']/.test(s) ? "\\&" + s : s;
 }
 
-// The first description found on the schema, its pipe, or the schema it wraps.
-function describe(s: Schema | undefined): string {
-  for (let cur = s; cur; cur = cur.wrapped) {
-    const d = v.getDescription(cur as never);
-    if (d) return d;
-  }
-  return "";
-}
-
-// A short type name: string, integer, number, boolean, duration-like strings stay "string".
-function typeName(s: Schema | undefined): string {
-  if (!s) return "any";
-  if ((s as unknown) === Duration) return "duration";
-  switch (s.type) {
-    case "optional": case "nullish": case "nullable": case "exact_optional": return typeName(s.wrapped);
-    case "picklist": return (s.options as unknown as string[]).map((o) => JSON.stringify(o)).join(" | ");
-    case "union": {
-      const [one, many] = s.options ?? [];
-      // oneOrMany(x): a value or an array of them
-      if (s.options?.length === 2 && many?.type === "array" && typeName(many.item) === typeName(one)) return `${typeName(one)}, or an array`;
-      return (s.options ?? []).map(typeName).join(" | ");
-    }
-    case "literal": return JSON.stringify((s as unknown as { literal: unknown }).literal);
-    case "array": return `array of ${typeName(s.item)}`;
-    case "object": case "strict_object": case "loose_object": return "table";
-    case "number": return s.pipe?.some((p) => p.type === "integer") ? "integer" : "number";
-    default: return s.type;
-  }
-}
-
-function defaultOf(s: Schema): string | null {
-  if (s.type !== "optional" && s.type !== "nullish" && s.type !== "exact_optional") return null;
-  const d = v.getDefault(s as never);
-  return d === undefined ? null : JSON.stringify(d);
-}
-
 /** .TP entries, one per key of a strictObject schema. */
 export function optionList(schema: v.GenericSchema): string[] {
   const out: string[] = [];
-  const entries = (schema as Schema).entries ?? {};
-  for (const key of Object.keys(entries)) {
-    const s = entries[key]!;
-    const def = defaultOf(s);
-    out.push(".TP", `\\fB${key}\\fR (${roff(typeName(s))}${def === null ? "" : `, default ${roff(def)}`})`);
-    out.push(roff(describe(s) || "(undocumented)"));
+  for (const o of optionDocs(schema)) {
+    out.push(".TP", `\\fB${o.key}\\fR (${roff(o.type)}${o.default === null ? "" : `, default ${roff(o.default)}`})`);
+    out.push(roff(o.doc || "(undocumented)"));
   }
   return out;
 }

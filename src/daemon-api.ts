@@ -24,6 +24,8 @@ export interface DaemonStatus {
   hostname: string;
   instances: InstanceStatus[];
   counters: Record<string, number>; // daemon-wide: events, folded, dropped, bad_records ...
+  /** The process's own memory figures (bytes), for soak runs and leak hunting. */
+  memory?: { rss: number; heap_used: number; heap_total: number; external: number };
 }
 
 export interface ReloadResult {

@@ -148,6 +148,7 @@ export class Daemon {
       uptime_s: Math.round((nowUs() - this.started) / 1e6), config_files: this.cfg.embedded ? ["(embedded default)"] : this.cfg.files,
       addon: addonStatus(), hostname: this.cfg.main.hostname, instances: this.pipeline.instances(),
       counters: { ...Object.fromEntries(this.pipeline.counters), folded: this.pipeline.folder.folded },
+      memory: (({ rss, heapUsed, heapTotal, external }) => ({ rss, heap_used: heapUsed, heap_total: heapTotal, external }))(process.memoryUsage()),
     };
   }
 

@@ -15,21 +15,25 @@ export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warn: 1, error
 const Owner = v.object({ dev_name: v.string(), dev_wwid: v.string() });
 export type Owner = v.InferOutput<typeof Owner>;
 
+// The v.description() on each field is its documentation (docs/events.md is generated from it).
+const doc = <T extends v.GenericSchema>(schema: T, text: string) => v.pipe(schema, v.description(text));
+
 export const EventSchema = v.object({
-  event_id: v.pipe(v.string(), v.uuid()),
-  time: v.pipe(v.string(), v.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/)),
-  hostname: v.string(),
-  severity: v.picklist(SEVERITIES),
-  system: v.picklist(SYSTEMS),
-  event_type: v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/)),
-  dev_name: v.string(),
-  dev_path: v.string(),
-  dev_wwid: v.string(),
-  owners: v.array(Owner),
-  msg: v.string(),
-  source: v.string(),
-  raw: v.string(),
-  extension: v.record(v.string(), v.unknown()),
+  event_id: doc(v.pipe(v.string(), v.uuid()), "UUID, unique per event"),
+  time: doc(v.pipe(v.string(), v.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/)),
+    "RFC 3339 with microseconds, UTC: when it happened (for kmsg the kernel timestamp mapped to wall clock)"),
+  hostname: doc(v.string(), "[main] hostname, default the host name"),
+  severity: doc(v.picklist(SEVERITIES), "one policy for every parser: error = I/O failed or data at risk now; warn = failed but retried or recovered, or redundancy reduced; info = state notices"),
+  system: doc(v.picklist(SYSTEMS), "the subsystem"),
+  event_type: doc(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/)), "UPPER_SNAKE, from the catalog below"),
+  dev_name: doc(v.string(), "kernel name (sdb, dm-3, md0, nvme0n1, drbd1000; a SCSI device without a block device: H:C:T:L), or empty"),
+  dev_path: doc(v.string(), "/dev/... path where it exists, else empty"),
+  dev_wwid: doc(v.string(), "stable id (WWID, WWN, serial, UUID) where one can be found, else empty"),
+  owners: doc(v.array(Owner), "devices stacked above (e.g. the multipath map of a failed path), each {dev_name, dev_wwid}"),
+  msg: doc(v.string(), "one readable sentence"),
+  source: doc(v.string(), "the sender instance it came from (kmsg, udev, drbd, ...), or storeventd for the daemon's own"),
+  raw: doc(v.string(), "the original record(s) as received, several joined by newlines"),
+  extension: doc(v.record(v.string(), v.unknown()), "subsystem fields: see each type's extension keys below"),
 });
 export type StorageEvent = v.InferOutput<typeof EventSchema>;
 

@@ -1,12 +1,12 @@
 // The only module plugins import from the core (besides src/event.ts and src/records.ts types).
 // A plugin is one folder plugins/<kind>/<name>/ whose index.ts default-exports definePlugin({...}).
 import type * as v from "valibot";
-import type { EventDraft, Owner, StorageEvent } from "./event.ts";
+import type { EventDraft, Owner, Severity, StorageEvent, System } from "./event.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
 import type { RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
-export type { EventDraft, StorageEvent, Owner } from "./event.ts";
+export type { EventDraft, StorageEvent, Owner, Severity, System } from "./event.ts";
 export type { RawRecord, RecordKind, KmsgRecord, UeventRecord, Events2Record, JournalRecord } from "./records.ts";
 export type { NativeAddon } from "./native.ts";
 
@@ -154,12 +154,38 @@ interface ContextOf {
   receiver: ReceiverContext;
 }
 
+/** One event_type a plugin can emit. docs/events.md and the journald MESSAGE_ID table are generated
+ * from these (`npm run docs`); test/catalog.test.ts checks every fixture event against them. */
+export interface EventTypeDecl {
+  type: string;
+  system: System;
+  /** Every severity it can carry. */
+  severity: readonly Severity[];
+  /** One line: what happened. */
+  doc: string;
+  /** With several severities: when each (every one of them named). */
+  when?: string;
+  /** The extension keys it may set, each with a one-line meaning. */
+  extension: Readonly<Record<string, string>>;
+}
+
+/** Declarations from one table of key meanings: `keys` pick from `fields` (a missing meaning is
+ * left empty, which test/catalog.test.ts reports). */
+export function eventTypes(
+  fields: Readonly<Record<string, string>>,
+  rows: readonly { type: string; system: System; severity: readonly Severity[]; doc: string; when?: string; keys?: readonly string[] }[],
+): EventTypeDecl[] {
+  return rows.map(({ keys = [], ...r }) => ({ ...r, extension: Object.fromEntries(keys.map((k) => [k, fields[k] ?? ""])) }));
+}
+
 export interface PluginDef<K extends PluginKind = PluginKind, S extends v.GenericSchema = v.GenericSchema> {
   kind: K;
   name: string;
   description: string;
   /** One valibot object schema; v.description() on each key is the option's doc. */
   schema: S;
+  /** The event types this plugin can emit (parsers, senders, and receivers that emit). */
+  emits?: readonly EventTypeDecl[];
   /** The plugin's sample.toml text (imported with { type: "text" }). */
   sample?: string;
   /** Checks across options that a schema cannot express (option pairs, files that must be

@@ -58,6 +58,11 @@ export interface StoreStats {
   pruned_age: number;
   pruned_size: number;
   write_errors: number;
+  /** The last write failure (e.g. "database or disk is full"), kept after writing recovers;
+   * `failing` says whether the latest flush failed. */
+  last_error?: string;
+  last_error_at?: string;
+  failing?: boolean;
 }
 
 /** What the store receiver provides under STORE_SERVICE for the control API. */

@@ -1,10 +1,11 @@
 // The severity table of plugins/parser/README.md is the one policy for every kernel-log parser:
-// every fixture's expected event and every event the real-world corpus expects has a type the
+// every fixture's expected event (kernel cases and journal lines) and every event the real-world corpus expects has a type the
 // table lists and a severity the table allows for it, and every listed type has a fixture.
 import { expect, test } from "bun:test";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { expectedEvents, fixtureCases } from "./helpers/parser-fixtures.ts";
+import { expectedEvents as journalExpected, readJournalFixture } from "./helpers/journal-fixtures.ts";
 
 const PARSERS = join(import.meta.dir, "../plugins/parser");
 
@@ -35,6 +36,14 @@ test("every parser fixture's expected events follow the severity table", () => {
         seen.add(e.event_type);
         const allowed = rows.get(e.event_type);
         if (!allowed?.has(e.severity)) bad.push(`${p.name}/${c}: ${e.event_type} ${e.severity} (table: ${[...(allowed ?? [])].join("/") || "missing"})`);
+      }
+    }
+    // userspace daemons' journal lines (testdata/*.journal: the expected type and severity per line)
+    for (const f of readdirSync(testdata).filter((n) => n.endsWith(".journal"))) {
+      for (const [type, severity] of journalExpected(readJournalFixture(join(testdata, f)))) {
+        seen.add(type);
+        const allowed = rows.get(type);
+        if (!allowed?.has(severity)) bad.push(`${p.name}/${f}: ${type} ${severity} (table: ${[...(allowed ?? [])].join("/") || "missing"})`);
       }
     }
   }

@@ -39,10 +39,13 @@ export type QueueConfig = v.InferOutput<typeof QueueSchema>;
 export const COMMON_KEYS = ["type", "plugin", "filter", "queue"] as const;
 
 export const CommonSchema = v.object({
-  type: v.optional(v.picklist(["sender", "parser", "receiver"])),
-  plugin: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*$/, "expected a plugin name"))),
-  filter: v.optional(FilterSchema),
-  queue: v.optional(QueueSchema, {}),
+  type: v.pipe(v.optional(v.picklist(["sender", "parser", "receiver"])), v.description("The plugin's kind; may be left out when the plugin name is unambiguous.")),
+  plugin: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*$/, "expected a plugin name"))),
+    v.description("The plugin (default: the table's name)."),
+  ),
+  filter: v.pipe(v.optional(FilterSchema), v.description("Which events this instance takes (the keys below, combined with AND).")),
+  queue: v.pipe(v.optional(QueueSchema, {}), v.description("A receiver's bounded event queue (and a DRBD model subscriber's update queue).")),
 });
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "off"] as const;

@@ -124,6 +124,11 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       async fetch(req) {
         counters.requests++;
         try {
+          // No route takes a body: refuse one before acting (a chunked body has no length for
+          // Bun's size limit to catch, and POST /v1/reload would otherwise reload and answer 200).
+          if (req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0) {
+            throw new HttpError(413, "body_not_accepted", "the control API takes no request body");
+          }
           return await route(req);
         } catch (err) {
           counters.errors++;

@@ -4,10 +4,12 @@ import { definePlugin } from "../../../src/plugin-api.ts";
 import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { blockParser } from "./block.ts";
+import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "parser",
   name: "block",
+  emits: EVENTS,
   description: "Block layer I/O errors, critical medium errors, disk write cache mode (kernel log)",
   schema: v.strictObject({}),
   sample,

@@ -7,6 +7,7 @@ import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kern
 import { dmTable, mayBeDm } from "./patterns.ts";
 import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   multipathd_daemons: v.pipe(
@@ -373,6 +374,7 @@ function thinModeEvent(g: Record<string, string | undefined>, rec: KmsgRecord): 
 export default definePlugin({
   kind: "parser",
   name: "dm",
+  emits: EVENTS,
   description: "Device-mapper and multipath kernel messages and dm path uevents: path down/up, no usable paths, table errors, thin pool full, dm-raid degraded.",
   schema,
   sample,

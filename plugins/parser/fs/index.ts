@@ -7,6 +7,7 @@ import { invalidText, NO_GUARD } from "../../../src/plugin-kit/kernel.ts";
 import { FS_PATTERN_BY_ID, fsTable, HEXDUMP, mayBeFs, type FsEventType, type FsPattern, type FsType } from "./patterns.ts";
 import { MountTable } from "./mountinfo.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   join_window: v.pipe(
@@ -347,6 +348,7 @@ export function mountLookup(devices: DeviceDirectory, path: string): (dev: strin
 export default definePlugin({
   kind: "parser",
   name: "fs",
+  emits: EVENTS,
   description: "Filesystem kernel messages (ext4/jbd2, XFS, btrfs): errors, read-only remounts, shutdowns, journal aborts, corruption, mounts and unmounts, with fs type and mount point.",
   schema,
   sample,

@@ -6,10 +6,12 @@ import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { iscsiParser } from "./iscsi.ts";
 import { IscsidLines } from "./iscsid.ts";
+import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "parser",
   name: "iscsi",
+  emits: EVENTS,
   description: "iSCSI connection errors and session recovery timeouts (kernel log); iscsid's connection errors, recoveries and login failures (journal)",
   schema: v.strictObject({
     iscsid_daemons: v.pipe(v.optional(v.array(v.string()), ["iscsid"]), v.description(

@@ -5,6 +5,7 @@ import { definePlugin, type EventDraft, type JournalRecord, type Parser, type Ra
 import { decNum } from "../../../src/plugin-kit/kernel.ts";
 import { LVM_TABLE, splitDmName } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   daemons: v.pipe(v.optional(v.array(v.string()), ["dmeventd", "lvm"]), v.description(
@@ -93,6 +94,7 @@ export function createLvmParser(daemons: readonly string[], errorPercent: number
 export default definePlugin({
   kind: "parser",
   name: "lvm",
+  emits: EVENTS,
   description: "dmeventd's journal lines: thin pool/snapshot usage, full pools, invalid snapshots, RAID repairs, degraded mirrors.",
   schema,
   sample,

@@ -6,6 +6,7 @@ import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kern
 import { mayBeMd, mdTable } from "./patterns.ts";
 import { MdadmMonitor } from "./mdadm.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   mdadm_daemons: v.pipe(
@@ -205,6 +206,7 @@ export class MdParser {
 export default definePlugin({
   kind: "parser",
   name: "mdraid",
+  emits: EVENTS,
   description: "Linux md software RAID kernel messages: failed members, degraded, started, stopped and failed arrays, resync/recovery start and end.",
   schema,
   sample,

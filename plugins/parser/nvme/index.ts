@@ -4,10 +4,12 @@ import { definePlugin } from "../../../src/plugin-api.ts";
 import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { nvmeParser } from "./nvme.ts";
+import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "parser",
   name: "nvme",
+  emits: EVENTS,
   description: "NVMe command timeouts and errors, controller resets and dead controllers (kernel log)",
   schema: v.strictObject({}),
   sample,

@@ -5,6 +5,7 @@ import { definePlugin, type EventDraft, type JournalRecord, type Parser, type Ra
 import { decNum } from "../../../src/plugin-kit/kernel.ts";
 import { SMART_TABLE, splitDevice, type SmartPatternId } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   daemons: v.pipe(v.optional(v.array(v.string()), ["smartd"]), v.description(
@@ -113,6 +114,7 @@ export function createSmartParser(daemons: readonly string[]): Parser {
 export default definePlugin({
   kind: "parser",
   name: "smart",
+  emits: EVENTS,
   description: "smartd's journal lines: failure predicted, pending/uncorrectable/reallocated sectors, temperature, self-test and error log (ATA, SCSI, NVMe).",
   schema,
   sample,

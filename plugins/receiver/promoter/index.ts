@@ -11,6 +11,7 @@ import { hubOf, PromoterController } from "./controller.ts";
 import { promoterRoute } from "./http.ts";
 import { promoterCommand } from "./cli.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "receiver",
@@ -19,6 +20,7 @@ export default definePlugin({
   needs: ["events2"],
   commands: { promoter: { summary: "drbd-reactor promoter: status, evict, disable, enable, maintenance", after: "info", run: promoterCommand } },
   routes: [promoterRoute],
+  emits: EVENTS,
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
   sample,

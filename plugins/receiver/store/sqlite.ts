@@ -82,6 +82,7 @@ export class EventStore implements EventStoreService {
   private pending: StorageEvent[] = [];
   private count = 0;
   private counters = { flushes: 0, written: 0, pruned_age: 0, pruned_size: 0, write_errors: 0 };
+  private lastError?: { last_error: string; last_error_at: string; failing: boolean };
   private closed = false;
 
   constructor(private opts: EventStoreOptions) {
@@ -133,8 +134,10 @@ export class EventStore implements EventStoreService {
         this.count += batch.length;
         this.counters.written += batch.length;
         this.counters.flushes++;
+        if (this.lastError) this.lastError.failing = false;
       } catch (err) {
         this.counters.write_errors++;
+        this.lastError = { last_error: (err as Error).message, last_error_at: new Date().toISOString(), failing: true };
         throw err;
       }
     }
@@ -229,7 +232,7 @@ export class EventStore implements EventStoreService {
     return {
       path: this.path, events: this.count, bytes: size(this.path) + size(this.path + "-wal"),
       ...(first ? { oldest: first } : {}), ...(last ? { newest: last } : {}),
-      pending: this.pending.length, ...this.counters,
+      pending: this.pending.length, ...this.counters, ...this.lastError,
     };
   }
 

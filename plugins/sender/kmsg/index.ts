@@ -7,6 +7,7 @@ import { definePlugin, Duration, type NativeAddon, type Sender, type SenderConte
 import { openKmsgReader, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   path: v.pipe(v.optional(v.pipe(v.string(), v.minLength(1)), "/dev/kmsg"), v.description(
@@ -235,6 +236,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
 export default definePlugin({
   kind: "sender",
   name: "kmsg",
+  emits: EVENTS,
   description: "Reads the kernel log (/dev/kmsg) with a cursor that survives restarts; reports ring overruns.",
   schema,
   sample,

@@ -15,6 +15,7 @@ import { FleetTracker, type FleetDraft } from "./fleet.ts";
 import { isRemoteEvent } from "./remote.ts";
 import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 const { servers, ...auth } = NATS_CONNECTION_KEYS;
 const Count = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min));
@@ -221,6 +222,7 @@ export class NatsSender {
 export default definePlugin({
   kind: "sender",
   name: "nats",
+  emits: EVENTS,
   description: "Fleet node: consumes other hosts' events from a JetStream stream (durable, explicit acks) and tracks hosts by heartbeat.",
   schema,
   sample,

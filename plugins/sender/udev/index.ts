@@ -10,6 +10,7 @@ import { replayUevents } from "./replay.ts";
 import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { EVENTS } from "./events.ts";
 
 export const schema = v.strictObject({
   groups: v.pipe(
@@ -187,6 +188,7 @@ export default definePlugin({
   kind: "sender",
   name: "udev",
   replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
+  emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,
   sample,

@@ -1,0 +1,87 @@
+// Runs dist/storeventd for a fault scenario and measures it from outside: RSS, fds, children,
+// status over the control socket.
+import { readdirSync, readFileSync } from "node:fs";
+import { startDaemon } from "../helpers/bin.ts";
+
+export type Daemon = Awaited<ReturnType<typeof startDaemon>>;
+
+export const startRun = (cfg: string, env: Record<string, string> = {}) =>
+  startDaemon(["run", "-c", cfg], (e) => /storeventd: started/.test(e), env);
+
+/** Resident set size of a process in MiB (VmRSS). */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** Direct children of pid (from /proc/<pid>/task/<tid>/children). */
+export function children(pid: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(...readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {}
+  }
+  return out;
+}
+
+export interface InstanceStatus {
+  name: string;
+  kind: string;
+  counters: Record<string, number>;
+  queue?: { depth: number; max: number; dropped: number; sent: number; errors: number };
+  extra?: Record<string, unknown>;
+}
+
+export async function status(sock: string, timeoutMs = 5000): Promise<{ instances: InstanceStatus[] } & Record<string, unknown>> {
+  const r = await fetch("http://localhost/v1/status", { unix: sock, signal: AbortSignal.timeout(timeoutMs) } as RequestInit);
+  if (!r.ok) throw new Error(`status: HTTP ${r.status}`);
+  return r.json() as never;
+}
+
+export const instance = (st: { instances: InstanceStatus[] }, name: string) => {
+  const i = st.instances.find((x) => x.name === name);
+  if (!i) throw new Error(`no instance ${name} in status`);
+  return i;
+};
+
+/** Samples f every everyMs until stop() is called; returns the samples. */
+export function sampler<T>(f: () => T, everyMs = 100) {
+  const xs: T[] = [];
+  const t = setInterval(() => {
+    try {
+      xs.push(f());
+    } catch {}
+  }, everyMs);
+  return { xs, stop: () => (clearInterval(t), xs) };
+}
+
+/** Sets a sysctl for the duration of body, restoring it even when body throws. */
+export async function withSysctls<T>(values: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const path = (k: string) => `/proc/sys/${k.replace(/\./g, "/")}`;
+  const saved = Object.keys(values).map((k) => [k, readFileSync(path(k), "utf8").trim()] as const);
+  const { writeFileSync } = await import("node:fs");
+  try {
+    for (const [k, v] of Object.entries(values)) writeFileSync(path(k), v + "\n");
+    return await body();
+  } finally {
+    for (const [k, v] of saved) writeFileSync(path(k), v + "\n");
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within boundMs (issue 13: stop must take
+ * at most shutdown_timeout + 2 s). Returns the exit code, how long it took and whether it was killed. */
+export async function stopDaemon(d: Daemon, boundMs: number): Promise<{ code: number | null; ms: number; killed: boolean }> {
+  const t0 = performance.now();
+  d.proc.kill("SIGTERM");
+  const timer = new Promise<"late">((r) => setTimeout(() => r("late"), boundMs));
+  const r = await Promise.race([d.proc.exited, timer]);
+  if (r === "late") {
+    d.proc.kill("SIGKILL");
+    await d.proc.exited;
+    return { code: null, ms: performance.now() - t0, killed: true };
+  }
+  return { code: r, ms: performance.now() - t0, killed: false };
+}
