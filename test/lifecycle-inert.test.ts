@@ -38,8 +38,13 @@ function fds(): string[] {
   }).sort();
 }
 
-/** Timers armed while `f` runs (and not fired or cleared by the end of it). */
-async function timersArmedBy(f: () => Promise<unknown>): Promise<number> {
+/**
+ * Timers armed while `f` runs (and not fired or cleared by the end of it) from code under `folder`.
+ * bun runs every test file in one process: another file's leftovers may arm timers meanwhile, so a
+ * timer counts only when the plugin's own code is on the stack that armed it.
+ */
+async function timersArmedBy(folder: string, f: () => Promise<unknown>): Promise<number> {
+  const ours = () => (new Error().stack ?? "").includes(folder);
   const g = globalThis as unknown as Record<string, (...a: unknown[]) => unknown>;
   const orig = { setTimeout: g.setTimeout!, setInterval: g.setInterval!, clearTimeout: g.clearTimeout!, clearInterval: g.clearInterval! };
   const armed = new Set<unknown>();
@@ -48,12 +53,12 @@ async function timersArmedBy(f: () => Promise<unknown>): Promise<number> {
       armed.delete(h);
       (fn as (...x: unknown[]) => void)(...a);
     }, ms);
-    armed.add(h);
+    if (ours()) armed.add(h);
     return h;
   };
   g.setInterval = (...a: unknown[]) => {
     const h = orig.setInterval(...a);
-    armed.add(h);
+    if (ours()) armed.add(h);
     return h;
   };
   g.clearTimeout = (h: unknown) => (armed.delete(h), orig.clearTimeout(h));
@@ -113,7 +118,7 @@ describe.each(plugins.map((p) => [`${p.kind}/${p.name}`, p] as const))("plugin %
       const kidsBefore = children();
       let instance: unknown;
       // Side effects that a plugin starts in the background (a connect, a spawn) show up shortly.
-      const timers = await timersArmedBy(async () => {
+      const timers = await timersArmedBy(`/plugins/${def.kind}/${def.name}/`, async () => {
         instance = await def.create(options as never, ctx as never);
         await Bun.sleep(150);
       });

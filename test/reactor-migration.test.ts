@@ -10,7 +10,7 @@
 // a daemon restart.
 // Needs root, systemd-container, debootstrap, drbd-utils, resource-agents, snmpd, snmp.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PromoterCluster, type Run } from "./promoter/cluster-harness.ts";
@@ -81,7 +81,10 @@ beforeAll(async () => {
     // The packaged unit, told to read drbd-reactor's file; the [[log]] file is under /var/log.
     writeFileSync(root(n, "etc/systemd/system/storeventd.service.d/drbd-reactor.conf"),
       "[Service]\nExecStart=\nExecStart=/usr/bin/storeventd run -c /etc/drbd-reactor.toml\nReadWritePaths=/var/log\n");
-    if (!existsSync(root(n, "usr/sbin/drbd-reactorctl"))) await ok(n, "ln", "-s", "/usr/bin/storeventd", "/usr/sbin/drbd-reactorctl");
+    // lstat, not existsSync: the package's link points at /usr/bin/storeventd inside the node, which
+    // seen from the host dangles unless the host happens to have that file too.
+    const link = root(n, "usr/sbin/drbd-reactorctl");
+    if (!lstatSync(link, { throwIfNoEntry: false })) await ok(n, "ln", "-s", "/usr/bin/storeventd", "/usr/sbin/drbd-reactorctl");
     await ok(n, "systemctl", "daemon-reload");
   }
   // n1 first, so that it is the one waiting for n2 to give it quorum (then the preferred node wins).

@@ -85,3 +85,10 @@ export async function stopDaemon(d: Daemon, boundMs: number): Promise<{ code: nu
   }
   return { code: r, ms: performance.now() - t0, killed: false };
 }
+
+/** The [main] table and a kmsg sender that accepts written (user-facility) records: where every
+ * scenario that injects kernel lines through /dev/kmsg starts its config. */
+export function kmsgDaemonHeader(dir: string, sock: string, opts: { noFold?: boolean } = {}): string {
+  return `[main]\nstate_dir = "${dir}/state"\ncontrol_socket = "${sock}"\nshutdown_timeout = "2s"\n` +
+    (opts.noFold ? `dedup_window = "0s"\n` : "") + `\n[kmsg]\ntype = "sender"\naccept_user_records = true\n`;
+}

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { runBin } from "../helpers/bin.ts";
 import { mutate, prng } from "./mutate.ts";
 import { rssMiB, sampler, section, startRun, status, stopDaemon, withSysctls } from "./index.ts";
+import { kmsgDaemonHeader } from "./daemon.ts";
 
 const SECONDS = Number(process.env.FAULTS_HOSTILE_SECONDS ?? 20);
 const SEED = Number(process.env.FAULTS_SEED ?? 20261207);
@@ -63,15 +64,7 @@ test(`hostile input for ${SECONDS} s through the daemon and replay`, async () =>
     writeFileSync(join(fake, "stream"), stream());
     writeFileSync(join(fake, "die-after"), "5000");
     const sock = join(dir, "control.sock");
-    writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-
+    writeFileSync(join(dir, "c.toml"), `${kmsgDaemonHeader(dir, sock, { noFold: false })}
 [drbd]
 type = "sender"
 path = "${join(root, "test/drbd/bin/drbdsetup")}"

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../helpers/wait.ts";
 import { instance, rssMiB, sampler, section, startRun, status, stopDaemon, withSysctls } from "./index.ts";
+import { kmsgDaemonHeader } from "./daemon.ts";
 
 const N = Number(process.env.FAULTS_KMSG_RECORDS ?? 50_000);
 const RSS_BOUND_MIB = 400;
@@ -15,15 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tag = `faults20flood${process.pid}x${Math.random().toString(36).slice(2, 8)}`;
 const sock = join(dir, "control.sock");
 
-writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-
+writeFileSync(join(dir, "c.toml"), `${kmsgDaemonHeader(dir, sock, { noFold: false })}
 [fs]
 type = "parser"
 

@@ -11,6 +11,7 @@ import { freePort } from "../helpers/receiver.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { instance, section, startRun, status, stopDaemon, withSysctls, type InstanceStatus } from "./index.ts";
 import { ircWatcher, journalCleanup, journald, journalEntries, natsServer, ngircd, refusingSmtp } from "./servers.ts";
+import { kmsgDaemonHeader } from "./daemon.ts";
 
 const OUTAGE = Number(process.env.FAULTS_OUTAGE_SECONDS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), "faults20-outage-"));
@@ -56,16 +57,7 @@ test("journald restarted, nats-server down, SMTP refusing, IRC kick: reconnects,
     const sub = await connect({ servers: `nats://127.0.0.1:${natsPort}`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
     let natsGot: number[] = [];
     void (async () => { for await (const m of sub.subscribe("storeventd.>")) { const x = /inode #(\d+)/.exec(m.string()); if (x) natsGot.push(Number(x[1])); } })();
-    writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-dedup_window = "0s"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-
+    writeFileSync(join(dir, "c.toml"), `${kmsgDaemonHeader(dir, sock, { noFold: true })}
 [fs]
 type = "parser"
 

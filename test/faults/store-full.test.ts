@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../helpers/wait.ts";
 import { instance, section, startRun, status, stopDaemon, withSysctls } from "./index.ts";
+import { kmsgDaemonHeader } from "./daemon.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "faults20-enospc-"));
 const mnt = join(dir, "mnt");
@@ -46,16 +47,7 @@ test("store on a full file system: ENOSPC counted and reported, others unaffecte
     sh("mkfs.ext4", "-q", "-m", "0", img);
     loop = sh("losetup", "--find", "--show", img);
     sh("mount", loop, mnt);
-    writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-dedup_window = "0s"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-
+    writeFileSync(join(dir, "c.toml"), `${kmsgDaemonHeader(dir, sock, { noFold: true })}
 [fs]
 type = "parser"
 

@@ -223,9 +223,13 @@ export class UeventClassifier {
         }
         if ((old > 0 && size > 0 && old !== size) || p.RESIZE === "1") {
           const shrunk = old > 0 && size >= 0 && size < old;
+          // The size is read from sysfs when the uevent is handled: after a quick attach-and-resize the
+          // previous event may already have seen the new size. Then the old size is unknown, not equal.
+          const known = old >= 0 && size >= 0 && old !== size;
+          const { old_size_bytes: _o, ...onlyNew } = sizes;
           return [this.draft(rec, shrunk ? "warn" : "info", "block", "DEVICE_RESIZED",
-            old >= 0 && size >= 0 ? `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}` : `${name} resized`,
-            dev, name, { ...base, ...sizes })];
+            known ? `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}` : size >= 0 ? `${name} resized to ${formatBytes(size)}` : `${name} resized`,
+            dev, name, { ...base, ...(known ? sizes : onlyNew) })];
         }
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED",
           `${name} changed${old >= 0 && size >= 0 && old !== size ? ` (size ${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,

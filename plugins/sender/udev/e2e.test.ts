@@ -50,6 +50,8 @@ describe("storeventd run with the udev sender (compiled binary, real kernel)", (
     const img = join(dir, "img");
     sh(["truncate", "-s", "8M", img]);
     sh(["losetup", `/dev/loop${n}`, img]);
+    // The size is read when the uevent is handled: resize only once the attach was seen at 8 MiB.
+    await until("DEVICE_CHANGED");
     sh(["truncate", "-s", "12M", img]);
     sh(["losetup", "-c", `/dev/loop${n}`]);
     // The sender reads the size from sysfs when the uevent arrives: let it see 12 MiB before detaching.
