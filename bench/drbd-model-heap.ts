@@ -3,7 +3,7 @@
 import { heapStats } from "bun:jsc";
 import { decodeEvents2Text } from "../src/drbd/events2.ts";
 import { DrbdModel } from "../src/drbd/model.ts";
-import { initialDump, makeResource } from "../test/drbd/cluster.ts";
+import { initialDump, makeResource } from "../test/helpers/drbd-cluster.ts";
 
 const [n, volumes, peers] = process.argv.slice(2).map(Number) as [number, number, number];
 const names = ["alpha", "beta"].slice(0, peers);

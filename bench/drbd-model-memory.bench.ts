@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initialDump, statisticsRound } from "../test/drbd/cluster.ts";
+import { initialDump, statisticsRound } from "../test/helpers/drbd-cluster.ts";
 import { cluster } from "./drbd-stream.ts";
 
 const N = 10_000;

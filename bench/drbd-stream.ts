@@ -4,7 +4,7 @@
 // run does not hold the stream in memory.
 import {
   connectionLine, initialDump, makeResource, peerDeviceLine, resourceLine, statisticsRound, type SimResource,
-} from "../test/drbd/cluster.ts";
+} from "../test/helpers/drbd-cluster.ts";
 
 export function cluster(resources: number): SimResource[] {
   return Array.from({ length: resources }, (_, i) =>

@@ -12,7 +12,7 @@ import { decodeEvents2Batch, Events2Lane, tokenizeEvents2Line } from "../src/drb
 import { applyFastLine } from "../src/drbd/fast.ts";
 import { DrbdModel } from "../src/drbd/model.ts";
 import { nativeAddon } from "../src/native.ts";
-import { statisticsRound } from "../test/drbd/cluster.ts";
+import { statisticsRound } from "../test/helpers/drbd-cluster.ts";
 import { cluster, stream } from "./drbd-stream.ts";
 
 const LINES = 200_000;

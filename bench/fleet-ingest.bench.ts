@@ -13,7 +13,8 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/
 import plugin, { type NatsSender } from "../plugins/sender/nats/index.ts";
 import { makeContext } from "../test/helpers/context.ts";
 import { makeEvent, freePort, waitForPort } from "../test/helpers/receiver.ts";
-import { EventStore, STORE_SERVICE } from "../src/store/index.ts";
+import { EventStore } from "../plugins/receiver/store/sqlite.ts";
+import { STORE_SERVICE } from "../src/store-api.ts";
 
 const N = Number(process.env.FLEET_BENCH_N ?? 100_000);
 

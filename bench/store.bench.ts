@@ -8,10 +8,11 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventStore, STORE_SERVICE } from "../src/store/index.ts";
+import { EventStore } from "../plugins/receiver/store/sqlite.ts";
+import { STORE_SERVICE } from "../src/store-api.ts";
 import { startControlServer } from "../src/control/server.ts";
 import { formatTime, SYSTEMS, type StorageEvent } from "../src/event.ts";
-import { FakeDaemon, quietLog } from "../test/control/fake-daemon.ts";
+import { FakeDaemon, quietLog } from "../test/helpers/fake-daemon.ts";
 import { startCrowd } from "../test/control/crowd.ts";
 
 const TYPES = ["SCSI_SENSE", "BLK_IO_ERROR", "DM_MPATH_PATH_DOWN", "DM_MPATH_PATH_UP", "FS_ERROR", "MD_DISK_FAILED", "DEVICE_CHANGED", "DRBD_ROLE_CHANGED"];

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeAddon } from "../src/native.ts";
 import { decodeUeventFile } from "../src/uevent/parse.ts";
-import { replayClassifier } from "../src/uevent/classify.ts";
+import { replayClassifier } from "../plugins/sender/udev/classify.ts";
 
 const N = 1_000_000;
 

@@ -50,4 +50,17 @@ export interface DaemonHandle {
   /** Main section of the current config. */
   main(): { control_socket: string; state_dir: string; hostname: string };
   services: import("./plugin-api.ts").Services;
+  /** The registered plugins (their contributed routes). */
+  plugins(): readonly import("./plugin-api.ts").AnyPluginDef[];
+}
+
+/** What Pipeline.apply() did with a config. */
+export interface ApplyResult {
+  started: string[];
+  stopped: string[];
+  kept: string[];
+  /** Instances whose start() failed (a port in use, a unit dir not writable), with the reason. */
+  failed: { instance: string; error: string }[];
+  /** Replaced instances started again from their previous config after their successor failed. */
+  restored: string[];
 }

@@ -161,6 +161,7 @@ export class Daemon {
       drbd: this.pipeline.drbd,
       main: () => this.cfg.main,
       services: this.services,
+      plugins: () => this.registry.list(),
     };
   }
 }

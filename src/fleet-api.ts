@@ -2,8 +2,10 @@
 // API and the web console under Services key FLEET_SERVICE. The core serves it read-only at
 // GET /v1/fleet/hosts and GET /v1/fleet/drbd; `status --fleet` prints it.
 import type { Severity } from "./event.ts";
+import { serviceKey } from "./plugin-api.ts";
+import type { DaemonStatus } from "./daemon-api.ts";
 
-export const FLEET_SERVICE = "fleet";
+export const FLEET_SERVICE = serviceKey<FleetService>("fleet");
 
 export interface FleetHost {
   hostname: string;
@@ -35,7 +37,7 @@ export interface FleetService {
 }
 
 /** Services key of `() => DaemonStatus` (src/daemon-api.ts): the nats receiver's heartbeat reads it. */
-export const DAEMON_STATUS_SERVICE = "daemon.status";
+export const DAEMON_STATUS_SERVICE = serviceKey<() => DaemonStatus>("daemon.status");
 
 /** What the nats receiver publishes every `heartbeat` to <subject_prefix>_heartbeat.<host> (core
  * NATS: a heartbeat is only worth something live, so it stays out of the event stream). */

@@ -1,7 +1,6 @@
 // The pipeline: senders -> parsers (and the DRBD model) -> fold -> router -> receivers.
 // `apply(config)` diffs instance sets (same name + same config = kept running), so it serves the
 // first start, reload, and replay alike.
-import * as v from "valibot";
 import { formatTime, nowUs, type EventDraft, type StorageEvent } from "./event.ts";
 import type {
   AnyPluginDef, BaseContext, DeviceDirectory, Parser, PluginKind, Receiver, Sender, SenderContext,
@@ -13,6 +12,7 @@ import type { RootLog } from "./util/log.ts";
 import type { ServiceMap } from "./util/services.ts";
 import type { NativeAddon } from "./native.ts";
 import { DrbdModel } from "./drbd/model.ts";
+import { DRBD_MODEL_SERVICE } from "./drbd/service.ts";
 import { applyFastLine } from "./drbd/fast.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
 import { within } from "./util/timeout.ts";
@@ -21,7 +21,9 @@ import { HoldTimer } from "./router/holds.ts";
 import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
-import type { InstanceStatus } from "./daemon-api.ts";
+import { DropReporter } from "./router/drops.ts";
+import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
+import { withImplicitParsers } from "./config/implicit.ts";
 
 export interface PipelineOptions {
   registry: Registry;
@@ -44,17 +46,8 @@ interface Running {
   ready: boolean;
 }
 
-export interface ApplyResult {
-  started: string[];
-  stopped: string[];
-  kept: string[];
-  /** Instances whose start() failed (a port in use, a unit dir not writable), with the reason. */
-  failed: { instance: string; error: string }[];
-  /** Replaced instances started again from their previous config after their successor failed. */
-  restored: string[];
-}
+export type { ApplyResult } from "./daemon-api.ts";
 
-const DROP_REPORT_MS = 1000;
 /** Senders close their readers at stop: this is generous for that. */
 const STOP_SENDER_MS = 1000;
 /** A receiver's close() after its drain time: kills its children, drops its connections. */
@@ -69,7 +62,14 @@ export class Pipeline {
   private listeners = new Set<(e: StorageEvent) => void>();
   private hostname = "";
   private stateDir = "";
-  private lastDropReport = 0;
+  private drops = new DropReporter(this.router, this.drbd, {
+    count: (name, n) => this.count(name, n),
+    send: (e, receiver) => {
+      for (const f of this.listeners) f(e);
+      this.router.dispatch(e, receiver);
+    },
+    hostname: () => this.hostname,
+  });
   private holdMaxMs = 250;
   /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
   readonly holds = new HoldTimer(() => this.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
@@ -78,7 +78,7 @@ export class Pipeline {
 
   constructor(private opts: PipelineOptions) {
     this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
-    opts.services.provide("drbd.model", this.drbd);
+    opts.services.provide(DRBD_MODEL_SERVICE, this.drbd);
   }
 
   count(name: string, n = 1): void {
@@ -95,7 +95,7 @@ export class Pipeline {
     this.stateDir = cfg.main.state_dir;
     this.folder.setWindow(cfg.main.dedup_window);
     this.holdMaxMs = cfg.main.hold_max;
-    const wanted = this.withImplicitParsers(cfg);
+    const wanted = withImplicitParsers(cfg, this.opts.registry);
     const keep = new Set<string>();
     const fresh: Running[] = [];
     try {
@@ -142,17 +142,6 @@ export class Pipeline {
       }
     }
     return { started, stopped, kept: [...keep], failed, restored };
-  }
-
-  /** A config that names no parser runs every parser (SPEC §4). */
-  private withImplicitParsers(cfg: Config): InstanceConfig[] {
-    if (cfg.instances.some((i) => i.kind === "parser")) return cfg.instances;
-    const implicit = this.opts.registry.list("parser").map((def) => ({
-      name: def.name, kind: "parser" as PluginKind, plugin: def.name, def, options: v.parse(def.schema, {}), raw: {},
-      queue: { max_events: 1, when_full: "drop_oldest" as const, batch: 1 }, file: "(implicit)",
-      fingerprint: `implicit:${def.name}`,
-    }));
-    return [...cfg.instances, ...implicit];
   }
 
   private async create(inst: InstanceConfig): Promise<Running> {
@@ -341,36 +330,7 @@ export class Pipeline {
   tick(now = nowUs()): void {
     for (const r of this.running.values()) if (r.parser?.flush && !r.parser.nextFlushIn) this.flushParser(r);
     this.folder.expire(this.folder.clockMs());
-    if (now / 1000 - this.lastDropReport >= DROP_REPORT_MS) {
-      this.lastDropReport = now / 1000;
-      this.reportDrops();
-    }
-  }
-
-  private reportDrops(): void {
-    for (const s of this.router.all()) {
-      if (!s.unreported) continue;
-      const n = s.unreported;
-      s.unreported = 0;
-      this.count("receiver_dropped", n);
-      this.reportDrop(s.name, `receiver ${s.name} dropped ${n} event${n === 1 ? "" : "s"} (queue full)`, { receiver: s.name, dropped: n, reason: "queue_full" });
-    }
-    // DRBD model subscribers (umh, promoter, debugger) drop updates by the same policies.
-    for (const { name, dropped: n } of this.drbd.takeDrops()) {
-      this.count("drbd_updates_dropped", n);
-      this.reportDrop(name, `receiver ${name} dropped ${n} DRBD update${n === 1 ? "" : "s"} (queue full)`,
-        { receiver: name, dropped: n, reason: "drbd_update_queue_full" });
-    }
-  }
-
-  private reportDrop(name: string, msg: string, extension: Record<string, unknown>): void {
-    const e: StorageEvent = {
-      event_id: crypto.randomUUID(), time: formatTime(nowUs()), hostname: this.hostname, severity: "warn",
-      system: "daemon", event_type: "RECEIVER_DROPPED", dev_name: "", dev_path: "", dev_wwid: "", owners: [],
-      msg, source: "storeventd", raw: "", extension,
-    };
-    for (const f of this.listeners) f(e);
-    this.router.dispatch(e, name);
+    this.drops.tick(now / 1000);
   }
 
   /** End of input (replay) or shutdown: flush parsers and folds. */
@@ -406,7 +366,7 @@ export class Pipeline {
     this.stopping = true;
     await Promise.all(byKind("sender").map((n) => this.stopInstance(n, Math.min(timeoutMs, STOP_SENDER_MS))));
     this.flushAll();
-    this.reportDrops();
+    this.drops.report();
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
     const drainMs = Math.max(0, deadline - performance.now());

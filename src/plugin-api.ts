@@ -38,10 +38,22 @@ export interface DeviceDirectory {
   mountOf?(devName: string): { mount_point: string; fs_type: string } | undefined;
 }
 
+/** A typed key into Services: the value's type travels with the key, so get() needs no cast. */
+export interface ServiceKey<T> {
+  readonly name: string;
+  /** Phantom: never set, only carries T. */
+  readonly __type?: T;
+}
+
+export function serviceKey<T>(name: string): ServiceKey<T> {
+  return { name };
+}
+
 /** Shared, typed services between plugins and the core (the DRBD model, the device inventory). */
 export interface Services {
-  provide<T>(key: string, value: T): void;
-  get<T>(key: string): T | undefined;
+  /** undefined withdraws the service. */
+  provide<T>(key: ServiceKey<T>, value: T | undefined): void;
+  get<T>(key: ServiceKey<T>): T | undefined;
 }
 
 export interface BaseContext {
@@ -186,6 +198,57 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   /** Senders of kernel-log records: events made from their records fold identical repeats
    * within [main] dedup_window (SPEC §2), whatever the instance is called. */
   foldRepeats?: boolean;
+  /** drbd-reactor compatibility: the [[table]] array whose entries become instances of this receiver. */
+  reactorTable?: string;
+  /** Record kinds this plugin needs a sender of: with none configured, a sender that declares
+   * impliedFor one of them is added (drbd-reactor's single events2 source). */
+  needs?: readonly RecordKind[];
+  /** Senders: added under their own name when a configured plugin needs one of these record kinds
+   * and no instance of this sender is configured. */
+  impliedFor?: readonly RecordKind[];
+  /** Senders: drbd-reactor top-level keys (e.g. statistics-poll-interval) this sender's instances
+   * inherit when they do not set the option themselves. */
+  reactorOptions?: readonly string[];
+  /** `storeventd <name> ...` commands this plugin adds (the CLI lists them after its own). */
+  commands?: Readonly<Record<string, CliCommand>>;
+  /** Control API routes this plugin adds; the control socket and the web listener mount them. */
+  routes?: readonly RouteContribution[];
+  /** Senders: `storeventd replay --<input> FILE` decodes a whole capture with the sender's own reader. */
+  replay?: ReplayInput;
+}
+
+export interface ReplayInput {
+  /** The replay option's name (e.g. "uevent"). */
+  input: string;
+  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name). */
+  decode(data: Uint8Array, addon: NativeAddon | null): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+}
+
+/** Terminal I/O of a contributed CLI command. */
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  isTTY: boolean;
+}
+
+export interface CliCommand {
+  summary: string;
+  /** In `storeventd --help`, listed right after this command (default: last). */
+  after?: string;
+  /** Exit status: 0 ok, 1 runtime failure, 2 usage error. */
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+export interface RouteContribution {
+  /** "/v1/promoter": this path and every path below it. */
+  prefix: string;
+  /** Gets the request with an absolute URL; undefined falls through to the server's 404. */
+  handle(req: Request, services: Services): Promise<Response> | undefined;
+}
+
+/** The routes of these plugins whose prefix covers path. */
+export function routesFor(defs: readonly AnyPluginDef[], path: string): RouteContribution[] {
+  return defs.flatMap((d) => d.routes ?? []).filter((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
 }
 
 export type AnyPluginDef = PluginDef<PluginKind, v.GenericSchema>;

@@ -50,7 +50,9 @@ describe("generated docs", () => {
   test("docs/control-api.md (written by hand) names every route the code serves", () => {
     const doc = readFileSync(join(ROOT, "docs/control-api.md"), "utf8");
     const routes = new Set<string>();
-    for (const dir of ["src/control", "src/promoter", "src/web"]) {
+    // The core's routes and those plugins contribute (PluginDef.routes), from their folders' sources.
+    const routeOwners = plugins.filter((d) => d.routes?.length).map((d) => `plugins/${d.kind}/${d.name}`);
+    for (const dir of ["src/control", "src/web", ...routeOwners]) {
       for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
         for (const m of readFileSync(join(ROOT, dir, f), "utf8").matchAll(/"(\/v1\/[a-z0-9/]*[a-z0-9]|\/metrics|\/login)\/?"/g)) routes.add(m[1]!);
       }

@@ -1,6 +1,7 @@
 // Every plugin: create() with its sample config builds an inert instance. Nothing it does may show
 // on this process: no timer left armed, no new file descriptor (port, socket, file, pipe), no child
 // process, no new file under state_dir or at a path the config names. start() is where those come.
+import { DRBD_MODEL_SERVICE } from "../src/drbd/service.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -110,7 +111,7 @@ describe.each(plugins.map((p) => [`${p.kind}/${p.name}`, p] as const))("plugin %
       const { ctx } = makeContext({ instance: inst.name, plugin: def.name, stateDir });
       const m = model();
       expect(m.isInitialized).toBe(true);
-      ctx.services.provide("drbd.model", m);
+      ctx.services.provide(DRBD_MODEL_SERVICE, m);
       const named = paths(options);
       const existed = named.map(existsSync);
       const fdsBefore = fds();

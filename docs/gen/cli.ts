@@ -4,8 +4,8 @@ import { main, mainHelp } from "../../src/cli/main.ts";
 import { GENERATED } from "./md.ts";
 
 /** The command names, in the order `storeventd --help` lists them. */
-export function commandNames(): string[] {
-  const block = mainHelp().split("\nCommands:\n")[1]?.split("\n\n")[0] ?? "";
+export function commandNames(plugins: readonly AnyPluginDef[]): string[] {
+  const block = mainHelp(plugins).split("\nCommands:\n")[1]?.split("\n\n")[0] ?? "";
   return [...block.matchAll(/^ {2}([a-z][a-z-]*) {2}/gm)].map((m) => m[1]!);
 }
 
@@ -18,14 +18,14 @@ async function help(name: string, plugins: AnyPluginDef[]): Promise<string> {
 }
 
 export async function cliDoc(plugins: AnyPluginDef[]): Promise<string> {
-  const names = commandNames();
+  const names = commandNames(plugins);
   const out = [
     "# Command line",
     "",
     GENERATED("each command's --help text (src/cli/)"),
     "",
     "```",
-    mainHelp(),
+    mainHelp(plugins),
     "```",
     "",
     ...names.map((n) => `- [${n}](#storeventd-${n})`),

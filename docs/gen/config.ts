@@ -2,7 +2,7 @@
 // from the valibot schemas (the v.description() on each key is its only doc).
 import type * as v from "valibot";
 import type { AnyPluginDef } from "../../src/plugin-api.ts";
-import { CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, FilterSchema, MainSchema, QueueSchema } from "../../src/config/schema.ts";
+import { CommonSchema, DRBD_REACTOR_TABLES, DrbdReactorLogSchema, FilterSchema, MainSchema, QueueSchema } from "../../src/config/schema.ts";
 import { optionDocs } from "../../src/config/schema-doc.ts";
 import { GENERATED, table } from "./md.ts";
 
@@ -58,8 +58,7 @@ export function configDoc(plugins: readonly AnyPluginDef[]): string {
       ["`snippets-monitoring-interval`", "number (seconds, 0 = off)", "accepted; storeventd reloads on SIGHUP or `storeventd reload` instead of watching the snippets"],
     ]),
     "",
-    `Arrays of tables, each entry one instance of the plugin of the same name: ${Object.entries(DRBD_REACTOR_ARRAYS)
-      .map(([k, a]) => `\`[[${k}]]\`${a.supported ? "" : ` (not supported: ${a.why ?? "?"})`}`).join(", ")}.`,
+    `Arrays of tables, each entry one instance of the plugin of the same name: ${DRBD_REACTOR_TABLES.map((k) => `\`[[${k}]]\``).join(", ")}.`,
     "",
     "### [[log]]",
     "",

@@ -6,7 +6,7 @@ import type { Owner } from "../plugin-api.ts";
 import { ControlClient, resolveSocketPath } from "../control/client.ts";
 import { formatEventLine } from "../util/format.ts";
 import type { StorageEvent } from "../event.ts";
-import { formatBytes } from "../uevent/classify.ts";
+import { formatBytes } from "../util/format.ts";
 
 export const INFO_HELP = `Usage: storeventd info DEV [--json]
 

@@ -11,7 +11,6 @@ import { queryCommand } from "./query.ts";
 import { statusCommand } from "./status.ts";
 import { reloadCommand } from "./reload.ts";
 import { infoCommand } from "./info.ts";
-import { promoterCommand } from "./promoter.ts";
 import { ctlCommand } from "../ctl/cli.ts";
 
 type Command = {
@@ -24,7 +23,6 @@ const COMMANDS: Record<string, Command> = {
   check: { summary: "validate the config and its snippets", run: checkCommand },
   replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
   info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
-  promoter: { summary: "drbd-reactor promoter: status, evict, disable, enable, maintenance", run: (a, io) => promoterCommand(a, io) },
   version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
   monitor: { summary: "follow live events from the running daemon", run: (a, io) => monitorCommand(a, io) },
   query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },
@@ -32,6 +30,19 @@ const COMMANDS: Record<string, Command> = {
   reload: { summary: "make the running daemon reload its config (like SIGHUP)", run: (a, io) => reloadCommand(a, io) },
   ctl: { summary: "drbd-reactorctl's verbs on a drbd-reactor config: status, ls, cat, edit, enable, disable, evict, ...", run: (a, io, p) => ctlCommand(a, ctlIo(io), p) },
 };
+
+/** The core's commands, then those the plugins contribute (PluginDef.commands). */
+function commands(plugins: readonly AnyPluginDef[]): Record<string, Command> {
+  const entries = Object.entries(COMMANDS);
+  for (const d of plugins) {
+    for (const [n, c] of Object.entries(d.commands ?? {})) {
+      if (entries.some(([e]) => e === n)) continue;
+      const at = entries.findIndex(([e]) => e === c.after);
+      entries.splice(at < 0 ? entries.length : at + 1, 0, [n, { summary: c.summary, run: (a, io) => c.run(a, io) }]);
+    }
+  }
+  return Object.fromEntries(entries);
+}
 
 function ctlIo(io: Io) {
   return { ...io, readLine: readStdinLine };
@@ -70,8 +81,9 @@ export function invokedAs(): string {
   return a0.slice(a0.lastIndexOf("/") + 1);
 }
 
-export function mainHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+export function mainHelp(plugins: readonly AnyPluginDef[] = []): string {
+  const cmds = commands(plugins);
+  const width = Math.max(...Object.keys(cmds).map((c) => c.length));
   return `Usage: storeventd [COMMAND] [OPTIONS]
 
 storeventd watches the storage stack of this host (kernel log, udev, DRBD) and turns what it sees
@@ -79,7 +91,7 @@ into typed storage events for the journal, logs, sockets, mail, chat, message bu
 scripts and a DRBD failover promoter.
 
 Commands:
-${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`).join("\n")}
+${Object.entries(cmds).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`).join("\n")}
 
 Every command takes -c, --config PATH (default /etc/storeventd/storeventd.toml plus
 /etc/storeventd/conf.d/*.toml) and --help. Commands that print data take --json.
@@ -93,14 +105,14 @@ export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = std
   if (as === "drbd-reactorctl") return ctlCommand(argv, ctlIo(io), plugins, true);
   const [first, ...rest] = argv;
   if (first === "help" || first === "--help" || first === "-h") {
-    const sub = first === "help" && rest[0] ? COMMANDS[rest[0]] : undefined;
+    const sub = first === "help" && rest[0] ? commands(plugins)[rest[0]] : undefined;
     if (sub) return sub.run(["--help"], io, plugins);
-    io.out(mainHelp());
+    io.out(mainHelp(plugins));
     return 0;
   }
   if (first === "--version" || first === "-V") return versionCommand([], io);
   const name = first === undefined || first.startsWith("-") ? "run" : first;
-  const cmd = COMMANDS[name];
+  const cmd = commands(plugins)[name];
   const args = name === first ? rest : argv;
   if (!cmd) {
     io.err(`storeventd: unknown command "${name}"\nTry 'storeventd --help'.`);

@@ -8,7 +8,7 @@ import { formatEventLine } from "../util/format.ts";
 import { formatTime, nowUs, type Severity, type StorageEvent } from "../event.ts";
 import { subscribe } from "../multicast/subscribe.ts";
 import { parseGroup } from "../util/multicast-group.ts";
-import { matchesFilter } from "../store/query.ts";
+import { matchesFilter } from "../store-api.ts";
 
 export const MONITOR_USAGE = `Usage: storeventd monitor [OPTIONS]
 

@@ -12,7 +12,6 @@ import { nativeAddon } from "../native.ts";
 import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
-import { replayUevents } from "../uevent/replay.ts";
 import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
 import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
 import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
@@ -88,6 +87,8 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
 
   const registry = new Registry(plugins);
+  const contributed = plugins.find((d) => d.kind === "sender" && d.replay?.input === kind);
+  if (!contributed && !["kmsg", "events2", "journal"].includes(kind)) throw new UsageError(`no plugin of this build reads --${kind} input`);
   let cfg: Config;
   try {
     cfg = values.config
@@ -103,7 +104,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if (kind === "uevent" || kind === "journal") data = await readAll(values[kind]!);
+    if (contributed || kind === "journal") data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -160,11 +161,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       for (const s of slices(piece, 2048, cutKmsg)) for (const r of decodeKmsgText(dec.decode(s), "kmsg")) feed(r);
       progress.tick(records);
     }
-  } else if (kind === "uevent") {
-    // The udev catalog (DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs) comes from the udev sender, not a parser.
-    for (const { rec, drafts } of replayUevents(data!, nativeAddon())) {
+  } else if (contributed) {
+    // A sender's own reader (udev: its catalog DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs come from the
+    // sender, not a parser).
+    for (const { rec, drafts } of contributed.replay!.decode(data!, nativeAddon())) {
       feed(rec);
-      for (const d of drafts) pipeline.emitDraft(d, rec, "udev");
+      for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
     }
   } else if (kind === "journal") {
     const daemons = new Set<string>(DEFAULT_DAEMONS);

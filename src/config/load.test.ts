@@ -11,11 +11,11 @@ import { definePlugin, type AnyPluginDef } from "../plugin-api.ts";
 const dir = mkdtempSync(join(tmpdir(), "storeventd-cfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const recv = (name: string, schema: v.GenericSchema = v.strictObject({ path: v.optional(v.string()), fsync: v.optional(v.picklist(["always", "never"])) })) =>
-  definePlugin({ kind: "receiver", name, description: name, schema, create: () => ({ send() {} }) }) as unknown as AnyPluginDef;
+const recv = (name: string, schema: v.GenericSchema = v.strictObject({ path: v.optional(v.string()), fsync: v.optional(v.picklist(["always", "never"])) }), reactorTable?: string) =>
+  definePlugin({ kind: "receiver", name, description: name, schema, reactorTable, create: () => ({ send() {} }) }) as unknown as AnyPluginDef;
 const sender = definePlugin({ kind: "sender", name: "kmsg", description: "k", schema: v.strictObject({}), create: () => ({ run: async () => {} }) });
 const parser = definePlugin({ kind: "parser", name: "scsi", description: "s", schema: v.strictObject({}), create: () => ({ accepts: ["kmsg"] as const, parse() {} }) });
-const registry = new Registry([recv("file"), recv("journald"), recv("umh", v.strictObject({ command: v.string() })), sender as never, parser as never]);
+const registry = new Registry([recv("file"), recv("journald"), recv("umh", v.strictObject({ command: v.string() }), "umh"), sender as never, parser as never]);
 
 function write(name: string, text: string): string {
   const p = join(dir, name);
@@ -76,7 +76,7 @@ describe("loadConfig()", () => {
     const cfg = loadConfig({ path: p, registry });
     expect(cfg.instances.map((i) => `${i.name}:${i.plugin}:${i.kind}`)).toEqual(["umh[0]:umh:receiver", "umh[1]:umh:receiver"]);
     expect(cfg.drbdReactor).toEqual({ statisticsPollInterval: 30, log: [{ level: "debug" }] });
-    const withAgentx = new Registry([recv("agentx", v.strictObject({ address: v.optional(v.string()) }))]);
+    const withAgentx = new Registry([recv("agentx", v.strictObject({ address: v.optional(v.string()) }), "agentx")]);
     const ax = write("g/drbd-reactor.toml", `[[agentx]]\naddress = "localhost:705"\n`);
     const axCfg = loadConfig({ path: ax, registry: withAgentx });
     expect(axCfg.instances.map((i) => `${i.name}:${i.plugin}:${i.kind}`)).toEqual(["agentx[0]:agentx:receiver"]);

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { AnyPluginDef, PluginKind } from "../plugin-api.ts";
 import type { Registry } from "../registry.ts";
 import {
-  COMMON_KEYS, CommonSchema, DRBD_REACTOR_ARRAYS, DrbdReactorLogSchema, MainSchema, QueueSchema, mainIssues,
+  COMMON_KEYS, CommonSchema, DRBD_REACTOR_TABLES, DrbdReactorLogSchema, MainSchema, QueueSchema, mainIssues,
   type FilterConfig, type MainConfig, type QueueConfig,
 } from "./schema.ts";
 import { TomlLines, type KeyPath } from "./toml-lines.ts";
@@ -136,7 +136,9 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
   const names = new Map<string, string>();
   const arrayIndex = new Map<string, number>();
   const drbdReactor: Config["drbdReactor"] = {};
-  const knownTop = () => ["main", ...TOP_LEVEL_SCALARS, ...Object.keys(DRBD_REACTOR_ARRAYS), "log",
+  const reactorArrays = new Map(DRBD_REACTOR_TABLES.map((t) => [t, t]));
+  for (const d of registry.list()) if (d.reactorTable) reactorArrays.set(d.reactorTable, d.name);
+  const knownTop = () => ["main", ...TOP_LEVEL_SCALARS, ...reactorArrays.keys(), "log",
     ...registry.list().map((d) => d.name)];
 
   for (const src of sources) {
@@ -180,17 +182,13 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
         });
         continue;
       }
-      const arr = DRBD_REACTOR_ARRAYS[top];
-      if (arr && Array.isArray(value)) {
-        if (!arr.supported) {
-          issues.push({ file: src.file, line: at([top]), scope: `[[${top}]]`, key: [], message: arr.why ?? "not supported" });
-          continue;
-        }
+      const arrPlugin = reactorArrays.get(top);
+      if (arrPlugin && Array.isArray(value)) {
         value.forEach((el, i) => {
           const n = arrayIndex.get(top) ?? 0;
           arrayIndex.set(top, n + 1);
           const name = `${top}[${n}]`;
-          addInstance(name, el, { src, prefix: [top, i], scope: `[[${top}]] #${n + 1}`, forced: { kind: "receiver", plugin: arr.plugin } });
+          addInstance(name, el, { src, prefix: [top, i], scope: `[[${top}]] #${n + 1}`, forced: { kind: "receiver", plugin: arrPlugin } });
         });
         continue;
       }
@@ -279,7 +277,7 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
     const where = /^(.*):(\d+|\?)$/.exec(mainSeen.get(i.key) ?? "");
     issues.push({ file: where?.[1] ?? sources[0]?.file ?? "", line: where && where[2] !== "?" ? Number(where[2]) : undefined, scope: "[main]", key: [i.key], message: i.message });
   }
-  drbdReactorSource(instances, drbdReactor, registry);
+  impliedSenders(instances, drbdReactor, registry);
   return {
     main: { ...m, hostname: m.hostname ?? osHostname() },
     instances,
@@ -289,30 +287,34 @@ function merge(sources: SourceFile[], registry: Registry, issues: ConfigIssue[],
   };
 }
 
-/** drbd-reactor runs one events2 source for its plugins: a config with [[umh]], [[prometheus]],
- * [[debugger]] or [[promoter]] and no drbd sender gets one, and the top-level
- * statistics-poll-interval applies to drbd senders that do not set their own. */
-function drbdReactorSource(instances: InstanceConfig[], dr: Config["drbdReactor"], registry: Registry): void {
-  const def = registry.get("sender", "drbd");
-  if (!def) return;
-  const poll = dr.statisticsPollInterval !== undefined ? { "statistics-poll-interval": dr.statisticsPollInterval } : {};
-  const consumers = new Set(Object.values(DRBD_REACTOR_ARRAYS).map((a) => a.plugin));
-  const senders = instances.filter((i) => i.kind === "sender" && i.plugin === "drbd");
+/** drbd-reactor runs one events2 source for its plugins: a config with a plugin that needs a record
+ * kind (needs) and no sender of it gets the sender declared impliedFor that kind, and drbd-reactor's
+ * top-level keys (reactorOptions) apply to that sender's instances that do not set their own. */
+function impliedSenders(instances: InstanceConfig[], dr: Config["drbdReactor"], registry: Registry): void {
+  for (const def of registry.list()) if (def.kind === "sender" && def.impliedFor?.length) impliedSender(instances, dr, def);
+}
+
+function impliedSender(instances: InstanceConfig[], dr: Config["drbdReactor"], def: AnyPluginDef): void {
+  const top: Record<string, unknown> = { "statistics-poll-interval": dr.statisticsPollInterval };
+  const poll: Record<string, unknown> = {};
+  for (const k of def.reactorOptions ?? []) if (top[k] !== undefined) poll[k] = top[k];
+  const senders = instances.filter((i) => i.kind === "sender" && i.plugin === def.name);
   if (!senders.length) {
-    if (!instances.some((i) => i.kind === "receiver" && consumers.has(i.plugin))) return;
-    if (instances.some((i) => i.name === "drbd")) return;
+    if (!instances.some((i) => i.def.needs?.some((k) => def.impliedFor!.includes(k)))) return;
+    if (instances.some((i) => i.name === def.name)) return;
     instances.push({
-      name: "drbd", kind: "sender", plugin: "drbd", def, options: v.parse(def.schema, poll), raw: poll,
+      name: def.name, kind: "sender", plugin: def.name, def, options: v.parse(def.schema, poll), raw: poll,
       queue: v.parse(QueueSchema, {}), file: "(implied by the drbd-reactor plugins)",
-      fingerprint: JSON.stringify(["sender", "drbd", poll, "implied"]),
+      fingerprint: JSON.stringify(["sender", def.name, poll, "implied"]),
     });
     return;
   }
   for (const s of senders) {
-    if ("statistics-poll-interval" in s.raw || !("statistics-poll-interval" in poll)) continue;
-    s.raw = { ...s.raw, ...poll };
+    const add = Object.fromEntries(Object.entries(poll).filter(([k]) => !(k in s.raw)));
+    if (!Object.keys(add).length) continue;
+    s.raw = { ...s.raw, ...add };
     s.options = v.parse(def.schema, s.raw);
-    s.fingerprint += JSON.stringify(poll);
+    s.fingerprint += JSON.stringify(add);
   }
 }
 

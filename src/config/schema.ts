@@ -91,11 +91,6 @@ export const DrbdReactorLogSchema = v.strictObject({
   file: v.pipe(v.optional(v.string()), v.description("append to this file (default: stderr); reopened on SIGHUP")),
 });
 
-/** drbd-reactor's array-of-tables plugins and what they become here. */
-export const DRBD_REACTOR_ARRAYS: Record<string, { plugin: string; supported: boolean; why?: string }> = {
-  umh: { plugin: "umh", supported: true },
-  debugger: { plugin: "debugger", supported: true },
-  prometheus: { plugin: "prometheus", supported: true },
-  promoter: { plugin: "promoter", supported: true },
-  agentx: { plugin: "agentx", supported: true },
-};
+/** drbd-reactor's own array-of-tables plugin sections (its config format, not ours): the receiver that
+ * declares reactorTable = the name takes them; without one, [[name]] is "not supported yet". */
+export const DRBD_REACTOR_TABLES: readonly string[] = ["umh", "debugger", "prometheus", "promoter", "agentx"];

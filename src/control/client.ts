@@ -6,7 +6,7 @@ import { parse as parseToml } from "smol-toml";
 import type { StorageEvent } from "../event.ts";
 import type { FleetHost, FleetResource } from "../fleet-api.ts";
 import type { DaemonStatus, ReloadResult } from "../daemon-api.ts";
-import type { StoreStats } from "../store/query.ts";
+import type { StoreStats } from "../store-api.ts";
 import { DEFAULT_SOCKET } from "./server.ts";
 
 export const DEFAULT_CONFIG = "/etc/storeventd/storeventd.toml";

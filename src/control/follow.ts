@@ -3,7 +3,7 @@
 // bounded queue per client. A client whose queue overflows is dropped and counted; the daemon never
 // waits for a client. The stream is NDJSON; empty lines are keep-alives (the first one at once).
 import type { StorageEvent } from "../event.ts";
-import { matchesFilter, type EventFilter, type EventStoreService } from "../store/query.ts";
+import { matchesFilter, type EventFilter, type EventStoreService } from "../store-api.ts";
 import { parseTime } from "../event.ts";
 
 export interface FollowOptions {

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import type { DaemonHandle } from "../daemon-api.ts";
 import { SEVERITIES, nowUs, type Severity } from "../event.ts";
 import { INVENTORY_SERVICE } from "../devices/index.ts";
-import { STORE_SERVICE, type EventFilter, type EventQuery, type EventStoreService } from "../store/query.ts";
+import { STORE_SERVICE, type EventFilter, type EventQuery, type EventStoreService } from "../store-api.ts";
 import type { FollowHub } from "./follow.ts";
 import { HttpError, json, onlyRead } from "./http.ts";
 import { parseTimeSpec } from "./timespec.ts";
@@ -78,7 +78,7 @@ interface DeviceSource {
 
 /** The live inventory the udev sender provides, else the daemon's own (sysfs-backed) directory. */
 export function deviceSource(handle: DaemonHandle): DeviceSource {
-  return handle.services.get<DeviceSource>(INVENTORY_SERVICE) ?? (handle.devices as unknown as DeviceSource);
+  return handle.services.get(INVENTORY_SERVICE) ?? (handle.devices as unknown as DeviceSource);
 }
 
 export function describeDevice(src: DeviceSource, handle: DaemonHandle, query: string): object | undefined {
@@ -105,7 +105,7 @@ export function listDevices(handle: DaemonHandle): object[] {
 
 /** Answers the read-only routes; undefined for any other path. `statusExtra` adds to /v1/status. */
 export function readRoutes(handle: DaemonHandle, hub: FollowHub, statusExtra: () => Record<string, unknown> = () => ({})) {
-  const store = () => handle.services.get<EventStoreService>(STORE_SERVICE);
+  const store = () => handle.services.get(STORE_SERVICE);
   return (req: Request, url: URL, path: string): Response | undefined => {
     if (path === "/v1/status") {
       onlyRead(req, path);
@@ -145,7 +145,7 @@ export function readRoutes(handle: DaemonHandle, hub: FollowHub, statusExtra: ()
     }
     if (path === "/v1/fleet/hosts" || path === "/v1/fleet/drbd") {
       onlyRead(req, path);
-      const fleet = handle.services.get<FleetService>(FLEET_SERVICE);
+      const fleet = handle.services.get(FLEET_SERVICE);
       if (!fleet) throw new HttpError(404, "not_a_fleet_node", "this daemon consumes no other hosts' events (no nats sender)");
       return json(path.endsWith("hosts") ? fleet.hosts() : fleet.drbd());
     }

@@ -5,7 +5,7 @@
 //   GET  /v1/devices, /v1/devices/{name}
 //   GET  /v1/drbd/resources         drbdsetup-status-json array
 //   POST /v1/reload                 {ok, started, stopped, kept}
-//   /v1/promoter/...                the drbd-reactor promoter's routes (src/promoter/http.ts)
+//   /v1/<plugin>/...                routes plugins contribute (PluginDef.routes, e.g. /v1/promoter)
 // Errors are JSON {error, detail}. The socket is mode 0660 in a 0750 directory, owned by root and
 // the configured group: access control is the file system's.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
@@ -13,7 +13,7 @@ import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
-import { promoterRoutes } from "../promoter/http.ts";
+import { routesFor } from "../plugin-api.ts";
 import { FollowHub, type FollowOptions } from "./follow.ts";
 import { HttpError, errorResponse, json } from "./http.ts";
 import { readRoutes } from "./read-routes.ts";
@@ -85,7 +85,6 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   const counters = { requests: 0, errors: 0 };
   let reloading: Promise<unknown> | undefined;
   const read = readRoutes(handle, hub, () => ({ control: { socket: socketPath, ...counters, ...hub.counters, follow_queued_bytes: hub.queuedBytes() } }));
-  const promoter = promoterRoutes(handle);
 
   const route = async (req: Request): Promise<Response> => {
     const url = new URL(req.url, "http://localhost");
@@ -106,10 +105,10 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
         reloading = undefined;
       }
     }
-    if (path.startsWith("/v1/promoter")) {
-      // The promoter's own routes (src/promoter/http.ts); they want an absolute URL.
+    for (const r of routesFor(handle.plugins(), path)) {
+      // Plugins' own routes (PluginDef.routes); they want an absolute URL.
       const abs = req.url.startsWith("/") ? new Request(url.href, req) : req;
-      const answer = promoter(abs);
+      const answer = r.handle(abs, handle.services);
       if (answer) return answer;
     }
     throw new HttpError(404, "not_found", `no route ${path}`);

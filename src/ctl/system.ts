@@ -2,7 +2,7 @@
 // properties, the reload of the daemon (unless drbd-reactor-reload.path watches the snippets), the
 // unit names of a promoter's resource, and where a resource is Primary (`drbdsetup status --json`).
 import { hostname } from "node:os";
-import { escapeName, parseStartEntry, promoteService, servicesTarget } from "../promoter/ocf.ts";
+import { escapeName, parseStartEntry, promoteService, servicesTarget } from "../systemd/ocf.ts";
 
 export const RELOAD_PATH = "drbd-reactor-reload.path";
 /** The unit `restart` and the reload act on: storeventd's (STOREVENTD_CTL_SERVICE overrides it). */

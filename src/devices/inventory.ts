@@ -1,13 +1,14 @@
-// The live block device inventory: scanned from sysfs at start, kept current from uevents.
+// The live block device inventory (the index): scanned from sysfs at start (scan.ts), kept current from uevents.
 // It is the DeviceDirectory behind `owners`/`dev_wwid` in events and `storeventd info DEV`.
 // Nothing here throws: unreadable sysfs files read as empty, vanished devices keep their name.
 // Lookups (identify, resolve, mountOf) answer from memory only: the file system is read by scan()
 // (once at start, and on a resync), by applyUevent() for the device a uevent names, and by refresh().
-import { basename, dirname } from "node:path";
+import { basename } from "node:path";
 import type { DeviceDirectory, DeviceIdentity, Owner } from "../plugin-api.ts";
 import type { UeventRecord } from "../records.ts";
 import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
-import { aliasesOf, mergeUdevProps, parseKv, pickWwid, type BlockDevice } from "./ids.ts";
+import { aliasesOf, mergeUdevProps, type BlockDevice } from "./ids.ts";
+import { SysfsScanner } from "./scan.ts";
 
 export { mountsByDevice, type InventoryFs, type Mount } from "./mounts.ts";
 export type { BlockDevice } from "./ids.ts";
@@ -29,7 +30,6 @@ export interface ApplyResult {
   after: BlockDevice | undefined;
 }
 
-const SCSI_ADDR = /^\d+:\d+:\d+:\d+$/;
 const MAJMIN = /^\d+:\d+$/;
 
 /** Bound on remembered unknown names (ata3, nvme0, session3: names no block device has). */
@@ -50,40 +50,18 @@ export class DeviceInventory implements DeviceDirectory {
   /** Names no device has; forgotten when a uevent (or scan) brings a device of that name or alias. */
   private unknown = new Set<string>();
   private listeners = new Set<(r: ApplyResult) => void>();
-  private fs: InventoryFs;
+  private sysfs: SysfsScanner;
   private offline: boolean;
+  private knownDev = (name: string) => this.devs.get(name);
 
   constructor(opts: InventoryOptions = {}) {
     this.sysRoot = opts.sysRoot ?? "/sys";
     this.devRoot = opts.devRoot ?? "/dev";
     this.mountinfoPath = opts.mountinfo ?? "/proc/self/mountinfo";
-    this.fs = opts.fs ?? NODE_FS;
+    const fs = opts.fs ?? NODE_FS;
+    this.sysfs = new SysfsScanner(this.sysRoot, this.devRoot, fs);
     this.offline = opts.offline ?? false;
-    this.mounts = new MountTable(this.mountinfoPath, this.fs, this.offline);
-  }
-
-  private read(path: string): string {
-    try {
-      return this.fs.readFileSync(path, "utf8").trim();
-    } catch {
-      return "";
-    }
-  }
-
-  private ls(path: string): string[] {
-    try {
-      return this.fs.readdirSync(path).sort();
-    } catch {
-      return [];
-    }
-  }
-
-  private exists(path: string): boolean {
-    return this.fs.existsSync(path);
-  }
-
-  private realpath(path: string): string {
-    return this.fs.realpathSync(path);
+    this.mounts = new MountTable(this.mountinfoPath, fs, this.offline);
   }
 
   /** Full rescan of <sys>/class/block; returns what changed against the previous view. */
@@ -93,9 +71,9 @@ export class DeviceInventory implements DeviceDirectory {
       this.scanned = true;
       return [];
     }
-    this.hasSysfs = this.exists(`${this.sysRoot}/class/block`);
-    const byId = this.readById();
-    const names = new Set(this.ls(`${this.sysRoot}/class/block`));
+    this.hasSysfs = this.sysfs.exists(`${this.sysRoot}/class/block`);
+    const byId = this.sysfs.readById();
+    const names = new Set(this.sysfs.ls(`${this.sysRoot}/class/block`));
     this.mounts.loadSync();
     const changes: ApplyResult[] = [];
     for (const name of [...this.devs.keys()]) {
@@ -107,7 +85,7 @@ export class DeviceInventory implements DeviceDirectory {
     }
     for (const name of names) {
       const before = this.devs.get(name);
-      const after = this.readSysfs(name, byId);
+      const after = this.sysfs.readSysfs(name, byId, this.knownDev);
       if (!after) continue;
       this.put(after);
       if (!before || before.size_bytes !== after.size_bytes || before.majmin !== after.majmin) {
@@ -147,7 +125,7 @@ export class DeviceInventory implements DeviceDirectory {
   refresh(name: string): BlockDevice | undefined {
     this.ensure();
     if (this.offline) return this.devs.get(name);
-    const dev = this.readSysfs(name, this.readById());
+    const dev = this.sysfs.readSysfs(name, this.sysfs.readById(), this.knownDev);
     if (dev) this.put(dev);
     return dev;
   }
@@ -169,8 +147,8 @@ export class DeviceInventory implements DeviceDirectory {
         if (old !== name) this.drop(old);
       }
       // Only this device's sysfs entry: its by-id links come from udevd's DEVLINKS (no by-id rescan).
-      after = this.hasSysfs && this.exists(`${this.sysRoot}/class/block/${name}`) ? this.readSysfs(name, new Map()) : undefined;
-      after ??= this.fromUevent(name, rec, before);
+      after = this.hasSysfs && this.sysfs.exists(`${this.sysRoot}/class/block/${name}`) ? this.sysfs.readSysfs(name, new Map(), this.knownDev) : undefined;
+      after ??= this.sysfs.fromUevent(name, rec, before);
       // udevd's copy knows what sysfs does not: by-id links, serial, WWN.
       if (rec.origin === "udev") mergeUdevProps(after, p);
       this.put(after);
@@ -179,30 +157,6 @@ export class DeviceInventory implements DeviceDirectory {
     const res = { name, before, after };
     for (const fn of this.listeners) fn(res);
     return res;
-  }
-
-  /** A device from uevent properties only (replay, or sysfs already gone). */
-  private fromUevent(name: string, rec: UeventRecord, before: BlockDevice | undefined): BlockDevice {
-    const p = rec.props;
-    const parts = rec.devpath.split("/");
-    const devtype = p.DEVTYPE ?? before?.devtype ?? "disk";
-    const blockAt = parts.lastIndexOf("block");
-    const hctl = blockAt > 0 && SCSI_ADDR.test(parts[blockAt - 1]!) ? parts[blockAt - 1]! : "";
-    const dev: BlockDevice = before ? { ...before, origin: "uevent" } : {
-      name, majmin: "", dev_path: "", devtype, parent: "", size_bytes: -1, wwid: "", serial: "", model: "",
-      dm_name: "", dm_uuid: "", md_uuid: "", scsi_address: "", by_id: [], holders: [], slaves: [], partitions: [],
-      origin: "uevent",
-    };
-    if (p.MAJOR && p.MINOR) dev.majmin = `${p.MAJOR}:${p.MINOR}`;
-    dev.devtype = devtype;
-    if (p.DEVNAME) dev.dev_path = p.DEVNAME.startsWith("/") ? p.DEVNAME : `${this.devRoot}/${p.DEVNAME}`;
-    if (devtype === "partition") dev.parent = parts[parts.length - 2] ?? "";
-    if (hctl) dev.scsi_address = hctl;
-    if (p.DM_NAME) dev.dm_name = p.DM_NAME;
-    if (p.DM_UUID) dev.dm_uuid = p.DM_UUID;
-    if (p.MD_UUID) dev.md_uuid = p.MD_UUID;
-    mergeUdevProps(dev, p);
-    return dev;
   }
 
   private put(dev: BlockDevice): void {
@@ -244,74 +198,7 @@ export class DeviceInventory implements DeviceDirectory {
   private refreshLinks(name: string): void {
     const dev = this.devs.get(name);
     if (!dev || dev.origin !== "sysfs") return;
-    dev.holders = this.ls(`${this.sysRoot}/class/block/${name}/holders`);
-  }
-
-  private readById(): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    const dir = `${this.devRoot}/disk/by-id`;
-    for (const link of this.ls(dir)) {
-      let target = "";
-      try {
-        target = basename(this.fs.readlinkSync(`${dir}/${link}`));
-      } catch {
-        continue;
-      }
-      const arr = out.get(target) ?? [];
-      arr.push(link);
-      out.set(target, arr);
-    }
-    return out;
-  }
-
-  private readSysfs(name: string, byId: Map<string, string[]>): BlockDevice | undefined {
-    if (!/^[\w.:+-]+$/.test(name)) return undefined;
-    const base = `${this.sysRoot}/class/block/${name}`;
-    const majmin = this.read(`${base}/dev`);
-    if (!majmin) return undefined;
-    const isPart = this.exists(`${base}/partition`);
-    let real = "";
-    try {
-      real = this.realpath(base);
-    } catch {
-      return undefined;
-    }
-    const diskBase = isPart ? dirname(real) : real;
-    const uevent = parseKv(this.read(`${base}/uevent`));
-    const hctlPath = (() => {
-      try {
-        return basename(this.realpath(`${diskBase}/device`));
-      } catch {
-        return "";
-      }
-    })();
-    const dev: BlockDevice = {
-      name,
-      majmin,
-      dev_path: this.exists(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
-      devtype: uevent.DEVTYPE ?? (isPart ? "partition" : "disk"),
-      parent: isPart ? basename(dirname(real)) : "",
-      size_bytes: Number(this.read(`${base}/size`) || 0) * 512,
-      wwid: "",
-      serial: this.read(`${diskBase}/serial`) || this.read(`${diskBase}/device/serial`),
-      model: this.read(`${diskBase}/device/model`),
-      dm_name: this.read(`${base}/dm/name`),
-      dm_uuid: this.read(`${base}/dm/uuid`),
-      md_uuid: this.read(`${base}/md/uuid`),
-      scsi_address: SCSI_ADDR.test(hctlPath) ? hctlPath : "",
-      by_id: (byId.get(name) ?? []).sort(),
-      holders: this.ls(`${base}/holders`),
-      slaves: this.ls(`${base}/slaves`),
-      partitions: isPart ? [] : this.ls(real).filter((e) => e.startsWith(name) && this.exists(`${real}/${e}/partition`)),
-      origin: "sysfs",
-    };
-    const before = this.devs.get(name);
-    if (before?.by_id.length && !dev.by_id.length) dev.by_id = before.by_id; // learnt from udevd
-    // A partition's id is its disk's, with -partN (as udev's by-id links do).
-    const idSource = isPart ? { ...dev, by_id: byId.get(dev.parent) ?? this.devs.get(dev.parent)?.by_id ?? [] } : dev;
-    dev.wwid = pickWwid(idSource, this.read(`${diskBase}/wwid`) || this.read(`${diskBase}/device/wwid`));
-    if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${this.read(`${base}/partition`)}`;
-    return dev;
+    dev.holders = this.sysfs.ls(`${this.sysRoot}/class/block/${name}/holders`);
   }
 
   // ---- lookups: memory only ----

@@ -9,3 +9,16 @@ export function formatEventLine(e: StorageEvent, color = false): string {
   const rep = typeof e.extension["repeat"] === "number" ? ` (x${e.extension["repeat"]})` : "";
   return `${e.time} ${e.hostname} ${sev} ${e.system}/${e.event_type}${dev}: ${e.msg}${rep}`;
 }
+
+/** 1536 -> "1.5 KiB"; negative: "unknown size". */
+export function formatBytes(n: number): string {
+  if (n < 0) return "unknown size";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}

@@ -1,11 +1,11 @@
-import type { Services } from "../plugin-api.ts";
+import type { ServiceKey, Services } from "../plugin-api.ts";
 
 export class ServiceMap implements Services {
   private map = new Map<string, unknown>();
-  provide<T>(key: string, value: T): void {
-    this.map.set(key, value);
+  provide<T>(key: ServiceKey<T>, value: T | undefined): void {
+    this.map.set(key.name, value);
   }
-  get<T>(key: string): T | undefined {
-    return this.map.get(key) as T | undefined;
+  get<T>(key: ServiceKey<T>): T | undefined {
+    return this.map.get(key.name) as T | undefined;
   }
 }

@@ -11,8 +11,8 @@ import { nowUs } from "../event.ts";
 import { FollowHub } from "../control/follow.ts";
 import { HttpError, errorResponse } from "../control/http.ts";
 import { parseEventParams, readRoutes } from "../control/read-routes.ts";
-import { promoterRoutes } from "../promoter/http.ts";
-import { STORE_SERVICE, type EventFilter, type EventStoreService } from "../store/query.ts";
+import { routesFor } from "../plugin-api.ts";
+import { STORE_SERVICE, type EventFilter, type EventStoreService } from "../store-api.ts";
 import { EventCounts, renderMetrics } from "./metrics.ts";
 import { AccessPolicy, SECURITY_HEADERS } from "./security.ts";
 import { parseListen } from "./address.ts";
@@ -60,8 +60,7 @@ export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, lo
   const unsubscribe = handle.subscribe((e) => counts.observe(e));
   const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 30_000 });
   const read = readRoutes(handle, hub, () => ({ listener: { ...policy.counters, ws_clients: clients.size, ws_dropped: dropped } }));
-  const promoter = promoterRoutes(handle);
-  const store = () => handle.services.get<EventStoreService>(STORE_SERVICE);
+  const store = () => handle.services.get(STORE_SERVICE);
   const clients = new Set<ServerWebSocket<WsData>>();
   let dropped = 0;
 
@@ -109,8 +108,8 @@ export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, lo
     }
     const answer = read(req, url, path);
     if (answer) return answer;
-    if (path === "/v1/promoter" || path.startsWith("/v1/promoter/")) {
-      const p = promoter(req);
+    for (const r of routesFor(handle.plugins(), path)) {
+      const p = r.handle(req, handle.services);
       if (p) return p;
     }
     throw new HttpError(404, "not_found", `no route ${path}`);

@@ -1,4 +1,5 @@
 // monitor, query, status and reload as functions against a real control server on a real socket.
+import { STORE_SERVICE } from "../../src/store-api.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { queryCommand } from "../../src/cli/query.ts";
 import { statusCommand } from "../../src/cli/status.ts";
 import { reloadCommand } from "../../src/cli/reload.ts";
 import { nowUs, type StorageEvent } from "../../src/event.ts";
-import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { FakeDaemon, makeEvent, quietLog } from "../helpers/fake-daemon.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;
@@ -201,7 +202,7 @@ describe("storeventd query", () => {
     let c = io();
     expect(await queryCommand(["--socket", sock], c.io)).toBe(0);
     expect(c.out).toBe("-- no events --\n");
-    daemon.services.provide("store", undefined);
+    daemon.services.provide(STORE_SERVICE, undefined);
     c = io();
     expect(await queryCommand(["--socket", sock], c.io)).toBe(1);
     expect(c.err).toMatch(/^storeventd query: GET \/v1\/events: no store receiver is running.*\(503 no_store\)\n$/);

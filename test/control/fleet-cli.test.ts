@@ -7,7 +7,7 @@ import { monitorCommand } from "../../src/cli/monitor.ts";
 import { queryCommand } from "../../src/cli/query.ts";
 import { statusCommand } from "../../src/cli/status.ts";
 import { FLEET_SERVICE, type FleetHost, type FleetResource, type FleetService } from "../../src/fleet-api.ts";
-import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { FakeDaemon, makeEvent, quietLog } from "../helpers/fake-daemon.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;

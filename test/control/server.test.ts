@@ -1,4 +1,6 @@
 // The control API on a real unix socket with real HTTP, in front of a fake daemon handle.
+import { STORE_SERVICE } from "../../src/store-api.ts";
+import { PROMOTER_SERVICE, type PromoterControl } from "../../plugins/receiver/promoter/controller.ts";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -6,9 +8,9 @@ import { join } from "node:path";
 import { startControlServer, type ControlServer } from "../../src/control/server.ts";
 import { ControlClient, ControlError } from "../../src/control/client.ts";
 import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
-import { FakeDaemon, makeEvent, quietLog } from "./fake-daemon.ts";
+import { FakeDaemon, makeEvent, quietLog } from "../helpers/fake-daemon.ts";
 import { startCrowd } from "./crowd.ts";
-import { INVENTORY_SERVICE } from "../../src/devices/index.ts";
+import { INVENTORY_SERVICE, type DeviceInventory } from "../../src/devices/index.ts";
 
 let daemon: FakeDaemon;
 let server: ControlServer | undefined;
@@ -181,7 +183,7 @@ describe("control API routes", () => {
   });
 
   test("GET /v1/events without a store is 503 no_store; unknown routes 404; wrong methods 405", async () => {
-    daemon.services.provide("store", undefined);
+    daemon.services.provide(STORE_SERVICE, undefined);
     await start();
     const get = (path: string, method = "GET") => fetch(`http://localhost${path}`, { unix: sock, method } as RequestInit);
     let res = await get("/v1/events");
@@ -218,7 +220,7 @@ describe("control API routes", () => {
       get: (n: string) => (n === "sdz" ? { name: "sdz", size_bytes: 1 } : undefined),
       resolve: (q: string) => (q === "8:400" ? "sdz" : q),
       ownersOf: () => [{ dev_name: "dm-9", dev_wwid: "mpathz" }],
-    });
+    } as unknown as DeviceInventory);
     expect(await c.devices()).toEqual([{ name: "sdz", size_bytes: 1 }]);
     expect(await c.device("8:400")).toEqual({ name: "sdz", size_bytes: 1, owners: [{ dev_name: "dm-9", dev_wwid: "mpathz" }], mounts: [] });
   });
@@ -234,7 +236,7 @@ describe("control API routes", () => {
     expect((await c.deviceEvents("/dev/sdq", 5)).map((e) => e.msg)).toEqual(["q25", "q26", "q27", "q28", "q29"]);
     expect((await c.deviceEvents("sdq")).length).toBe(20);
     expect(await c.deviceEvents("sdz")).toEqual([]);
-    daemon.services.provide("store", undefined);
+    daemon.services.provide(STORE_SERVICE, undefined);
     expect(await c.deviceEvents("sdq")).toEqual([]);
   });
 
@@ -244,12 +246,12 @@ describe("control API routes", () => {
     expect(none.status).toBe(503);
     expect(await none.json()).toMatchObject({ error: "no_promoter" });
     const calls: string[] = [];
-    daemon.services.provide("promoter", {
+    daemon.services.provide(PROMOTER_SERVICE, {
       status: async (res?: string) => [{ name: res ?? "r0", state: "running" }],
       evict: async (res: string, to?: string) => (calls.push(`evict ${res} ${to}`), { ok: true, message: `evicted ${res}` }),
       disable: async () => ({ ok: true, message: "" }), enable: async () => ({ ok: true, message: "" }),
       maintenance: async () => ({ ok: true, message: "" }),
-    });
+    } as unknown as PromoterControl);
     expect(await c.get("/v1/promoter/r7")).toEqual({ ok: true, resources: [{ name: "r7", state: "running" }] });
     const ev = await fetch("http://localhost/v1/promoter/r0/evict?to=node-b", { method: "POST", unix: sock } as RequestInit);
     expect(await ev.json()).toEqual({ ok: true, message: "evicted r0" });
@@ -345,7 +347,7 @@ describe("follow stream", () => {
     const got: StorageEvent[] = [];
     for (let i = 0; i < 10; i++) got.push((await it.next()).value!);
     daemon.store!.close();
-    daemon.services.provide("store", undefined);
+    daemon.services.provide(STORE_SERVICE, undefined);
     const live = makeEvent({ msg: "after the store went away" });
     daemon.emit(live);
     for (;;) {

@@ -8,7 +8,7 @@ import {
 } from "../../src/drbd/events2.ts";
 import { nativeAddon } from "../../src/native.ts";
 import type { Events2Record } from "../../src/records.ts";
-import { initialDump, makeResource, statisticsRound } from "./cluster.ts";
+import { initialDump, makeResource, statisticsRound } from "../helpers/drbd-cluster.ts";
 import { need } from "../helpers/need.ts";
 
 const streams = join(import.meta.dir, "streams");

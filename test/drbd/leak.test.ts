@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { statisticsRound } from "./cluster.ts";
+import { statisticsRound } from "../helpers/drbd-cluster.ts";
 import { cluster, stream } from "../../bench/drbd-stream.ts";
 
 const BOUND_MIB = 24;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import {
   type SimResource, connectionLine, destroyLines, deviceLine, initialDump, makeResource, pathLine, peerDeviceLine,
   resourceDump, resourceLine, statisticsRound,
-} from "./cluster.ts";
+} from "../helpers/drbd-cluster.ts";
 
 const dir = join(import.meta.dir, "streams");
 mkdirSync(dir, { recursive: true });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { decodeEvents2Text, restartMarker } from "../../src/drbd/events2.ts";
 import { type DrbdUpdate, DrbdModel } from "../../src/drbd/model.ts";
 import type { EventDraft } from "../../src/event.ts";
-import { deviceLine, initialDump, makeResource, resourceDump, statisticsRound } from "./cluster.ts";
+import { deviceLine, initialDump, makeResource, resourceDump, statisticsRound } from "../helpers/drbd-cluster.ts";
 
 const streams = join(import.meta.dir, "streams");
 

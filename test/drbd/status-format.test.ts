@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEvents2Text } from "../../src/drbd/events2.ts";
 import { DrbdModel } from "../../src/drbd/model.ts";
-import { initialDump, makeResource } from "./cluster.ts";
+import { initialDump, makeResource } from "../helpers/drbd-cluster.ts";
 
 const streams = join(import.meta.dir, "streams");
 

@@ -1,12 +1,13 @@
-// `storeventd promoter ...` against a real HTTP server on a unix socket serving promoterRoutes(),
+// `storeventd promoter ...` against a real HTTP server on a unix socket serving promoterRoute,
 // backed by a simulated three-node cluster (the node answering is alpha).
+import { PROMOTER_SERVICE } from "../../plugins/receiver/promoter/controller.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promoterCommand } from "../../src/cli/promoter.ts";
-import { promoterRoutes } from "../../src/promoter/http.ts";
-import { PromoterHub } from "../../src/promoter/controller.ts";
+import { promoterCommand } from "../../plugins/receiver/promoter/cli.ts";
+import { promoterRoute } from "../../plugins/receiver/promoter/http.ts";
+import { PromoterHub } from "../../plugins/receiver/promoter/controller.ts";
 import { ServiceMap } from "../../src/util/services.ts";
 import { SimHarness } from "./harness.ts";
 import { SimCluster } from "./sim.ts";
@@ -18,8 +19,7 @@ let servers: ReturnType<typeof Bun.serve>[] = [];
 let h: SimHarness;
 
 function serve(path: string, services: ServiceMap) {
-  const routes = promoterRoutes({ services });
-  const s = Bun.serve({ unix: path, fetch: (req) => routes(req) ?? new Response("not found\n", { status: 404 }) });
+  const s = Bun.serve({ unix: path, fetch: (req) => promoterRoute.handle(req, services) ?? new Response("not found\n", { status: 404 }) });
   servers.push(s);
 }
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const services = new ServiceMap();
   const hub = new PromoterHub();
   hub.add(h.node("alpha").controller!);
-  services.provide("promoter", hub);
+  services.provide(PROMOTER_SERVICE, hub);
   serve(sock, services);
   serve(emptySock, new ServiceMap());
 });
@@ -127,6 +127,6 @@ describe("storeventd promoter", () => {
     expect(await bad.json()).toEqual({ error: "not_found", detail: `unknown action "explode"; one of evict, disable, enable, maintenance` });
     expect(get.headers.get("allow")).toBe("POST");
     const other = await fetch("http://localhost/v1/status", { unix: sock } as RequestInit);
-    expect(await other.text()).toBe("not found\n"); // not ours: promoterRoutes() falls through
+    expect(await other.text()).toBe("not found\n"); // not ours: promoterRoute falls through
   });
 });

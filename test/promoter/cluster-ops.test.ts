@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drbdConfig } from "./cluster/file-sim.ts";
 import { clusterName, PromoterCluster, type Run } from "./cluster-harness.ts";
-import type { ResourceReport } from "../../src/promoter/controller.ts";
+import type { ResourceReport } from "../../plugins/receiver/promoter/controller.ts";
 
 const NODES = ["n1", "n2", "n3"];
 const cluster = new PromoterCluster(clusterName("po"), NODES, ["r0"]);

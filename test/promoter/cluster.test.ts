@@ -13,8 +13,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { drbdConfig, type FileSim } from "./cluster/file-sim.ts";
-import { PromoterSchema, resolveResource } from "../../src/promoter/config.ts";
-import { exec, SystemdRunner } from "../../src/promoter/runner.ts";
+import { PromoterSchema, resolveResource } from "../../plugins/receiver/promoter/config.ts";
+import { exec, SystemdRunner } from "../../plugins/receiver/promoter/runner.ts";
 import { clusterName, PromoterCluster, sh } from "./cluster-harness.ts";
 
 const CLUSTER = clusterName("pm");

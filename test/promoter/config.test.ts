@@ -6,7 +6,7 @@ import plugins from "../../plugins/all.ts";
 import { Registry } from "../../src/registry.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/config/issues.ts";
-import { PromoterSchema, resolveResource } from "../../src/promoter/config.ts";
+import { PromoterSchema, resolveResource } from "../../plugins/receiver/promoter/config.ts";
 
 const registry = new Registry(plugins);
 

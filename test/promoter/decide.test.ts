@@ -4,8 +4,8 @@ import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { DrbdModel, type DrbdResource, type DrbdUpdate } from "../../src/drbd/model.ts";
 import { tokenizeEvents2Line } from "../../src/drbd/events2.ts";
-import { PromoterSchema, resolveResource, type ResolvedResource } from "../../src/promoter/config.ts";
-import { checkDrbdOptions, decide, preferredRank, primaryOn, sleepBeforePromote } from "../../src/promoter/decide.ts";
+import { PromoterSchema, resolveResource, type ResolvedResource } from "../../plugins/receiver/promoter/config.ts";
+import { checkDrbdOptions, decide, preferredRank, primaryOn, sleepBeforePromote } from "../../plugins/receiver/promoter/decide.ts";
 import { showJson } from "./cluster/file-sim.ts";
 import { SimCluster } from "./sim.ts";
 

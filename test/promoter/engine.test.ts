@@ -6,8 +6,8 @@ import * as v from "valibot";
 import { DrbdModel } from "../../src/drbd/model.ts";
 import { tokenizeEvents2Line } from "../../src/drbd/events2.ts";
 import type { EventDraft, Logger } from "../../src/plugin-api.ts";
-import { PromoterSchema } from "../../src/promoter/config.ts";
-import { PromoterController, PromoterHub } from "../../src/promoter/controller.ts";
+import { PromoterSchema } from "../../plugins/receiver/promoter/config.ts";
+import { PromoterController, PromoterHub } from "../../plugins/receiver/promoter/controller.ts";
 import { FakeClock, SimHarness, SimRunner, settle } from "./harness.ts";
 import { SimCluster } from "./sim.ts";
 

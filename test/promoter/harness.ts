@@ -6,9 +6,9 @@ import * as v from "valibot";
 import { DrbdModel } from "../../src/drbd/model.ts";
 import { tokenizeEvents2Line } from "../../src/drbd/events2.ts";
 import type { EventDraft, Logger } from "../../src/plugin-api.ts";
-import { PromoterSchema, type ResolvedResource } from "../../src/promoter/config.ts";
-import { PromoterController } from "../../src/promoter/controller.ts";
-import type { Clock, Runner } from "../../src/promoter/engine.ts";
+import { PromoterSchema, type ResolvedResource } from "../../plugins/receiver/promoter/config.ts";
+import { PromoterController } from "../../plugins/receiver/promoter/controller.ts";
+import type { Clock, Runner } from "../../plugins/receiver/promoter/engine.ts";
 import type { SimCluster } from "./sim.ts";
 
 interface Timer {

@@ -1,6 +1,6 @@
 // A DRBD cluster simulator for promoter tests: one replicated resource over N nodes, the state DRBD
 // would have on each, and what each node's `drbdsetup events2` prints when it changes (lines from
-// test/drbd/cluster.ts, byte for byte as drbd-utils prints them). Rules, as DRBD 9 with
+// test/helpers/drbd-cluster.ts, byte for byte as drbd-utils prints them). Rules, as DRBD 9 with
 // `quorum majority` and `auto-promote no`:
 // - reachability: a node is up and no link cut between the two;
 // - quorum: a majority of all nodes reachable (self included) and a local UpToDate disk among them;
@@ -12,7 +12,7 @@
 // isolated and another node promoted, as on-suspended-primary-outdated = force-secondary does).
 import {
   connectionLine, deviceLine, peerDeviceLine, resourceLine, type SimConnection, type SimResource,
-} from "../drbd/cluster.ts";
+} from "../helpers/drbd-cluster.ts";
 
 export type LineSink = (line: string) => void;
 

@@ -5,9 +5,9 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import * as v from "valibot";
-import { PromoterSchema, resolveResource, type ResolvedResource } from "../../src/promoter/config.ts";
-import { escapeEnv, escapeName, parseStartEntry, splitWords } from "../../src/promoter/ocf.ts";
-import { generateUnits, removeUnits, startUnits, writeUnits } from "../../src/promoter/units.ts";
+import { PromoterSchema, resolveResource, type ResolvedResource } from "../../plugins/receiver/promoter/config.ts";
+import { escapeEnv, escapeName, parseStartEntry, splitWords } from "../../src/systemd/ocf.ts";
+import { generateUnits, removeUnits, startUnits, writeUnits } from "../../plugins/receiver/promoter/units.ts";
 
 const OPTS = { serviceName: "storeventd.service", shimPath: "/usr/lib/drbd/scripts/drbd-service-shim.sh" };
 

@@ -2,7 +2,7 @@
 // several records (exception line, description, SError, failed command, cmd/res taskfiles,
 // status/error bits) held per port and emitted as one ATA_EXCEPTION.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KPattern } from "../../../src/util/kpattern.ts";
+import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 // ata_link_printk/ata_dev_printk prefix: "ata%u: " (host link), "ata%u.%02u: " (device or PMP link).
 const PFX = String.raw`^(?<link>ata(?<port>\d{1,4})(?:\.(?<sub>\d{2}))?): `;

@@ -1,7 +1,7 @@
 // Parser plugin "ata": ATA_LINK_DOWN, ATA_LINK_UP, ATA_EXCEPTION, ATA_DEVICE_DISABLED.
 import * as v from "valibot";
 import { definePlugin, Duration } from "../../../src/plugin-api.ts";
-import { kmsgParser } from "../../../src/util/kpattern.ts";
+import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { AtaParser } from "./ata.ts";
 import { EVENTS } from "./events.ts";

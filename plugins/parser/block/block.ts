@@ -2,7 +2,7 @@
 // forms), buffer-head I/O errors, and the disk write cache mode sd reports when it first sees or
 // changes it.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, hexNum, lineParser, type KPattern, type KmsgParserState } from "../../../src/plugin-kit/kernel.ts";
 
 /** blk_errors[] names of block/blk-core.c (4.18 .. 6.x), as printed before " error, dev". */
 const STATUS = [

@@ -2,13 +2,13 @@
 // would, come out as ONE storage event with the kernel record's time and both records in raw.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { Pipeline } from "../../../src/pipeline.ts";
-import { Registry } from "../../../src/registry.ts";
-import { RootLog } from "../../../src/util/log.ts";
-import { ServiceMap } from "../../../src/util/services.ts";
-import { createDeviceDirectory } from "../../../src/devices/index.ts";
-import { loadConfig } from "../../../src/config/load.ts";
-import { formatTime, type StorageEvent } from "../../../src/event.ts";
+import { Pipeline } from "../../../src/plugin-kit/testing.ts";
+import { Registry } from "../../../src/plugin-kit/testing.ts";
+import { RootLog } from "../../../src/plugin-kit/testing.ts";
+import { ServiceMap } from "../../../src/plugin-kit/testing.ts";
+import { createDeviceDirectory } from "../../../src/plugin-kit/devices.ts";
+import { loadConfig } from "../../../src/plugin-kit/testing.ts";
+import { formatTime, type StorageEvent } from "../../../src/plugin-kit/event.ts";
 import type { AnyPluginDef } from "../../../src/plugin-api.ts";
 import dm from "./index.ts";
 import { loadCases } from "../../../test/helpers/parser-fixtures.ts";

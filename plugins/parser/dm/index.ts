@@ -2,8 +2,8 @@
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
 import { definePlugin, Duration, type EventDraft, type JournalRecord, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/util/kpattern.ts";
-import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
+import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
+import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kernel.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
 import sample from "./sample.toml" with { type: "text" };

@@ -3,7 +3,7 @@
 // report of the same path (dm-mpath "Failing path 8:16." / PATH_FAILED uevent) as one event carrying
 // extension.remaining_paths; map added/removed and queueing changes are events of their own.
 import type { EventDraft, JournalRecord } from "../../../src/plugin-api.ts";
-import { decNum } from "../../../src/util/kpattern.ts";
+import { decNum } from "../../../src/plugin-kit/kernel.ts";
 
 type Emit = (d: EventDraft) => void;
 type PathAction = "fail" | "reinstate";

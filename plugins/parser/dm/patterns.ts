@@ -2,7 +2,7 @@
 // DMWARN/DMERR/DMINFO print "device-mapper: <DM_MSG_PREFIX>: <fmt>" (include/linux/device-mapper.h).
 // dm_device_name() / dm_table_device_name() is the map's "major:minor" (e.g. 253:3).
 // Fixture lines: testdata/*/input.kmsg, each beside a note naming its source file.
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 export type DmPatternId =
   | "mpath_fail"

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import plugin from "./index.ts";
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { openKmsgReader } from "../../../src/kmsg/reader.ts";
-import { KmsgStatus } from "../../../src/kmsg/record.ts";
-import { nativeAddon } from "../../../src/native.ts";
+import { openKmsgReader } from "../../../src/plugin-kit/readers.ts";
+import { KmsgStatus } from "../../../src/plugin-kit/kernel.ts";
+import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
 import { makeParser } from "../../../test/helpers/parser-fixtures.ts";
-import { createDeviceDirectory } from "../../../src/devices/index.ts";
+import { createDeviceDirectory } from "../../../src/plugin-kit/devices.ts";
 import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 const base = { ...rootAnd("/dev/loop-control", "/dev/kmsg"), "mkfs.ext4": tool("mkfs.ext4"), losetup: tool("losetup") };

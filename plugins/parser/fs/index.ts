@@ -2,8 +2,8 @@
 // aborts, corruption, mounts and unmounts, each with the fs type and mount point.
 import * as v from "valibot";
 import { definePlugin, Duration, type DeviceDirectory, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum, HeldReports, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
-import { invalidText, NO_GUARD } from "../../../src/util/ktext.ts";
+import { decNum, HeldReports, kernelMsg, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
+import { invalidText, NO_GUARD } from "../../../src/plugin-kit/kernel.ts";
 import { FS_PATTERN_BY_ID, fsTable, HEXDUMP, mayBeFs, type FsEventType, type FsPattern, type FsType } from "./patterns.ts";
 import { MountTable } from "./mountinfo.ts";
 import sample from "./sample.toml" with { type: "text" };

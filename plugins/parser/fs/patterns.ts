@@ -3,8 +3,8 @@
 // __ext4_msg), XFS "XFS (%s): " (fs/xfs/xfs_message.c), btrfs "BTRFS %s (device %s%s): " with
 // ": state X" (fs/btrfs/messages.c). %s is the superblock's s_id: the block device's kernel name.
 // Fixture lines: testdata/*/input.kmsg, each beside its source file ("captured on 6.18" = real).
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
-import type { Severity } from "../../../src/event.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
+import type { Severity } from "../../../src/plugin-kit/event.ts";
 
 export type FsType = "ext4" | "xfs" | "btrfs";
 export type FsEventType =

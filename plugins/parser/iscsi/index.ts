@@ -2,7 +2,7 @@
 // journal lines (iscsid.ts): connection errors joined with the kernel's, recoveries, login failures.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type RawRecord } from "../../../src/plugin-api.ts";
-import { kmsgParser } from "../../../src/util/kpattern.ts";
+import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { iscsiParser } from "./iscsi.ts";
 import { IscsidLines } from "./iscsid.ts";

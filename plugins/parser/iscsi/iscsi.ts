@@ -1,6 +1,6 @@
 // iSCSI initiator transport messages -> ISCSI_* events.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, lineParser, minSeq, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, lineParser, minSeq, type KPattern, type KmsgParserState } from "../../../src/plugin-kit/kernel.ts";
 
 // iscsi_cls_conn_printk / iscsi_cls_session_printk are dev_printk on the transport class device:
 // its driver string is empty, so the record starts with a space (" connection1:0: ...").

@@ -2,7 +2,7 @@
 // 2.1.8 (Debian 12, RHEL 9) and 2.1.11). A connection error that iscsid and the kernel both report
 // is one event: the first teller's goes out at once, the other's is counted as joined.
 import type { EventDraft, JournalRecord } from "../../../src/plugin-api.ts";
-import { decNum } from "../../../src/util/kpattern.ts";
+import { decNum } from "../../../src/plugin-kit/kernel.ts";
 
 type Emit = (d: EventDraft) => void;
 

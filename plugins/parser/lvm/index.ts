@@ -2,7 +2,7 @@
 // snapshot usage, full thin pools, invalid snapshots, RAID repairs, degraded mirrors.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type JournalRecord, type Parser, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum } from "../../../src/util/kpattern.ts";
+import { decNum } from "../../../src/plugin-kit/kernel.ts";
 import { LVM_TABLE, splitDmName } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";

@@ -1,6 +1,6 @@
 // dmeventd's lines (lvm2 daemons/dmeventd/plugins/*, same text in 2.03.16 (Debian 12), 2.03.2x
 // (RHEL 9) and 2.03.3x (Debian 13)); lvconvert --repair runs inside dmeventd and logs as it.
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 export type LvmPatternId =
   | "thin_usage" | "snapshot_usage" | "snapshot_invalid" | "raid_device_failed" | "raid_primary_failed"

@@ -1,8 +1,8 @@
 // md software RAID parser: member failures, degraded/started/stopped arrays, resync/recovery.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type KmsgRecord, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, type GuardContext } from "../../../src/util/kpattern.ts";
-import { invalidText, NO_GUARD, recordLines } from "../../../src/util/ktext.ts";
+import { decNum, kernelMsg, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
+import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kernel.ts";
 import { mayBeMd, mdTable } from "./patterns.ts";
 import { MdadmMonitor } from "./mdadm.ts";
 import sample from "./sample.toml" with { type: "text" };

@@ -1,7 +1,7 @@
 // Linux md (software RAID) kernel messages, built from the kernel's own format strings.
 // mdname() is the array's gendisk name (md0, md127, md_d0); dm-raid arrays print "mdX" and are
 // left to the dm parser. Fixture lines: testdata/*/input.kmsg, each beside its source file.
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 export type MdPatternId =
   "cannot_continue" | "disk_failure"

@@ -1,7 +1,7 @@
 // NVMe host driver messages -> NVME_* events: command timeouts and what the driver did about them,
 // controller resets, and controllers given up on.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, hexNum, minSeq, type KPattern, type KmsgParserState } from "../../../src/util/kpattern.ts";
+import { PatternTable, decNum, fromRecord, hexNum, minSeq, type KPattern, type KmsgParserState } from "../../../src/plugin-kit/kernel.ts";
 
 // dev_warn(ctrl->device, ...): the nvme class device "nvme%d"; the pci device ("nvme 0000:01:00.0: ") is not a controller name.
 const PFX = String.raw`^nvme (?<ctrl>nvme\d{1,5}): `;

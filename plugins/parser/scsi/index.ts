@@ -2,7 +2,7 @@
 // SCSI_CMD_FAILED, SCSI_DEVICE_OFFLINE, SCSI_DEVICE_ADDED, SCSI_DEVICE_REMOVED.
 import * as v from "valibot";
 import { definePlugin, Duration } from "../../../src/plugin-api.ts";
-import { kmsgParser } from "../../../src/util/kpattern.ts";
+import { kmsgParser } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { ScsiParser } from "./scsi.ts";
 import { EVENTS } from "./events.ts";

@@ -1,5 +1,5 @@
 // SCSI midlayer and sd message patterns, from the kernel's format strings (3.10 through 6.x).
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 import { SENSE_KEYS } from "./sense.ts";
 
 // dev_printk prefix of a scsi_device ("sd 2:0:0:1: ", "scsi 3:0:0:0: " before a driver binds), then

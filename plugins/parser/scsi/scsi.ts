@@ -2,7 +2,7 @@
 // several records (Result, Sense Key, Add. Sense, CDB); they are held per device+tag and become one
 // SCSI_SENSE (or SCSI_TIMEOUT / SCSI_CMD_FAILED when there is no sense data) event.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, decNum, hexNum, kmsgSeq } from "../../../src/util/kpattern.ts";
+import { HeldReports, decNum, hexNum, kmsgSeq } from "../../../src/plugin-kit/kernel.ts";
 import { ASC_RANGES, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
 import { SCSI_TABLE, scsiGate, type ScsiPatternId } from "./patterns.ts";
 

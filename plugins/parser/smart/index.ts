@@ -2,7 +2,7 @@
 // NVMe devices. dev_name comes from the device path; the core adds the WWID from the inventory.
 import * as v from "valibot";
 import { definePlugin, type EventDraft, type JournalRecord, type Parser, type RawRecord } from "../../../src/plugin-api.ts";
-import { decNum } from "../../../src/util/kpattern.ts";
+import { decNum } from "../../../src/plugin-kit/kernel.ts";
 import { SMART_TABLE, splitDevice, type SmartPatternId } from "./patterns.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";

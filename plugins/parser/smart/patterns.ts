@@ -1,7 +1,7 @@
 // smartd's syslog lines (smartmontools 7.3 smartmontools/smartd.cpp, 7.4 smartmontools/smartd.cpp,
 // 7.5 src/smartd.cpp): every line is "Device: <info_name>, <text>", info_name being the path plus
 // type suffixes ("/dev/sda [SAT]", "/dev/bus/0 [megaraid_disk_00] [SAT]", "/dev/nvme0").
-import { PatternTable, type KPattern } from "../../../src/util/kpattern.ts";
+import { PatternTable, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 export type SmartPatternId =
   | "self_check_failed" | "scsi_failure" | "nvme_critical" | "pending" | "offline_uncorrectable" | "attribute_changed"

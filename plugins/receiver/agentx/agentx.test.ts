@@ -2,14 +2,15 @@
 // when snmpd comes up after it, snmpwalk/snmpget/snmpbulkwalk show the model (a recorded events2
 // stream), a resource appearing and disappearing shows in the next walk, an snmpd restart is
 // survived, and close() takes the registration away at once.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import plugin from "./index.ts";
 import { Snmpd, freeUdpPort } from "./snmpd-harness.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import type { Receiver } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { freePort } from "../../../test/helpers/receiver.ts";
@@ -23,7 +24,7 @@ const cut = stream.findIndex((l) => l.startsWith("destroy path name:r1"));
 const dir = mkdtempSync(join(tmpdir(), "agentx14-snmpd-"));
 const model = new DrbdModel();
 const { ctx, rec } = makeContext({ instance: "agentx-test" });
-ctx.services.provide("drbd.model", model);
+ctx.services.provide(DRBD_MODEL_SERVICE, model);
 let snmpd: Snmpd;
 let inst: Receiver;
 const status = () => inst.status!() as { state: string; connects: number; sessions: number };

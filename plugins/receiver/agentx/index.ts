@@ -1,10 +1,11 @@
 // Receiver `agentx` (drbd-reactor's [[agentx]]): an AgentX subagent (RFC 2741) that serves the
 // DRBD model as drbd-reactor's LINBIT DRBD MIB (1.3.6.1.4.1.23302) through a master agent such as
 // net-snmp's snmpd. The MIB file ships as /usr/share/snmp/mibs/LINBIT-DRBD-MIB.txt.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import type { DrbdModel } from "../../../src/drbd/model.ts";
-import { parseHostPort } from "../../../src/util/endpoint.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
+import { parseHostPort } from "../../../src/plugin-kit/endpoint.ts";
 import { buildMib, LINBIT, MibView, parseDrbdadmVersion, type DrbdVersions } from "./mib.ts";
 import { PDU, type Pdu, VT } from "./pdu.ts";
 import { AgentxSession } from "./session.ts";
@@ -69,7 +70,7 @@ class AgentxReceiver {
     const inBurst = next && now - this.burstAt <= BURST_MS;
     if (next) this.burstAt = now;
     if (this.view && (inBurst || now - this.builtAt < this.cfg["cache-max"] * 1000)) return this.view;
-    const model = this.ctx.services.get<DrbdModel>("drbd.model");
+    const model = this.ctx.services.get(DRBD_MODEL_SERVICE);
     this.view = new MibView(buildMib(model ? model.resources() : [], this.version, this.cfg["peer-states"]));
     this.builtAt = now;
     this.builds++;
@@ -105,6 +106,8 @@ export { AgentxReceiver };
 export default definePlugin({
   kind: "receiver",
   name: "agentx",
+  reactorTable: "agentx",
+  needs: ["events2"],
   description: "drbd-reactor's AgentX subagent: the DRBD model as the LINBIT DRBD MIB through snmpd",
   schema,
   sample,

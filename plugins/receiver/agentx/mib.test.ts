@@ -1,5 +1,6 @@
 // The MIB builder and the RFC 2741 lookups, without sockets: sizes, peer-state counts, GetNext
 // bounds, GetBulk order, the cache-max rule, and the shipped MIB file agreeing with the code.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +8,8 @@ import { join } from "node:path";
 import { AgentxReceiver } from "./index.ts";
 import { buildMib, COLUMNS, MibView, parseDrbdadmVersion, sizeToSnmp } from "./mib.ts";
 import { PDU, VT, type Oid } from "./pdu.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 const T = [1, 3, 6, 1, 4, 1, 23302, 1, 2, 1];
@@ -100,7 +101,7 @@ describe("AgentxReceiver cache", () => {
     for (const [cacheMax, after] of [[60, "Secondary"], [0, "Primary"]] as const) {
       const m = model(upTo("exists -"));
       const { ctx } = makeContext();
-      ctx.services.provide("drbd.model", m);
+      ctx.services.provide(DRBD_MODEL_SERVICE, m);
       const r = new AgentxReceiver({ address: "localhost:705", "cache-max": cacheMax, "agent-timeout": 60, "peer-states": true }, ctx);
       expect(roleOf(r)).toBe("Secondary");
       const from = lines.indexOf("exists -");

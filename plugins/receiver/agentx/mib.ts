@@ -4,7 +4,7 @@
 // Layout, as drbd-reactor serves it (src/plugin/agentx.rs):
 //   .1.1.1 / .1.1.2       kernel module / drbd-utils version (strings, no .0 instance suffix)
 //   .1.2.1.COLUMN.MINOR   one row per DRBD device, indexed by its minor; COLUMNS below, from 1
-import type { DrbdResource } from "../../../src/drbd/model.ts";
+import type { DrbdResource } from "../../../src/plugin-kit/drbd.ts";
 import { compareOid, type Oid, type SearchRange, type VarBind, VT } from "./pdu.ts";
 
 export const LINBIT: Oid = [1, 3, 6, 1, 4, 1, 23302];

@@ -4,7 +4,7 @@
 import { lookup } from "node:dns/promises";
 import net from "node:net";
 import type { Logger } from "../../../src/plugin-api.ts";
-import { Backoff } from "../../../src/util/backoff.ts";
+import { Backoff } from "../../../src/plugin-kit/backoff.ts";
 import {
   AgentxError, CLOSE_REASON, decodeHeader, decodePdu, encodeClose, encodeOpen, encodePing, encodeRegister, encodeResponse, ERR,
   type Header, type Oid, PDU, type Pdu, PduFramer, type VarBind,

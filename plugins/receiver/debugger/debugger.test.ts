@@ -1,16 +1,17 @@
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import plugin from "./index.ts";
-import { decodeEvents2Text, tokenizeEvents2Line } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text, tokenizeEvents2Line } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 test("debugger logs every update of the model and every DRBD event, at debug level", async () => {
   const model = new DrbdModel();
   const { ctx, rec } = makeContext({ instance: "debugger[0]", plugin: "debugger" });
-  ctx.services.provide("drbd.model", model);
+  ctx.services.provide(DRBD_MODEL_SERVICE, model);
   const dbg = await plugin.create(v.parse(plugin.schema, { id: "legacy" }), ctx);
   await dbg.start?.();
   const text = readFileSync(join(import.meta.dir, "testdata/promote.events2"), "utf8");

@@ -3,8 +3,8 @@
 // with backoff, a bounded number of times.
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
-import { parseHostPort, readOptionFile } from "../../../src/util/endpoint.ts";
+import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { parseHostPort, readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
 import { buildMessage } from "./message.ts";
 import { SmtpError, sendMail, type SmtpOptions } from "./smtp.ts";
 import sample from "./sample.toml" with { type: "text" };

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as v from "valibot";
 import plugin, { schema } from "./index.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
-import type { StorageEvent } from "../../../src/event.ts";
+import type { StorageEvent } from "../../../src/plugin-kit/event.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "storeventd-file-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,8 +4,8 @@ import net from "node:net";
 import tls from "node:tls";
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { Backoff, sleep } from "../../../src/util/backoff.ts";
-import { parseHostPort, readOptionFile } from "../../../src/util/endpoint.ts";
+import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { parseHostPort, readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
 import { CHANNEL_RE, NICK_RE, TokenBucket, eventLine } from "./line.ts";
 import sample from "./sample.toml" with { type: "text" };
 

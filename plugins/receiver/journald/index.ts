@@ -2,7 +2,7 @@
 // through the addon), large entries through a sealed memfd passed with SCM_RIGHTS.
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
 import { PRIORITY, encodeFields, eventFields } from "./encode.ts";
 import sample from "./sample.toml" with { type: "text" };
 

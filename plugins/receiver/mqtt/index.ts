@@ -7,8 +7,8 @@
 import * as v from "valibot";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { readOptionFile } from "../../../src/util/endpoint.ts";
-import { sleep } from "../../../src/util/backoff.ts";
+import { readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
+import { sleep } from "../../../src/plugin-kit/backoff.ts";
 import { MqttBuffer } from "./buffer.ts";
 import sample from "./sample.toml" with { type: "text" };
 

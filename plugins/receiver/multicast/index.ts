@@ -5,7 +5,7 @@ import { isIPv4 } from "node:net";
 import { networkInterfaces } from "node:os";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { parseGroup, type MulticastGroup } from "../../../src/util/multicast-group.ts";
+import { parseGroup, type MulticastGroup } from "../../../src/plugin-kit/multicast.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 // The largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP).

@@ -2,8 +2,8 @@
 // inside a network namespace the test creates (IPv4 on lo, IPv6 on a veth pair).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { parseGroup } from "../../../src/util/multicast-group.ts";
-import { subscribe } from "../../../src/multicast/subscribe.ts";
+import { parseGroup } from "../../../src/plugin-kit/multicast.ts";
+import { subscribe } from "../../../src/plugin-kit/multicast.ts";
 import { checkSampleAndReadme, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { encodeDatagram, resolveInterface } from "./index.ts";
 import { need, rootAnd, tool } from "../../../test/helpers/need.ts";

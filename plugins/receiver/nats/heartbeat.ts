@@ -2,22 +2,15 @@
 // uptime, senders, drops, DRBD resources and what a promoter manages here.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ReceiverContext } from "../../../src/plugin-api.ts";
-import type { DaemonStatus } from "../../../src/daemon-api.ts";
-import { DAEMON_STATUS_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/fleet-api.ts";
-import { subjectToken } from "../../../src/util/nats-options.ts";
-
-interface StatusJsonSource {
-  toStatusJson(): unknown[];
-}
-interface PromoterSource {
-  status(): Promise<{ resource: string }[]>;
-}
+import { DAEMON_STATUS_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/plugin-kit/fleet.ts";
+import { DRBD_MODEL_SERVICE, PROMOTER_SERVICE } from "../../../src/plugin-kit/services.ts";
+import { subjectToken } from "../../../src/plugin-kit/nats.ts";
 
 /** Builds one heartbeat from the services the daemon provides (each may be missing). */
 export async function buildHeartbeat(ctx: ReceiverContext, intervalMs: number): Promise<Heartbeat> {
-  const st = ctx.services.get<() => DaemonStatus>(DAEMON_STATUS_SERVICE)?.();
-  const model = ctx.services.get<StatusJsonSource>("drbd.model");
-  const promoter = ctx.services.get<PromoterSource>("promoter");
+  const st = ctx.services.get(DAEMON_STATUS_SERVICE)?.();
+  const model = ctx.services.get(DRBD_MODEL_SERVICE);
+  const promoter = ctx.services.get(PROMOTER_SERVICE);
   const drops = (st?.counters["receiver_dropped"] ?? 0);
   return {
     hostname: ctx.hostname,
@@ -28,7 +21,7 @@ export async function buildHeartbeat(ctx: ReceiverContext, intervalMs: number): 
     senders: (st?.instances ?? []).filter((i) => i.kind === "sender").map((i) => ({ name: i.name, plugin: i.plugin, counters: i.counters })),
     drops,
     drbd: (model?.toStatusJson() ?? []) as Heartbeat["drbd"],
-    promoter: promoter ? await promoter.status().catch(() => []) : [],
+    promoter: (promoter ? await promoter.status().catch(() => []) : []) as unknown as Heartbeat["promoter"],
   };
 }
 

@@ -5,8 +5,8 @@ import * as v from "valibot";
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { Backoff, backoffDelay, sleep } from "../../../src/util/backoff.ts";
-import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, subjectToken } from "../../../src/util/nats-options.ts";
+import { Backoff, backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, subjectToken } from "../../../src/plugin-kit/nats.ts";
 import { Heartbeater } from "./heartbeat.ts";
 import sample from "./sample.toml" with { type: "text" };
 

@@ -9,7 +9,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { checkSampleAndReadme, freePort, until, waitForPort, makeEvent, receiverContext, schemaErrors } from "../../../test/helpers/receiver.ts";
 import plugin, { NatsReceiver, subjectOf } from "./index.ts";
-import { DAEMON_STATUS_SERVICE } from "../../../src/fleet-api.ts";
+import { DAEMON_STATUS_SERVICE, type DaemonStatus } from "../../../src/plugin-kit/fleet.ts";
+import { DRBD_MODEL_SERVICE, PROMOTER_SERVICE, type PromoterControl } from "../../../src/plugin-kit/services.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
 import { need } from "../../../test/helpers/need.ts";
 
@@ -245,9 +247,9 @@ describe("nats receiver against a real nats-server", () => {
     ctx.services.provide(DAEMON_STATUS_SERVICE, () => ({
       version: "9.8.7", uptime_s: 42, counters: { receiver_dropped: 5 },
       instances: [{ name: "kmsg", kind: "sender", plugin: "kmsg", counters: { records: 10 } }, { name: "bus", kind: "receiver", plugin: "nats", counters: {} }],
-    }));
-    ctx.services.provide("drbd.model", { toStatusJson: () => [{ name: "r0", role: "Primary", devices: [{ volume: 0, "disk-state": "UpToDate" }] }] });
-    ctx.services.provide("promoter", { status: async () => [{ resource: "r0", state: "started" }] });
+    }) as unknown as DaemonStatus);
+    ctx.services.provide(DRBD_MODEL_SERVICE, { toStatusJson: () => [{ name: "r0", role: "Primary", devices: [{ volume: 0, "disk-state": "UpToDate" }] }] } as unknown as DrbdModel);
+    ctx.services.provide(PROMOTER_SERVICE, { status: async () => [{ resource: "r0", state: "started" }] } as unknown as PromoterControl);
     const r = (await plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${s.port}`], heartbeat: "200ms" }), ctx)) as NatsReceiver;
     await Bun.sleep(400);
     expect(rec.counts.get("connects")).toBeUndefined(); // inert until start()

@@ -1,9 +1,10 @@
 // Receiver `prometheus` (drbd-reactor's [[prometheus]]): serves the DRBD model as drbd-reactor's
 // metrics on `address` (default ":9942", all interfaces, the port registered for this exporter),
 // plus counters of the DRBD events it received. Any path answers, as drbd-reactor's does.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import type { DrbdModel } from "../../../src/drbd/model.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { parseDrbdVersions, renderMetrics } from "./metrics.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -41,7 +42,7 @@ class PrometheusReceiver {
   start(): void {
     const { cfg, ctx } = this;
     const { hostname, port } = parseAddress(cfg.address)!;
-    const model = () => ctx.services.get<DrbdModel>("drbd.model");
+    const model = () => ctx.services.get(DRBD_MODEL_SERVICE);
     const serve = (host: string) => Bun.serve({
       hostname: host, port,
       fetch: (req) => {
@@ -98,6 +99,8 @@ class PrometheusReceiver {
 export default definePlugin({
   kind: "receiver",
   name: "prometheus",
+  reactorTable: "prometheus",
+  needs: ["events2"],
   description: "drbd-reactor's Prometheus exporter: DRBD metrics (same names and labels) and DRBD event counters",
   schema,
   sample,

@@ -6,7 +6,7 @@
 // TYPE as the exposition format documents.
 import {
   CONNECTION_STATES, DISK_STATES, type DrbdModel, ROLES,
-} from "../../../src/drbd/model.ts";
+} from "../../../src/plugin-kit/drbd.ts";
 
 type Labels = Record<string, string | number>;
 

@@ -1,5 +1,6 @@
 // prometheus: drbd-reactor's metric names and labels from the model after a recorded stream,
 // `promtool check metrics` on the output, and a real Prometheus server (Debian's) scraping it.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,8 +8,8 @@ import { join } from "node:path";
 import * as v from "valibot";
 import plugin, { parseAddress } from "./index.ts";
 import { parseDrbdVersions, renderMetrics } from "./metrics.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import type { EventDraft, StorageEvent } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
@@ -113,7 +114,7 @@ describe("prometheus receiver scraped by a real Prometheus", () => {
   test("prometheus scrapes /metrics and its API returns the DRBD series", async () => {
     const { m, events } = model();
     const { ctx } = makeContext({ instance: "prometheus[0]", plugin: "prometheus" });
-    ctx.services.provide("drbd.model", m);
+    ctx.services.provide(DRBD_MODEL_SERVICE, m);
     const recv = await plugin.create(v.parse(plugin.schema, { address: "127.0.0.1:0" }), ctx);
     await recv.start?.();
     try {

@@ -1,18 +1,25 @@
 // Receiver `promoter` (drbd-reactor's [[promoter]]): starts a resource's service stack on the one
 // node DRBD lets promote and moves it when that node fails. Options are drbd-reactor's, unchanged
-// (src/promoter/config.ts); decisions follow the DRBD model's updates (src/promoter/decide.ts), one
-// independent engine per resource (src/promoter/engine.ts). Its events come from the engine, not
+// (config.ts); decisions follow the DRBD model's updates (decide.ts), one
+// independent engine per resource (engine.ts); `storeventd promoter` (cli.ts) and /v1/promoter (http.ts). Its events come from the engine, not
 // from the router: send() ignores what it is sent.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { definePlugin } from "../../../src/plugin-api.ts";
-import type { DrbdModel } from "../../../src/drbd/model.ts";
-import { PromoterSchema } from "../../../src/promoter/config.ts";
-import { hubOf, PromoterController } from "../../../src/promoter/controller.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
+import { PromoterSchema } from "./config.ts";
+import { hubOf, PromoterController } from "./controller.ts";
+import { promoterRoute } from "./http.ts";
+import { promoterCommand } from "./cli.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
 export default definePlugin({
   kind: "receiver",
   name: "promoter",
+  reactorTable: "promoter",
+  needs: ["events2"],
+  commands: { promoter: { summary: "drbd-reactor promoter: status, evict, disable, enable, maintenance", after: "info", run: promoterCommand } },
+  routes: [promoterRoute],
   emits: EVENTS,
   description: "drbd-reactor's promoter: runs a service stack where DRBD may promote, fails it over",
   schema: PromoterSchema,
@@ -20,7 +27,7 @@ export default definePlugin({
   create(config, ctx) {
     const hub = hubOf(ctx.services);
     const controller: PromoterController = new PromoterController(config, {
-      model: ctx.services.get<DrbdModel>("drbd.model"),
+      model: ctx.services.get(DRBD_MODEL_SERVICE),
       emit: (d) => {
         ctx.count(d.event_type.replace(/^DRBD_PROMOTER_/, "").toLowerCase());
         ctx.emitEvent(d);

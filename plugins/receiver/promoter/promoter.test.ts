@@ -2,6 +2,8 @@
 // exactly the expected units (testdata/CASE/expected/) under unit-dir, daemon-reloads, registers
 // the "promoter" service, follows the DRBD model (start via systemctl), and on close with
 // stop-services-on-exit removes the Before= drop-in and stops the target and the promote unit.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
+import { PROMOTER_SERVICE } from "../../../src/plugin-kit/services.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,9 +12,9 @@ import * as v from "valibot";
 import { parse } from "smol-toml";
 import plugin from "./index.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
-import { tokenizeEvents2Line } from "../../../src/drbd/events2.ts";
-import type { PromoterControl } from "../../../src/promoter/controller.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
+import { tokenizeEvents2Line } from "../../../src/plugin-kit/drbd.ts";
+import type { PromoterHub } from "./controller.ts";
 
 const testdata = join(import.meta.dir, "testdata");
 const cleanup: string[] = [];
@@ -54,7 +56,7 @@ function setup(caseName: string, extra: Record<string, unknown> = {}) {
   });
   const model = new DrbdModel();
   const { ctx, rec } = makeContext();
-  ctx.services.provide("drbd.model", model);
+  ctx.services.provide(DRBD_MODEL_SERVICE, model);
   const calls = () => (readFileSync(log, "utf8").trim().split("\n"));
   return { dir, config, ctx, rec, model, calls };
 }
@@ -66,12 +68,12 @@ describe("promoter plugin", () => {
     await inst.start?.();
     expect(tree(join(dir, "units"))).toEqual(tree(join(testdata, "linstor-ha/expected")));
     expect(calls()).toEqual(["daemon-reload"]);
-    const ctl = ctx.services.get<PromoterControl>("promoter")!;
+    const ctl = ctx.services.get(PROMOTER_SERVICE)! as PromoterHub;
     const st = await ctl.status();
     expect(st.map((s) => [s.resource, s.node, s.state, s.runner, s.target])).toEqual([["linstor_db", "alpha", "idle", "systemd", "drbd-services@linstor_db.target"]]);
     expect(inst.status!()).toMatchObject({ node: "alpha", resources: [{ resource: "linstor_db", state: "idle" }] });
     await inst.close!();
-    expect(ctx.services.get<PromoterControl>("promoter")).toBe(ctl); // the hub stays for the next instances
+    expect(ctx.services.get(PROMOTER_SERVICE)).toBe(ctl); // the hub stays for the next instances
     await expect(ctl.status("linstor_db")).rejects.toThrow(`no [[promoter]] manages resource "linstor_db"`);
   });
 
@@ -96,7 +98,7 @@ describe("promoter plugin", () => {
     ]);
     expect(rec.events[1]!.extension).toMatchObject({ resource: "linstor_db", node: "alpha", state: "active", reason: "may_promote" });
     expect(rec.counts.get("started")).toBe(1);
-    const [st] = await ctx.services.get<PromoterControl>("promoter")!.status("linstor_db");
+    const [st] = await (ctx.services.get(PROMOTER_SERVICE)! as PromoterHub).status("linstor_db");
     expect(st!.units).toEqual([
       { unit: "drbd-services@linstor_db.target", state: "active (active)" },
       { unit: "drbd-promote@linstor_db.service", state: "active (exited)" },

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { definePlugin, type StorageEvent } from "../../../src/plugin-api.ts";
-import { formatEventLine } from "../../../src/util/format.ts";
+import { formatEventLine } from "../../../src/plugin-kit/format.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatEventLine } from "../../../src/util/format.ts";
-import type { StorageEvent } from "../../../src/event.ts";
+import { formatEventLine } from "../../../src/plugin-kit/format.ts";
+import type { StorageEvent } from "../../../src/plugin-kit/event.ts";
 
 const fixture = join(import.meta.dir, "testdata/two-events.ndjson");
 const events: StorageEvent[] = readFileSync(fixture, "utf8").trim().split("\n").map((l) => JSON.parse(l));

@@ -1,9 +1,11 @@
-// The local event store: every event it receives goes into SQLite (src/store/) in state_dir, one
+// The local event store: every event it receives goes into SQLite (sqlite.ts) in state_dir, one
 // transaction per flush; the control API reads it through the "store" service (query, status).
 import * as v from "valibot";
 import { join } from "node:path";
 import { definePlugin, Duration } from "../../../src/plugin-api.ts";
-import { EventStore, STORE_SERVICE, parseSize, type EventStoreService } from "../../../src/store/index.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
+import { EventStore } from "./sqlite.ts";
+import { parseSize } from "./size.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const Size = v.pipe(v.string(), v.check((s) => parseSize(s) !== undefined, "a size like 256MB, 1GiB or a byte count"));
@@ -44,7 +46,7 @@ export default definePlugin({
         store = new EventStore({ path, maxAgeUs: config.max_age * 1000, maxBytes: parseSize(config.max_size)! });
         closed = false;
         timer = setInterval(flush, Math.max(10, config.flush_interval));
-        ctx.services.provide<EventStoreService | undefined>(STORE_SERVICE, store);
+        ctx.services.provide(STORE_SERVICE, store);
       },
       send(events) {
         if (closed) return;

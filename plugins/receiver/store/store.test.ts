@@ -6,9 +6,10 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
 import plugin from "./index.ts";
-import { matchesFilter } from "../../../src/store/query.ts";
-import { EventStore, STORE_SERVICE, type EventStoreService } from "../../../src/store/index.ts";
-import { makeEvent } from "../../../test/control/fake-daemon.ts";
+import { matchesFilter } from "../../../src/plugin-kit/store.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
+import { EventStore } from "./sqlite.ts";
+import { makeEvent } from "../../../test/helpers/fake-daemon.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 const dirs: string[] = [];
@@ -197,7 +198,7 @@ describe("store receiver plugin", () => {
     const { ctx, rec } = makeContext({ stateDir: dir });
     const r = await plugin.create(v.parse(plugin.schema, { flush_interval: "50ms" }), ctx);
     await r.start?.();
-    const svc = ctx.services.get<EventStoreService>(STORE_SERVICE)!;
+    const svc = ctx.services.get(STORE_SERVICE)!;
     expect(svc).toBeDefined();
     const evs = [makeEvent(), makeEvent(), makeEvent()];
     await r.send(evs);
@@ -225,7 +226,7 @@ describe("store receiver plugin", () => {
     const r = await plugin.create(v.parse(plugin.schema, { flush_interval: "1h", max_pending: 10 }), ctx);
     await r.start?.();
     await r.send(Array.from({ length: 9 }, () => makeEvent()));
-    const svc = ctx.services.get<EventStoreService>(STORE_SERVICE)!;
+    const svc = ctx.services.get(STORE_SERVICE)!;
     expect(svc.stats().pending).toBe(9);
     await r.send([makeEvent()]);
     expect(svc.stats().pending).toBe(0);

@@ -1,13 +1,14 @@
 // umh at stop: close() ends running commands (SIGTERM, then SIGKILL of their process group when
 // they ignore it) within a bound, and runs nothing for updates after it.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import plugin from "./index.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "core-life-umh-close-"));
@@ -36,7 +37,7 @@ test("close() kills a command that ignores SIGTERM within a second and runs noth
   writeFileSync(stuck, `#!/bin/sh\ntrap '' TERM\necho $$ >> ${pids}\nwhile :; do sleep 1; done\n`, { mode: 0o755 });
   const model = new DrbdModel();
   const { ctx, rec } = makeContext({ instance: "umh[0]", plugin: "umh" });
-  ctx.services.provide("drbd.model", model);
+  ctx.services.provide(DRBD_MODEL_SERVICE, model);
   const umh = await plugin.create(v.parse(plugin.schema, {
     timeout: "1h", resource: [{ name: "res0 exists", command: stuck, "resource-name": "res0", "event-type": "Exists" }],
   }), ctx);

@@ -6,10 +6,11 @@
 // environment, never through the command string. Runs are bounded (max-parallel, then a queue of max-pending, oldest
 // dropped and counted); a command still running after `timeout` gets SIGTERM, then SIGKILL (its
 // whole process group).
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext } from "../../../src/plugin-api.ts";
-import type { DrbdModel, DrbdUpdate } from "../../../src/drbd/model.ts";
-import { durationSchema } from "../../../src/drbd/options.ts";
+import type { DrbdModel, DrbdUpdate } from "../../../src/plugin-kit/drbd.ts";
+import { durationSchema } from "../../../src/plugin-kit/duration.ts";
 import {
   COMMON_ENV, ConnectionRule, DeviceRule, PeerDeviceRule, ResourceRule, type Rule, ruleMatches, toRule, updateEnv,
 } from "./rules.ts";
@@ -56,7 +57,7 @@ class Umh {
 
   /** Follows the model from here (its replay included): never before a reload commits to this instance. */
   start(): void {
-    const model = this.ctx.services.get<DrbdModel>("drbd.model");
+    const model = this.ctx.services.get(DRBD_MODEL_SERVICE);
     if (!model) this.ctx.log.warn("no DRBD model in this process: umh rules will not fire");
     // Rules match, and their environment is taken, at the update (the model as it was then); the
     // commands run from this instance's own queue.
@@ -179,6 +180,8 @@ class Umh {
 export default definePlugin({
   kind: "receiver",
   name: "umh",
+  reactorTable: "umh",
+  needs: ["events2"],
   description: "drbd-reactor's user mode helper: rules on DRBD state changes run `sh -c` commands with DRBD_* env",
   schema,
   sample,

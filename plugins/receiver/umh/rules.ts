@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import {
   CONNECTION_STATES, DISK_STATES, type DrbdModel, type DrbdUpdate, REPLICATION_STATES, ROLES,
-} from "../../../src/drbd/model.ts";
+} from "../../../src/plugin-kit/drbd.ts";
 
 function pattern<T extends v.GenericSchema>(value: T, what: string) {
   return v.pipe(

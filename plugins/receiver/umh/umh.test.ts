@@ -1,6 +1,7 @@
 // umh: drbd-reactor [[umh]] rules on the model's updates from a recorded events2 stream; the exact
 // environment each command gets (a recorder script writes it down), `sh -c` as drbd-reactor runs it
 // (event data only in the environment), timeout kill, bounded parallelism, and config errors.
+import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,8 +9,8 @@ import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import plugin from "./index.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 
 const recorder = join(import.meta.dir, "testdata/record-env.sh");
@@ -23,7 +24,7 @@ async function setup(toml: string) {
   out = mkdtempSync(join(tmpdir(), "storeventd-umh-"));
   const model = new DrbdModel();
   const { ctx, rec } = makeContext({ instance: "umh[0]", plugin: "umh" });
-  ctx.services.provide("drbd.model", model);
+  ctx.services.provide(DRBD_MODEL_SERVICE, model);
   const raw = (parseToml(toml.replaceAll("@OUT@", out).replaceAll("@REC@", recorder)) as { umh: unknown[] }).umh[0];
   const umh = await plugin.create(v.parse(plugin.schema, raw), ctx);
   await umh.start?.();

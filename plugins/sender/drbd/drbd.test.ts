@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import plugin from "./index.ts";
-import { DrbdModel } from "../../../src/drbd/model.ts";
-import { decodeEvents2Text } from "../../../src/drbd/events2.ts";
+import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
+import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
 import type { EventDraft, Sender, SenderContext } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
-import { initialDump, makeResource, statisticsRound, type SimResource } from "../../../test/drbd/cluster.ts";
+import { initialDump, makeResource, statisticsRound, type SimResource } from "../../../test/helpers/drbd-cluster.ts";
 
 const bin = join(import.meta.dir, "../../../test/drbd/bin");
 const streams = join(import.meta.dir, "../../../test/drbd/streams");

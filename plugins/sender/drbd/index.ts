@@ -7,10 +7,10 @@
 // then DRBD_EVENTS_RESTARTED). Receivers keep running meanwhile.
 import * as v from "valibot";
 import { definePlugin, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import type { Events2Record } from "../../../src/records.ts";
-import { decodeEvents2Batch, Events2Lane, Events2LineSplitter, restartMarker, tokenizeEvents2, type Events2FastApply } from "../../../src/drbd/events2.ts";
-import { durationSchema } from "../../../src/drbd/options.ts";
-import { backoffDelay, sleep } from "../../../src/util/backoff.ts";
+import type { Events2Record } from "../../../src/plugin-api.ts";
+import { decodeEvents2Batch, Events2Lane, Events2LineSplitter, restartMarker, tokenizeEvents2, type Events2FastApply } from "../../../src/plugin-kit/drbd.ts";
+import { durationSchema } from "../../../src/plugin-kit/duration.ts";
+import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const schema = v.strictObject({
@@ -214,6 +214,8 @@ class DrbdSender implements Sender {
 export default definePlugin({
   kind: "sender",
   name: "drbd",
+  impliedFor: ["events2"],
+  reactorOptions: ["statistics-poll-interval"],
   description: "DRBD state changes from `drbdsetup events2 --full --poll` (restarted with backoff)",
   schema,
   sample,

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ExportDecoder, entryDaemon, DEFAULT_DAEMONS } from "../../../src/journal/decode.ts";
+import { ExportDecoder, entryDaemon, DEFAULT_DAEMONS } from "../../../src/plugin-kit/readers.ts";
 
 const capture = new Uint8Array(readFileSync(join(import.meta.dir, "testdata/three-entries.export")));
 

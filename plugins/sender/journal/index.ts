@@ -5,9 +5,9 @@ import * as v from "valibot";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { definePlugin, Duration, type JournalRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { DEFAULT_DAEMONS } from "../../../src/journal/decode.ts";
-import { openJournalReader, type JournalReaderHandle } from "../../../src/journal/reader.ts";
-import { Backoff } from "../../../src/util/backoff.ts";
+import { DEFAULT_DAEMONS } from "../../../src/plugin-kit/readers.ts";
+import { openJournalReader, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { Backoff } from "../../../src/plugin-kit/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({

@@ -11,8 +11,8 @@ import { runBin, startDaemon } from "../../../test/helpers/bin.ts";
 import { startJournalNamespace, type JournalNamespace } from "../../../test/helpers/journald.ts";
 import { expectedEvents, PRIORITIES, readJournalFixture, type JournalFixtureLine } from "../../../test/helpers/journal-fixtures.ts";
 import { waitFor } from "../../../test/helpers/wait.ts";
-import type { StorageEvent } from "../../../src/event.ts";
-import { journalctlArgs } from "../../../src/journal/reader.ts";
+import type { StorageEvent } from "../../../src/plugin-kit/event.ts";
+import { journalctlArgs } from "../../../src/plugin-kit/readers.ts";
 
 const root = join(import.meta.dir, "../../..");
 const FIXTURES = [

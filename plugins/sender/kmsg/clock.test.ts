@@ -2,7 +2,7 @@
 // from /proc/uptime, which is late by every suspend since boot. Checked against the addon's
 // clock_gettime(CLOCK_MONOTONIC) read alongside.
 import { expect, test } from "bun:test";
-import { nativeAddon } from "../../../src/native.ts";
+import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
 import { printkClockOffsetUs, printkClockSource, timerListMonotonicUs } from "./index.ts";
 
 const addon = nativeAddon();

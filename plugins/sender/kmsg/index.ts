@@ -4,8 +4,8 @@ import * as v from "valibot";
 import { closeSync, constants, openSync, mkdirSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { openKmsgReader, type KmsgReaderHandle } from "../../../src/kmsg/reader.ts";
-import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/kmsg/record.ts";
+import { openKmsgReader, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 

@@ -2,7 +2,7 @@
 // 3 missed heartbeats, HOST_BACK on return), events per severity in the last hour, and DRBD roles
 // across hosts (DRBD_MULTIPLE_PRIMARY, DRBD_NO_PRIMARY). Pure: time comes in as arguments.
 import type { EventDraft, StorageEvent } from "../../../src/plugin-api.ts";
-import type { FleetHost, FleetResource, FleetService, Heartbeat } from "../../../src/fleet-api.ts";
+import type { FleetHost, FleetResource, FleetService, Heartbeat } from "../../../src/plugin-kit/fleet.ts";
 
 type Severity = StorageEvent["severity"];
 const MISSED = 3;

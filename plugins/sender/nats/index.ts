@@ -7,13 +7,13 @@ import * as v from "valibot";
 import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { definePlugin, Duration, type SenderContext, type StorageEvent } from "../../../src/plugin-api.ts";
-import { FLEET_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/fleet-api.ts";
-import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions } from "../../../src/util/nats-options.ts";
-import { Backoff, sleep } from "../../../src/util/backoff.ts";
+import { FLEET_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/plugin-kit/fleet.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions } from "../../../src/plugin-kit/nats.ts";
+import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
 import { RecentIds } from "./dedup.ts";
 import { FleetTracker, type FleetDraft } from "./fleet.ts";
 import { isRemoteEvent } from "./remote.ts";
-import { STORE_SERVICE, type EventStoreService } from "../../../src/store/query.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 

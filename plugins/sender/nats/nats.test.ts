@@ -11,11 +11,11 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { freePort, makeEvent, pluginOptions, until, waitForPort } from "../../../test/helpers/receiver.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
-import type { Heartbeat } from "../../../src/fleet-api.ts";
+import type { Heartbeat } from "../../../src/plugin-kit/fleet.ts";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
 import plugin, { NatsSender } from "./index.ts";
 import { RecentIds } from "./dedup.ts";
-import { STORE_SERVICE } from "../../../src/store/query.ts";
+import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
 import { FleetTracker, type FleetDraft } from "./fleet.ts";
 
 const natsServer = Bun.which("nats-server") ?? Bun.which("nats-server", { PATH: "/usr/sbin:/usr/bin" });
@@ -136,7 +136,7 @@ async function client(port: number): Promise<NatsConnection> {
 
 function makeSender(port: number, opts: Record<string, unknown> = {}, stored: StorageEvent[] = []) {
   const { ctx, rec, abort } = makeContext({ instance: "fleet", hostname: "fleet-node" });
-  ctx.services.provide(STORE_SERVICE, { query: () => stored.map((event, i) => ({ seq: i, time_us: 0, event })).reverse() });
+  ctx.services.provide(STORE_SERVICE, { query: () => stored.map((event, i) => ({ seq: i, time_us: 0, event })).reverse() } as unknown as EventStoreService);
   const s = (plugin.create(v.parse(plugin.schema, { servers: [`127.0.0.1:${port}`], ...opts }), ctx)) as NatsSender;
   senders.push(s);
   s.start();

@@ -1,15 +1,16 @@
 // The udev sender: reads kernel uevents from a NETLINK_KOBJECT_UEVENT socket (native reader
 // thread), hands them to the parsers as UeventRecords (the dm parser takes DM_ACTION= path events
 // from there), keeps the device inventory current, and emits the udev catalog itself
-// (src/uevent/classify.ts), since no parser owns DEVICE_*, SCSI_UNIT_ATTENTION or NVMe AENs.
+// (classify.ts), since no parser owns DEVICE_*, SCSI_UNIT_ATTENTION or NVMe AENs.
 import * as v from "valibot";
-import { definePlugin, Duration, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
-import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/devices/index.ts";
-import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "../../../src/uevent/classify.ts";
-import { unpackUevent } from "../../../src/uevent/parse.ts";
+import { definePlugin, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
+import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
+import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
+import { replayUevents } from "./replay.ts";
+import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
+import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
-
 
 export const schema = v.strictObject({
   groups: v.pipe(
@@ -186,6 +187,7 @@ export class UdevSender {
 export default definePlugin({
   kind: "sender",
   name: "udev",
+  replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
   emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,

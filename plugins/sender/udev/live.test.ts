@@ -1,16 +1,17 @@
 // The udev sender on the real kernel: a loop device of our own through its whole life, and a
 // forged uevent from a user process. Needs root, /dev/loop-control, losetup, sfdisk, partx and the
 // addon. Other engineers create loop devices at the same time: everything filters on our names.
+import { INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { nativeAddon } from "../../../src/native.ts";
+import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
 import type { EventDraft } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import { schema, UdevSender } from "./index.ts";
-import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/devices/test-devices.ts";
+import { addOwnLoop, loopCtl, LOOP_CTL_REMOVE, sh } from "../../../src/plugin-kit/testing.ts";
 import { need, rootAnd, tool } from "../../../test/helpers/need.ts";
 
 // Real devices on a machine shared with other test runs: give each step room.
@@ -62,7 +63,7 @@ describe("udev sender on the real kernel", () => {
 
   test("ctx.ready() after the initial scan; the inventory is provided as a service", () => {
     expect(rec.readyCalls).toBe(1);
-    expect(ctx.services.get("devices.inventory")).toBe(sender.inventory);
+    expect(ctx.services.get(INVENTORY_SERVICE)).toBe(sender.inventory);
     expect(n).toBeGreaterThan(0);
   });
 

@@ -2,7 +2,7 @@
 //   bun listen.ts GROUP COUNT TIMEOUT_MS [INTERFACE]
 // Prints "ready" once joined, then {received, unique, seqs_missing, bad, truncated, max_bytes} as
 // JSON when COUNT events arrived or the timeout passed.
-import { subscribe } from "../../../../src/multicast/subscribe.ts";
+import { subscribe } from "../../../../src/plugin-kit/multicast.ts";
 
 const [group, countS, timeoutS, iface] = process.argv.slice(2);
 const count = Number(countS);

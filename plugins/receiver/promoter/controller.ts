@@ -4,15 +4,16 @@
 import { hostname } from "node:os";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { EventDraft } from "../event.ts";
-import type { DrbdModel } from "../drbd/model.ts";
-import type { SubscriberOwner } from "../drbd/subscribers.ts";
-import type { Logger, Services } from "../plugin-api.ts";
+import type { EventDraft } from "../../../src/plugin-kit/event.ts";
+import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
+import type { SubscriberOwner } from "../../../src/plugin-kit/drbd.ts";
+import type { Logger, Services } from "../../../src/plugin-api.ts";
+import { PROMOTER_SERVICE, type PromoterControl } from "../../../src/plugin-kit/services.ts";
 import { resolveResource, type PromoterConfig, type ResolvedResource } from "./config.ts";
 import { realClock, ResourceEngine, type Clock, type ResourceStatus, type Runner } from "./engine.ts";
 import { checkDrbdOptions, type ShownResource } from "./decide.ts";
 import { exec, ShellRunner, SystemdRunner } from "./runner.ts";
-import { servicesTarget } from "./ocf.ts";
+import { servicesTarget } from "../../../src/plugin-kit/systemd.ts";
 import { BEFORE_DROPIN, generateUnits, writeUnits } from "./units.ts";
 
 export interface ActionResult {
@@ -26,14 +27,7 @@ export interface ResourceReport extends ResourceStatus {
   units: { unit: string; state: string }[];
 }
 
-/** What the control API and CLI use (service "promoter"). */
-export interface PromoterControl {
-  status(res?: string): Promise<ResourceReport[]>;
-  evict(res: string, to?: string): Promise<ActionResult>;
-  disable(res: string, now: boolean): Promise<ActionResult>;
-  enable(res: string): Promise<ActionResult>;
-  maintenance(res: string, on: boolean): Promise<ActionResult>;
-}
+export { PROMOTER_SERVICE, type PromoterControl } from "../../../src/plugin-kit/services.ts";
 
 export class UnknownResource extends Error {}
 
@@ -89,10 +83,10 @@ export class PromoterHub implements PromoterControl {
 }
 
 export function hubOf(services: Services): PromoterHub {
-  let hub = services.get<PromoterHub>("promoter");
+  let hub = services.get(PROMOTER_SERVICE) as PromoterHub | undefined;
   if (!hub) {
     hub = new PromoterHub();
-    services.provide("promoter", hub);
+    services.provide(PROMOTER_SERVICE, hub);
   }
   return hub;
 }

@@ -1,5 +1,6 @@
 // A fake DaemonHandle for control-plane tests: a real event fan-out, a real store (when asked),
 // scripted reload results. Everything else about the API (socket, HTTP, streams) is real.
+import plugins from "../../plugins/all.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,8 @@ import { formatTime, nowUs, type StorageEvent } from "../../src/event.ts";
 import { createDeviceDirectory } from "../../src/devices/index.ts";
 import { DrbdModel } from "../../src/drbd/model.ts";
 import { ServiceMap } from "../../src/util/services.ts";
-import { EventStore, STORE_SERVICE } from "../../src/store/index.ts";
+import { EventStore } from "../../plugins/receiver/store/sqlite.ts";
+import { STORE_SERVICE } from "../../src/store-api.ts";
 import type { Logger } from "../../src/plugin-api.ts";
 
 export const quietLog: Logger = { debug() {}, info() {}, warn() {}, error() {}, once() {} };
@@ -39,6 +41,8 @@ export function makeEvent(over: Partial<StorageEvent> & { time_us?: number } = {
 export class FakeDaemon implements DaemonHandle {
   listeners = new Set<(e: StorageEvent) => void>();
   services = new ServiceMap();
+  /** The real plugin list: their contributed routes (the promoter's) are served as in the daemon. */
+  plugins = () => plugins;
   devices = createDeviceDirectory();
   drbd = new DrbdModel();
   reloadResult: ReloadResult = { ok: true, started: ["mail"], stopped: ["old"], kept: ["kmsg", "store"] };

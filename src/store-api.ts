@@ -1,9 +1,10 @@
 // The query side of the event store: what the control API asks for and how a filter is matched.
-// Shared by the SQLite store (src/store/sqlite.ts) and the live follow stream (src/control/).
-import { SEVERITY_RANK, type Severity, type StorageEvent } from "../event.ts";
+// The store receiver (plugins/receiver/store) implements it; the live follow stream (src/control/) matches with it.
+import { SEVERITY_RANK, type Severity, type StorageEvent } from "./event.ts";
+import { serviceKey } from "./plugin-api.ts";
 
 /** The key under which the running store offers itself in `Services` (see EventStoreService). */
-export const STORE_SERVICE = "store";
+export const STORE_SERVICE = serviceKey<EventStoreService>("store");
 
 export interface EventFilter {
   /** Any of these systems. */

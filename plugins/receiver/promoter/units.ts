@@ -14,7 +14,7 @@
 import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ResolvedResource } from "./config.ts";
-import { escapeName, parseStartEntry, promoteService, servicesTarget } from "./ocf.ts";
+import { escapeName, parseStartEntry, promoteService, servicesTarget } from "../../../src/plugin-kit/systemd.ts";
 
 export const DROPIN = "reactor.conf";
 export const BEFORE_DROPIN = "reactor-50-before.conf";

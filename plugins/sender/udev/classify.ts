@@ -16,9 +16,10 @@
 //          set specific and vendor specific types: NVME_ASYNC_EVENT (drivers/nvme/host/core.c
 //          nvme_aen_uevent; notices never reach a uevent, the kernel handles them itself)
 import { basename } from "node:path";
-import type { EventDraft, Severity } from "../event.ts";
-import type { UeventRecord } from "../records.ts";
-import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../devices/inventory.ts";
+import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
+import { formatBytes } from "../../../src/plugin-kit/format.ts";
+import type { UeventRecord } from "../../../src/plugin-api.ts";
+import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../../../src/plugin-kit/devices.ts";
 
 export const DEFAULT_SUBSYSTEMS = ["block", "scsi", "nvme"] as const;
 
@@ -86,17 +87,6 @@ export function decodeNvmeAen(value: string): NvmeAen | undefined {
   };
 }
 
-export function formatBytes(n: number): string {
-  if (n < 0) return "unknown size";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 export interface ClassifyOptions {
   /** Kernel SUBSYSTEM values to act on (default block, scsi, nvme). */

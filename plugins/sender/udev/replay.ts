@@ -1,11 +1,9 @@
 // `replay --uevent`: recorded uevents -> the records the parsers get plus the udev catalog events
 // the live udev sender would emit (same filter, SEQNUM de-duplication and classifier; the
 // inventory is built from the uevents alone, never from this host's sysfs).
-import type { EventDraft } from "../event.ts";
-import type { UeventRecord } from "../records.ts";
-import type { NativeAddon } from "../native.ts";
+import type { EventDraft, NativeAddon, UeventRecord } from "../../../src/plugin-api.ts";
+import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
 import { replayClassifier, type ClassifyOptions } from "./classify.ts";
-import { decodeUeventFile } from "./parse.ts";
 
 export function* replayUevents(
   data: Uint8Array, addon: NativeAddon | null, opts: ClassifyOptions & { source?: string; onBad?: (reason: string) => void } = {},

@@ -1,9 +1,9 @@
-// `storeventd promoter ...`: a thin client of the daemon's control socket (src/promoter/http.ts).
+// `storeventd promoter ...`: a thin client of the daemon's control socket (http.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
-import type { ResourceReport } from "../promoter/controller.ts";
-import { DEFAULT_CONFIG_PATH } from "../config/load.ts";
-import { parse, UsageError } from "./args.ts";
+import type { ResourceReport } from "./controller.ts";
+import { DEFAULT_CONFIG_PATH } from "../../../src/plugin-kit/cli.ts";
+import { parse, UsageError } from "../../../src/plugin-kit/cli.ts";
 
 export const PROMOTER_HELP = `Usage: storeventd promoter [-c PATH] [--socket PATH] COMMAND
 

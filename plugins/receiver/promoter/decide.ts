@@ -1,7 +1,7 @@
 // Pure decision rules of the promoter, drbd-reactor's semantics (facts from its promoter(5) and
 // plugin): what one model update means for one resource. No I/O, no clock: the engine (engine.ts)
 // applies the result.
-import type { DrbdResource, DrbdUpdate } from "../drbd/model.ts";
+import type { DrbdResource, DrbdUpdate } from "../../../src/plugin-kit/drbd.ts";
 import type { ResolvedResource } from "./config.ts";
 
 export type SplitBrainPolicy = "quorum" | "fencing";

@@ -9,8 +9,8 @@
 // Answers: 200 { ok: true, message } (GET: { ok: true, resources }); errors in the control API's
 // shape { error: CODE, detail }: 400 bad_request | 404 not_found | 405 method_not_allowed |
 // 503 no_promoter | 500 internal.
-import type { Services } from "../plugin-api.ts";
-import { UnknownResource, type PromoterControl } from "./controller.ts";
+import type { RouteContribution, Services } from "../../../src/plugin-api.ts";
+import { PROMOTER_SERVICE, UnknownResource, type PromoterControl } from "./controller.ts";
 
 const ACTIONS = new Set(["evict", "disable", "enable", "maintenance"]);
 
@@ -29,17 +29,18 @@ function flag(v: string | null): boolean | undefined {
   return undefined;
 }
 
-export function promoterRoutes(handle: { services: Services }): (req: Request) => Promise<Response> | undefined {
-  return (req) => {
+export const promoterRoute: RouteContribution = {
+  prefix: "/v1/promoter",
+  handle(req, services) {
     const url = new URL(req.url);
     const m = /^\/v1\/promoter(?:\/([^/]+)(?:\/([^/]+))?)?\/?$/.exec(url.pathname);
     if (!m) return undefined;
-    return answer(req, url, m[1] === undefined ? undefined : decodeURIComponent(m[1]), m[2], handle.services);
-  };
-}
+    return answer(req, url, m[1] === undefined ? undefined : decodeURIComponent(m[1]), m[2], services);
+  },
+};
 
 async function answer(req: Request, url: URL, res: string | undefined, action: string | undefined, services: Services): Promise<Response> {
-  const ctl = services.get<PromoterControl>("promoter");
+  const ctl = services.get(PROMOTER_SERVICE);
   if (!ctl) return error(503, "no_promoter", "no [[promoter]] is configured in this daemon");
   try {
     if (action === undefined) {

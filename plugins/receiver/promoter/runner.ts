@@ -4,7 +4,7 @@
 // runner = "shell" is the user's explicit choice of a shell, as in drbd-reactor.
 import type { ResolvedResource } from "./config.ts";
 import type { Runner } from "./engine.ts";
-import { promoteService, servicesTarget } from "./ocf.ts";
+import { promoteService, servicesTarget } from "../../../src/plugin-kit/systemd.ts";
 import { startUnits } from "./units.ts";
 
 export interface ExecResult {

@@ -2,66 +2,13 @@
 // chain, so a sleep or a slow `systemctl start` of one resource never delays another. The sleep
 // before promoting is a timer that a lost may_promote cancels. Every decision becomes an event
 // (DRBD_PROMOTER_STARTING/STARTED/STOPPED/FROZEN/FAILED) and shows in status().
-import type { EventDraft, Severity } from "../event.ts";
-import type { DrbdResource, DrbdUpdate } from "../drbd/model.ts";
+import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
+import type { DrbdResource, DrbdUpdate } from "../../../src/plugin-kit/drbd.ts";
 import type { ResolvedResource } from "./config.ts";
 import { decide, hasQuorum, primaryOn, sleepBeforePromote, type SleepTerms, type SplitBrainPolicy } from "./decide.ts";
 
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/** What carries out decisions for one resource (systemd or shell); errors are thrown with the reason. */
-export interface Runner {
-  start(res: ResolvedResource): Promise<void>;
-  stop(res: ResolvedResource): Promise<void>;
-  freeze(res: ResolvedResource): Promise<void>;
-  thaw(res: ResolvedResource): Promise<void>;
-  isActive(res: ResolvedResource): Promise<boolean>;
-  /** Unit states for status (systemd: the target, the promote unit, each start unit). */
-  units?(res: ResolvedResource): Promise<{ unit: string; state: string }[]>;
-}
-
-export type PromoterState = "idle" | "sleeping" | "starting" | "active" | "stopping" | "frozen" | "failed";
-
-export interface Decided {
-  at: number;
-  action: string;
-  reason: string;
-  ok: boolean;
-  error?: string;
-}
-
-export interface ResourceStatus {
-  resource: string;
-  node: string;
-  state: PromoterState;
-  may_promote: boolean;
-  role: string;
-  quorum: boolean;
-  primary_on: string | null;
-  maintenance: boolean;
-  disabled: boolean;
-  /** Why the promoter leaves this resource alone (no split-brain avoidance), or null. */
-  refused: string | null;
-  evict: { to: string | null; until: number } | null;
-  policy: SplitBrainPolicy;
-  next_start_at: number | null;
-  sleep: SleepTerms | null;
-  last: Decided | null;
-  decisions: number;
-  starts: number;
-  stops: number;
-  failures: number;
-}
+export { realClock, type Clock, type Decided, type PromoterState, type ResourceStatus, type Runner } from "./engine-types.ts";
+import type { Clock, Decided, PromoterState, ResourceStatus, Runner } from "./engine-types.ts";
 
 export interface EngineDeps {
   node: string;

@@ -3,8 +3,8 @@
 // node name, retry interval, eviction hold). Combinations that cannot work are schema errors with
 // the reason, so `storeventd check` reports them with file and line.
 import * as v from "valibot";
-import { durationSchema } from "../drbd/options.ts";
-import { parseStartEntry } from "./ocf.ts";
+import { durationSchema } from "../../../src/plugin-kit/duration.ts";
+import { parseStartEntry } from "../../../src/plugin-kit/systemd.ts";
 
 export const DEPENDENCIES = ["Wants", "Requires", "Requisite", "BindsTo"] as const;
 export const FAILURE_ACTIONS = [

@@ -3,8 +3,8 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { SEVERITIES, SEVERITY_RANK, parseTime, type StorageEvent } from "../event.ts";
-import type { EventQuery, EventStoreService, StoreStats, StoredEvent } from "./query.ts";
+import { SEVERITIES, SEVERITY_RANK, parseTime, type StorageEvent } from "../../../src/plugin-kit/event.ts";
+import type { EventQuery, EventStoreService, StoreStats, StoredEvent } from "../../../src/plugin-kit/store.ts";
 
 export interface EventStoreOptions {
   path: string;

@@ -4,10 +4,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { replayUevents } from "./replay.ts";
-import { nativeAddon } from "../native.ts";
-import { need } from "../../test/helpers/need.ts";
+import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
+import { need } from "../../../test/helpers/need.ts";
 
-const ROOT = join(import.meta.dir, "../..");
+const ROOT = join(import.meta.dir, "../../..");
 const BIN = join(ROOT, "dist/storeventd");
 const DATA = join(ROOT, "plugins/sender/udev/testdata");
 

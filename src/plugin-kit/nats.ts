@@ -1,0 +1,2 @@
+// NATS connection options shared by the nats sender and receiver (auth, TLS, stream and subject names).
+export * from "../util/nats-options.ts";
