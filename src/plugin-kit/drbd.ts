@@ -3,3 +3,4 @@ export * from "../drbd/model.ts";
 export * from "../drbd/events2.ts";
 export { DRBD_MODEL_SERVICE } from "../drbd/service.ts";
 export type { SubscriberOwner, SubscriberStats } from "../drbd/subscribers.ts";
+export * from "../drbd/versions.ts";

@@ -1,12 +1,12 @@
 // Receiver `agentx` (drbd-reactor's [[agentx]]): an AgentX subagent (RFC 2741) that serves the
 // DRBD model as drbd-reactor's LINBIT DRBD MIB (1.3.6.1.4.1.23302) through a master agent such as
 // net-snmp's snmpd. The MIB file ships as /usr/share/snmp/mibs/LINBIT-DRBD-MIB.txt.
-import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
+import { DRBD_MODEL_SERVICE, readDrbdVersions, UNKNOWN_VERSIONS, type DrbdVersions } from "../../../src/plugin-kit/drbd.ts";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { parseHostPort } from "../../../src/plugin-kit/endpoint.ts";
-import { buildMib, LINBIT, MibView, parseDrbdadmVersion, type DrbdVersions } from "./mib.ts";
+import { buildMib, LINBIT, MibView } from "./mib.ts";
 import { PDU, type Pdu, VT } from "./pdu.ts";
 import { AgentxSession } from "./session.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -33,7 +33,7 @@ type Config = v.InferOutput<typeof schema>;
 
 class AgentxReceiver {
   private session: AgentxSession;
-  private version: DrbdVersions = { kmod: "0.0.0", utils: "0.0.0" };
+  private version: DrbdVersions = UNKNOWN_VERSIONS;
   private view: MibView | null = null;
   private builtAt = 0;
   private burstAt = 0;
@@ -53,16 +53,8 @@ class AgentxReceiver {
   }
 
   private async readVersion(): Promise<void> {
-    try {
-      const p = Bun.spawn(["drbdadm", "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", env: process.env });
-      const t = setTimeout(() => p.kill(), 5000);
-      const out = await new Response(p.stdout).text();
-      clearTimeout(t);
-      this.version = parseDrbdadmVersion(out);
-      this.view = null;
-    } catch {
-      // no drbdadm: versions read 0.0.0, as in drbd-reactor
-    }
+    this.version = await readDrbdVersions(); // no drbdadm: 0.0.0, as in drbd-reactor
+    this.view = null;
   }
 
   /** The MIB to answer from: rebuilt when older than cache-max, kept during a walk's burst. */

@@ -4,7 +4,7 @@
 // Layout, as drbd-reactor serves it (src/plugin/agentx.rs):
 //   .1.1.1 / .1.1.2       kernel module / drbd-utils version (strings, no .0 instance suffix)
 //   .1.2.1.COLUMN.MINOR   one row per DRBD device, indexed by its minor; COLUMNS below, from 1
-import type { DrbdResource } from "../../../src/plugin-kit/drbd.ts";
+import type { DrbdResource, DrbdVersions } from "../../../src/plugin-kit/drbd.ts";
 import { compareOid, type Oid, type SearchRange, type VarBind, VT } from "./pdu.ts";
 
 export const LINBIT: Oid = [1, 3, 6, 1, 4, 1, 23302];
@@ -51,19 +51,6 @@ export function sizeToSnmp(kib: number): { size: number; unit: number } | null {
     if (unit > U32_MAX) return null;
   }
   return { size, unit };
-}
-
-export interface DrbdVersions { kmod: string; utils: string }
-
-/** drbdadm --version's DRBD_KERNEL_VERSION_CODE / DRBDADM_VERSION_CODE as x.y.z ("0.0.0" if absent). */
-export function parseDrbdadmVersion(out: string): DrbdVersions {
-  const code = (key: string) => {
-    const m = new RegExp(`^${key}=0x([0-9a-fA-F]{1,8})$`, "m").exec(out);
-    if (!m) return "0.0.0";
-    const n = parseInt(m[1]!, 16);
-    return `${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${n & 0xff}`;
-  };
-  return { kmod: code("DRBD_KERNEL_VERSION_CODE"), utils: code("DRBDADM_VERSION_CODE") };
 }
 
 /** Every object of the MIB, sorted by OID. */

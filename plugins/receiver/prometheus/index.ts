@@ -1,11 +1,11 @@
 // Receiver `prometheus` (drbd-reactor's [[prometheus]]): serves the DRBD model as drbd-reactor's
 // metrics on `address` (default ":9942", all interfaces, the port registered for this exporter),
 // plus counters of the DRBD events it received. Any path answers, as drbd-reactor's does.
-import { DRBD_MODEL_SERVICE } from "../../../src/plugin-kit/drbd.ts";
+import { DRBD_MODEL_SERVICE, readDrbdVersions, UNKNOWN_VERSIONS, type DrbdVersions } from "../../../src/plugin-kit/drbd.ts";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
-import { parseDrbdVersions, renderMetrics } from "./metrics.ts";
+import { renderMetrics } from "./metrics.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 /** ":9942" (all interfaces), "127.0.0.1:9942", "[::1]:9942", "host:9942". */
@@ -33,7 +33,7 @@ type Config = v.InferOutput<typeof schema>;
 class PrometheusReceiver {
   private server: ReturnType<typeof Bun.serve> | undefined;
   private counts = new Map<string, number>();
-  private version = { kmod: "0.0.0", utils: "0.0.0" };
+  private version: DrbdVersions = UNKNOWN_VERSIONS;
   private scrapes = 0;
 
   constructor(private cfg: Config, private ctx: ReceiverContext) {}
@@ -64,15 +64,7 @@ class PrometheusReceiver {
   }
 
   private async readVersion(): Promise<void> {
-    try {
-      const p = Bun.spawn(["drbdadm", "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", env: process.env });
-      const t = setTimeout(() => p.kill(), 5000);
-      const out = await new Response(p.stdout).text();
-      clearTimeout(t);
-      this.version = parseDrbdVersions(out);
-    } catch {
-      // drbdadm missing: the version reads 0.0.0, as drbd-reactor's does.
-    }
+    this.version = await readDrbdVersions(); // drbdadm missing: 0.0.0, as drbd-reactor's does
   }
 
   get port(): number {

@@ -104,13 +104,3 @@ export function renderMetrics({ model, enums, version, eventCounts }: RenderInpu
   return m.render();
 }
 
-/** drbdadm --version's DRBD_KERNEL_VERSION_CODE / DRBDADM_VERSION_CODE as x.y.z (drbd-reactor's way). */
-export function parseDrbdVersions(text: string): { kmod: string; utils: string } {
-  const code = (key: string) => {
-    const m = new RegExp(`^${key}=0x([0-9a-fA-F]+)$`, "m").exec(text);
-    if (!m) return "0.0.0";
-    const n = parseInt(m[1]!, 16);
-    return `${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${n & 0xff}`;
-  };
-  return { kmod: code("DRBD_KERNEL_VERSION_CODE"), utils: code("DRBDADM_VERSION_CODE") };
-}
