@@ -2,11 +2,11 @@
 // iscsid, nvme) from the local journal, with a persistent cursor (nothing twice, nothing missed after
 // a restart while the entries are still in the journal). Kernel entries are the kmsg sender's.
 import * as v from "valibot";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { definePlugin, Duration, type JournalRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { DEFAULT_DAEMONS } from "../../../src/plugin-kit/readers.ts";
-import { openJournalReader, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { openJournalReader, readStateFile, writeStateFile, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { Backoff } from "../../../src/plugin-kit/backoff.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -46,18 +46,12 @@ export const schema = v.strictObject({
 export type JournalSenderConfig = v.InferOutput<typeof schema>;
 
 export function readJournalCursor(path: string): string {
-  try {
-    const c = JSON.parse(readFileSync(path, "utf8")) as { cursor?: unknown };
-    return typeof c.cursor === "string" ? c.cursor : "";
-  } catch {
-    return "";
-  }
+  const c = readStateFile(path) as { cursor?: unknown } | undefined;
+  return typeof c?.cursor === "string" ? c.cursor : "";
 }
 
 function writeJournalCursor(path: string, cursor: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify({ cursor }) + "\n", { mode: 0o640 });
-  renameSync(`${path}.tmp`, path);
+  writeStateFile(path, { cursor });
 }
 
 /** Wall-clock µs of this boot (/proc/stat btime, whole seconds). */

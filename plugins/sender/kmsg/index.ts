@@ -1,10 +1,10 @@
 // The kernel log sender: /dev/kmsg records -> parsers, with a persistent cursor (seq + boot id),
 // ring-overrun reports (KMSG_OVERRUN) and kernel timestamps mapped to wall-clock time.
 import * as v from "valibot";
-import { closeSync, constants, openSync, mkdirSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
 import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { openKmsgReader, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { openKmsgReader, readStateFile, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -46,19 +46,12 @@ export function readBootId(): string {
 }
 
 export function readCursor(path: string): KmsgCursor | undefined {
-  try {
-    const c = JSON.parse(readFileSync(path, "utf8")) as Partial<KmsgCursor>;
-    return typeof c.boot_id === "string" && Number.isSafeInteger(c.seq) ? { boot_id: c.boot_id, seq: c.seq! } : undefined;
-  } catch {
-    return undefined;
-  }
+  const c = readStateFile(path) as Partial<KmsgCursor> | undefined;
+  return typeof c?.boot_id === "string" && Number.isSafeInteger(c.seq) ? { boot_id: c.boot_id, seq: c.seq! } : undefined;
 }
 
 export function writeCursor(path: string, c: KmsgCursor): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(c) + "\n", { mode: 0o640 });
-  renameSync(tmp, path);
+  writeStateFile(path, c);
 }
 
 /**
