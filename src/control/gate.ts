@@ -3,7 +3,9 @@
 // its idleTimeout would also cut quiet follow streams. The gate accepts on the public socket, caps
 // the connections (a clear 503 beyond), closes those with no request in progress that stay silent
 // or leave a header unfinished, and pipes everything else to Bun.serve on a private socket.
-import net from "node:net";
+// (Bun.listen, not node:net: its native accept loop keeps up with a crowd connecting at once.)
+import type { Socket, UnixSocketListener } from "bun";
+import { Pipe } from "./gate-pipe.ts";
 
 export interface GateOptions {
   /** The public socket path (created by the caller's umask; the caller sets its mode). */
@@ -13,7 +15,7 @@ export interface GateOptions {
   maxConnections: number;
   /** A connection with no request in progress and no byte either way for this long is closed. */
   idleMs: number;
-  /** A request header must be complete this long after its first byte (or the connection's open). */
+  /** A request header must be complete this long after its first byte. */
   headerMs: number;
 }
 
@@ -31,8 +33,8 @@ export interface Gate {
 }
 
 interface Conn {
-  client: net.Socket;
-  upstream: net.Socket;
+  client: Socket<Conn>;
+  pipe: Pipe;
   /** Last byte in either direction. */
   lastByte: number;
   /** When the unfinished header began (undefined: none pending). */
@@ -50,100 +52,92 @@ function answer(status: string, code: string, detail: string): string {
   return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-export function startGate(opts: GateOptions): Promise<Gate> {
+export function startGate(opts: GateOptions): Gate {
   const counters: GateCounters = { connections_open: 0, connections_refused: 0, connections_idle_closed: 0, connections_header_timeout: 0 };
   const conns = new Set<Conn>();
   const forget = (c: Conn) => {
     conns.delete(c);
     counters.connections_open = conns.size;
   };
-  const drop = (c: Conn) => {
-    forget(c);
-    c.client.destroy();
-    c.upstream.destroy();
-  };
-  const server = net.createServer((client) => {
-    client.on("error", () => {});
-    if (conns.size >= opts.maxConnections) {
-      counters.connections_refused++;
-      client.end(answer("503 Service Unavailable", "too_many_connections", `the control socket already has ${opts.maxConnections} connections open (its limit); retry later`));
-      return;
+  const seen = (c: Conn, d: Buffer) => {
+    const t = performance.now();
+    c.lastByte = t;
+    const s = c.tail + d.toString("latin1", Math.max(0, d.length - 4096));
+    const end = s.lastIndexOf(END);
+    if (end >= 0) {
+      c.inProgress = true;
+      c.headerSince = end + END.length < s.length ? t : undefined;
+    } else {
+      c.headerSince ??= t;
     }
-    const upstream = net.connect(opts.inner);
-    const now = performance.now();
-    const c: Conn = { client, upstream, lastByte: now, headerSince: now, inProgress: false, tail: "" };
-    conns.add(c);
-    counters.connections_open = conns.size;
-    upstream.on("error", () => {}); // its close follows and ends the client gracefully
-    client.on("data", (d: Buffer) => {
-      const t = performance.now();
-      c.lastByte = t;
-      const s = c.tail + d.toString("latin1");
-      if (s.lastIndexOf(END) >= 0) {
-        c.inProgress = true;
-        const rest = s.slice(s.lastIndexOf(END) + END.length);
-        c.headerSince = rest.length ? t : undefined;
-      } else {
-        c.headerSince ??= t;
-      }
-      c.tail = s.slice(-3);
-    });
-    upstream.on("data", () => {
-      c.lastByte = performance.now();
-      c.inProgress = false;
-    });
-    // pipe() carries backpressure both ways (a 1 GB body, a slow follower)
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on("close", () => drop(c));
-    upstream.on("close", () => {
-      // The answer is flushed before the client side is ended; what the client still sends (the
-      // rest of a refused body) is read and dropped, so its end is not stuck behind it.
-      forget(c);
-      client.unpipe(upstream);
-      client.resume();
-      client.end();
-      setTimeout(() => client.destroy(), 1000).unref?.();
-    });
+    c.tail = s.slice(-3);
+  };
+  const server: UnixSocketListener<Conn | undefined> = Bun.listen<Conn | undefined>({
+    unix: opts.path,
+    socket: {
+      open(client) {
+        if (conns.size >= opts.maxConnections) {
+          counters.connections_refused++;
+          client.end(answer("503 Service Unavailable", "too_many_connections", `the control socket already has ${opts.maxConnections} connections open (its limit); retry later`));
+          return;
+        }
+        const c: Conn = { client: client as Socket<Conn>, pipe: undefined as unknown as Pipe, lastByte: performance.now(), headerSince: undefined, inProgress: false, tail: "" };
+        c.pipe = new Pipe(client as Socket<unknown>, opts.inner, {
+          fromUpstream: () => {
+            c.lastByte = performance.now();
+            c.inProgress = false;
+          },
+          upstreamClosed: () => forget(c),
+        });
+        client.data = c;
+        conns.add(c);
+        counters.connections_open = conns.size;
+      },
+      data(client, d) {
+        const c = client.data;
+        if (!c) return;
+        seen(c, d);
+        c.pipe.toUpstream(d);
+      },
+      drain(client) {
+        client.data?.pipe.clientDrained();
+      },
+      close(client) {
+        const c = client.data;
+        if (!c) return;
+        forget(c);
+        c.pipe.clientClosed();
+      },
+      error() {},
+    },
   });
-  server.maxConnections = opts.maxConnections * 2; // a last guard; the cap above answers first
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const c of conns) {
-      if (c.headerSince !== undefined && now - c.headerSince > opts.headerMs && !c.inProgress) {
-        // bytes of a header arrived but not its end: slowloris, or silence since the open
-        if (c.lastByte > c.headerSince) {
-          counters.connections_header_timeout++;
-          forget(c);
-          c.client.unpipe(c.upstream);
-          c.upstream.unpipe(c.client);
-          c.upstream.destroy();
-          c.client.end(answer("408 Request Timeout", "request_timeout", `the request header did not arrive whole within ${opts.headerMs / 1000} s`));
-          setTimeout(() => c.client.destroy(), 1000).unref();
-          continue;
-        }
-      }
-      if (!c.inProgress && now - c.lastByte > opts.idleMs) {
+      if (c.inProgress) continue;
+      if (c.headerSince !== undefined && now - c.headerSince > opts.headerMs) {
+        // a header begun and not finished: slowloris, or a client that stopped mid-request
+        counters.connections_header_timeout++;
+        forget(c);
+        c.pipe.answerAndClose(answer("408 Request Timeout", "request_timeout", `the request header did not arrive whole within ${opts.headerMs / 1000} s`));
+      } else if (now - c.lastByte > opts.idleMs) {
         counters.connections_idle_closed++;
-        drop(c);
+        forget(c);
+        c.pipe.cut();
       }
     }
   }, 1000);
   sweep.unref?.();
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.path, () => {
-      server.off("error", reject);
-      resolve({
-        counters,
-        close(force = false) {
-          clearInterval(sweep);
-          if (server.listening) server.close();
-          // What is already on its way (a follower's last events) still gets out
-          // (their upstream's close ends them); a second later whatever is left is cut
-          if (force) for (const c of [...conns]) setTimeout(() => drop(c), 1000).unref?.();
-        },
-      });
-    });
-  });
+  let listening = true;
+  return {
+    counters,
+    close(force = false) {
+      clearInterval(sweep);
+      if (listening) server.stop(false);
+      listening = false;
+      // What is already on its way (a follower's last events) still gets out (their upstream's
+      // close ends them); a second later whatever is left is cut.
+      if (force) for (const c of [...conns]) setTimeout(() => { forget(c); c.pipe.cut(); }, 1000).unref?.();
+    },
+  };
 }

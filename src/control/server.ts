@@ -30,8 +30,9 @@ export interface ControlServerOptions {
 }
 
 /** Beyond maxConnections a connection gets 503; with no request in progress, one silent for idleMs
- * or with a header unfinished after headerMs is closed (follow streams send heartbeats, 5 s). */
-export const CONTROL_LIMITS = { maxConnections: 1024, idleMs: 15_000, headerMs: 10_000 };
+ * or with a header unfinished after headerMs is closed (follow streams send heartbeats, 5 s).
+ * headerMs stays under Bun.serve's own ~10 s, so the client learns why (408). */
+export const CONTROL_LIMITS = { maxConnections: 1024, idleMs: 10_000, headerMs: 5_000 };
 
 export interface ControlServer {
   close(): Promise<void>;
@@ -160,10 +161,12 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
         return errorResponse(500, "internal", err.message);
       },
     });
-    gate = await startGate({ path: socketPath, inner, ...limits }).catch((err) => {
-      server.stop(true);
+    try {
+      gate = startGate({ path: socketPath, inner, ...limits });
+    } catch (err) {
+      void server.stop(true);
       throw err;
-    });
+    }
   } catch (err) {
     hub.close();
     rmSync(privateDir, { recursive: true, force: true });

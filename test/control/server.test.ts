@@ -451,8 +451,8 @@ describe("malformed requests", () => {
     await Bun.sleep(300);
     expect((await c.status()).pid).toBe(process.pid);
     const [s, i, h, k] = await Promise.all([slow, idle, half, keepAlive]);
-    // The gate (src/control/gate.ts) gives a request header 10 s to arrive whole (then 408), and a
-    // silent connection 15 s.
+    // The gate (src/control/gate.ts) gives a request header 5 s to arrive whole (then 408), and a
+    // silent connection 10 s.
     expect(s.text).toMatch(/^HTTP\/1\.1 408 [\s\S]*"error":"request_timeout"/);
     expect(h.text).toMatch(/^HTTP\/1\.1 408 /);
     expect(i.text).toBe("");
