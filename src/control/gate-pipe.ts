@@ -1,6 +1,7 @@
 // One gated control connection's two halves (src/control/gate.ts): bytes both ways with
 // backpressure (a side is paused while more than HIGH bytes wait for the other, and resumed when
-// they drain), the upstream connected as the client arrives, and an end that lets the answer out.
+// they drain), the upstream connected on the client's first byte (a crowd of silent connections
+// costs one fd each), and an end that lets the answer out.
 // Bun's socket.write() takes what the kernel takes now and no more: the rest waits here.
 import type { Socket } from "bun";
 
@@ -15,7 +16,7 @@ const HIGH = 256 << 10;
 const LINGER_MS = 1000;
 /** The gate's own answer (408) is left this long before the end: a slowloris client still
  * dripping when the socket ends got EPIPE from Bun's socket before it had read the answer. */
-const ANSWER_READ_MS = 2000;
+export const ANSWER_READ_MS = 2000;
 
 class Outbox {
   private q: Buffer[] = [];
@@ -61,10 +62,14 @@ export class Pipe {
   private clientGone = false;
   private linger: ReturnType<typeof setTimeout> | undefined;
   private answered = false;
+  private connecting = false;
 
-  constructor(private client: Socket<unknown>, inner: string, private hooks: PipeHooks) {
+  constructor(private client: Socket<unknown>, private inner: string, private hooks: PipeHooks) {}
+
+  private connect(): void {
+    this.connecting = true;
     Bun.connect<undefined>({
-      unix: inner,
+      unix: this.inner,
       socket: {
         open: (up) => {
           if (this.clientGone) return void up.terminate();
@@ -85,6 +90,7 @@ export class Pipe {
 
   toUpstream(d: Buffer): void {
     if (this.upGone) return; // the answer is out or on its way: what the client still sends is dropped
+    if (!this.connecting) this.connect();
     if (!this.up) this.toUp.send(DETACHED, d);
     else if (!this.toUp.send(this.up, d)) return this.upstreamGone();
     if (this.toUp.bytes > HIGH) this.client.pause();

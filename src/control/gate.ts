@@ -5,7 +5,7 @@
 // or leave a header unfinished, and pipes everything else to Bun.serve on a private socket.
 // (Bun.listen, not node:net: its native accept loop keeps up with a crowd connecting at once.)
 import type { Socket, UnixSocketListener } from "bun";
-import { Pipe } from "./gate-pipe.ts";
+import { ANSWER_READ_MS, Pipe } from "./gate-pipe.ts";
 
 export interface GateOptions {
   /** The public socket path (created by the caller's umask; the caller sets its mode). */
@@ -46,6 +46,8 @@ interface Conn {
 }
 
 const END = "\r\n\r\n";
+/** Refused connections left open to read their 503 at once; beyond, they are ended at once. */
+const MAX_REFUSING = 256;
 
 function answer(status: string, code: string, detail: string): string {
   const body = JSON.stringify({ error: code, detail }) + "\n";
@@ -55,6 +57,7 @@ function answer(status: string, code: string, detail: string): string {
 export function startGate(opts: GateOptions): Gate {
   const counters: GateCounters = { connections_open: 0, connections_refused: 0, connections_idle_closed: 0, connections_header_timeout: 0 };
   const conns = new Set<Conn>();
+  const refusing = new Set<Socket<Conn | undefined>>();
   const forget = (c: Conn) => {
     conns.delete(c);
     counters.connections_open = conns.size;
@@ -78,7 +81,15 @@ export function startGate(opts: GateOptions): Gate {
       open(client) {
         if (conns.size >= opts.maxConnections) {
           counters.connections_refused++;
-          client.end(answer("503 Service Unavailable", "too_many_connections", `the control socket already has ${opts.maxConnections} connections open (its limit); retry later`));
+          const full = answer("503 Service Unavailable", "too_many_connections", `the control socket already has ${opts.maxConnections} connections open (its limit); retry later`);
+          if (refusing.size >= MAX_REFUSING) return void client.end(full);
+          // as with a 408, the answer is left to be read before the end (a bounded number of them)
+          client.write(full);
+          refusing.add(client);
+          setTimeout(() => {
+            client.end();
+            setTimeout(() => (refusing.delete(client), client.terminate()), 1000).unref?.();
+          }, ANSWER_READ_MS).unref?.();
           return;
         }
         const c: Conn = { client: client as Socket<Conn>, pipe: undefined as unknown as Pipe, lastByte: performance.now(), headerSince: undefined, inProgress: false, tail: "" };
@@ -104,7 +115,7 @@ export function startGate(opts: GateOptions): Gate {
       },
       close(client) {
         const c = client.data;
-        if (!c) return;
+        if (!c) return void refusing.delete(client);
         forget(c);
         c.pipe.clientClosed();
       },
