@@ -470,6 +470,29 @@ describe("malformed requests", () => {
     await quiet.return(undefined);
   }, 45000);
 
+  test("the gate: beyond maxConnections a clear 503; idle ones closed, a quiet follow stream kept; counted in status", async () => {
+    const c = await start({ follow: { heartbeatMs: 300 }, limits: { maxConnections: 3, idleMs: 1500, headerMs: 1000 } });
+    const quiet = c.follow({ dev: ["quietdev"] });
+    const quietNext = quiet.next();
+    const idle = [rawExchange(() => {}, 10000), rawExchange(() => {}, 10000)];
+    await Bun.sleep(300);
+    const refused = await rawExchange("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", 10000);
+    expect(refused.text).toMatch(/^HTTP\/1\.1 503 [\s\S]*"error":"too_many_connections"/);
+    const closed = await Promise.all(idle);
+    for (const x of closed) {
+      expect(x.text).toBe("");
+      expect(x.closedAfterMs).toBeGreaterThanOrEqual(1400);
+      expect(x.closedAfterMs).toBeLessThan(4000);
+    }
+    await Bun.sleep(1500); // the follow stream, quiet but for keep-alive lines, outlives idleMs
+    const st = await c.status();
+    expect(st.control).toMatchObject({ follow_clients: 1, connections_refused: 1, connections_idle_closed: 2 });
+    const e = makeEvent({ dev_name: "quietdev" });
+    daemon.emit(e);
+    expect((await quietNext).value).toEqual(e);
+    await quiet.return(undefined);
+  });
+
   test("a follow client that disconnects is noticed (by the keep-alive write) and removed", async () => {
     await start({ follow: { heartbeatMs: 100 } });
     const s = connect(sock);
