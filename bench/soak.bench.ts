@@ -47,6 +47,19 @@ function slope(xs: number[], ys: number[]): number {
   return den ? num / den : 0;
 }
 
+/** The slope's standard error: |slope| under 2 of them is indistinguishable from zero here. */
+function slopeError(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 3) return NaN;
+  const b = slope(xs, ys);
+  const mx = xs.reduce((a, c) => a + c, 0) / n;
+  const my = ys.reduce((a, c) => a + c, 0) / n;
+  let sse = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) { sse += (ys[i]! - my - b * (xs[i]! - mx)) ** 2; den += (xs[i]! - mx) ** 2; }
+  return den ? Math.sqrt(sse / (n - 2) / den) : NaN;
+}
+
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const p = s.port;
@@ -186,6 +199,9 @@ batch = true
     [`late_from_s`]: Math.round(lateFrom),
     "late_rss_slope_MiB/min": Number(slope(late.map((s) => s.t / 60), late.map((s) => s.rss)).toFixed(3)),
     "late_heap_floor_slope_MiB/min": Number(slope(lateFloors.map((f) => f.t), lateFloors.map((f) => f.heap)).toFixed(3)),
+    "late_heap_floor_slope_stderr": Number(slopeError(lateFloors.map((f) => f.t), lateFloors.map((f) => f.heap)).toFixed(3)),
+    "late_rss_floor_slope_MiB/min": Number(slope(lateFloors.map((f) => f.t), lateFloors.map((f) => f.rss)).toFixed(3)),
+    "late_rss_floor_slope_stderr": Number(slopeError(lateFloors.map((f) => f.t), lateFloors.map((f) => f.rss)).toFixed(3)),
     "late_fds_slope_per_min": Number(slope(late.map((s) => s.t / 60), late.map((s) => s.fds)).toFixed(3)),
     heap_floor_per_window_MiB: floors.map((f) => f.heap.toFixed(0)).join(" "),
     rss_floor_per_window_MiB: floors.map((f) => f.rss.toFixed(0)).join(" "),
