@@ -13,7 +13,10 @@ export function installHeapDebug(env = process.env): () => void {
   const onUsr2 = () => {
     Bun.gc(true);
     const s = heapStats();
-    const out = { at: new Date().toISOString(), rss: process.memoryUsage().rss, heapSize: s.heapSize, objectCount: s.objectCount, objectTypeCounts: s.objectTypeCounts, protectedObjectTypeCounts: s.protectedObjectTypeCounts };
+    const out = {
+      at: new Date().toISOString(), rss: process.memoryUsage().rss, heapSize: s.heapSize, heapCapacity: s.heapCapacity,
+      extraMemorySize: s.extraMemorySize, objectCount: s.objectCount, objectTypeCounts: s.objectTypeCounts, protectedObjectTypeCounts: s.protectedObjectTypeCounts,
+    };
     if (env.STOREVENTD_HEAP_SNAPSHOT === "1") void Bun.write(`${prefix}.${n}.heapsnapshot`, Bun.generateHeapSnapshot("v8"));
     void Bun.write(`${prefix}.${n++}.json`, JSON.stringify(out, null, 1));
   };
