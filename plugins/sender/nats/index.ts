@@ -96,7 +96,7 @@ export class NatsSender {
     const out: FleetDraft[] = [];
     f(out);
     for (const d of out) {
-      if (d.hostname === undefined) this.ctx.emitEvent(d);
+      if (d.hostname === undefined) this.ctx.emitEvent({ ...d, extension: { ...d.extension, fleet_node: this.ctx.hostname } });
       else this.ctx.inject(this.complete(d, d.hostname));
     }
   }
