@@ -60,7 +60,7 @@ export class NatsSender {
   private seeded = false;
   readonly ids: RecentIds;
   readonly fleet: FleetTracker;
-  private stats = { received: 0, injected: 0, duplicates: 0, own: 0, bad: 0, acked: 0, heartbeats: 0, last_error: "" };
+  private stats = { received: 0, injected: 0, duplicates: 0, own: 0, bad: 0, acked: 0, heartbeats: 0, gap_lookups: 0, holes_skipped: 0, last_error: "" };
 
   constructor(private opts: Opts, private conn: ConnectionOptions, private ctx: SenderContext) {
     this.ids = new RecentIds(opts.dedup_ids);
@@ -233,10 +233,13 @@ export class NatsSender {
     if (!this.gapSince) this.gapSince = now;
     if (now - this.gapSince < GAP_CHECK_MS || !this.jsm) return;
     this.gapSince = now;
+    this.stats.gap_lookups++;
     try {
       const next = await this.jsm.streams.getMessage(this.opts.stream, { seq: gap, next_by_subj: `${this.opts.subject_prefix}.>` } as never);
       if (next?.seq === gap) return; // there and not handled: its redelivery comes
-      this.floor.skip(Math.min(next?.seq ?? Infinity, this.floor.maxWaiting + 1))?.msg.ack();
+      const to = Math.min(next?.seq ?? Infinity, this.floor.maxWaiting + 1);
+      this.stats.holes_skipped += to - gap;
+      this.floor.skip(to)?.msg.ack();
     } catch (e) {
       this.fail(`looking up stream sequence ${gap}: ${(e as Error).message}`, "gap");
     }

@@ -248,6 +248,7 @@ describe("nats sender against a real nats-server", () => {
     expect(a.rec.injected).toEqual(want);
     expect(a.rec.counts.get("bad_messages")).toBe(1);
     await until(() => a.s.status().ack_floor === last, 5000); // holes are looked up after 1 s
+    expect(a.s.status().holes_skipped).toBe(5); // other.x 3 times, the deleted message, other.y
     const info = await consumerInfo(nc);
     expect([info.ack_floor.stream_seq, info.num_ack_pending, info.num_pending]).toEqual([last, 0, 0]);
   }, 20_000);
