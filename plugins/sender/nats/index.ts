@@ -162,7 +162,10 @@ export class NatsSender {
     this.sub ??= nc.subscribe(heartbeatSubject(o.subject_prefix, "*"), { callback: (err, m) => void (err || this.onHeartbeat(m.data)) });
     const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
     this.seedFromStore();
-    const messages = await consumer.consume({ max_messages: Math.min(5000, o.max_ack_pending) });
+    // After a NATS server dies, the re-pull nats.js sends on reconnect can reach the cluster before
+    // the consumer has a new leader and be lost; only missed idle heartbeats (2) make it pull again.
+    // The library default (15 s each) stalled the fleet node for over 20 s in the fleet test; 1 s.
+    const messages = await consumer.consume({ max_messages: Math.min(5000, o.max_ack_pending), expires: 10_000, idle_heartbeat: 1_000 });
     this.messages = messages;
     if (this.stop.signal.aborted) await messages.close();
     for await (const m of messages) this.onMessage(m);
