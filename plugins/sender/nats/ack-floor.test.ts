@@ -2,7 +2,7 @@
 // when the caller says so; the carrying message always has a newer delivery sequence (the server
 // ignores an AckAll whose delivery sequence is not above the last one's).
 import { describe, expect, test } from "bun:test";
-import { AckFloor, type Delivery } from "./ack-floor.ts";
+import { AckFloor, ackSequences, type Delivery } from "./ack-floor.ts";
 
 const d = (seq: number, dseq = seq): Delivery => ({ seq, dseq });
 
@@ -65,5 +65,17 @@ describe("AckFloor", () => {
     f.start(50);
     expect(f.floor).toBe(101);
     expect(f.handled([d(102, 2)])).toEqual(d(102, 2));
+  });
+});
+
+describe("ackSequences", () => {
+  test("reads the stream and delivery sequence of both ack subject forms", () => {
+    expect(ackSequences("$JS.ACK.STOREVENTD.storeventd-fleet.1.4711.42.1765090000000000000.17")).toEqual({ seq: 4711, dseq: 42 });
+    expect(ackSequences("$JS.ACK._.ACCHASH.STOREVENTD.fleet.2.9.10.1765090000000000000.0")).toEqual({ seq: 9, dseq: 10 });
+    expect(ackSequences("$JS.ACK.hub.ACCHASH.STOREVENTD.fleet.1.123456789.5.1765090000000000000.3.x7Yz")).toEqual({ seq: 123456789, dseq: 5 });
+  });
+
+  test("anything else is not read (the caller falls back to the library)", () => {
+    for (const s of ["", "_INBOX.abc", "$JS.ACK.S.C.1.2.3", "$JS.ACK.S.C.1.x.3.4.5", "$JS.ACK.S.C.1.0.3.4.5"]) expect(ackSequences(s)).toBeUndefined();
   });
 });

@@ -90,3 +90,21 @@ export class AckFloor<M extends Delivery> {
     return m;
   }
 }
+
+/** Stream and delivery sequence of a message from its JetStream ack subject, without splitting it:
+ * nats.js's `msg.info` parse cost about 3 us a message here, a quarter of the ingest path.
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<seq>.<dseq>.<time>.<pending>`, or with
+ * `<domain>.<account hash>` after ACK, and then maybe one more token at the end. */
+export function ackSequences(reply: string): Delivery | undefined {
+  if (!reply.startsWith("$JS.ACK.")) return undefined;
+  let dots = 0;
+  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots++;
+  if (dots !== 8 && dots !== 10 && dots !== 11) return undefined;
+  let end = reply.length;
+  for (let k = dots === 11 ? 3 : 2; k > 0; k--) end = reply.lastIndexOf(".", end - 1);
+  const mid = reply.lastIndexOf(".", end - 1);
+  const start = reply.lastIndexOf(".", mid - 1);
+  const seq = Number(reply.slice(start + 1, mid));
+  const dseq = Number(reply.slice(mid + 1, end));
+  return Number.isSafeInteger(seq) && Number.isSafeInteger(dseq) && seq > 0 && dseq > 0 ? { seq, dseq } : undefined;
+}

@@ -11,7 +11,7 @@ import { FLEET_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/pl
 import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions } from "../../../src/plugin-kit/nats.ts";
 import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
 import { RecentIds } from "./dedup.ts";
-import { AckFloor } from "./ack-floor.ts";
+import { AckFloor, ackSequences } from "./ack-floor.ts";
 import { FleetTracker, type FleetDraft } from "./fleet.ts";
 import { isRemoteEvent } from "./remote.ts";
 import { STORE_SERVICE, type EventStoreService } from "../../../src/plugin-kit/store.ts";
@@ -211,8 +211,9 @@ export class NatsSender {
       this.ctx.inject(e);
       this.emit((out) => this.fleet.onEvent(e, Date.now(), out));
     }
-    const di = m.info;
-    this.pending.push({ seq: di.streamSequence, dseq: di.deliverySequence, msg: m });
+    const sq = ackSequences((m as JsMsg & { reply?: string }).reply ?? ""); // the class has it, the type not
+    if (sq) this.pending.push({ seq: sq.seq, dseq: sq.dseq, msg: m });
+    else this.pending.push({ seq: m.info.streamSequence, dseq: m.info.deliverySequence, msg: m });
     this.acking ??= this.ackLoop();
   }
 
