@@ -32,16 +32,24 @@ export class AckFloor<M extends Delivery> {
   /** Messages every receiver has handled. Returns the message whose ack acks them all, if any. */
   handled(batch: readonly M[]): M | undefined {
     let again: M | undefined;
+    let best: M | undefined;
     for (const m of batch) {
       if (m.seq <= this.floor) {
         // A redelivery of what was acked already (an ack lost in a failover): ack it again.
         if (!again || m.dseq > again.dseq) again = m;
         continue;
       }
+      if (m.seq === this.floor + 1 && !this.done.size) {
+        // In order with nothing waiting (nearly always): the floor moves without the map.
+        this.floor = m.seq;
+        if (m.dseq > this.ackedDseq) best = m;
+        continue;
+      }
       const prev = this.done.get(m.seq);
       if (!prev || m.dseq > prev.dseq) this.done.set(m.seq, m);
     }
-    return this.advance() ?? (again && this.carry(again));
+    best = this.advance(best);
+    return best ? this.carry(best) : again && this.carry(again);
   }
 
   /** The first sequence not handled while a later one is: a lost delivery or a hole. */
@@ -59,8 +67,8 @@ export class AckFloor<M extends Delivery> {
       if (m.dseq > this.ackedDseq && (!best || s > best.seq)) best = m;
     }
     this.floor = next - 1;
-    const after = this.advance();
-    return after ?? (best && this.carry(best));
+    best = this.advance(best);
+    return best && this.carry(best);
   }
 
   /** Handled above the floor, waiting for a gap to fill (bounded by the consumer's max_ack_pending). */
@@ -75,13 +83,14 @@ export class AckFloor<M extends Delivery> {
     return max;
   }
 
-  private advance(): M | undefined {
-    let best: M | undefined;
+  /** Moves the floor over the handled sequences that follow it; returns the highest message that
+   * may carry the ack (a newer delivery sequence than the last carrier's), or `best`. */
+  private advance(best?: M): M | undefined {
     for (let m = this.done.get(this.floor + 1); m; m = this.done.get(this.floor + 1)) {
       this.done.delete(++this.floor);
       if (m.dseq > this.ackedDseq) best = m;
     }
-    return best && this.carry(best);
+    return best;
   }
 
   private carry(m: M): M | undefined {
