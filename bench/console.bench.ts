@@ -1,8 +1,9 @@
 // The web console in headless Chromium (DevTools protocol), on the compiled daemon:
 // - load: 1000 events in the store (written by `storeventd replay --receivers`), the events page
-//   loaded 5 times; per load: navigation start -> history rows painted (rAF after the insert), the
-//   DOM part (building and inserting the rows), their style and layout, and fetch + DOM. p50 over
-//   the 5 loads, goal < 100 ms; the baseline is a one-line page's first paint in the same browser.
+//   loaded 5 times; per load: navigation start -> the first screen of history rows painted (rAF
+//   after the insert), the DOM part (building and inserting those rows), their style and layout,
+//   the DOM part of the older rows added after that paint, and fetch + all rows. p50 over the 5
+//   loads, goal < 100 ms; the baseline is a one-line page's first paint in the same browser.
 // - fleet: a host daemon reading the real /dev/kmsg publishes to a local nats-server, a fleet node
 //   (nats sender, store, web console) feeds a page filtered to that host. Kernel record written ->
 //   WebSocket message in the page -> row in the DOM -> painted, p50/p99 over PROBES records.
@@ -55,11 +56,12 @@ type = "receiver"
     const painted: number[] = [];
     const dom: number[] = [];
     const layout: number[] = [];
+    const rest: number[] = [];
     const fetchDom: number[] = [];
     for (let i = 0; i < LOADS; i++) {
       await b.send("Page.navigate", { url: `${url}?load=${i}#/events` });
       await b.waitFor(`document.body && document.body.dataset.paintedMs && document.body.dataset.renderMs && document.URL.includes("load=${i}")`);
-      const m = await b.evaluate<{ painted: string; dom: string; layout: string; render: string; rows: number }>(
+      const m = await b.evaluate<{ painted: string; dom: string; layout: string; render: string; restMs: string; rows: number }>(
         `({ ...document.body.dataset, painted: document.body.dataset.paintedMs, dom: document.body.dataset.domMs, layout: document.body.dataset.layoutMs, render: document.body.dataset.renderMs, rows: document.querySelectorAll("#rows tr").length })`);
       if (m.rows < 500) throw new Error(`load ${i}: ${m.rows} rows`);
       if (process.env.CONSOLE_BENCH_DEBUG) console.log(await b.evaluate<string>(`JSON.stringify(document.body.dataset)`));
@@ -67,6 +69,7 @@ type = "receiver"
       painted.push(Number(m.painted));
       dom.push(Number(m.dom));
       layout.push(Number(m.layout));
+      rest.push(Number(m.restMs));
       fetchDom.push(Number(m.render));
       out.console_rows_shown = m.rows;
     }
@@ -81,8 +84,9 @@ type = "receiver"
     out.console_load_to_rows_painted_p50_ms = r1(pct(painted, 0.5));
     out.console_load_to_rows_painted_all_ms = painted.map(r1).join(" ");
     out.console_history_fetch_and_dom_p50_ms = r1(pct(fetchDom, 0.5));
-    out.console_history_dom_only_p50_ms = r1(pct(dom, 0.5));
-    out.console_history_style_layout_p50_ms = r1(pct(layout, 0.5));
+    out.console_first_rows_dom_only_p50_ms = r1(pct(dom, 0.5));
+    out.console_first_rows_style_layout_p50_ms = r1(pct(layout, 0.5));
+    out.console_remaining_rows_dom_p50_ms = r1(pct(rest, 0.5));
     out.baseline_blank_page_first_paint_p50_ms = r1(pct(floor, 0.5));
     out.console_load_vs_blank_page = r1(pct(painted, 0.5) / pct(floor, 0.5));
     out.console_load_goal = "console_load_to_rows_painted_p50_ms < 100";
