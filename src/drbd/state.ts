@@ -106,3 +106,8 @@ export const PD0: PeerDeviceState = {
   "replication-state": "Off", "peer-disk-state": "DUnknown", "peer-client": false, "resync-suspended": false,
 };
 export const CONN0: ConnectionState = { "conn-name": "", "connection-state": "StandAlone", "peer-role": "Unknown", congested: false };
+
+/** One state tree: the live one, or the shadow a resync's dump is built into. */
+export class ModelState {
+  resources = new Map<string, DrbdResource>();
+}
