@@ -47,6 +47,7 @@ function applyResource(st: ModelState, rec: Events2Record, name: string, et: Upd
     const r = st.resources.get(name);
     const to = rec.fields.new_name;
     if (!r || !to) return;
+    st.gen++;
     st.resources.delete(name);
     r.name = own(to);
     st.resources.set(r.name, r);
@@ -55,6 +56,7 @@ function applyResource(st: ModelState, rec: Events2Record, name: string, et: Upd
   let r = st.resources.get(name);
   if (et === "Destroy") {
     if (!r) return;
+    st.gen++;
     st.resources.delete(name);
     if (out) resourceGone(r, rec, out);
     return;

@@ -79,8 +79,8 @@ export class DrbdModel {
 
   /** The live resources when a statistics line may bypass apply() (src/drbd/fast.ts): after the
    * first dump and outside a resync; else null. */
-  fastResources(): Map<string, DrbdResource> | null {
-    return this.initialized && !this.shadow ? this.live.resources : null;
+  fastState(): ModelState | null {
+    return this.initialized && !this.shadow ? this.live : null;
   }
 
   /** A record the fast lane applied. */

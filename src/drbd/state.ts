@@ -110,4 +110,7 @@ export const CONN0: ConnectionState = { "conn-name": "", "connection-state": "St
 /** One state tree: the live one, or the shadow a resync's dump is built into. */
 export class ModelState {
   resources = new Map<string, DrbdResource>();
+  /** Bumped when a resource leaves `resources` or is renamed: caches of name -> resource
+   * (the fast lane's) hold while it stays the same. */
+  gen = 0;
 }
