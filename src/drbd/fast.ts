@@ -26,7 +26,7 @@ export function applyFastLine(model: DrbdModel, n: Float64Array, b: number, strs
 }
 
 // Resources by interned name id, for one tokenizer's strings and one state tree while no resource
-// left it or was renamed (ModelState.gen): an array index instead of a string-keyed Map lookup.
+// left it (ModelState.gen): an array index and a name compare instead of a string-keyed Map lookup.
 let cacheStrs: readonly string[] | null = null;
 let cacheState: ModelState | null = null;
 let cacheGen = -1;
@@ -39,9 +39,11 @@ function resourceOf(st: ModelState, id: number, strs: readonly string[]): DrbdRe
     cacheGen = st.gen;
     byId = [];
   }
+  const name = strs[id];
   let r = byId[id];
-  if (r === undefined) {
-    const name = strs[id];
+  // The name check: a lane fed by one-shot tokenizer calls (events2Tokenize) reuses ids for
+  // other names; a renamed resource no longer answers to its old name.
+  if (r === undefined || r.name !== name) {
     r = name === undefined ? undefined : st.resources.get(name);
     // Misses are not kept: the resource may be created by the next full-way record.
     if (r) byId[id] = r;
