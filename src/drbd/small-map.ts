@@ -44,7 +44,7 @@ export class SmallMap<K, V> implements Keyed<K, V> {
   set(k: K, v: V): this {
     const i = this.find(k);
     if (i >= 0) this.kv[i + 1] = v;
-    else this.kv.push(k, v);
+    else this.kv.push((k as unknown) === 0 ? (0 as K) : k, v); // as Map: -0 is stored as +0
     return this;
   }
 
