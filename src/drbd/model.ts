@@ -44,7 +44,9 @@ export class DrbdModel {
   /** Unknown enum values seen, per kind (recorded as printed, also counted here). */
   readonly unknownValues = new Map<string, number>();
   private readonly tally: Tally = { stats: this.stats, unknownValues: this.unknownValues };
-  private sink: Out = { emit: () => {}, notify: (u) => this.notify(u) };
+  /** The one Out handed to the appliers and the diff; its emit is set around each call and put
+   * back after (a nested apply cannot redirect a change in progress), so no object per record. */
+  private readonly sink: Out = { emit: () => {}, notify: (u) => this.notify(u) };
 
   /** Applies one events2 record; emits an event per real change. */
   apply(rec: Events2Record, emit: Emit): void {
@@ -64,7 +66,14 @@ export class DrbdModel {
       applyRecord(this.shadow, rec, null, this.tally);
       return;
     }
-    applyRecord(this.live, rec, this.initialized ? this.out(emit) : null, this.tally);
+    if (!this.initialized) return applyRecord(this.live, rec, null, this.tally);
+    const was = this.sink.emit;
+    this.sink.emit = emit;
+    try {
+      applyRecord(this.live, rec, this.sink, this.tally);
+    } finally {
+      this.sink.emit = was;
+    }
   }
 
   /** The next records are a fresh dump; its `exists -` diffs it against the current state. */
@@ -179,7 +188,14 @@ export class DrbdModel {
       const prev = this.live;
       this.live = next;
       this.stats.resyncs++;
-      const changes = diffStates(prev, next, rec, this.out(emit));
+      const was = this.sink.emit;
+      this.sink.emit = emit;
+      let changes: number;
+      try {
+        changes = diffStates(prev, next, rec, this.sink);
+      } finally {
+        this.sink.emit = was;
+      }
       emit({
         severity: "warn", system: "drbd", event_type: "DRBD_EVENTS_RESTARTED", source: rec.source, raw: rec.raw,
         msg: `drbdsetup events2 restarted; state resynchronized with ${changes} change(s)`,
@@ -191,13 +207,6 @@ export class DrbdModel {
       if (this.listeners.size) for (const r of this.resources()) this.announce(r, (u) => this.notify(u));
     }
     for (const fn of this.readyListeners) fn();
-  }
-
-  /** The Out for `emit`, made again only when emit changes (one object, not one per record; a
-   * new one, not a mutated one, so a nested apply cannot redirect a change in progress). */
-  private out(emit: Emit): Out {
-    if (this.sink.emit !== emit) this.sink = { emit, notify: (u) => this.notify(u) };
-    return this.sink;
   }
 
   private notify(u: DrbdUpdate): void {
