@@ -8,6 +8,7 @@
 // drbdsetup (the sender's `restart` marker, or an `exists` line after the first `exists -`) starts a
 // resync: its dump is built into a shadow state, and at its `exists -` the shadow is diffed against
 // the live state, so plugins see real changes only, then DRBD_EVENTS_RESTARTED.
+import { edenGC } from "bun:jsc";
 import type { Events2Record } from "../records.ts";
 import { applyRecord, type Tally } from "./apply.ts";
 import { connState, devState, pdState, resState } from "./appliers.ts";
@@ -204,7 +205,13 @@ export class DrbdModel {
     } else if (!this.initialized) {
       this.initialized = true;
       // The first dump: plugins learn what exists (drbd-reactor sends Exists updates), no events.
-      if (this.listeners.size) for (const r of this.resources()) this.announce(r, (u) => this.notify(u));
+      // 10 000 resources are ~75 000 updates at once: a young-generation collection every 1024
+      // resources keeps them from growing the heap (see EDEN_EVERY in events2.ts).
+      let n = 0;
+      for (const r of this.listeners.size ? this.resources() : []) {
+        this.announce(r, (u) => this.notify(u));
+        if (++n % 1024 === 0) edenGC();
+      }
     }
     for (const fn of this.readyListeners) fn();
   }
