@@ -13,6 +13,7 @@ import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
 import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
+import { statusJsonPieces } from "../drbd/views.ts";
 import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
 import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
 import * as v from "valibot";
@@ -212,7 +213,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
   flushOut();
-  if (values.model) io.out(JSON.stringify(pipeline.drbd.toStatusJson(), null, 2));
+  if (values.model) for (const piece of statusJsonPieces(pipeline.drbd.resources())) io.out(piece);
   progress.end();
   const secs = progress.seconds();
   if (!values.quiet) {
