@@ -220,8 +220,9 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
 export interface ReplayInput {
   /** The replay option's name (e.g. "uevent"). */
   input: string;
-  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name). */
-  decode(data: Uint8Array, addon: NativeAddon | null): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
+   * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
+  decode(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
 }
 
 /** Terminal I/O of a contributed CLI command. */

@@ -8,6 +8,7 @@ import { definePlugin, Duration, type JournalRecord, type Sender, type SenderCon
 import { DEFAULT_DAEMONS } from "../../../src/plugin-kit/readers.ts";
 import { openJournalReader, readStateFile, writeStateFile, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { Backoff } from "../../../src/plugin-kit/backoff.ts";
+import { replayJournal } from "./replay.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
@@ -161,4 +162,5 @@ export default definePlugin({
   schema,
   sample,
   create: (config, ctx) => createJournalSender(config, ctx),
+  replay: { input: "journal", decode: (data, _addon, note) => replayJournal(data, note) },
 });
