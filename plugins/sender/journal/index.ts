@@ -158,6 +158,7 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
 export default definePlugin({
   kind: "sender",
   name: "journal",
+  embeddedDefault: { order: 30, instance: "storage_daemons", needs: "journal" },
   description: "Follows the journal entries of userspace storage daemons (multipathd, dmeventd, mdadm, smartd, iscsid, nvme) from a cursor.",
   schema,
   sample,

@@ -229,6 +229,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
 export default definePlugin({
   kind: "sender",
   name: "kmsg",
+  embeddedDefault: { order: 10 },
   emits: EVENTS,
   description: "Reads the kernel log (/dev/kmsg) with a cursor that survives restarts; reports ring overruns.",
   schema,
