@@ -1,6 +1,7 @@
 // Layout rules (STYLE.md): plugins import only the plugin API, its kit and their own folder; the core
 // never imports plugins (only the entry point imports the generated list); no source file is over
-// 400 lines; src/ names no plugin in config text or registry lookups; every plugin folder has its files. Each rule fails naming the offending import or file.
+// 400 lines; src/ names no plugin in config text or registry lookups; every plugin folder has its
+// files. Each rule fails naming the offending import or file.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";
