@@ -15,13 +15,17 @@ export interface Ctx extends Out {
   info(s: string): void;
 }
 
+/** The paths that exist, in order; each missing one is warned about when its turn comes. */
+function* existing(paths: string[], o: Out): Generator<string> {
+  for (const p of paths) {
+    if (existsSync(p)) yield p;
+    else o.warn(`'${p}' does not exist, doing nothing`);
+  }
+}
+
 export function enable(paths: string[], o: Ctx): void {
   let n = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Enabling '${p}'...`);
     if (!p.endsWith(".toml.disabled")) throw new Error(`Expected plugin path '${p}' to end in .toml.disabled`);
     const to = withState(p, "enabled");
@@ -41,11 +45,7 @@ function stopTargets(paths: string[], tables: CtlTables): void {
 
 export function disable(paths: string[], withTargets: boolean, o: Ctx): void {
   const done: string[] = [];
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Disabling '${p}'...`);
     const to = withState(p, "disabled");
     renameSync(p, to);
@@ -58,11 +58,7 @@ export function disable(paths: string[], withTargets: boolean, o: Ctx): void {
 
 export async function rm(paths: string[], force: boolean, o: Ctx): Promise<void> {
   let n = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Removing '${p}'...`);
     if (force || (await o.ask(`Remove '${p}'?`, false))) {
       unlinkSync(p);
@@ -73,11 +69,7 @@ export async function rm(paths: string[], force: boolean, o: Ctx): Promise<void>
 }
 
 export function cat(paths: string[], o: Ctx): void {
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Displaying ${p}...`);
     // bat when there is one (as drbd-reactorctl), else the file as it is.
     const bat = ["bat", "batcat"].find((b) => Bun.which(b));
@@ -163,11 +155,7 @@ export async function evict(
   paths: string[], opts: { force: boolean; keepMasked: boolean; unmask: boolean; delay: number }, o: Ctx,
 ): Promise<void> {
   const resources: string[] = [];
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     const pl = readSnippet(p, o.tables);
     const prs = entries<PromoterSnippet>(pl, "promoter");
     if (!prs.length) continue;
