@@ -22,6 +22,7 @@ import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
 import { DropReporter } from "./router/drops.ts";
+import { mark, tracing } from "./util/stage-trace.ts";
 import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
 import { withImplicitParsers } from "./config/implicit.ts";
 
@@ -238,6 +239,7 @@ export class Pipeline {
   /** One raw record from a sender (or replay) into every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
     this.count("records");
+    if (tracing) mark("record", rec.raw);
     if (rec.kind === "events2") {
       this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
       // Replay reads a whole file in one go: subscribers get each record's updates before the next.
@@ -290,6 +292,7 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
+    if (tracing) mark("event", e.raw);
     this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
 
@@ -317,6 +320,7 @@ export class Pipeline {
   }
 
   private deliver(e: StorageEvent): void {
+    if (tracing) mark("deliver", e.raw);
     for (const f of this.listeners) f(e);
     this.router.dispatch(e);
   }
