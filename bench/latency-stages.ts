@@ -50,3 +50,13 @@ export function stageReport(prefix: string, stamps: Stamps[], ids: number[], sta
   }
   return out;
 }
+
+/** One row per record: each stamp in ms after it was written (LATENCY_KEEP=1 keeps it as joined.tsv). */
+export function joinedTable(stamps: Stamps[], stages: Map<number, Record<string, number>>): string {
+  const cols = ["c", ...SEGMENTS.map((s) => s[2]).filter((c) => c !== "c")];
+  const rows = stamps.map((s) => {
+    const all: Record<string, number> = { ...stages.get(s.id), file: s.file, monitor: s.monitor };
+    return [s.id, ...cols.map((c) => ((all[c]! - s.written) / 1000).toFixed(3))].join("\t");
+  });
+  return ["id", ...cols].join("\t") + "\n" + rows.join("\n") + "\n";
+}

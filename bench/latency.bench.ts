@@ -6,11 +6,11 @@
 // reader, and *_vs_c_p99 the daemon's p99 as a ratio to it. The daemon runs with its stage trace
 // on, so *_<segment>_* says where the time goes (bench/latency-stages.ts). Needs root, cc and
 // dist/storeventd.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LatencyRig, percentiles } from "../test/helpers/latency-rig.ts";
-import { parseStamps, stageReport } from "./latency-stages.ts";
+import { joinedTable, parseStamps, stageReport } from "./latency-stages.ts";
 
 const N = 1000;
 const LOAD_PER_S = 20_000;
@@ -95,11 +95,12 @@ export default async function (): Promise<Record<string, number | string>> {
       parseStamps(cText, rig.tag, stages, "c");
       if (existsSync(trace)) parseStamps(readFileSync(trace, "utf8"), rig.tag, stages);
       Object.assign(out, stageReport("idle", rig.stamps, idle.ids, stages), stageReport("load", rig.stamps, busy.ids, stages));
+      if (process.env.LATENCY_KEEP) writeFileSync(join(dir, "joined.tsv"), joinedTable(rig.stamps, stages));
       for (const w of ["idle", "load"]) {
         for (const r of ["file", "monitor"]) out[`${w}_${r}_vs_c_p99`] = Math.round(((out[`${w}_${r}_p99_ms`] as number) / (out[`${w}_c_reader_p99_ms`] as number)) * 100) / 100;
       }
     }
-    if (process.env.LATENCY_KEEP) console.log(`kept ${dir} (stages.tsv, rig stamps not saved)`);
+    if (process.env.LATENCY_KEEP) console.log(`kept ${dir} (stages.tsv, joined.tsv)`);
     else rmSync(dir, { recursive: true, force: true });
   }
   return out;

@@ -144,6 +144,8 @@ describe("identity from memory", () => {
     promises: {
       readFile: (p: string) => (allowed ? nodeFs.promises.readFile(p, "utf8") : (calls.push(`readFile ${p}`), Promise.reject(new Error("fs")))),
       realpath: (p: string) => (allowed ? nodeFs.promises.realpath(p) : (calls.push(`realpath ${p}`), Promise.reject(new Error("fs")))),
+      readdir: (p: string) => (allowed ? nodeFs.promises.readdir(p) : (calls.push(`readdir ${p}`), Promise.reject(new Error("fs")))),
+      access: (p: string) => (allowed ? nodeFs.promises.access(p) : (calls.push(`access ${p}`), Promise.reject(new Error("fs")))),
     },
   };
 
