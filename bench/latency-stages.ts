@@ -8,8 +8,7 @@ import { percentiles } from "../test/helpers/latency-rig.ts";
 const SEGMENTS: [name: string, from: string, to: string][] = [
   ["c_reader", "written", "c"],
   ["to_js", "written", "record"],
-  ["parse", "record", "event"],
-  ["fold", "event", "deliver"],
+  ["parse_fold", "record", "deliver"],
   ["queue_file", "deliver", "take:fifo"],
   ["write_file", "take:fifo", "sent:fifo"],
   ["fifo_to_bench", "sent:fifo", "file"],

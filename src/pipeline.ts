@@ -2,9 +2,7 @@
 // `apply(config)` diffs instance sets (same name + same config = kept running), so it serves the
 // first start, reload, and replay alike.
 import { formatTime, nowUs, type EventDraft, type StorageEvent } from "./event.ts";
-import type {
-  AnyPluginDef, BaseContext, DeviceDirectory, Parser, PluginKind, Receiver, Sender, SenderContext,
-} from "./plugin-api.ts";
+import type { AnyPluginDef, BaseContext, DeviceDirectory, Parser, PluginKind, Receiver, Sender, SenderContext } from "./plugin-api.ts";
 import type { RawRecord } from "./records.ts";
 import type { Config, InstanceConfig } from "./config/load.ts";
 import type { Registry } from "./registry.ts";
@@ -292,7 +290,6 @@ export class Pipeline {
       extension: d.extension ?? {},
     };
     this.count("events");
-    if (tracing) mark("event", e.raw);
     this.folder.offer(e, d.time_us ?? rec?.time_us);
   }
 
