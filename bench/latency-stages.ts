@@ -14,6 +14,10 @@ const SEGMENTS: [name: string, from: string, to: string][] = [
   ["fifo_to_bench", "sent:fifo", "file"],
   ["follow", "deliver", "follow"],
   ["follow_to_bench", "follow", "monitor"],
+  // The daemon's end of the file path (its write(2) to the FIFO returned), without the bench's read,
+  // and what the daemon adds to a plain C reader woken by the same record.
+  ["written_to_file", "written", "sent:fifo"],
+  ["c_to_file", "c", "sent:fifo"],
 ];
 
 /** "<µs>\t<stage>\t<raw>" (daemon) or "<µs>\t<raw>" (C reader) lines -> id -> stage -> µs. */
@@ -27,6 +31,8 @@ export function parseStamps(text: string, tag: string, into: Map<number, Record<
     const rec = into.get(id) ?? {};
     const name = stage ?? f[1]!;
     rec[name] ??= Number(f[0]); // the first pass through a stage
+    const seq = stage === "c" ? /^\d+,(\d+),/.exec(raw!) : null; // the kernel's record header
+    if (seq) rec.seq = Number(seq[1]);
     into.set(id, rec);
   }
 }
@@ -42,6 +48,13 @@ export function stageReport(prefix: string, stamps: Stamps[], ids: number[], sta
     out[`${prefix}_${name}_p99_ms`] = p.p99;
     out[`${prefix}_${name}_max_ms`] = p.max;
   }
+  // Records anyone else logged meanwhile (the kernel's seq counts them all): was "idle" idle?
+  const seqd = ids.filter((id) => stages.get(id)?.seq !== undefined);
+  if (seqd.length > 1) {
+    const [a, b] = [seqd[0]!, seqd[seqd.length - 1]!];
+    const others = stages.get(b)!.seq! - stages.get(a)!.seq! - (b - a);
+    out[`${prefix}_other_kmsg_records_per_s`] = Math.round(others / ((stamps[b]!.written - stamps[a]!.written) / 1e6));
+  }
   const slow = [...ids].sort((a, b) => (at(b).file! - at(b).written!) - (at(a).file! - at(a).written!)).slice(0, Math.max(1, Math.ceil(ids.length / 100)));
   for (const [name, from, to] of SEGMENTS) {
     const v = slow.map((id) => (at(id)[to]! - at(id)[from]!) / 1000).filter(Number.isFinite);
@@ -52,7 +65,7 @@ export function stageReport(prefix: string, stamps: Stamps[], ids: number[], sta
 
 /** One row per record: each stamp in ms after it was written (LATENCY_KEEP=1 keeps it as joined.tsv). */
 export function joinedTable(stamps: Stamps[], stages: Map<number, Record<string, number>>): string {
-  const cols = ["c", ...SEGMENTS.map((s) => s[2]).filter((c) => c !== "c")];
+  const cols = [...new Set(["c", ...SEGMENTS.map((s) => s[2])])];
   const rows = stamps.map((s) => {
     const all: Record<string, number> = { ...stages.get(s.id), file: s.file, monitor: s.monitor };
     return [s.id, ...cols.map((c) => ((all[c]! - s.written) / 1000).toFixed(3))].join("\t");

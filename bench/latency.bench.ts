@@ -4,8 +4,9 @@
 // under load. Latencies, so absolute figures; the baseline in the same run is a plain C program
 // blocking on /dev/kmsg (bench/kmsg-wakeup.c): *_c_reader_* is how late this machine wakes any
 // reader, and *_vs_c_p99 the daemon's p99 as a ratio to it. The daemon runs with its stage trace
-// on, so *_<segment>_* says where the time goes (bench/latency-stages.ts). Needs root, cc and
-// dist/storeventd.
+// on, so *_<segment>_* says where the time goes (bench/latency-stages.ts); *_written_to_file_* ends
+// when the daemon's write to the file returned (no bench-side read in it). *_other_kmsg_records_per_s:
+// what others logged meanwhile (a shared machine is not idle). Needs root, cc and dist/storeventd.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,12 +96,15 @@ export default async function (): Promise<Record<string, number | string>> {
       parseStamps(cText, rig.tag, stages, "c");
       if (existsSync(trace)) parseStamps(readFileSync(trace, "utf8"), rig.tag, stages);
       Object.assign(out, stageReport("idle", rig.stamps, idle.ids, stages), stageReport("load", rig.stamps, busy.ids, stages));
-      if (process.env.LATENCY_KEEP) writeFileSync(join(dir, "joined.tsv"), joinedTable(rig.stamps, stages));
+      if (process.env.LATENCY_KEEP) {
+        writeFileSync(join(dir, "joined.tsv"), joinedTable(rig.stamps, stages));
+        writeFileSync(join(dir, "daemon.stderr"), rig.daemonStderr());
+      }
       for (const w of ["idle", "load"]) {
         for (const r of ["file", "monitor"]) out[`${w}_${r}_vs_c_p99`] = Math.round(((out[`${w}_${r}_p99_ms`] as number) / (out[`${w}_c_reader_p99_ms`] as number)) * 100) / 100;
       }
     }
-    if (process.env.LATENCY_KEEP) console.log(`kept ${dir} (stages.tsv, joined.tsv)`);
+    if (process.env.LATENCY_KEEP) console.log(`kept ${dir} (stages.tsv, joined.tsv, daemon.stderr)`);
     else rmSync(dir, { recursive: true, force: true });
   }
   return out;

@@ -146,6 +146,11 @@ fsync = "never"
     });
   }
 
+  /** What the daemon wrote to stderr so far (its log; BUN_JSC_logGC output). */
+  daemonStderr(): string {
+    return this.daemon?.stderr() ?? "";
+  }
+
   async stop(): Promise<void> {
     if (this.devkmsgWas) writeFileSync(DEVKMSG, `${this.devkmsgWas}\n`); // first: nothing below may keep it changed
     this.monitor?.kill("SIGTERM");
