@@ -155,12 +155,18 @@ export class DeviceInventory implements DeviceDirectory {
     if (rec.action === "remove") {
       this.drop(name);
     } else {
+      let renamed: BlockDevice | undefined;
       if (rec.action === "move" && p.DEVPATH_OLD) {
         const old = basename(p.DEVPATH_OLD);
-        if (old !== name) this.drop(old);
+        if (old !== name) {
+          const prev = this.devs.get(old);
+          this.drop(old);
+          if (prev) renamed = { ...prev, name, holders: [], slaves: [], partitions: [] };
+        }
       }
-      // What memory has, updated by the uevent (udevd's copy adds by-id links, serial, WWN).
-      after = this.sysfs.fromUevent(name, rec, before);
+      // What memory has, updated by the uevent (udevd's copy adds by-id links, serial, WWN); a
+      // renamed device keeps what was known under its old name.
+      after = this.sysfs.fromUevent(name, rec, before ?? renamed);
       if (sizeBytes !== undefined && sizeBytes >= 0) after.size_bytes = sizeBytes;
       this.put(after);
       if (this.hasSysfs && !this.offline) this.refreshLater(name);
