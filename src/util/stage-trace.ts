@@ -9,6 +9,7 @@ import { appendFile } from "node:fs/promises";
 
 const path = process.env.STOREVENTD_STAGE_TRACE ?? "";
 let lines: string[] = [];
+let inflight = "";
 let base = NaN;
 let clock: (() => number) | undefined;
 let flushing: ReturnType<typeof setInterval> | undefined;
@@ -23,8 +24,11 @@ export function traceClock(monotonicUs: () => number): void {
   base = monotonicUs() - performance.now() * 1000;
   flushing = setInterval(() => void flush(), 1000);
   flushing.unref();
+  // At exit a write still in flight may not have landed: written again (readers take the first
+  // mark of a stage, so a repeat is harmless and a loss is not).
   process.on("exit", () => {
-    if (lines.length) appendFileSync(path, lines.join(""));
+    const rest = inflight + lines.join("");
+    if (rest) appendFileSync(path, rest);
     lines = [];
   });
 }
@@ -36,8 +40,9 @@ export function mark(stage: string, key: string): void {
 }
 
 async function flush(): Promise<void> {
-  if (!lines.length) return;
-  const out = lines.join("");
+  if (!lines.length || inflight) return;
+  inflight = lines.join("");
   lines = [];
-  await appendFile(path, out).catch(() => {});
+  await appendFile(path, inflight).catch(() => {});
+  inflight = "";
 }
