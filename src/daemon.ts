@@ -12,6 +12,7 @@ import { ServiceMap } from "./util/services.ts";
 import { DAEMON_STATUS_SERVICE } from "./fleet-api.ts";
 import { type LogLevel, rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
+import { traceClock, tracing } from "./util/stage-trace.ts";
 import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
 import { sdNotify, startWatchdog } from "./systemd/notify.ts";
@@ -69,6 +70,8 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    const native = nativeAddon();
+    if (tracing && native) traceClock(() => native.kmsgClock().monotonic_us);
     this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
     if (res.failed.length) {

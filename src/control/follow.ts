@@ -6,6 +6,7 @@
 import type { StorageEvent } from "../event.ts";
 import { matchesFilter, type EventFilter, type EventStoreService } from "../store-api.ts";
 import { parseTime } from "../event.ts";
+import { mark, tracing } from "../util/stage-trace.ts";
 
 export interface FollowOptions {
   /** Most recent events kept in memory for the replay seam. */
@@ -184,6 +185,7 @@ export class FollowHub {
       if (c.held) c.hold(line);
       else if (c.push(line.bytes)) this.counters.follow_events++;
     }
+    if (tracing) mark("follow", e.raw);
   }
 
   private ringSnapshot(): Line[] {

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { cursorOptions, openKmsgReader, readStateFile, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { cursorOptions, openKmsgReader, readStateFile, StateFileWriter, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -121,19 +121,21 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
 
   // The cursor passes only records whose events reached the router: never one a parser still holds
   // (a crash then re-reads the held report's records instead of losing them).
+  // Written off the event loop; a failed write is retried with the next save.
+  const cursorWriter = new StateFileWriter(cursorFile, (value, error) => {
+    if (!error) return;
+    if ((value as KmsgCursor).seq === savedSeq) savedSeq = -1;
+    ctx.count("cursor_errors");
+    ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${error.message}`);
+  });
   const saveCursor = () => {
     timer = undefined;
     const held = ctx.oldestHeld?.();
     const seq = held !== undefined ? Math.min(cursorSeq, held - 1) : cursorSeq;
     if (held !== undefined && seq < cursorSeq) timer = setTimeout(saveCursor, config.cursor_interval);
     if (seq < 0 || seq === savedSeq) return;
-    try {
-      writeCursor(cursorFile, { boot_id: bootId, seq });
-      savedSeq = seq;
-    } catch (e) {
-      ctx.count("cursor_errors");
-      ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${(e as Error).message}`);
-    }
+    cursorWriter.save({ boot_id: bootId, seq } satisfies KmsgCursor);
+    savedSeq = seq;
   };
 
   const overrun = (d: KmsgDecoded, timeUs: number) => {
@@ -189,6 +191,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
     reader?.close();
     clearTimeout(timer);
     saveCursor();
+    cursorWriter.flushSync(); // stopping: the last cursor now, not after the process is gone
     clearTimeout(timer);
   };
 
