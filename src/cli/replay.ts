@@ -164,11 +164,13 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     for (const piece of input.pieces(cut)) {
       for (const { rec, drafts } of decode(piece, nativeAddon())) {
         feed(rec);
+        // In this one long synchronous loop JSC lets garbage reach 100+ MiB before it collects: a
+        // young-generation collection every 1024 records and a full one per 1 MiB piece keep the
+        // peak flat (measured: 165 -> 93 MiB peak RSS on 1M records, and no slower).
+        if ((records & 1023) === 0) Bun.gc(false);
         for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
       }
       progress.tick(records);
-      // In this one long synchronous loop JSC lets garbage reach 100+ MiB before it collects; a
-      // full collection per 1 MiB piece keeps the peak flat (and costs less than it saves).
       Bun.gc(true);
     }
   } else if (contributed) {
