@@ -77,7 +77,7 @@ async function plainRead(dir: string, tag: string, n: number, rate: number) {
   let finished = false;
   void w.done.then(() => (finished = true));
   const t0 = performance.now();
-  let idleSince = 0;
+  let lastSeen = performance.now();
   while (got < n) {
     let len = 0;
     try {
@@ -87,21 +87,37 @@ async function plainRead(dir: string, tag: string, n: number, rate: number) {
       if (code === "EPIPE") { overruns++; continue; }
       if (code !== "EAGAIN") throw e;
     }
-    if (len > 0) {
-      if (buf.subarray(0, len).indexOf(needle) >= 0) got++;
-      idleSince = 0;
+    if (len > 0 && buf.subarray(0, len).indexOf(needle) >= 0) {
+      got++;
+      lastSeen = performance.now();
       continue;
     }
-    if (finished) {
-      idleSince ||= performance.now();
-      if (performance.now() - idleSince > 500) break; // everything there was has been read
-    }
-    await Bun.sleep(0);
+    // Done when the writer is and none of its records came for 500 ms (others' records may).
+    if (finished && performance.now() - lastSeen > 500) break;
+    if (len <= 0 || got % 1024 === 0) await Bun.sleep(0);
   }
-  const secs = (performance.now() - t0) / 1000;
+  const secs = (lastSeen - t0) / 1000;
   await w.done;
   closeSync(fd);
   return { got, overruns, secs, wrote: w.records / w.seconds };
+}
+
+/** Writes one marker record and returns its seq (read back from an fd opened at the ring's end). */
+function markerSeq(text: string): number {
+  const fd = openSync("/dev/kmsg", constants.O_RDONLY | constants.O_NONBLOCK);
+  const buf = Buffer.alloc(8192);
+  try {
+    for (;;) { try { if (readSync(fd, buf, 0, buf.length, null) <= 0) break; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EAGAIN") break; } }
+    writeFileSync("/dev/kmsg", text + "\n");
+    for (;;) {
+      let n = 0;
+      try { n = readSync(fd, buf, 0, buf.length, null); } catch (e) { if ((e as NodeJS.ErrnoException).code === "EAGAIN") { Bun.sleepSync(1); continue; } if ((e as NodeJS.ErrnoException).code === "EPIPE") continue; throw e; }
+      const rec = buf.toString("utf8", 0, n);
+      if (rec.includes(text)) return Number(rec.split(",")[1]);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 type Status = { instances: { name: string; counters: Record<string, number>; extra?: Record<string, unknown> }[] };
@@ -129,21 +145,17 @@ accept_user_records = true
     if (!before) throw new Error(`the daemon did not start: ${readFileSync(join(dir, "stderr"), "utf8")}`);
     const w = await runWriter(dir, tag, n, rate);
     const t0 = performance.now();
-    let now = before;
-    let last = -1;
-    let lastChange = performance.now();
-    let finished = false;
-    void w.done.then(() => (finished = true));
-    // until the writer is done and the sender's record count has stood still for 500 ms
-    for (;;) {
-      await Bun.sleep(50);
-      now = await status();
-      const read = (now.records ?? 0) - (before.records ?? 0);
-      if (read !== last) { last = read; lastChange = performance.now(); }
-      if (finished && performance.now() - lastChange > 500) break;
-    }
-    const secs = (lastChange - t0) / 1000;
     await w.done;
+    const end = markerSeq(`${tag} end`);
+    let now = before;
+    // until the sender's cursor passes the marker (other programs may keep writing meanwhile)
+    for (let i = 0; ; i++) {
+      now = await status();
+      if ((now.cursor_seq ?? 0) >= end) break;
+      if (i > 6000) throw new Error(`the sender never reached seq ${end}: ${JSON.stringify(now)}`);
+      await Bun.sleep(10);
+    }
+    const secs = (performance.now() - t0) / 1000;
     const rss = Number(readFileSync(`/proc/${d.pid}/status`, "utf8").match(/^VmHWM:\s+(\d+)/m)?.[1] ?? 0) / 1024;
     const diff = (k: string) => (now[k] ?? 0) - (before![k] ?? 0);
     return { read: diff("records"), overruns: diff("overruns"), lost: diff("lost"), secs, wrote: w.records / w.seconds, peakRss: rss };
