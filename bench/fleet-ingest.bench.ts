@@ -1,11 +1,15 @@
 // Fleet node ingest: events/s the nats sender takes from one local nats-server (JetStream, file
-// storage, durable consumer, explicit acks), with nothing else running:
-// - into a counting pipeline (inject = count), and into a real event store (add + sync per ack batch);
+// storage, durable consumer, cumulative acks up to its handled floor), with nothing else running:
+// - into a counting pipeline (inject = count), and into a real event store (add + one transaction
+//   per ack batch, as the store's sync() does);
 // - as a ratio to a bare nats.js consumer of the same stream that only parses and acks each message
-//   (AckExplicit), and to one that acks every 1000th (AckAll: the ceiling without per-message acks).
-// N events are published first (FLEET_BENCH_N, default 100000), from 10 hosts.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+//   (AckExplicit), and to one that acks every 1000th (AckAll: the ceiling of the client library).
+// N events are published first (FLEET_BENCH_N, default 100000), from 10 hosts. Each run also reports
+// the CPU microseconds per event of this process and of nats-server: wall-clock rates on this shared
+// 2-core machine follow its load, CPU per event hardly does. The bare consumers have no subject
+// filter, like the sender's consumer on a stream of only <subject_prefix>.>.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { connect } from "@nats-io/transport-node";
@@ -18,12 +22,26 @@ import { STORE_SERVICE } from "../src/store-api.ts";
 
 const N = Number(process.env.FLEET_BENCH_N ?? 100_000);
 
+/** CPU seconds (user + system) a process used so far, from /proc. */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU of this process and of nats-server per drained run: a figure the machine's load hardly moves. */
+const cpu: Record<string, { client: number; server: number }> = {};
+let serverPid = 0;
+
 async function drain(name: string, until: () => boolean, timeoutMs = 120_000): Promise<number> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const s0 = cpuOf(serverPid);
   while (!until()) {
     if (performance.now() - t0 > timeoutMs) throw new Error(`${name}: timed out`);
     await Bun.sleep(5);
   }
+  const c = process.cpuUsage(c0);
+  cpu[name] = { client: (c.user + c.system) / 1e6, server: cpuOf(serverPid) - s0 };
   return (performance.now() - t0) / 1000;
 }
 
@@ -33,6 +51,7 @@ export default async function (): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(tmpdir(), "fleet-bench-"));
   const port = await freePort();
   const srv = Bun.spawn([natsServer, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(dir, "js")], { stdout: "ignore", stderr: "ignore" });
+  serverPid = srv.pid;
   try {
     await waitForPort(port, "nats-server");
     const nc = await connect({ servers: `127.0.0.1:${port}` });
@@ -76,6 +95,7 @@ export default async function (): Promise<Record<string, number | string>> {
       s.start();
       const done = s.run();
       const secs = await drain(durable, () => injected >= N && (s.status().acked as number) >= N);
+      if (process.env.FLEET_BENCH_DEBUG) console.log(durable, JSON.stringify(s.status()));
       await s.close();
       await done;
       store?.close();
@@ -91,7 +111,14 @@ export default async function (): Promise<Record<string, number | string>> {
       bare_consumer_ack_all_events_per_s: Math.round(N / bareAllS),
       fleet_ingest_events_per_s: Math.round(N / plainS),
       fleet_ingest_vs_bare_consumer: Number((bareS / plainS).toFixed(2)),
+      fleet_ingest_vs_bare_ack_all_consumer: Number((bareAllS / plainS).toFixed(2)),
       fleet_ingest_into_store_events_per_s: Math.round(N / storeS),
+      fleet_ingest_into_store_vs_bare_ack_all_consumer: Number((bareAllS / storeS).toFixed(2)),
+      ...Object.fromEntries(Object.entries(cpu).flatMap(([k, c]) => [
+        [`${k}_client_cpu_us_per_event`, Number(((c.client * 1e6) / N).toFixed(1))],
+        [`${k}_nats_server_cpu_us_per_event`, Number(((c.server * 1e6) / N).toFixed(1))],
+      ])),
+      load_average_1m: Number(loadavg()[0]!.toFixed(2)),
       goal: "fleet_ingest_events_per_s >= 50000",
     };
   } finally {

@@ -13,7 +13,6 @@ import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
 import { cutLines, openInput, peakRssMib, Progress, writeAll, type Input } from "./replay-io.ts";
-import { decodeJournalCapture, DEFAULT_DAEMONS, entryDaemon, journalRecord } from "../journal/decode.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
@@ -87,7 +86,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
 
   const registry = new Registry(plugins);
   const contributed = plugins.find((d) => d.kind === "sender" && d.replay?.input === kind);
-  if (!contributed && !["events2", "journal"].includes(kind)) throw new UsageError(`no plugin of this build reads --${kind} input`);
+  if (!contributed && kind !== "events2") throw new UsageError(`no plugin of this build reads --${kind} input`);
   let cfg: Config;
   try {
     cfg = values.config
@@ -99,12 +98,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  // uevent and journal captures are small and replayed whole; kmsg (a contribution with a cut) and
-  // events2 input is streamed.
+  // Senders' captures (uevent, journal) are small and replayed whole; kmsg (a contribution with a
+  // cut) and events2 input is streamed.
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if ((contributed && !contributed.replay!.cut) || kind === "journal") data = await readAll(values[kind]!);
+    if (contributed && !contributed.replay!.cut) data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -162,7 +161,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     // A sender's own reader, fed the input piece by piece (kmsg: a kernel log of any size).
     const { decode } = contributed.replay!;
     for (const piece of input.pieces(cut)) {
-      for (const { rec, drafts } of decode(piece, nativeAddon())) {
+      for (const { rec, drafts } of decode(piece, nativeAddon(), (l) => io.err(l))) {
         feed(rec);
         // In this one long synchronous loop JSC lets garbage reach 100+ MiB before it collects: a
         // young-generation collection every 1024 records and a full one per 1 MiB piece keep the
@@ -176,19 +175,10 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   } else if (contributed) {
     // A sender's own reader (udev: its catalog DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs come from the
     // sender, not a parser).
-    for (const { rec, drafts } of contributed.replay!.decode(data!, nativeAddon())) {
+    for (const { rec, drafts } of contributed.replay!.decode(data!, nativeAddon(), (l) => io.err(l))) {
       feed(rec);
       for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
     }
-  } else if (kind === "journal") {
-    const daemons = new Set<string>(DEFAULT_DAEMONS);
-    let others = 0;
-    for (const f of decodeJournalCapture(data!)) {
-      const daemon = entryDaemon(f, daemons);
-      if (daemon) feed(journalRecord(f, daemon, "journal"));
-      else others++;
-    }
-    if (others) io.err(`replay: ${others} journal entries of other programs or the kernel skipped`);
   } else {
     const addon = nativeAddon();
     const lane = new Events2Lane();

@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { routesFor } from "../plugin-api.ts";
-import { FollowHub, type FollowOptions } from "./follow.ts";
+import { FOLLOW_DEFAULTS, FollowHub, type FollowOptions } from "./follow.ts";
 import { HttpError, errorResponse, json } from "./http.ts";
 import { readRoutes } from "./read-routes.ts";
 
@@ -24,6 +24,8 @@ export interface ControlServerOptions {
   group?: string;
   log: Logger;
   follow?: Partial<FollowOptions>;
+  /** The daemon's follow hub, shared with the web listener; without one the server has its own. */
+  hub?: FollowHub;
 }
 
 export interface ControlServer {
@@ -78,10 +80,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     unlinkSync(socketPath);
   }
 
-  // clientMaxBytes: each line is encoded once and shared by every client's queue, so slow clients
-  // together retain about one window of recent events, not one each; only replays encode per client
-  // (paced by the client).
-  const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 5000, ...opts.follow });
+  const hub = opts.hub ?? new FollowHub((l) => handle.subscribe(l), { ...FOLLOW_DEFAULTS, ...opts.follow });
   const counters = { requests: 0, errors: 0 };
   let reloading: Promise<unknown> | undefined;
   const read = readRoutes(handle, hub, () => ({ control: { socket: socketPath, ...counters, ...hub.counters, follow_queued_bytes: hub.queuedBytes() } }));
@@ -145,7 +144,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       },
     });
   } catch (err) {
-    hub.close();
+    if (!opts.hub) hub.close();
     throw err;
   } finally {
     process.umask(oldMask);
@@ -159,7 +158,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     async close() {
       if (closed) return;
       closed = true;
-      hub.close();
+      if (!opts.hub) hub.close(); // a shared hub is closed by its owner, before this
       // Followers get their last events and a clean end; one that does not read them within a
       // second is cut off.
       await Promise.race([server.stop(false), new Promise((r) => setTimeout(r, 1000))]);

@@ -39,6 +39,8 @@ export async function openBrowser(url: string, extraArgs: string[] = []) {
     return r.result.value;
   };
   return {
+    /** A raw DevTools protocol call (e.g. Page.addScriptToEvaluateOnNewDocument before a navigate). */
+    send,
     evaluate,
     async waitFor(expression: string, timeoutMs = 10_000): Promise<void> {
       const until = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { definePlugin, Duration, type EventDraft, type NativeAddon, type RawRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { openKmsgReader, readStateFile, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { cursorOptions, openKmsgReader, readStateFile, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { cutKmsg, decodeKmsgPiece, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -21,12 +21,7 @@ export const schema = v.strictObject({
     "Also parse records of user facilities (written to /dev/kmsg by programs). Off: only kernel records " +
       "(facility 0) reach the parsers and user records are counted as user_skipped (they could forge events).",
   )),
-  cursor_file: v.pipe(v.optional(v.string(), ""), v.description(
-    'Where the cursor (last seq and boot id) is kept; "" means <state_dir>/kmsg.cursor.',
-  )),
-  cursor_interval: v.pipe(v.optional(Duration, "1s"), v.description(
-    "The cursor is written (atomically) at most this often, and at shutdown.",
-  )),
+  ...cursorOptions("kmsg.cursor", "the cursor (last seq and boot id)"),
 });
 export type KmsgSenderConfig = v.InferOutput<typeof schema>;
 
@@ -236,6 +231,7 @@ function* replayKmsg(piece: Uint8Array): Iterable<{ rec: RawRecord; drafts: Even
 export default definePlugin({
   kind: "sender",
   name: "kmsg",
+  embeddedDefault: { order: 10 },
   emits: EVENTS,
   description: "Reads the kernel log (/dev/kmsg) with a cursor that survives restarts; reports ring overruns.",
   schema,

@@ -138,7 +138,7 @@ export class FleetTracker implements FleetService {
         out.push({
           severity: "error", system: "drbd", event_type: "DRBD_NO_PRIMARY",
           msg: `promoter-managed DRBD resource ${res} has had no Primary on any host for ${Math.round((nowMs - cur.sinceMs) / 1000)} s`,
-          extension: { resource: res, since: new Date(cur.sinceMs).toISOString(), hosts: (roles.get(res) ?? []).map((x) => x.host) },
+          extension: { resource: res, since: new Date(cur.sinceMs).toISOString(), hosts: (roles.get(res) ?? []).map((x) => x.host).sort() },
         });
       }
     }

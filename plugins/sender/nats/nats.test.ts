@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { freePort, makeEvent, pluginOptions, until, waitForPort } from "../../../test/helpers/receiver.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
 import type { Heartbeat } from "../../../src/plugin-kit/fleet.ts";
@@ -182,8 +182,92 @@ describe("nats sender against a real nats-server", () => {
     await until(() => b.s.status().acked === 201);
     await Bun.sleep(200);
     expect(b.s.status()).toMatchObject({ received: 201, duplicates: 1, acked: 201 }); // a's acks held: only the new 200 and the resend came
-    expect(info.config.ack_policy).toBe("explicit");
+    expect(info.config.ack_policy).toBe("all");
+    expect(b.s.status()).toMatchObject({ ack_policy: "all", ack_floor: 503, handled_above_floor: 0 }); // 300 + 2 + 200 + 1 messages
   });
+
+  const consumerInfo = async (nc: NatsConnection, durable = "storeventd-fleet") => (await jetstreamManager(nc)).consumers.info("STOREVENTD", durable);
+  async function publishEvents(nc: NatsConnection, n: number): Promise<StorageEvent[]> {
+    const js = jetstream(nc);
+    const sent = Array.from({ length: n }, (_, i) => makeEvent({ hostname: `host-${i % 3}` }));
+    for (const e of sent) await js.publish(`storeventd.${e.hostname}.multipath.DM_MPATH_PATH_DOWN`, JSON.stringify(e), { msgID: e.event_id });
+    return sent;
+  }
+
+  test("cumulative acks never pass a delivery this node did not see: it is redelivered and nothing is lost", async () => {
+    const port = await startServer();
+    const nc = await client(port);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "STOREVENTD", subjects: ["storeventd.>"] });
+    const sent = await publishEvents(nc, 100);
+    // Another client takes the first 5 deliveries of the durable and never acks: for the fleet node
+    // they are lost deliveries, as in a NATS server failover.
+    await jsm.consumers.add("STOREVENTD", { durable_name: "storeventd-fleet", ack_policy: AckPolicy.All, ack_wait: 2_000_000_000, filter_subject: "storeventd.>", max_ack_pending: 20_000 });
+    const lost = await (await jetstream(nc).consumers.get("STOREVENTD", "storeventd-fleet")).fetch({ max_messages: 5 });
+    const lostSeqs: number[] = [];
+    for await (const m of lost) lostSeqs.push(m.seq);
+    expect(lostSeqs).toEqual([1, 2, 3, 4, 5]);
+    const a = makeSender(port, { ack_wait: "2s" });
+    await until(() => a.rec.injected.length === 95);
+    await Bun.sleep(300); // a few ack rounds and a look-up of the gap
+    const held = await consumerInfo(nc);
+    expect(held.ack_floor.stream_seq).toBe(0); // a cumulative ack of 100 would have dropped 1..5
+    expect(a.s.status()).toMatchObject({ ack_floor: 0, handled_above_floor: 95 });
+    await until(() => a.rec.injected.length === 100, 10_000); // redelivered after ack_wait
+    await until(() => a.s.status().ack_floor === 100);
+    await Bun.sleep(100);
+    expect(new Set(a.rec.injected.map((e) => e.event_id))).toEqual(new Set(sent.map((e) => e.event_id)));
+    expect(a.rec.injected.length).toBe(100);
+    const info = await consumerInfo(nc);
+    expect([info.ack_floor.stream_seq, info.num_ack_pending, info.num_pending]).toEqual([100, 0, 0]);
+  }, 20_000);
+
+  test("holes in the stream (other subjects, a deleted message, a bad message) are passed: everything gets acked", async () => {
+    const port = await startServer();
+    const nc = await client(port);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "STOREVENTD", subjects: ["storeventd.>", "other.>"] });
+    const js = jetstream(nc);
+    const want: StorageEvent[] = [];
+    const ev = async () => {
+      const e = makeEvent({ hostname: "host-1" });
+      want.push(e);
+      return (await js.publish("storeventd.host-1.multipath.DM_MPATH_PATH_DOWN", JSON.stringify(e), { msgID: e.event_id })).seq;
+    };
+    await ev();
+    for (let i = 0; i < 3; i++) await js.publish("other.x", "not ours");
+    await ev();
+    const gone = await js.publish("storeventd.host-1.multipath.DM_MPATH_PATH_DOWN", JSON.stringify(makeEvent({})));
+    await jsm.streams.deleteMessage("STOREVENTD", gone.seq);
+    await js.publish("storeventd.host-2.x.y", "{not an event");
+    await ev();
+    await js.publish("other.y", "not ours");
+    const last = await ev();
+    const a = makeSender(port, { create_stream: false });
+    await until(() => a.rec.injected.length === 4);
+    expect(a.rec.injected).toEqual(want);
+    expect(a.rec.counts.get("bad_messages")).toBe(1);
+    await until(() => a.s.status().ack_floor === last, 5000); // holes are looked up after 1 s
+    expect(a.s.status().holes_skipped).toBe(5); // other.x 3 times, the deleted message, other.y
+    const info = await consumerInfo(nc);
+    expect([info.ack_floor.stream_seq, info.num_ack_pending, info.num_pending]).toEqual([last, 0, 0]);
+  }, 20_000);
+
+  test("a durable created with explicit acks (by an older version) keeps them: every message acked", async () => {
+    const port = await startServer();
+    const nc = await client(port);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "STOREVENTD", subjects: ["storeventd.>"] });
+    await jsm.consumers.add("STOREVENTD", { durable_name: "old", ack_policy: AckPolicy.Explicit, filter_subject: "storeventd.>", max_ack_pending: 20_000, ack_wait: 30_000_000_000 });
+    await publishEvents(nc, 50);
+    const a = makeSender(port, { durable: "old" });
+    await until(() => a.rec.injected.length === 50 && a.s.status().acked === 50);
+    await until(() => false, 200);
+    const info = await consumerInfo(nc, "old");
+    expect([info.config.ack_policy, info.ack_floor.stream_seq, info.num_ack_pending]).toEqual(["explicit", 50, 0]);
+    expect(a.s.status().ack_policy).toBe("explicit");
+    expect(a.rec.logs.join("\n")).toContain("acks each message");
+  }, 20_000);
 
   test("heartbeats: hosts and DRBD roles in the fleet service; two Primaries give DRBD_MULTIPLE_PRIMARY", async () => {
     const port = await startServer();

@@ -187,6 +187,7 @@ export class UdevSender {
 export default definePlugin({
   kind: "sender",
   name: "udev",
+  embeddedDefault: { order: 20 },
   replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
   emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
