@@ -12,12 +12,14 @@ import { ServiceMap } from "./util/services.ts";
 import { DAEMON_STATUS_SERVICE } from "./fleet-api.ts";
 import { type LogLevel, rootLog } from "./util/log.ts";
 import { addonStatus, nativeAddon } from "./native.ts";
+import { traceClock, tracing } from "./util/stage-trace.ts";
 import { BUILD } from "./build-info.ts";
 import { formatTime, nowUs, type EventDraft } from "./event.ts";
 import { sdNotify, startWatchdog } from "./systemd/notify.ts";
 import type { DaemonHandle, DaemonStatus, ReloadResult } from "./daemon-api.ts";
 import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
+import { FOLLOW_DEFAULTS, FollowHub } from "./control/follow.ts";
 import { within } from "./util/timeout.ts";
 import { installHeapDebug } from "./util/heap-debug.ts";
 
@@ -37,6 +39,8 @@ export class Daemon {
   private reloading: Promise<ReloadResult> | undefined;
   private web: WebListener | undefined;
   private control: ControlServer | undefined;
+  /** The one live fan-out: NDJSON follow on the control socket and the web listener's WebSocket. */
+  private follow: FollowHub | undefined;
   cfg!: Config;
 
   constructor(private opts: DaemonOptions) {
@@ -67,6 +71,8 @@ export class Daemon {
     }
     const addon = addonStatus();
     if (!addon.loaded) this.log.warn(`native addon not loaded, running on TypeScript fallbacks: ${addon.error}`);
+    const native = nativeAddon();
+    if (tracing && native) traceClock(() => native.kmsgClock().monotonic_us);
     this.devices.scan(); // the one start-up scan: event-path lookups answer from memory
     const res = await this.pipeline.apply(this.cfg);
     if (res.failed.length) {
@@ -74,7 +80,9 @@ export class Daemon {
       await this.pipeline.stop(1000);
       throw new Error(res.failed.map((f) => f.error).join("\n"));
     }
-    if (this.cfg.main.listen) this.web = startWebListener(this.handle(), { ...this.cfg.main, listen: this.cfg.main.listen }, rootLog.child("web"));
+    const handle = this.handle();
+    this.follow = new FollowHub((l) => handle.subscribe(l), FOLLOW_DEFAULTS);
+    if (this.cfg.main.listen) this.web = startWebListener(handle, { ...this.cfg.main, listen: this.cfg.main.listen }, rootLog.child("web"), this.follow);
     await this.startControl();
     this.log.info(`started ${BUILD.version} with ${this.cfg.embedded ? "the embedded default config" : this.cfg.files.join(", ")}: ${res.started.join(", ") || "no instances"}`);
     this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STARTED", msg: `storeventd ${BUILD.version} started`, extension: { version: BUILD.version, pid: process.pid, addon: addon.loaded } });
@@ -84,7 +92,7 @@ export class Daemon {
   private async startControl(): Promise<void> {
     const m = this.cfg.main;
     try {
-      this.control = await startControlServer(this.handle(), { socketPath: m.control_socket, group: m.control_group, log: rootLog.child("control") });
+      this.control = await startControlServer(this.handle(), { socketPath: m.control_socket, group: m.control_group, log: rootLog.child("control"), hub: this.follow });
     } catch (e) {
       this.log.warn(`no control socket (monitor, query, status, reload will not reach this daemon): ${(e as Error).message}`);
     }
@@ -139,6 +147,7 @@ export class Daemon {
       this.event({ severity: "info", system: "daemon", event_type: "DAEMON_STOPPING", msg: "storeventd stopping", extension: { pid: process.pid } }),
     );
     // last: followers see DAEMON_STOPPING, then a clean end of stream
+    this.follow?.close();
     await within(this.control?.close(), 200);
     await within(rootLog.close(), 200);
   }

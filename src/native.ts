@@ -29,8 +29,9 @@ export interface NativeAddon {
   /** CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME in µs, read back to back. */
   kmsgClock(): { realtime_us: number; monotonic_us: number; boottime_us: number };
   /** NETLINK_KOBJECT_UEVENT reader (native/src/uevent_reader.cc); groups: 1 kernel, 2 udev, 3 both;
-   * slowMs delays each receive (tests of socket overflow). */
-  UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number) => NativeReader & { dropped(): number };
+   * slowMs delays each receive (tests of socket overflow); nums stride 4 [kind, pid, uid, size]:
+   * a block device's size in bytes read from sysRoot (default /sys) on the reader thread, or -1. */
+  UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number, sysRoot?: string) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
   ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
   /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */

@@ -2,9 +2,7 @@
 // `apply(config)` diffs instance sets (same name + same config = kept running), so it serves the
 // first start, reload, and replay alike.
 import { formatTime, nowUs, type EventDraft, type StorageEvent } from "./event.ts";
-import type {
-  AnyPluginDef, BaseContext, DeviceDirectory, Parser, PluginKind, Receiver, Sender, SenderContext,
-} from "./plugin-api.ts";
+import type { AnyPluginDef, BaseContext, DeviceDirectory, Parser, PluginKind, Receiver, Sender, SenderContext } from "./plugin-api.ts";
 import type { RawRecord } from "./records.ts";
 import type { Config, InstanceConfig } from "./config/load.ts";
 import type { Registry } from "./registry.ts";
@@ -22,6 +20,7 @@ import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
 import { DropReporter } from "./router/drops.ts";
+import { mark, tracing } from "./util/stage-trace.ts";
 import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
 import { withImplicitParsers } from "./config/implicit.ts";
 
@@ -238,6 +237,7 @@ export class Pipeline {
   /** One raw record from a sender (or replay) into every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
     this.count("records");
+    if (tracing) mark("record", rec.raw);
     if (rec.kind === "events2") {
       this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
       // Replay reads a whole file in one go: subscribers get each record's updates before the next.
@@ -317,6 +317,7 @@ export class Pipeline {
   }
 
   private deliver(e: StorageEvent): void {
+    if (tracing) mark("deliver", e.raw);
     for (const f of this.listeners) f(e);
     this.router.dispatch(e);
   }

@@ -215,13 +215,52 @@ export interface PluginDef<K extends PluginKind = PluginKind, S extends v.Generi
   routes?: readonly RouteContribution[];
   /** Senders: `storeventd replay --<input> FILE` decodes a whole capture with the sender's own reader. */
   replay?: ReplayInput;
+  /** Its instance in the embedded default config (used without a config file, SPEC §3). */
+  embeddedDefault?: EmbeddedDefault;
+  /** drbd-reactor plugins (reactorTable): what `storeventd ctl` / drbd-reactorctl knows of a snippet's entries. */
+  ctl?: CtlSnippet;
+}
+
+/** What the embedded default depends on beyond the registry (tests fix it; the host is not theirs). */
+export interface HostFacts {
+  /** journald runs (its socket). */
+  journald: boolean;
+  /** A journal to read (the socket or /var/log/journal). */
+  journal: boolean;
+  /** drbdsetup is on PATH. */
+  drbdsetup: boolean;
+}
+
+export interface EmbeddedDefault {
+  /** Place among the default's instances (senders 10-49, receivers 50-). */
+  order: number;
+  /** The instance's name (default: the plugin's). */
+  instance?: string;
+  /** Added only when the host has this. */
+  needs?: keyof HostFacts;
+  /** Of the plugins sharing a slot, only the first (by order) that can be added is (e.g. the output:
+   * the journal when journald runs, else stdout). */
+  slot?: string;
+}
+
+export interface CtlSnippet {
+  /** drbd-reactorctl's order of the plugin kinds in `ls` and `status`. */
+  order: number;
+  /** One [[table]] entry as ctl works with it (defaults filled in); default: as written. */
+  read?(entry: Record<string, unknown>): Record<string, unknown>;
+  /** `ctl edit --type <table>`: the text a new snippet starts from. */
+  template?: string;
 }
 
 export interface ReplayInput {
   /** The replay option's name (e.g. "uevent"). */
   input: string;
-  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name). */
-  decode(data: Uint8Array, addon: NativeAddon | null): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
+   * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
+  decode(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
+   * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
+  cut?: (buf: Uint8Array, len: number) => number;
 }
 
 /** Terminal I/O of a contributed CLI command. */

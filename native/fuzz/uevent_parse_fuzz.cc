@@ -22,6 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (nul == std::string_view::npos || nul == 0) __builtin_trap();
     if (rec.size() > (f == storeventd::UeventFormat::kKernel ? size : 2 * size)) __builtin_trap();
     if (f == storeventd::UeventFormat::kKernel && rec[nul + 1] != '/') __builtin_trap();
+    // The sysfs path the reader would open stays inside the record and inside sysfs.
+    std::string_view dp = storeventd::BlockSizeDevpath(rec);
+    if (!dp.empty() && (dp[0] != '/' || dp.find("..") != std::string_view::npos || dp.data() < rec.data() ||
+                        dp.data() + dp.size() > rec.data() + rec.size())) __builtin_trap();
   }
   return 0;
 }

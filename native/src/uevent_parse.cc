@@ -77,4 +77,21 @@ UeventFormat ParseUevent(std::string_view msg, std::string& out, const char*& re
   return UeventFormat::kKernel;
 }
 
+std::string_view BlockSizeDevpath(std::string_view packed) {
+  size_t a = packed.find('\0');
+  if (a == std::string_view::npos) return {};
+  std::string_view action = packed.substr(0, a);
+  size_t d = packed.find('\0', a + 1);
+  std::string_view devpath = packed.substr(a + 1, d == std::string_view::npos ? std::string_view::npos : d - a - 1);
+  if (action == "remove" || devpath.empty() || devpath[0] != '/' || devpath.find("..") != std::string_view::npos) return {};
+  bool block = false;
+  while (d != std::string_view::npos) {
+    size_t next = packed.find('\0', d + 1);
+    std::string_view seg = packed.substr(d + 1, next == std::string_view::npos ? std::string_view::npos : next - d - 1);
+    if (seg == "SUBSYSTEM=block") block = true;
+    d = next;
+  }
+  return block ? devpath : std::string_view{};
+}
+
 }  // namespace storeventd

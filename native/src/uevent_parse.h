@@ -24,4 +24,9 @@ inline constexpr uint32_t kUdevMagic = 0xfeedcafe;
 // `reason` to a static string naming the defect.
 UeventFormat ParseUevent(std::string_view msg, std::string& out, const char*& reason);
 
+// The DEVPATH of a packed record (as ParseUevent makes it) whose size the reader thread reads from
+// sysfs before JS sees the uevent: SUBSYSTEM=block and not a removal. Empty otherwise, or when the
+// devpath could step out of sysfs ("..", or not starting with "/").
+std::string_view BlockSizeDevpath(std::string_view packed);
+
 }  // namespace storeventd

@@ -1,18 +1,23 @@
 // UeventReader: a reader thread on a NETLINK_KOBJECT_UEVENT socket (kernel group 1, udevd group 2).
-// Records per batch, nums stride 3: [kind, sender pid, sender uid] with kind
+// Records per batch, nums stride 4: [kind, sender pid, sender uid, size] with kind
 //   1 = uevent from the kernel group, 2 = uevent from the udev group (bytes: packed record, see
 //       uevent_parse.h), 3 = bad message (bytes: reason), 4 = untrusted sender dropped (bytes: why),
 //   5 = ENOBUFS: the socket overflowed and uevents were lost (the sender rescans sysfs).
+// size: for a block uevent other than remove, <sysroot><DEVPATH>/size in bytes read on this thread
+// when the uevent arrived (-1: none or unreadable), so JS classifies it without touching sysfs.
 // Trust: the kernel group only from the kernel (netlink port id 0 and SCM_CREDENTIALS pid 0), the
 // udev group only from uid 0; unicast never. Delivery never blocks (NonBlocking TSFN): a full
 // queue drops the batch and counts it in dropped().
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "modules.h"
 #include "reader_thread.h"
@@ -26,8 +31,8 @@ constexpr uint32_t kGroupKernel = 1, kGroupUdev = 2;
 
 class UeventSource : public Source {
  public:
-  UeventSource(uint32_t groups, int rcvbuf, int slow_ms)
-      : groups_(groups), rcvbuf_(rcvbuf), slow_ms_(slow_ms), buf_(1 << 16, '\0') {}
+  UeventSource(uint32_t groups, int rcvbuf, int slow_ms, std::string sys_root)
+      : groups_(groups), rcvbuf_(rcvbuf), slow_ms_(slow_ms), sys_root_(std::move(sys_root)), buf_(1 << 16, '\0') {}
 
   int Open(std::string& err) override {
     fd_.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT));
@@ -95,24 +100,43 @@ class UeventSource : public Source {
     if (f == UeventFormat::kBad) {
       Add(out, kBadRecord, pid, uid, reason);
     } else {
-      (void)start;
+      double size = SizeBytes(std::string_view(out.bytes).substr(start));
       out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
-      out.nums.insert(out.nums.end(), {addr.nl_groups == kGroupUdev ? double(kUdevGroup) : double(kKernelGroup), pid, uid});
+      out.nums.insert(out.nums.end(), {addr.nl_groups == kGroupUdev ? double(kUdevGroup) : double(kKernelGroup), pid, uid, size});
     }
     return PumpResult::kMore;
   }
 
-  int Stride() const override { return 3; }
+  int Stride() const override { return 4; }
 
  private:
   static void Add(Batch& out, int kind, double pid, double uid, std::string_view text) {
     out.Add(text);
-    out.nums.insert(out.nums.end(), {double(kind), pid, uid});
+    out.nums.insert(out.nums.end(), {double(kind), pid, uid, -1.0});
+  }
+
+  // The block device's size in bytes as sysfs has it now (512-byte sectors), or -1.
+  double SizeBytes(std::string_view packed) const {
+    std::string_view devpath = BlockSizeDevpath(packed);
+    if (devpath.empty()) return -1;
+    std::string path = sys_root_;
+    path.append(devpath).append("/size");
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return -1;
+    char text[32];
+    ssize_t n = ::read(fd.get(), text, sizeof text - 1);
+    if (n <= 0) return -1;
+    text[n] = '\0';
+    char* end = nullptr;
+    unsigned long long sectors = std::strtoull(text, &end, 10);
+    if (end == text) return -1;
+    return double(sectors) * 512;
   }
   Fd fd_;
   uint32_t groups_;
   int rcvbuf_;
   int slow_ms_;
+  std::string sys_root_;
   std::string buf_;
 };
 
@@ -121,16 +145,18 @@ class UeventReader : public ReaderWrap<UeventReader> {
   static Napi::Function Define(Napi::Env env) {
     return DefineReader(env, "UeventReader", {InstanceMethod<&UeventReader::Dropped>("dropped")});
   }
-  // new UeventReader(groups = 3, rcvbuf = 16 MiB, slowMs = 0): slowMs delays each receive (tests).
+  // new UeventReader(groups = 3, rcvbuf = 16 MiB, slowMs = 0, sysRoot = "/sys"): slowMs delays each
+  // receive (tests); sysRoot is where block sizes are read.
   UeventReader(const Napi::CallbackInfo& info) : ReaderWrap<UeventReader>(info) {
     uint32_t groups = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 3;
     int rcvbuf = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 16 << 20;
     int slow_ms = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
+    std::string sys_root = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "/sys";
     if (groups == 0 || groups > 3) {
       Napi::RangeError::New(info.Env(), "UeventReader(groups: 1 kernel | 2 udev | 3 both, rcvbuf?)").ThrowAsJavaScriptException();
       return;
     }
-    reader_ = std::make_unique<ReaderThread>(std::make_unique<UeventSource>(groups, rcvbuf, slow_ms), /*blocking=*/false);
+    reader_ = std::make_unique<ReaderThread>(std::make_unique<UeventSource>(groups, rcvbuf, slow_ms, std::move(sys_root)), /*blocking=*/false);
   }
 
  private:

@@ -1,18 +1,11 @@
-// The embedded default config (SPEC §3): kmsg + udev senders, the journal sender (storage daemons'
-// entries) when a journal exists, every parser, the DRBD source when drbdsetup is on PATH, the local
-// store, and the journal when journald runs, else stdout.
-// Built from what is registered, so a build without a plugin still starts.
+// The embedded default config (SPEC §3), assembled from what the registered plugins contribute
+// (PluginDef.embeddedDefault) and what this host has: a build without a plugin still starts, and
+// the core names no plugin.
 import { existsSync } from "node:fs";
+import type { EmbeddedDefault, HostFacts } from "../plugin-api.ts";
 import type { Registry } from "../registry.ts";
 
-/** What the embedded default depends on beyond the registry (tests fix it; the host is not theirs). */
-export interface HostFacts {
-  /** journald runs (its socket): the journal receiver. */
-  journald: boolean;
-  /** A journal to read (the socket or /var/log/journal): the journal sender. */
-  journal: boolean;
-  drbdsetup: boolean;
-}
+export type { HostFacts };
 
 export function hostFacts(): HostFacts {
   const journald = existsSync("/run/systemd/journal/socket");
@@ -20,14 +13,20 @@ export function hostFacts(): HostFacts {
 }
 
 export function embeddedDefault(registry: Registry, host: HostFacts = hostFacts()): string {
-  const has = (kind: "sender" | "receiver", name: string) => registry.get(kind, name) !== undefined;
+  const parts = registry.list()
+    .flatMap((d) => (d.embeddedDefault ? [{ d, e: d.embeddedDefault as EmbeddedDefault }] : []))
+    .filter(({ e }) => !e.needs || host[e.needs])
+    .sort((a, b) => a.e.order - b.e.order);
+  const slots = new Set<string>();
   const out: string[] = ["# storeventd embedded default", "[main]"];
-  for (const s of ["kmsg", "udev"]) if (has("sender", s)) out.push(`[${s}]`, `type = "sender"`);
-  if (has("sender", "journal") && host.journal) out.push(`[storage_daemons]`, `type = "sender"`, `plugin = "journal"`);
-  if (has("sender", "drbd") && host.drbdsetup) out.push(`[drbd]`, `type = "sender"`);
-  if (has("receiver", "store")) out.push(`[store]`, `type = "receiver"`);
-  const journald = host.journald && has("receiver", "journald");
-  if (journald) out.push(`[journal]`, `type = "receiver"`, `plugin = "journald"`);
-  else if (has("receiver", "stdout")) out.push(`[stdout]`, `type = "receiver"`);
+  for (const { d, e } of parts) {
+    if (e.slot) {
+      if (slots.has(e.slot)) continue;
+      slots.add(e.slot);
+    }
+    const name = e.instance ?? d.name;
+    out.push(`[${name}]`, `type = "${d.kind}"`);
+    if (name !== d.name) out.push(`plugin = "${d.name}"`);
+  }
   return out.join("\n") + "\n";
 }

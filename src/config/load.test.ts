@@ -6,16 +6,17 @@ import * as v from "valibot";
 import { loadConfig } from "./load.ts";
 import { ConfigError } from "./issues.ts";
 import { Registry } from "../registry.ts";
-import { definePlugin, type AnyPluginDef } from "../plugin-api.ts";
+import { definePlugin, type AnyPluginDef, type EmbeddedDefault } from "../plugin-api.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "storeventd-cfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const recv = (name: string, schema: v.GenericSchema = v.strictObject({ path: v.optional(v.string()), fsync: v.optional(v.picklist(["always", "never"])) }), reactorTable?: string) =>
-  definePlugin({ kind: "receiver", name, description: name, schema, reactorTable, create: () => ({ send() {} }) }) as unknown as AnyPluginDef;
-const sender = definePlugin({ kind: "sender", name: "kmsg", description: "k", schema: v.strictObject({}), create: () => ({ run: async () => {} }) });
+const recv = (name: string, schema: v.GenericSchema = v.strictObject({ path: v.optional(v.string()), fsync: v.optional(v.picklist(["always", "never"])) }), reactorTable?: string, embeddedDefault?: EmbeddedDefault) =>
+  definePlugin({ kind: "receiver", name, description: name, schema, reactorTable, embeddedDefault, create: () => ({ send() {} }) }) as unknown as AnyPluginDef;
+// The embedded default is what the registered plugins contribute (as the real kmsg and journald do).
+const sender = definePlugin({ kind: "sender", name: "kmsg", description: "k", schema: v.strictObject({}), embeddedDefault: { order: 10 }, create: () => ({ run: async () => {} }) });
 const parser = definePlugin({ kind: "parser", name: "scsi", description: "s", schema: v.strictObject({}), create: () => ({ accepts: ["kmsg"] as const, parse() {} }) });
-const registry = new Registry([recv("file"), recv("journald"), recv("umh", v.strictObject({ command: v.string() }), "umh"), sender as never, parser as never]);
+const registry = new Registry([recv("file"), recv("journald", undefined, undefined, { order: 60, instance: "journal", needs: "journald", slot: "output" }), recv("umh", v.strictObject({ command: v.string() }), "umh"), sender as never, parser as never]);
 
 function write(name: string, text: string): string {
   const p = join(dir, name);

@@ -1,10 +1,12 @@
-// Live event fan-out for `GET /v1/events?follow=1`: one subscription to the daemon, a ring of the
+// Live event fan-out for `GET /v1/events?follow=1` on the control socket and the web listener's
+// WebSocket (the daemon makes one hub for both): one subscription to the daemon, a ring of the
 // most recent events (so a replay has no gap while the store's receiver queue catches up), and one
 // bounded queue per client. A client whose queue overflows is dropped and counted; the daemon never
 // waits for a client. The stream is NDJSON; empty lines are keep-alives (the first one at once).
 import type { StorageEvent } from "../event.ts";
 import { matchesFilter, type EventFilter, type EventStoreService } from "../store-api.ts";
 import { parseTime } from "../event.ts";
+import { mark, tracing } from "../util/stage-trace.ts";
 
 export interface FollowOptions {
   /** Most recent events kept in memory for the replay seam. */
@@ -17,6 +19,10 @@ export interface FollowOptions {
   heartbeatMs: number;
 }
 
+/** The daemon's hub: 4 MiB per client (lines are shared, so slow clients together retain about one
+ * window of recent events, not one each), an empty line every 5 s on a quiet stream. */
+export const FOLLOW_DEFAULTS: FollowOptions = { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 5000 };
+
 const encoder = new TextEncoder();
 const NEWLINE = new Uint8Array([10]);
 const encodeLine = (e: StorageEvent) => encoder.encode(JSON.stringify(e) + "\n");
@@ -24,9 +30,13 @@ const encodeLine = (e: StorageEvent) => encoder.encode(JSON.stringify(e) + "\n")
 /** An event and its NDJSON line, encoded on first use (never while nobody follows) and shared. */
 class Line {
   private encoded?: Uint8Array;
-  constructor(readonly event: StorageEvent) {}
+  constructor(readonly event: StorageEvent, private counters: { follow_encoded: number }) {}
   get bytes(): Uint8Array {
-    return (this.encoded ??= encodeLine(this.event));
+    if (!this.encoded) {
+      this.counters.follow_encoded++;
+      this.encoded = encodeLine(this.event);
+    }
+    return this.encoded;
   }
 }
 
@@ -150,7 +160,8 @@ export class FollowHub {
   private ring: Line[] = [];
   private ringStart = 0;
   private clients = new Set<FollowClient>();
-  readonly counters = { follow_clients: 0, follow_started: 0, follow_dropped: 0, follow_events: 0 };
+  /** follow_encoded: live events encoded (once each, whatever the number and kind of clients). */
+  readonly counters = { follow_clients: 0, follow_started: 0, follow_dropped: 0, follow_events: 0, follow_encoded: 0 };
   private unsubscribe: () => void;
   private heartbeat: ReturnType<typeof setInterval>;
 
@@ -163,7 +174,7 @@ export class FollowHub {
   }
 
   private onEvent(e: StorageEvent): void {
-    const line = new Line(e);
+    const line = new Line(e, this.counters);
     if (this.ring.length < this.opts.ringSize) this.ring.push(line);
     else {
       this.ring[this.ringStart] = line;
@@ -174,6 +185,7 @@ export class FollowHub {
       if (c.held) c.hold(line);
       else if (c.push(line.bytes)) this.counters.follow_events++;
     }
+    if (tracing) mark("follow", e.raw);
   }
 
   private ringSnapshot(): Line[] {

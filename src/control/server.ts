@@ -14,7 +14,7 @@ import { basename, dirname, join } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { routesFor } from "../plugin-api.ts";
-import { FollowHub, type FollowOptions } from "./follow.ts";
+import { FOLLOW_DEFAULTS, FollowHub, type FollowOptions } from "./follow.ts";
 import { HttpError, errorResponse, json } from "./http.ts";
 import { readRoutes } from "./read-routes.ts";
 import { startGate, type Gate } from "./gate.ts";
@@ -27,6 +27,8 @@ export interface ControlServerOptions {
   follow?: Partial<FollowOptions>;
   /** Connection cap and deadlines of the socket's gate (defaults: CONTROL_LIMITS). */
   limits?: Partial<typeof CONTROL_LIMITS>;
+  /** The daemon's follow hub, shared with the web listener; without one the server has its own. */
+  hub?: FollowHub;
 }
 
 /** Beyond maxConnections a connection gets 503; with no request in progress, one silent for idleMs
@@ -86,10 +88,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     unlinkSync(socketPath);
   }
 
-  // clientMaxBytes: each line is encoded once and shared by every client's queue, so slow clients
-  // together retain about one window of recent events, not one each; only replays encode per client
-  // (paced by the client).
-  const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 5000, ...opts.follow });
+  const hub = opts.hub ?? new FollowHub((l) => handle.subscribe(l), { ...FOLLOW_DEFAULTS, ...opts.follow });
   const counters = { requests: 0, errors: 0 };
   let gate: Gate | undefined;
   let reloading: Promise<unknown> | undefined;
@@ -168,7 +167,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       throw err;
     }
   } catch (err) {
-    hub.close();
+    if (!opts.hub) hub.close();
     rmSync(privateDir, { recursive: true, force: true });
     throw err;
   } finally {
@@ -183,7 +182,7 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     async close() {
       if (closed) return;
       closed = true;
-      hub.close();
+      if (!opts.hub) hub.close(); // a shared hub is closed by its owner, before this
       gate?.close();
       // Followers get their last events and a clean end; one that does not read them within a
       // second is cut off.

@@ -7,7 +7,7 @@ import { Registry } from "../registry.ts";
 import { existsSync } from "node:fs";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.ts";
 import { ConfigError } from "../config/issues.ts";
-import { bothStates, type SnippetState, snippets, snippetsDirOf } from "./snippets.ts";
+import { bothStates, ctlTables, type SnippetState, snippets, snippetsDirOf } from "./snippets.ts";
 import { collect, ls, paint, terminal, toJson } from "./status.ts";
 import { cat, type Ctx, disable, edit, enable, evict, restart, rm, startUntil } from "./verbs.ts";
 import { completion, HELP, VERBS, type VerbSpec } from "./help.ts";
@@ -97,7 +97,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
   if (p.flags.help) return io.out(p.verb ? VERBS[p.verb]!.help(self) : HELP(self)), 0;
   const pt = paint(io.isTTY);
   const ctx: Ctx = {
-    out: io.out, err: io.err,
+    out: io.out, err: io.err, tables: ctlTables(plugins),
     warn: (s) => io.out(`${pt.red("WARN:")} ${s}`),
     info: (s) => io.out(`${pt.yellow("INFO:")} ${s}`),
     ask: async (q, def) => {
@@ -137,7 +137,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       case "":
       case "status": {
         const { enabled, disabled } = bothStates(dir, configs, ctx);
-        const st = collect(enabled, disabled, (f.resource as string[] | undefined) ?? []);
+        const st = collect(enabled, disabled, (f.resource as string[] | undefined) ?? [], ctx.tables);
         const text = f.json ? toJson(st) : await terminal(st, Boolean(f.verbose), pt);
         process.stdout.write(f.json ? text : text);
         return 0;
@@ -173,7 +173,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       }
       case "edit": {
         const type = (f.type as string | undefined) ?? "promoter";
-        if (!["promoter", "prometheus", "agentx", "umh", "debugger"].includes(type)) throw new Usage(`'${type}' isn't a valid value for '--type <type>'`);
+        if (ctx.tables.get(type)?.template === undefined) throw new Usage(`'${type}' isn't a valid value for '--type <type>'`);
         const registry = new Registry(plugins);
         const validate = (text: string, file: string) => {
           try {

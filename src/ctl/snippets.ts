@@ -1,9 +1,11 @@
 // drbd-reactorctl's view of a configuration: the snippets directory named by the main file's
 // `snippets` key, each snippet enabled (`NAME.toml`) or disabled (`NAME.toml.disabled`), bare names
-// resolved against that directory, and the plugins each snippet declares.
+// resolved against that directory, and the plugins each snippet declares (their [[table]]s, as the
+// plugins that own them read them: PluginDef.ctl).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import type { AnyPluginDef, CtlSnippet } from "../plugin-api.ts";
 
 export type SnippetState = "enabled" | "disabled";
 
@@ -76,6 +78,8 @@ export interface Out {
   out(s: string): void;
   err(s: string): void;
   warn(s: string): void;
+  /** The tables of this build's drbd-reactor plugins. */
+  tables: CtlTables;
 }
 
 function warnBoth(paths: string[], o: Out): void {
@@ -110,46 +114,38 @@ export function bothStates(dir: string, configs: string[] | undefined, o: Out): 
   return { enabled, disabled };
 }
 
-export interface PromoterResource {
-  start: string[];
-  "on-drbd-demote-failure"?: string;
+/** The drbd-reactor tables ctl knows, in drbd-reactorctl's order: those of the plugins that declare
+ * a reactorTable and a ctl contribution. */
+export type CtlTables = ReadonlyMap<string, CtlSnippet>;
+
+export function ctlTables(plugins: readonly AnyPluginDef[]): CtlTables {
+  const defs = plugins.filter((d) => d.reactorTable && d.ctl).sort((a, b) => a.ctl!.order - b.ctl!.order);
+  return new Map(defs.map((d) => [d.reactorTable!, d.ctl!]));
 }
 
-/** The plugins a snippet declares (drbd-reactor's arrays of tables). */
-export interface Plugins {
-  promoter: { resources: Record<string, PromoterResource> }[];
-  prometheus: { address: string }[];
-  debugger: unknown[];
-  umh: unknown[];
-  agentx: { address: string }[];
-}
+/** The plugins a snippet declares: each known table's entries, as its plugin reads them. */
+export type Plugins = Record<string, Record<string, unknown>[]>;
 
-export function readSnippet(path: string): Plugins {
+export function readSnippet(path: string, tables: CtlTables): Plugins {
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(readFileSync(path, "utf8")) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`Could not parse config file '${path}': ${(e as Error).message}`);
   }
-  const arr = (k: string) => (Array.isArray(doc[k]) ? doc[k] as Record<string, unknown>[] : []);
-  return {
-    promoter: arr("promoter").map((p) => {
-      const resources: Record<string, PromoterResource> = {};
-      for (const [name, r] of Object.entries((p.resources ?? {}) as Record<string, Record<string, unknown>>)) {
-        resources[name] = {
-          start: Array.isArray(r.start) ? r.start.map(String) : [],
-          "on-drbd-demote-failure": typeof r["on-drbd-demote-failure"] === "string" ? r["on-drbd-demote-failure"] : undefined,
-        };
-      }
-      return { resources };
-    }),
-    prometheus: arr("prometheus").map((p) => ({ address: typeof p.address === "string" ? p.address : ":9942" })),
-    debugger: arr("debugger"),
-    umh: arr("umh"),
-    agentx: arr("agentx").map((a) => ({ address: typeof a.address === "string" ? a.address : "localhost:705" })),
-  };
+  const out: Plugins = {};
+  for (const [table, view] of tables) {
+    const entries = Array.isArray(doc[table]) ? doc[table] as Record<string, unknown>[] : [];
+    out[table] = entries.map((e) => (view.read ? view.read(e) : e));
+  }
+  return out;
+}
+
+/** The entries of one table (none when this build has no plugin for it). */
+export function entries<T = Record<string, unknown>>(p: Plugins, table: string): T[] {
+  return (p[table] ?? []) as T[];
 }
 
 export function pluginCount(p: Plugins): number {
-  return p.promoter.length + p.prometheus.length + p.debugger.length + p.umh.length + p.agentx.length;
+  return Object.values(p).reduce((n, e) => n + e.length, 0);
 }

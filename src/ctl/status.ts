@@ -2,7 +2,8 @@
 // promoter/prometheus/debugger/umh/agentx arrays; a promoter's drbd_resource, path, enabled,
 // primary_on, target and dependencies as {name, status, freezer}, status).
 import { connect } from "node:net";
-import { type Out, type Plugins, readSnippet } from "./snippets.ts";
+import type { PromoterSnippet } from "../promoter-api.ts";
+import { type CtlTables, entries, type Out, type Plugins, readSnippet } from "./snippets.ts";
 import { type PrimaryOn, primaryOn, primaryString, promoteService, serviceName, servicesTarget, unit, type Unit } from "./system.ts";
 
 export interface Paint {
@@ -44,14 +45,19 @@ export interface Status {
   agentx: Simple[];
 }
 
+/** A prometheus or agentx entry: its plugin's read() fills in the default address. */
+interface Addressed {
+  address: string;
+}
+
 const disabledStr = (enabled: boolean) => (enabled ? "" : " (disabled)");
 
-export function collect(enabled: string[], disabled: string[], resources: string[]): Status {
+export function collect(enabled: string[], disabled: string[], resources: string[], tables: CtlTables): Status {
   const st: Status = { promoter: [], prometheus: [], debugger: [], umh: [], agentx: [] };
   const tagged = [...enabled.map((p) => [true, p] as const), ...disabled.map((p) => [false, p] as const)];
   for (const [on, path] of tagged) {
-    const pl: Plugins = readSnippet(path);
-    for (const p of pl.promoter) {
+    const pl: Plugins = readSnippet(path, tables);
+    for (const p of entries<PromoterSnippet>(pl, "promoter")) {
       for (const [res, cfg] of Object.entries(p.resources)) {
         if (resources.length && !resources.includes(res)) continue;
         let prim: PrimaryOn = null;
@@ -68,10 +74,10 @@ export function collect(enabled: string[], disabled: string[], resources: string
         });
       }
     }
-    for (const x of pl.prometheus) st.prometheus.push({ path, enabled: on, address: x.address, status: "active" });
-    for (const _ of pl.debugger) st.debugger.push({ path, enabled: on, status: "active" });
-    for (const _ of pl.umh) st.umh.push({ path, enabled: on, status: "active" });
-    for (const x of pl.agentx) st.agentx.push({ path, enabled: on, address: x.address, status: "active" });
+    for (const x of entries<Addressed>(pl, "prometheus")) st.prometheus.push({ path, enabled: on, address: x.address, status: "active" });
+    for (const _ of entries(pl, "debugger")) st.debugger.push({ path, enabled: on, status: "active" });
+    for (const _ of entries(pl, "umh")) st.umh.push({ path, enabled: on, status: "active" });
+    for (const x of entries<Addressed>(pl, "agentx")) st.agentx.push({ path, enabled: on, address: x.address, status: "active" });
   }
   return st;
 }
@@ -137,8 +143,8 @@ export function ls(enabled: string[], disabled: string[], o: Out): void {
   const tagged = [...enabled.map((p) => [true, p] as const), ...disabled.map((p) => [false, p] as const)];
   for (const [on, path] of tagged) {
     o.out(`${path}:`);
-    const pl = readSnippet(path);
-    for (const pr of pl.promoter) {
+    const pl = readSnippet(path, o.tables);
+    for (const pr of entries<PromoterSnippet>(pl, "promoter")) {
       for (const [res, r] of Object.entries(pr.resources)) {
         const start = r.start.length > 3 ? [...r.start.slice(0, 3), "..."] : r.start;
         const single = Math.max(0, ...start.map((s) => s.length));
@@ -147,9 +153,9 @@ export function ls(enabled: string[], disabled: string[], o: Out): void {
         o.out(`- Promoter: ${res}${disabledStr(on)}; start = [${start.map((s) => `${delim}"${s}"`).join(", ")}]`);
       }
     }
-    for (const x of pl.prometheus) o.out(`- Prometheus: ${x.address}`);
-    for (const _ of pl.debugger) o.out("- Debugger");
-    for (const _ of pl.umh) o.out("- UMH");
-    for (const x of pl.agentx) o.out(`- AgentX: ${x.address}`);
+    for (const x of entries<Addressed>(pl, "prometheus")) o.out(`- Prometheus: ${x.address}`);
+    for (const _ of entries(pl, "debugger")) o.out("- Debugger");
+    for (const _ of entries(pl, "umh")) o.out("- UMH");
+    for (const x of entries<Addressed>(pl, "agentx")) o.out(`- AgentX: ${x.address}`);
   }
 }

@@ -3,7 +3,10 @@
 // waits for a peer to become Primary, and (unless --keep-masked) unmasks and starts it again.
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { type Out, pluginCount, readSnippet, withState } from "./snippets.ts";
+import type { PromoterSnippet } from "../promoter-api.ts";
+import { type CtlTables, entries, type Out, pluginCount, readSnippet, withState } from "./snippets.ts";
+
+const promoters = (path: string, tables: CtlTables) => entries<PromoterSnippet>(readSnippet(path, tables), "promoter");
 import { primaryOn, promoteService, reloadDaemon, run, serviceName, servicesTarget, systemctl } from "./system.ts";
 
 export interface Ctx extends Out {
@@ -12,13 +15,17 @@ export interface Ctx extends Out {
   info(s: string): void;
 }
 
+/** The paths that exist, in order; each missing one is warned about when its turn comes. */
+function* existing(paths: string[], o: Out): Generator<string> {
+  for (const p of paths) {
+    if (existsSync(p)) yield p;
+    else o.warn(`'${p}' does not exist, doing nothing`);
+  }
+}
+
 export function enable(paths: string[], o: Ctx): void {
   let n = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Enabling '${p}'...`);
     if (!p.endsWith(".toml.disabled")) throw new Error(`Expected plugin path '${p}' to end in .toml.disabled`);
     const to = withState(p, "enabled");
@@ -32,17 +39,13 @@ export function enable(paths: string[], o: Ctx): void {
   if (n) reloadDaemon();
 }
 
-function stopTargets(paths: string[]): void {
-  for (const p of paths) for (const pr of readSnippet(p).promoter) for (const res of Object.keys(pr.resources)) systemctl("stop", servicesTarget(res));
+function stopTargets(paths: string[], tables: CtlTables): void {
+  for (const p of paths) for (const pr of promoters(p, tables)) for (const res of Object.keys(pr.resources)) systemctl("stop", servicesTarget(res));
 }
 
 export function disable(paths: string[], withTargets: boolean, o: Ctx): void {
   const done: string[] = [];
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Disabling '${p}'...`);
     const to = withState(p, "disabled");
     renameSync(p, to);
@@ -50,16 +53,12 @@ export function disable(paths: string[], withTargets: boolean, o: Ctx): void {
   }
   // Reload first, so that stopping the target does not make the promoter start it again.
   if (done.length) reloadDaemon();
-  if (withTargets) stopTargets(done);
+  if (withTargets) stopTargets(done, o.tables);
 }
 
 export async function rm(paths: string[], force: boolean, o: Ctx): Promise<void> {
   let n = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Removing '${p}'...`);
     if (force || (await o.ask(`Remove '${p}'?`, false))) {
       unlinkSync(p);
@@ -70,11 +69,7 @@ export async function rm(paths: string[], force: boolean, o: Ctx): Promise<void>
 }
 
 export function cat(paths: string[], o: Ctx): void {
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
+  for (const p of existing(paths, o)) {
     o.err(`Displaying ${p}...`);
     // bat when there is one (as drbd-reactorctl), else the file as it is.
     const bat = ["bat", "batcat"].find((b) => Bun.which(b));
@@ -101,7 +96,7 @@ export function startUntil(paths: string[], until: string, o: Ctx, self: string)
   if (!paths.length) throw new Error("Could not get disabled snippet file");
   const path = paths[0]!;
   if (!existsSync(path)) throw new Error(`File '${path}' does not exist`);
-  for (const pr of readSnippet(path).promoter) {
+  for (const pr of promoters(path, o.tables)) {
     for (const [res, cfg] of Object.entries(pr.resources)) {
       const list = startUntilList(cfg.start, until);
       for (const u of [promoteService(res), ...list.map((s) => serviceName(s, res))]) {
@@ -160,16 +155,13 @@ export async function evict(
   paths: string[], opts: { force: boolean; keepMasked: boolean; unmask: boolean; delay: number }, o: Ctx,
 ): Promise<void> {
   const resources: string[] = [];
-  for (const p of paths) {
-    if (!existsSync(p)) {
-      o.warn(`'${p}' does not exist, doing nothing`);
-      continue;
-    }
-    const pl = readSnippet(p);
-    if (!pl.promoter.length) continue;
+  for (const p of existing(paths, o)) {
+    const pl = readSnippet(p, o.tables);
+    const prs = entries<PromoterSnippet>(pl, "promoter");
+    if (!prs.length) continue;
     o.out(`${p}:`);
-    if (pluginCount(pl) !== pl.promoter.length && !opts.force) throw new Error(`Config file '${p}' contains mixed promoter and other plugins`);
-    for (const pr of pl.promoter) {
+    if (pluginCount(pl) !== prs.length && !opts.force) throw new Error(`Config file '${p}' contains mixed promoter and other plugins`);
+    for (const pr of prs) {
       const names = Object.keys(pr.resources);
       if (names.length > 1 && !opts.force) throw new Error(`Promoter in config file '${p}' responsible for multiple resources`);
       // Those that cannot reboot the node on a failed demotion first.
@@ -201,32 +193,6 @@ export async function evict(
   }
 }
 
-export const TEMPLATES: Record<string, string> = {
-  promoter: `[[promoter]]
-[promoter.resources.$resname]
-start = ["$service.mount", "$service.service"]
-# on-drbd-demote-failure = "reboot"
-# stop-services-on-exit = false
-# on-disk-detach = "ignore"`,
-  prometheus: `[[prometheus]]
-enums = true
-# address = ":9942"`,
-  agentx: `[[agentx]]
-## address of the main SNMP daemon's AgentX TCP socket
-# address = "localhost:705"
-# cache-max = 60 # seconds
-# agent-timeout = 60 # seconds snmpd waits for an answer
-# peer-states = true # include peer connection and disk states`,
-  umh: `[[umh]]
-[[umh.resource]]
-command = "logger -t drbd-umh $DRBD_RES_NAME on $(uname -n) from $DRBD_OLD_ROLE to $DRBD_NEW_ROLE"
-event-type = "Change"
-old.role = { operator = "NotEquals", value = "Primary" }
-new.role = "Primary"`,
-  debugger: `[[debugger]]
-# NOTE: the log level of a [[log]] section must be at least 'debug'`,
-};
-
 const HEADER = `#| Please edit the snippet below. Lines beginning with a '#|' will be ignored,
 #| and an empty file will abort the edit. If an error occurs while saving this file will be
 #| reopened with the relevant failures.
@@ -237,13 +203,13 @@ const HEADER = `#| Please edit the snippet below. Lines beginning with a '#|' wi
 export type Validate = (text: string, file: string) => string | undefined;
 
 export function checkEdit(text: string, type: string, force: boolean, validate: Validate, file: string, o: Ctx): string | undefined {
-  if (!(type in TEMPLATES)) return `Unknown type ('${type}') to edit`;
+  if (o.tables.get(type)?.template === undefined) return `Unknown type ('${type}') to edit`;
   let pl;
   try {
     const tmp = mkdtempSync(join("/tmp", "storeventd-ctl-"));
     try {
       writeFileSync(join(tmp, "s.toml"), text);
-      pl = readSnippet(join(tmp, "s.toml"));
+      pl = readSnippet(join(tmp, "s.toml"), o.tables);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -251,8 +217,8 @@ export function checkEdit(text: string, type: string, force: boolean, validate: 
     return (e as Error).message.replace(/^Could not parse config file '[^']*': /, "");
   }
   if (pluginCount(pl) !== 1) return "Expected exactly 1 plugin configuration";
-  if ((pl as unknown as Record<string, unknown[]>)[type]!.length !== 1) return `Expected exactly one ${type} plugin`;
-  for (const pr of pl.promoter) {
+  if (entries(pl, type).length !== 1) return `Expected exactly one ${type} plugin`;
+  for (const pr of entries<PromoterSnippet>(pl, "promoter")) {
     for (const r of Object.values(pr.resources)) {
       if (r.start.at(-1)?.endsWith(".mount")) {
         const msg = "Mount unit should not be the topmost unit, consider using an OCF file system RA";
@@ -275,7 +241,7 @@ export async function edit(
     let fromTemplate = false;
     if (existsSync(snippet)) copyFileSync(snippet, tmp);
     else {
-      writeFileSync(tmp, TEMPLATES[type] ?? "");
+      writeFileSync(tmp, o.tables.get(type)?.template ?? "");
       fromTemplate = true;
     }
     let error: string | undefined;

@@ -111,6 +111,17 @@ describe("DeviceInventory on a sysfs-shaped tree (SCSI, multipath, md: not on th
     expect(inv.get("sdb")!.holders).toEqual([]);
   });
 
+  test("applyUevent(): a move keeps what was known under the old name (no sysfs read for it)", () => {
+    const wwid = inv.get("sdc")!.wwid;
+    const r = inv.applyUevent({
+      kind: "uevent", source: "t", origin: "kernel", action: "move", devpath: "/devices/virtual/block/sdq",
+      props: { SUBSYSTEM: "block", DEVNAME: "sdq", DEVTYPE: "disk", DEVPATH_OLD: "/devices/virtual/block/sdc" }, raw: "",
+    });
+    expect(r?.after).toMatchObject({ name: "sdq", majmin: "8:32", wwid });
+    expect(inv.get("sdc")).toBeUndefined();
+    expect(inv.resolve("8:32")).toBe("sdq");
+  });
+
   test("mountsByDevice() maps major:minor and /dev sources (btrfs: anonymous 0:N; dm names) to mounts", () => {
     const m = mountsByDevice("36 35 98:0 / /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw,errors=continue\nbad line\n" +
       "40 1 0:52 / /srv/b rw - btrfs /dev/loop7 rw\n41 1 253:3 / /data rw - xfs /dev/mapper/vg-data rw\n",
@@ -144,6 +155,8 @@ describe("identity from memory", () => {
     promises: {
       readFile: (p: string) => (allowed ? nodeFs.promises.readFile(p, "utf8") : (calls.push(`readFile ${p}`), Promise.reject(new Error("fs")))),
       realpath: (p: string) => (allowed ? nodeFs.promises.realpath(p) : (calls.push(`realpath ${p}`), Promise.reject(new Error("fs")))),
+      readdir: (p: string) => (allowed ? nodeFs.promises.readdir(p) : (calls.push(`readdir ${p}`), Promise.reject(new Error("fs")))),
+      access: (p: string) => (allowed ? nodeFs.promises.access(p) : (calls.push(`access ${p}`), Promise.reject(new Error("fs")))),
     },
   };
 

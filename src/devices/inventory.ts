@@ -1,13 +1,14 @@
 // The live block device inventory (the index): scanned from sysfs at start (scan.ts), kept current from uevents.
 // It is the DeviceDirectory behind `owners`/`dev_wwid` in events and `storeventd info DEV`.
 // Nothing here throws: unreadable sysfs files read as empty, vanished devices keep their name.
-// Lookups (identify, resolve, mountOf) answer from memory only: the file system is read by scan()
-// (once at start, and on a resync), by applyUevent() for the device a uevent names, and by refresh().
+// Lookups (identify, resolve, mountOf) and applyUevent() answer from memory only: the file system
+// is read synchronously by scan() (once at start, and on a resync) and refresh() (CLI), and
+// asynchronously after a uevent, off the event path, for what uevents do not carry (holders, slaves).
 import { basename } from "node:path";
 import type { DeviceDirectory, DeviceIdentity, Owner } from "../plugin-api.ts";
 import type { UeventRecord } from "../records.ts";
 import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
-import { aliasesOf, mergeUdevProps, type BlockDevice } from "./ids.ts";
+import { aliasesOf, type BlockDevice } from "./ids.ts";
 import { SysfsScanner } from "./scan.ts";
 
 export { mountsByDevice, type InventoryFs, type Mount } from "./mounts.ts";
@@ -32,6 +33,9 @@ export interface ApplyResult {
 
 const MAJMIN = /^\d+:\d+$/;
 
+/** Identity fields an asynchronous re-read keeps from memory when sysfs has them empty. */
+const KEPT = ["serial", "model", "wwid", "dm_name", "dm_uuid", "md_uuid", "scsi_address", "dev_path"] as const;
+
 /** Bound on remembered unknown names (ata3, nvme0, session3: names no block device has). */
 const MAX_UNKNOWN = 4096;
 
@@ -53,6 +57,11 @@ export class DeviceInventory implements DeviceDirectory {
   private sysfs: SysfsScanner;
   private offline: boolean;
   private knownDev = (name: string) => this.devs.get(name);
+  /** Per name, the count of applied uevents when its last re-read started: an older one is stale. */
+  private generation = new Map<string, number>();
+  private applied = 0;
+  private refreshing = 0;
+  private settled: (() => void)[] = [];
 
   constructor(opts: InventoryOptions = {}) {
     this.sysRoot = opts.sysRoot ?? "/sys";
@@ -130,8 +139,12 @@ export class DeviceInventory implements DeviceDirectory {
     return dev;
   }
 
-  /** Updates the inventory from one uevent of the block subsystem. */
-  applyUevent(rec: UeventRecord): ApplyResult | undefined {
+  /**
+   * Updates the inventory from one uevent of the block subsystem, from its properties, sizeBytes
+   * (what its reader read with it) and memory: no file-system call. The device's sysfs entry is
+   * then re-read asynchronously for what uevents do not say (holders, slaves, serial).
+   */
+  applyUevent(rec: UeventRecord, sizeBytes?: number): ApplyResult | undefined {
     this.ensure();
     const p = rec.props;
     if ((p.SUBSYSTEM ?? "") !== "block") return undefined;
@@ -142,17 +155,21 @@ export class DeviceInventory implements DeviceDirectory {
     if (rec.action === "remove") {
       this.drop(name);
     } else {
+      let renamed: BlockDevice | undefined;
       if (rec.action === "move" && p.DEVPATH_OLD) {
         const old = basename(p.DEVPATH_OLD);
-        if (old !== name) this.drop(old);
+        if (old !== name) {
+          const prev = this.devs.get(old);
+          this.drop(old);
+          if (prev) renamed = { ...prev, name, holders: [], slaves: [], partitions: [] };
+        }
       }
-      // Only this device's sysfs entry: its by-id links come from udevd's DEVLINKS (no by-id rescan).
-      after = this.hasSysfs && this.sysfs.exists(`${this.sysRoot}/class/block/${name}`) ? this.sysfs.readSysfs(name, new Map(), this.knownDev) : undefined;
-      after ??= this.sysfs.fromUevent(name, rec, before);
-      // udevd's copy knows what sysfs does not: by-id links, serial, WWN.
-      if (rec.origin === "udev") mergeUdevProps(after, p);
+      // What memory has, updated by the uevent (udevd's copy adds by-id links, serial, WWN); a
+      // renamed device keeps what was known under its old name.
+      after = this.sysfs.fromUevent(name, rec, before ?? renamed);
+      if (sizeBytes !== undefined && sizeBytes >= 0) after.size_bytes = sizeBytes;
       this.put(after);
-      for (const s of after.slaves) this.refreshLinks(s);
+      if (this.hasSysfs && !this.offline) this.refreshLater(name);
     }
     const res = { name, before, after };
     for (const fn of this.listeners) fn(res);
@@ -177,6 +194,7 @@ export class DeviceInventory implements DeviceDirectory {
   }
 
   private drop(name: string): void {
+    this.generation.delete(name);
     const dev = this.devs.get(name);
     if (!dev) return;
     this.devs.delete(name);
@@ -195,10 +213,27 @@ export class DeviceInventory implements DeviceDirectory {
     }
   }
 
-  private refreshLinks(name: string): void {
-    const dev = this.devs.get(name);
-    if (!dev || dev.origin !== "sysfs") return;
-    dev.holders = this.sysfs.ls(`${this.sysRoot}/class/block/${name}/holders`);
+  /** Re-reads name's sysfs entry asynchronously; applied unless a later uevent or a drop came first. */
+  private refreshLater(name: string): void {
+    const gen = ++this.applied;
+    this.generation.set(name, gen);
+    this.refreshing++;
+    void this.sysfs.readSysfsAsync(name, this.knownDev).then((dev) => {
+      const cur = this.devs.get(name);
+      if (!dev || !cur || this.generation.get(name) !== gen) return;
+      // Identity learnt from udevd that sysfs does not have (a loop device's ID_SERIAL) stays.
+      for (const k of KEPT) if (!dev[k] && cur[k]) dev[k] = cur[k];
+      if (!dev.by_id.length) dev.by_id = cur.by_id;
+      this.put(dev);
+    }).catch(() => {}).finally(() => {
+      this.refreshing--;
+      if (this.refreshing === 0) for (const f of this.settled.splice(0)) f();
+    });
+  }
+
+  /** Resolves when no asynchronous re-read is in flight (tests). */
+  idle(): Promise<void> {
+    return this.refreshing === 0 ? Promise.resolve() : new Promise((r) => this.settled.push(r));
   }
 
   // ---- lookups: memory only ----

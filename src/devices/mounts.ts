@@ -16,7 +16,12 @@ export interface InventoryFs {
   readlinkSync(path: string): string;
   realpathSync(path: string): string;
   existsSync(path: string): boolean;
-  promises: { readFile(path: string, enc: "utf8"): Promise<string>; realpath(path: string): Promise<string> };
+  promises: {
+    readFile(path: string, enc: "utf8"): Promise<string>;
+    realpath(path: string): Promise<string>;
+    readdir(path: string): Promise<string[]>;
+    access(path: string): Promise<void>;
+  };
 }
 
 export const NODE_FS: InventoryFs = nodeFs as unknown as InventoryFs;

@@ -1,6 +1,6 @@
-// Reading one host's block devices: <sys>/class/block and <dev>/disk/by-id into BlockDevice records,
-// and a BlockDevice from a uevent's properties alone (replay, or sysfs already gone). Unreadable
-// files read as empty; nothing here throws or keeps state.
+// Reading one host's block devices: <sys>/class/block and <dev>/disk/by-id into BlockDevice records
+// (synchronously for the start-up scan, asynchronously after a uevent), and a BlockDevice from a
+// uevent's properties alone. Unreadable files read as empty; nothing here throws or keeps state.
 import { basename, dirname } from "node:path";
 import type { UeventRecord } from "../records.ts";
 import type { InventoryFs } from "./mounts.ts";
@@ -8,7 +8,16 @@ import { mergeUdevProps, parseKv, pickWwid, type BlockDevice } from "./ids.ts";
 
 export const SCSI_ADDR = /^\d+:\d+:\d+:\d+$/;
 
-export class SysfsScanner {
+/** The reads readSysfs() makes: the file system, or a cache filled asynchronously (readSysfsAsync). */
+interface SysfsIo {
+  read(path: string): string;
+  ls(path: string): string[];
+  exists(path: string): boolean;
+  /** Throws when the path does not resolve. */
+  realpath(path: string): string;
+}
+
+export class SysfsScanner implements SysfsIo {
   constructor(readonly sysRoot: string, readonly devRoot: string, private fs: InventoryFs) {}
 
   read(path: string): string {
@@ -53,23 +62,23 @@ export class SysfsScanner {
   }
 
   /** One device; `known` gives what the inventory already has (by-id links learnt from udevd, a partition's disk). */
-  readSysfs(name: string, byId: Map<string, string[]>, known: (name: string) => BlockDevice | undefined): BlockDevice | undefined {
+  readSysfs(name: string, byId: Map<string, string[]>, known: (name: string) => BlockDevice | undefined, io: SysfsIo = this): BlockDevice | undefined {
     if (!/^[\w.:+-]+$/.test(name)) return undefined;
     const base = `${this.sysRoot}/class/block/${name}`;
-    const majmin = this.read(`${base}/dev`);
+    const majmin = io.read(`${base}/dev`);
     if (!majmin) return undefined;
-    const isPart = this.exists(`${base}/partition`);
+    const isPart = io.exists(`${base}/partition`);
     let real = "";
     try {
-      real = this.realpath(base);
+      real = io.realpath(base);
     } catch {
       return undefined;
     }
     const diskBase = isPart ? dirname(real) : real;
-    const uevent = parseKv(this.read(`${base}/uevent`));
+    const uevent = parseKv(io.read(`${base}/uevent`));
     const hctlPath = (() => {
       try {
-        return basename(this.realpath(`${diskBase}/device`));
+        return basename(io.realpath(`${diskBase}/device`));
       } catch {
         return "";
       }
@@ -77,30 +86,68 @@ export class SysfsScanner {
     const dev: BlockDevice = {
       name,
       majmin,
-      dev_path: this.exists(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
+      dev_path: io.exists(`${this.devRoot}/${uevent.DEVNAME ?? name}`) ? `${this.devRoot}/${uevent.DEVNAME ?? name}` : "",
       devtype: uevent.DEVTYPE ?? (isPart ? "partition" : "disk"),
       parent: isPart ? basename(dirname(real)) : "",
-      size_bytes: Number(this.read(`${base}/size`) || 0) * 512,
+      size_bytes: Number(io.read(`${base}/size`) || 0) * 512,
       wwid: "",
-      serial: this.read(`${diskBase}/serial`) || this.read(`${diskBase}/device/serial`),
-      model: this.read(`${diskBase}/device/model`),
-      dm_name: this.read(`${base}/dm/name`),
-      dm_uuid: this.read(`${base}/dm/uuid`),
-      md_uuid: this.read(`${base}/md/uuid`),
+      serial: io.read(`${diskBase}/serial`) || io.read(`${diskBase}/device/serial`),
+      model: io.read(`${diskBase}/device/model`),
+      dm_name: io.read(`${base}/dm/name`),
+      dm_uuid: io.read(`${base}/dm/uuid`),
+      md_uuid: io.read(`${base}/md/uuid`),
       scsi_address: SCSI_ADDR.test(hctlPath) ? hctlPath : "",
       by_id: (byId.get(name) ?? []).sort(),
-      holders: this.ls(`${base}/holders`),
-      slaves: this.ls(`${base}/slaves`),
-      partitions: isPart ? [] : this.ls(real).filter((e) => e.startsWith(name) && this.exists(`${real}/${e}/partition`)),
+      holders: io.ls(`${base}/holders`),
+      slaves: io.ls(`${base}/slaves`),
+      partitions: isPart ? [] : io.ls(real).filter((e) => e.startsWith(name) && io.exists(`${real}/${e}/partition`)),
       origin: "sysfs",
     };
     const before = known(name);
     if (before?.by_id.length && !dev.by_id.length) dev.by_id = before.by_id; // learnt from udevd
     // A partition's id is its disk's, with -partN (as udev's by-id links do).
     const idSource = isPart ? { ...dev, by_id: byId.get(dev.parent) ?? known(dev.parent)?.by_id ?? [] } : dev;
-    dev.wwid = pickWwid(idSource, this.read(`${diskBase}/wwid`) || this.read(`${diskBase}/device/wwid`));
-    if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${this.read(`${base}/partition`)}`;
+    dev.wwid = pickWwid(idSource, io.read(`${diskBase}/wwid`) || io.read(`${diskBase}/device/wwid`));
+    if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${io.read(`${base}/partition`)}`;
     return dev;
+  }
+
+  /**
+   * readSysfs() without blocking the event loop: each round runs it over what was read so far,
+   * then reads what it asked for and did not have, in parallel, until a round asks for nothing new
+   * (a device takes about four rounds: dev, then its links, then its files, then its partitions).
+   */
+  async readSysfsAsync(name: string, known: (name: string) => BlockDevice | undefined): Promise<BlockDevice | undefined> {
+    const cache = new Map<string, string | string[] | boolean | null>();
+    for (let round = 0; round < 8; round++) {
+      const missing = new Set<string>();
+      const get = (key: string) => (cache.has(key) ? cache.get(key) : (missing.add(key), undefined));
+      const io: SysfsIo = {
+        read: (p) => (get(`r${p}`) as string | undefined) ?? "",
+        ls: (p) => (get(`l${p}`) as string[] | undefined) ?? [],
+        exists: (p) => (get(`e${p}`) as boolean | undefined) ?? false,
+        realpath: (p) => {
+          const v = get(`p${p}`) as string | null | undefined;
+          if (typeof v !== "string") throw new Error(`unresolved: ${p}`);
+          return v;
+        },
+      };
+      const dev = this.readSysfs(name, new Map(), known, io);
+      if (!missing.size) return dev;
+      await Promise.all([...missing].map(async (k) => cache.set(k, await this.fetch(k))));
+    }
+    return undefined;
+  }
+
+  private fetch(key: string): Promise<string | string[] | boolean | null> {
+    const p = this.fs.promises;
+    const path = key.slice(1);
+    switch (key[0]) {
+      case "r": return p.readFile(path, "utf8").then((t) => t.trim(), () => "");
+      case "l": return p.readdir(path).then((a) => a.sort(), () => []);
+      case "e": return p.access(path).then(() => true, () => false);
+      default: return p.realpath(path).catch(() => null);
+    }
   }
 
   /** A device from uevent properties only (replay, or sysfs already gone). */

@@ -2,6 +2,7 @@
 // state snapshots for comparison and severities by meaning. Pure functions; the model calls them.
 import type { Severity } from "../event.ts";
 import { own, seed } from "./intern.ts";
+import { SmallMap, type Keyed } from "./small-map.ts";
 import type { ConnectionState, DeviceState, DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdResource, PeerDeviceState, ResourceState } from "./state.ts";
 
 // ---- enums as DRBD 9 prints them (drbd_strings.c); unknown values are kept as printed ----------
@@ -43,33 +44,36 @@ export function int(v: string | undefined): number | undefined {
   return Number(v);
 }
 
+// Most objects never see an unknown key: they share one frozen empty `extra` until they do.
+const NO_EXTRA: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 export function newResource(name: string): DrbdResource {
   return {
     name, role: "Unknown", suspended: "no", forceIoFailures: false, writeOrdering: "none", mayPromote: false,
-    promotionScore: 0, devices: new Map(), connections: new Map(), extra: {},
+    promotionScore: 0, devices: new SmallMap(), connections: new SmallMap(), extra: NO_EXTRA,
   };
 }
 export function newDevice(volume: number): DrbdDevice {
   return {
     volume, minor: -1, disk: "DUnknown", backingDev: "none", client: false, open: false, quorum: false, size: 0,
     read: 0, written: 0, alWrites: 0, bmWrites: 0, upperPending: 0, lowerPending: 0, alSuspended: false,
-    blocked: "no", extra: {},
+    blocked: "no", extra: NO_EXTRA,
   };
 }
 export function newConnection(peerNodeId: number): DrbdConnection {
   return {
     peerNodeId, connName: "", connection: "StandAlone", peerRole: "Unknown", congested: false, apInFlight: 0,
-    rsInFlight: 0, paths: new Map(), peerDevices: new Map(), extra: {},
+    rsInFlight: 0, paths: new SmallMap(), peerDevices: new SmallMap(), extra: NO_EXTRA,
   };
 }
 export function newPeerDevice(volume: number): DrbdPeerDevice {
   return {
     volume, replication: "Off", peerDisk: "DUnknown", peerClient: false, resyncSuspended: "no", received: 0,
-    sent: 0, outOfSync: 0, pending: 0, unacked: 0, done: undefined, extra: {},
+    sent: 0, outOfSync: 0, pending: 0, unacked: 0, done: undefined, extra: NO_EXTRA,
   };
 }
 
-export function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V, key: (k: K) => K = (k) => k): V {
+export function getOrAdd<K, V>(m: Map<K, V> | Keyed<K, V>, k: K, make: (k: K) => V, key: (k: K) => K = (k) => k): V {
   let x = m.get(k);
   if (x === undefined) {
     x = make(k);
@@ -78,8 +82,9 @@ export function getOrAdd<K, V>(m: Map<K, V>, k: K, make: (k: K) => V, key: (k: K
   return x;
 }
 
-export function keepExtra(extra: Record<string, string>, k: string, v: string): void {
-  if (k in extra || Object.keys(extra).length < MAX_EXTRA_KEYS) extra[k] = v;
+export function keepExtra(o: { extra: Record<string, string> }, k: string, v: string): void {
+  if (o.extra === NO_EXTRA) o.extra = {};
+  if (k in o.extra || Object.keys(o.extra).length < MAX_EXTRA_KEYS) o.extra[k] = v;
 }
 
 // Field appliers: set the object's fields from a record, return nothing; statistics overwrite.
@@ -94,7 +99,7 @@ export function setResource(r: DrbdResource, f: Record<string, string>): void {
       case "write-ordering": r.writeOrdering = own(v); break;
       case "may_promote": r.mayPromote = yes(v); break;
       case "promotion_score": r.promotionScore = num(v, r.promotionScore); break;
-      default: keepExtra(r.extra, k, v);
+      default: keepExtra(r, k, v);
     }
   }
 }
@@ -118,7 +123,7 @@ export function setDevice(d: DrbdDevice, f: Record<string, string>): void {
       case "lower-pending": d.lowerPending = num(v, d.lowerPending); break;
       case "al-suspended": d.alSuspended = yes(v); break;
       case "blocked": d.blocked = own(v); break;
-      default: keepExtra(d.extra, k, v);
+      default: keepExtra(d, k, v);
     }
   }
 }
@@ -133,7 +138,7 @@ export function setConnection(c: DrbdConnection, f: Record<string, string>): voi
       case "congested": c.congested = yes(v); break;
       case "ap-in-flight": c.apInFlight = num(v, c.apInFlight); break;
       case "rs-in-flight": c.rsInFlight = num(v, c.rsInFlight); break;
-      default: keepExtra(c.extra, k, v);
+      default: keepExtra(c, k, v);
     }
   }
 }
@@ -156,7 +161,7 @@ export function setPeerDevice(p: DrbdPeerDevice, f: Record<string, string>, full
       case "pending": p.pending = num(v, p.pending); break;
       case "unacked": p.unacked = num(v, p.unacked); break;
       case "done": { const n = Number(v); p.done = Number.isFinite(n) ? n : p.done; break; }
-      default: if (!SYNC_ONLY.has(k)) keepExtra(p.extra, k, v);
+      default: if (!SYNC_ONLY.has(k)) keepExtra(p, k, v);
     }
   }
   if (!RESYNC.has(p.replication)) p.done = undefined;

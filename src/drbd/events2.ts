@@ -12,6 +12,7 @@
 // - A field splits at its first ':' (values such as `local:ipv4:10.0.0.1:7789` keep theirs). Unknown
 //   keys are kept. A token without ':' or with an empty key is skipped. A later key wins.
 // - A line holding a NUL byte, or longer than the reader's limit, is garbage.
+import { edenGC } from "bun:jsc";
 import type { Events2Record } from "../records.ts";
 import { own } from "./intern.ts";
 
@@ -179,7 +180,18 @@ export function decodeEvents2Batch(
   return taken;
 }
 
+// A record decoded the full way leaves ~3 KB of short-lived strings and objects. In a burst (a
+// dump of 10 000 resources is 90 000 such records; the first statistics round announces every
+// name) JSC grew its heap by tens of MB before collecting; a young-generation collection every
+// EDEN_EVERY of them keeps peak RSS down (10 000 resources: 151 -> 116 MiB) for little CPU.
+const EDEN_EVERY = 1024;
+let decoded = 0;
+
 function decodeOk(buf: Buffer, start: number, end: number, source: string, t: number): Events2Record {
+  if (++decoded === EDEN_EVERY) {
+    decoded = 0;
+    edenGC();
+  }
   // One string per record: field values the model keeps are slices of it, and must not pin a
   // whole batch (slicing one decoded batch string did: peak RSS grew with the stream).
   const parts = buf.toString("utf8", start, end).split("\0");

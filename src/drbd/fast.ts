@@ -5,7 +5,7 @@
 // event, an update or a new object depends on is refused (false) and goes through DrbdModel.apply(),
 // so both ways end in the same state: the fast lane never decides, it only skips proven no-ops.
 import { FAST_DEVICE, FAST_PEER_DEVICE } from "./events2.ts";
-import { DISK_STATES, REPLICATION_STATES, RESYNC_STATES, type DrbdModel, type DrbdResource } from "./model.ts";
+import { DISK_STATES, REPLICATION_STATES, RESYNC_STATES, type DrbdModel, type DrbdResource, type ModelState } from "./model.ts";
 
 // Slots (from the kind at base+0): 1 name id; device: 2 volume, 4.. minor disk backing_dev client
 // open quorum size read written al-writes bm-writes upper-pending lower-pending al-suspended blocked;
@@ -15,15 +15,40 @@ import { DISK_STATES, REPLICATION_STATES, RESYNC_STATES, type DrbdModel, type Dr
 /** Applies one fast-lane line to `model`; false when it must go through apply(). Slot values are
  * doubles: `| 0` makes indexes and map keys int32, which the JIT indexes directly. */
 export function applyFastLine(model: DrbdModel, n: Float64Array, b: number, strs: readonly string[]): boolean {
-  const live = model.fastResources();
+  const live = model.fastState();
   if (!live) return false;
-  const name = strs[n[b + 1]! | 0];
-  const r = name === undefined ? undefined : live.get(name);
+  const r = resourceOf(live, n[b + 1]! | 0, strs);
   if (!r) return false;
   const kind = n[b]! & 15;
   const ok = kind === FAST_DEVICE ? device(r, n, b, strs) : kind === FAST_PEER_DEVICE ? peerDevice(r, n, b, strs) : false;
   if (ok) model.countFast();
   return ok;
+}
+
+// Resources by interned name id, for one tokenizer's strings and one state tree while no resource
+// left it (ModelState.gen): an array index and a name compare instead of a string-keyed Map lookup.
+let cacheStrs: readonly string[] | null = null;
+let cacheState: ModelState | null = null;
+let cacheGen = -1;
+let byId: (DrbdResource | undefined)[] = [];
+
+function resourceOf(st: ModelState, id: number, strs: readonly string[]): DrbdResource | undefined {
+  if (strs !== cacheStrs || st !== cacheState || st.gen !== cacheGen) {
+    cacheStrs = strs;
+    cacheState = st;
+    cacheGen = st.gen;
+    byId = [];
+  }
+  const name = strs[id];
+  let r = byId[id];
+  // The name check: a lane fed by one-shot tokenizer calls (events2Tokenize) reuses ids for
+  // other names; a renamed resource no longer answers to its old name.
+  if (r === undefined || r.name !== name) {
+    r = name === undefined ? undefined : st.resources.get(name);
+    // Misses are not kept: the resource may be created by the next full-way record.
+    if (r) byId[id] = r;
+  }
+  return r;
 }
 
 function device(r: DrbdResource, n: Float64Array, b: number, strs: readonly string[]): boolean {

@@ -1,6 +1,7 @@
 // The DRBD model's state tree (resources -> connections -> devices -> peer devices) and the
 // DrbdUpdate a subscriber gets per changed object (drbd-reactor's PluginUpdate).
 import type { DrbdModel } from "./model.ts";
+import type { Keyed } from "./small-map.ts";
 
 // ---- state -------------------------------------------------------------------------------------
 
@@ -9,6 +10,8 @@ export interface DrbdPath {
   peer: string;
   established: boolean;
 }
+
+export type { Keyed } from "./small-map.ts";
 
 export interface DrbdPeerDevice {
   volume: number;
@@ -34,8 +37,8 @@ export interface DrbdConnection {
   congested: boolean;
   apInFlight: number;
   rsInFlight: number;
-  paths: Map<string, DrbdPath>;
-  peerDevices: Map<number, DrbdPeerDevice>;
+  paths: Keyed<string, DrbdPath>;
+  peerDevices: Keyed<number, DrbdPeerDevice>;
   extra: Record<string, string>;
 }
 
@@ -67,8 +70,8 @@ export interface DrbdResource {
   writeOrdering: string;
   mayPromote: boolean;
   promotionScore: number;
-  devices: Map<number, DrbdDevice>;
-  connections: Map<number, DrbdConnection>;
+  devices: Keyed<number, DrbdDevice>;
+  connections: Keyed<number, DrbdConnection>;
   extra: Record<string, string>;
 }
 
@@ -106,3 +109,11 @@ export const PD0: PeerDeviceState = {
   "replication-state": "Off", "peer-disk-state": "DUnknown", "peer-client": false, "resync-suspended": false,
 };
 export const CONN0: ConnectionState = { "conn-name": "", "connection-state": "StandAlone", "peer-role": "Unknown", congested: false };
+
+/** One state tree: the live one, or the shadow a resync's dump is built into. */
+export class ModelState {
+  resources = new Map<string, DrbdResource>();
+  /** Bumped when a resource leaves `resources` or is renamed: caches of name -> resource
+   * (the fast lane's) hold while it stays the same. */
+  gen = 0;
+}

@@ -134,3 +134,20 @@ export function resourceText(r: DrbdResource): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** `JSON.stringify(resources.map(resourceJson), null, 2)` and a newline, in pieces of about `size`
+ * characters that each end with a newline, encoding one resource at a time: the status of a large
+ * model is never built as one object tree and one string (replay --model). */
+export function* statusJsonPieces(rs: readonly DrbdResource[], size = 1 << 16): Generator<string> {
+  if (!rs.length) return yield "[]\n";
+  let out = "[\n";
+  for (let i = 0; i < rs.length; i++) {
+    const last = i + 1 === rs.length;
+    // An element of an array indented by 2 is the element's own text, each line indented by 2 more.
+    out += "  " + JSON.stringify(resourceJson(rs[i]!), null, 2).replaceAll("\n", "\n  ") + (last ? "\n]\n" : ",\n");
+    if (last || out.length >= size) {
+      yield out;
+      out = "";
+    }
+  }
+}

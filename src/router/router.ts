@@ -6,6 +6,7 @@ import type { QueueConfig } from "../config/schema.ts";
 import { BoundedQueue } from "./queue.ts";
 import { within } from "../util/timeout.ts";
 import type { EventFilter } from "./filter.ts";
+import { mark, tracing } from "../util/stage-trace.ts";
 
 export interface SlotStats {
   depth: number;
@@ -69,9 +70,11 @@ export class ReceiverSlot {
         continue;
       }
       this.busy = true;
+      if (tracing) for (const e of r.values) mark(`take:${this.name}`, e.raw);
       try {
         await this.receiver.send(r.values);
         this.sent += r.values.length;
+        if (tracing) for (const e of r.values) mark(`sent:${this.name}`, e.raw);
       } catch (e) {
         this.errors += r.values.length;
         this.log.once("send-error", `send failed: ${(e as Error).message ?? e}`);

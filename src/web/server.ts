@@ -1,14 +1,14 @@
 // The optional TCP listener (SPEC §5; off unless [main] listen is set; 127.0.0.1 when only a port is
 // given): the web console, /metrics, the control API's read-only routes, and /v1/events as a
-// WebSocket (history from `since`, then live: the control socket's follow hub, so no gap and no
-// duplicate at the seam). It only reads: GET and HEAD, and POST to /login; everything else is 405.
+// WebSocket (history from `since`, then live: the daemon's follow hub, shared with the control
+// socket's NDJSON follow, so no gap and no duplicate at the seam, and each line encoded once). It only reads: GET and HEAD, and POST to /login; everything else is 405.
 // Beyond loopback it runs TLS and requires the access token (see security.ts).
 import type { Server, ServerWebSocket } from "bun";
 import { readFileSync } from "node:fs";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { nowUs } from "../event.ts";
-import { FollowHub } from "../control/follow.ts";
+import { FOLLOW_DEFAULTS, FollowHub } from "../control/follow.ts";
 import { HttpError, errorResponse } from "../control/http.ts";
 import { parseEventParams, readRoutes } from "../control/read-routes.ts";
 import { routesFor } from "../plugin-api.ts";
@@ -52,13 +52,14 @@ export function readToken(path: string): string {
   return token;
 }
 
-export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, log: Logger): WebListener {
+/** `shared`: the daemon's follow hub, shared with the control socket; without one the listener has its own. */
+export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, log: Logger, shared?: FollowHub): WebListener {
   const { hostname, port } = parseListen(opts.listen);
   const tls = opts.tls_cert && opts.tls_key ? { cert: readFileSync(opts.tls_cert, "utf8"), key: readFileSync(opts.tls_key, "utf8") } : undefined;
   const policy = new AccessPolicy(opts.token_file ? readToken(opts.token_file) : undefined, tls !== undefined);
   const counts = new EventCounts();
   const unsubscribe = handle.subscribe((e) => counts.observe(e));
-  const hub = new FollowHub((l) => handle.subscribe(l), { ringSize: 4096, clientMaxBytes: 4 << 20, pageSize: 1000, heartbeatMs: 30_000 });
+  const hub = shared ?? new FollowHub((l) => handle.subscribe(l), FOLLOW_DEFAULTS);
   const read = readRoutes(handle, hub, () => ({ listener: { ...policy.counters, ws_clients: clients.size, ws_dropped: dropped } }));
   const store = () => handle.services.get(STORE_SERVICE);
   const clients = new Set<ServerWebSocket<WsData>>();
@@ -178,7 +179,7 @@ export function startWebListener(handle: DaemonHandle, opts: ListenerOptions, lo
     dropped: () => dropped,
     async close() {
       unsubscribe();
-      hub.close();
+      if (!shared) hub.close();
       for (const ws of clients) ws.close(1001, "daemon stopping");
       clients.clear();
       await server.stop(true);

@@ -4,8 +4,17 @@
 import { closeSync, constants, createReadStream, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, startDaemon } from "./bin.ts";
+import { nativeAddon } from "../../src/native.ts";
 
 export interface Arrival {
+  file: number;
+  monitor: number;
+}
+
+/** One record's CLOCK_MONOTONIC µs: written, and seen at the file and the follower (NaN: never). */
+export interface Stamps {
+  id: number;
+  written: number;
   file: number;
   monitor: number;
 }
@@ -28,6 +37,9 @@ function onLines(push: (line: string) => void): (chunk: Uint8Array | string) => 
 
 export class LatencyRig {
   private waiters = new Map<number, { t0: number; file?: number; monitor?: number; done: (a: Arrival) => void }>();
+  /** Every send() in order, in CLOCK_MONOTONIC µs (comparable with the daemon's stage trace). */
+  readonly stamps: Stamps[] = [];
+  private monoBase = NaN;
   private kmsgFd = -1;
   private fifoFd = -1;
   private fifoPath = "";
@@ -38,7 +50,18 @@ export class LatencyRig {
   readonly tag = `lat${process.pid % 100000}`;
   private next = 0;
 
-  constructor(private dir: string) {}
+  /** env: extra daemon environment (STOREVENTD_STAGE_TRACE, BUN_JSC_* options). */
+  constructor(private dir: string, private env: Record<string, string> = {}) {}
+
+  /** CLOCK_MONOTONIC in µs: the addon's clock once, then Bun's monotonic performance.now(). */
+  mono(): number {
+    if (Number.isNaN(this.monoBase)) {
+      const clock = nativeAddon()?.kmsgClock();
+      if (!clock) throw new Error("the native addon is not loaded: no CLOCK_MONOTONIC");
+      this.monoBase = clock.monotonic_us - performance.now() * 1000;
+    }
+    return this.monoBase + performance.now() * 1000;
+  }
 
   async start(): Promise<void> {
     // The per-open-file ratelimit of /dev/kmsg writes (10 per 5 s) would drop records: off while we run.
@@ -67,7 +90,7 @@ plugin = "file"
 path = "${fifo}"
 fsync = "never"
 `);
-    this.daemon = await startDaemon(["run", "-c", cfg], (e) => /kmsg: reading \/dev\/kmsg/.test(e));
+    this.daemon = await startDaemon(["run", "-c", cfg], (e) => /kmsg: reading \/dev\/kmsg/.test(e), this.env);
     this.monitor = Bun.spawn([BIN, "monitor", "--json", "--socket", sock], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     void (async () => {
       const push = onLines((l) => this.arrived(l, "monitor"));
@@ -95,6 +118,8 @@ fsync = "never"
     const w = m && e.dev_name === this.tag ? this.waiters.get(Number(m[1])) : undefined;
     if (!w || w[where] !== undefined) return;
     w[where] = at - w.t0;
+    const st = this.stamps[Number(m![1])];
+    if (st) st[where] = this.monoBase + at * 1000;
     if (w.file !== undefined && w.monitor !== undefined) w.done({ file: w.file, monitor: w.monitor });
   }
 
@@ -114,9 +139,16 @@ fsync = "never"
       };
       const line = `<3>Buffer I/O error on dev ${this.tag}, logical block ${id}, async page read\n`;
       const w = { t0: performance.now(), done };
+      this.stamps[id] = { id, written: this.mono(), file: NaN, monitor: NaN };
+      w.t0 = performance.now();
       this.waiters.set(id, w);
       writeSync(this.kmsgFd, line);
     });
+  }
+
+  /** What the daemon wrote to stderr so far (its log; BUN_JSC_logGC output). */
+  daemonStderr(): string {
+    return this.daemon?.stderr() ?? "";
   }
 
   async stop(): Promise<void> {

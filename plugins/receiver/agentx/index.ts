@@ -99,6 +99,16 @@ export default definePlugin({
   kind: "receiver",
   name: "agentx",
   reactorTable: "agentx",
+  ctl: {
+    order: 5,
+    read: (e) => ({ address: typeof e.address === "string" ? e.address : "localhost:705" }),
+    template: `[[agentx]]
+## address of the main SNMP daemon's AgentX TCP socket
+# address = "localhost:705"
+# cache-max = 60 # seconds
+# agent-timeout = 60 # seconds snmpd waits for an answer
+# peer-states = true # include peer connection and disk states`,
+  },
   needs: ["events2"],
   description: "drbd-reactor's AgentX subagent: the DRBD model as the LINBIT DRBD MIB through snmpd",
   schema,

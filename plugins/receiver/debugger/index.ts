@@ -15,6 +15,11 @@ export default definePlugin({
   kind: "receiver",
   name: "debugger",
   reactorTable: "debugger",
+  ctl: {
+    order: 3,
+    template: `[[debugger]]
+# NOTE: the log level of a [[log]] section must be at least 'debug'`,
+  },
   needs: ["events2"],
   description: "drbd-reactor's debugger: logs every DRBD update and event at debug level",
   schema,

@@ -103,6 +103,7 @@ export class JournaldReceiver {
 export default definePlugin({
   kind: "receiver",
   name: "journald",
+  embeddedDefault: { order: 60, instance: "journal", needs: "journald", slot: "output" },
   description: "Writes each event to the systemd journal with STOREVENTD_* fields and a MESSAGE_ID per event type.",
   schema,
   sample,

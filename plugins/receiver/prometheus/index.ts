@@ -92,6 +92,13 @@ export default definePlugin({
   kind: "receiver",
   name: "prometheus",
   reactorTable: "prometheus",
+  ctl: {
+    order: 2,
+    read: (e) => ({ address: typeof e.address === "string" ? e.address : ":9942" }),
+    template: `[[prometheus]]
+enums = true
+# address = ":9942"`,
+  },
   needs: ["events2"],
   description: "drbd-reactor's Prometheus exporter: DRBD metrics (same names and labels) and DRBD event counters",
   schema,

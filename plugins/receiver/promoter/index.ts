@@ -10,6 +10,7 @@ import { PromoterSchema } from "./config.ts";
 import { hubOf, PromoterController } from "./controller.ts";
 import { promoterRoute } from "./http.ts";
 import { promoterCommand } from "./cli.ts";
+import { readPromoterSnippet } from "./ctl-snippet.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
@@ -17,6 +18,16 @@ export default definePlugin({
   kind: "receiver",
   name: "promoter",
   reactorTable: "promoter",
+  ctl: {
+    order: 1,
+    read: readPromoterSnippet,
+    template: `[[promoter]]
+[promoter.resources.$resname]
+start = ["$service.mount", "$service.service"]
+# on-drbd-demote-failure = "reboot"
+# stop-services-on-exit = false
+# on-disk-detach = "ignore"`,
+  },
   needs: ["events2"],
   commands: { promoter: { summary: "drbd-reactor promoter: status, evict, disable, enable, maintenance", after: "info", run: promoterCommand } },
   routes: [promoterRoute],

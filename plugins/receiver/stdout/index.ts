@@ -11,6 +11,7 @@ export const schema = v.strictObject({
 export default definePlugin({
   kind: "receiver",
   name: "stdout",
+  embeddedDefault: { order: 70, slot: "output" },
   description: "Prints each event on standard output, as a line or as NDJSON.",
   schema,
   sample,

@@ -23,6 +23,7 @@ const schema = v.strictObject({
 export default definePlugin({
   kind: "receiver",
   name: "store",
+  embeddedDefault: { order: 50 },
   description: "Keeps events in a local SQLite database for `storeventd query`, `info` and the follow replay.",
   schema,
   sample,

@@ -181,6 +181,15 @@ export default definePlugin({
   kind: "receiver",
   name: "umh",
   reactorTable: "umh",
+  ctl: {
+    order: 4,
+    template: `[[umh]]
+[[umh.resource]]
+command = "logger -t drbd-umh $DRBD_RES_NAME on $(uname -n) from $DRBD_OLD_ROLE to $DRBD_NEW_ROLE"
+event-type = "Change"
+old.role = { operator = "NotEquals", value = "Primary" }
+new.role = "Primary"`,
+  },
   needs: ["events2"],
   description: "drbd-reactor's user mode helper: rules on DRBD state changes run `sh -c` commands with DRBD_* env",
   schema,

@@ -214,6 +214,7 @@ class DrbdSender implements Sender {
 export default definePlugin({
   kind: "sender",
   name: "drbd",
+  embeddedDefault: { order: 40, needs: "drbdsetup" },
   impliedFor: ["events2"],
   reactorOptions: ["statistics-poll-interval"],
   description: "DRBD state changes from `drbdsetup events2 --full --poll` (restarted with backoff)",

@@ -5,9 +5,9 @@ import * as v from "valibot";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { definePlugin, Duration, type JournalRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { DEFAULT_DAEMONS } from "../../../src/plugin-kit/readers.ts";
-import { openJournalReader, readStateFile, writeStateFile, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { cursorOptions, DEFAULT_DAEMONS, openJournalReader, readStateFile, writeStateFile, type JournalReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { Backoff } from "../../../src/plugin-kit/backoff.ts";
+import { replayJournal } from "./replay.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 export const schema = v.strictObject({
@@ -36,12 +36,7 @@ export const schema = v.strictObject({
     "sd-journal reader: look for new entries this often. journald wakes readers at most every 250 ms; " +
       'entries are readable at once, so this bounds the latency ("0s": wake-ups only).',
   )),
-  cursor_file: v.pipe(v.optional(v.string(), ""), v.description(
-    'Where the cursor of the last entry handled is kept; "" means <state_dir>/journal.cursor.',
-  )),
-  cursor_interval: v.pipe(v.optional(Duration, "1s"), v.description(
-    "The cursor is written (atomically) at most this often, and at shutdown.",
-  )),
+  ...cursorOptions("journal.cursor", "the cursor of the last entry handled"),
 });
 export type JournalSenderConfig = v.InferOutput<typeof schema>;
 
@@ -157,8 +152,10 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
 export default definePlugin({
   kind: "sender",
   name: "journal",
+  embeddedDefault: { order: 30, instance: "storage_daemons", needs: "journal" },
   description: "Follows the journal entries of userspace storage daemons (multipathd, dmeventd, mdadm, smartd, iscsid, nvme) from a cursor.",
   schema,
   sample,
   create: (config, ctx) => createJournalSender(config, ctx),
+  replay: { input: "journal", decode: (data, _addon, note) => replayJournal(data, note) },
 });

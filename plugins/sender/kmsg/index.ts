@@ -3,9 +3,9 @@
 import * as v from "valibot";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
-import { openKmsgReader, readStateFile, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
-import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
+import { definePlugin, Duration, type EventDraft, type NativeAddon, type RawRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
+import { cursorOptions, openKmsgReader, readStateFile, StateFileWriter, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
+import { cutKmsg, decodeKmsgPiece, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
@@ -21,12 +21,7 @@ export const schema = v.strictObject({
     "Also parse records of user facilities (written to /dev/kmsg by programs). Off: only kernel records " +
       "(facility 0) reach the parsers and user records are counted as user_skipped (they could forge events).",
   )),
-  cursor_file: v.pipe(v.optional(v.string(), ""), v.description(
-    'Where the cursor (last seq and boot id) is kept; "" means <state_dir>/kmsg.cursor.',
-  )),
-  cursor_interval: v.pipe(v.optional(Duration, "1s"), v.description(
-    "The cursor is written (atomically) at most this often, and at shutdown.",
-  )),
+  ...cursorOptions("kmsg.cursor", "the cursor (last seq and boot id)"),
 });
 export type KmsgSenderConfig = v.InferOutput<typeof schema>;
 
@@ -126,19 +121,21 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
 
   // The cursor passes only records whose events reached the router: never one a parser still holds
   // (a crash then re-reads the held report's records instead of losing them).
+  // Written off the event loop; a failed write is retried with the next save.
+  const cursorWriter = new StateFileWriter(cursorFile, (value, error) => {
+    if (!error) return;
+    if ((value as KmsgCursor).seq === savedSeq) savedSeq = -1;
+    ctx.count("cursor_errors");
+    ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${error.message}`);
+  });
   const saveCursor = () => {
     timer = undefined;
     const held = ctx.oldestHeld?.();
     const seq = held !== undefined ? Math.min(cursorSeq, held - 1) : cursorSeq;
     if (held !== undefined && seq < cursorSeq) timer = setTimeout(saveCursor, config.cursor_interval);
     if (seq < 0 || seq === savedSeq) return;
-    try {
-      writeCursor(cursorFile, { boot_id: bootId, seq });
-      savedSeq = seq;
-    } catch (e) {
-      ctx.count("cursor_errors");
-      ctx.log.once("cursor_write", `cannot write the cursor ${cursorFile}: ${(e as Error).message}`);
-    }
+    cursorWriter.save({ boot_id: bootId, seq } satisfies KmsgCursor);
+    savedSeq = seq;
   };
 
   const overrun = (d: KmsgDecoded, timeUs: number) => {
@@ -194,6 +191,7 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
     reader?.close();
     clearTimeout(timer);
     saveCursor();
+    cursorWriter.flushSync(); // stopping: the last cursor now, not after the process is gone
     clearTimeout(timer);
   };
 
@@ -226,13 +224,22 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
   };
 }
 
+const NO_DRAFTS: readonly EventDraft[] = Object.freeze([]);
+
+/** `replay --kmsg`: a recorded kernel log, streamed in pieces; the sender itself adds no events. */
+function* replayKmsg(piece: Uint8Array): Iterable<{ rec: RawRecord; drafts: EventDraft[] }> {
+  for (const rec of decodeKmsgPiece(piece, "kmsg")) yield { rec, drafts: NO_DRAFTS as EventDraft[] };
+}
+
 export default definePlugin({
   kind: "sender",
   name: "kmsg",
+  embeddedDefault: { order: 10 },
   emits: EVENTS,
   description: "Reads the kernel log (/dev/kmsg) with a cursor that survives restarts; reports ring overruns.",
   schema,
   sample,
   create: (config, ctx) => createKmsgSender(config, ctx),
   foldRepeats: true,
+  replay: { input: "kmsg", cut: cutKmsg, decode: replayKmsg },
 });

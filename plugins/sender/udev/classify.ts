@@ -1,5 +1,6 @@
 // The udev catalog (SPEC §2): turns a uevent plus the inventory's before/after view into event
 // drafts. Pure apart from the inventory it updates; used by the udev sender live and by replay.
+// Never touches the file system: the uevent, the size its reader read with it, and memory.
 //
 //   block  add                       -> DEVICE_ADDED
 //          remove                    -> DEVICE_REMOVED
@@ -137,15 +138,16 @@ export class UeventClassifier {
     this.seqs = new SeqWindow(opts.dedupSeqnums ?? 4096);
   }
 
-  /** Filter, de-duplicate (by SEQNUM) and classify one uevent, live or replayed. */
-  handle(rec: UeventRecord): Handled {
+  /** Filter, de-duplicate (by SEQNUM) and classify one uevent, live or replayed. sizeBytes: the
+   * block device's size read with the uevent (by the reader thread); never read here. */
+  handle(rec: UeventRecord, sizeBytes?: number): Handled {
     if (!this.wants(rec)) return { status: "ignored", drafts: [], bad: "" };
     const seq = rec.props.SEQNUM;
     if (seq !== undefined && this.seqs.seen(seq)) {
-      if (rec.origin === "udev") this.inventory.applyUevent(rec); // udevd's by-id links and IDs
+      if (rec.origin === "udev") this.inventory.applyUevent(rec, sizeBytes); // udevd's by-id links and IDs
       return { status: "duplicate", drafts: [], bad: "" };
     }
-    const drafts = this.classify(rec);
+    const drafts = this.classify(rec, sizeBytes);
     return { status: "new", drafts, bad: this.lastBad };
   }
 
@@ -153,15 +155,16 @@ export class UeventClassifier {
     return this.subsystems.has(rec.props.SUBSYSTEM ?? "");
   }
 
-  /** Applies the uevent to the inventory and returns the catalog events it means. */
-  classify(rec: UeventRecord): EventDraft[] {
+  /** Applies the uevent to the inventory and returns the catalog events it means: from the
+   * uevent, sizeBytes and the inventory's memory only (no file-system call). */
+  classify(rec: UeventRecord, sizeBytes?: number): EventDraft[] {
     this.lastBad = "";
     const sub = rec.props.SUBSYSTEM ?? "";
     if (!this.subsystems.has(sub)) return [];
     if (sub === "block") {
       const hd = /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath);
       if (hd && rec.action === "add" && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
-      const applied = this.inventory.applyUevent(rec);
+      const applied = this.inventory.applyUevent(rec, sizeBytes);
       return applied ? this.block(rec, applied) : [];
     }
     if (sub === "scsi" && rec.props.DEVTYPE === "scsi_device") return this.scsi(rec);
@@ -223,7 +226,7 @@ export class UeventClassifier {
         }
         if ((old > 0 && size > 0 && old !== size) || p.RESIZE === "1") {
           const shrunk = old > 0 && size >= 0 && size < old;
-          // The size is read from sysfs when the uevent is handled: after a quick attach-and-resize the
+          // The size is read from sysfs when the uevent arrives: after a quick attach-and-resize the
           // previous event may already have seen the new size. Then the old size is unknown, not equal.
           const known = old >= 0 && size >= 0 && old !== size;
           const { old_size_bytes: _o, ...onlyNew } = sizes;

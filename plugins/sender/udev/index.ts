@@ -70,11 +70,12 @@ export class UdevSender {
     this.classifier = new UeventClassifier(this.inventory, { subsystems: config.subsystems, dedupSeqnums: config.dedup_seqnums });
   }
 
-  /** One uevent (from the socket, or a test): dedup, records to parsers, inventory, catalog events. */
-  handle(rec: UeventRecord): void {
+  /** One uevent (from the socket, or a test): dedup, records to parsers, inventory, catalog events.
+   * sizeBytes: the block device's size the reader thread read when the uevent arrived. */
+  handle(rec: UeventRecord, sizeBytes?: number): void {
     const ctx = this.ctx;
     ctx.count("received");
-    const h = this.classifier.handle(rec);
+    const h = this.classifier.handle(rec, sizeBytes);
     if (h.status === "duplicate") ctx.count("duplicates");
     if (h.status !== "new") return;
     ctx.emit(rec);
@@ -97,11 +98,12 @@ export class UdevSender {
     let prev = 0;
     let overflow = false;
     for (let i = 0; i < ends.length; i++) {
-      const kind = nums[i * 3];
+      const kind = nums[i * 4];
       const text = bytes.toString("utf8", prev, ends[i]);
       prev = ends[i]!;
       if (kind === KERNEL || kind === UDEV) {
-        this.handle(unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance));
+        const size = nums[i * 4 + 3]!;
+        this.handle(unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance), size >= 0 ? size : undefined);
       } else if (kind === BAD) {
         ctx.count("bad");
         ctx.log.once("bad-uevent", `bad uevent skipped: ${text}`);
@@ -155,7 +157,7 @@ export class UdevSender {
     if (!Reader) return "the native addon is not loaded";
     const mask = (this.config.groups.includes("kernel") ? 1 : 0) | (this.config.groups.includes("udev") ? 2 : 0);
     try {
-      const r = new Reader(mask, this.config.receive_buffer);
+      const r = new Reader(mask, this.config.receive_buffer, 0, this.config.sys_root);
       r.start((bytes, ends, nums, _lost, error) => {
         this.onBatch(bytes, ends, nums, error);
         if (error) onFail(error);
@@ -187,6 +189,7 @@ export class UdevSender {
 export default definePlugin({
   kind: "sender",
   name: "udev",
+  embeddedDefault: { order: 20 },
   replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
   emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",

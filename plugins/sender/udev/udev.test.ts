@@ -139,12 +139,14 @@ describe("udev sender", () => {
     const bytes = Buffer.from(parts.join(""));
     let at = 0;
     const ends = Uint32Array.from(parts.map((p) => (at += Buffer.byteLength(p))));
-    s.onBatch(bytes, ends, Float64Array.from([1, 0, 0, 3, 0, 0, 4, 77, 0, 5, -1, -1]), null);
+    // nums stride 4: kind, sender pid, sender uid, block size read with the uevent (bytes, -1: none)
+    s.onBatch(bytes, ends, Float64Array.from([1, 0, 0, 8 << 20, 3, 0, 0, -1, 4, 77, 0, -1, 5, -1, -1, -1]), null);
     expect(Object.fromEntries(rec.counts)).toEqual({ received: 1, bad: 1, dropped_untrusted: 1, enobufs: 1, resyncs: 1 });
     expect(rec.records.map((r) => (r.kind === "uevent" ? r.devpath : ""))).toEqual(["/devices/virtual/block/loop9"]);
     // the rescan of an empty sysfs finds loop9 gone: a resync removal
     expect(rec.events.map((e) => [e.event_type, e.dev_name, e.extension?.resync])).toEqual([
       ["DEVICE_ADDED", "loop9", undefined], ["DEVICE_REMOVED", "loop9", true],
     ]);
+    expect(rec.events[0]!.extension).toMatchObject({ size_bytes: 8 << 20 }); // the reader's size, not sysfs'
   });
 });
