@@ -84,6 +84,24 @@ describe.each(READERS)("kmsg sender on /dev/kmsg (%s reader)", (kind, hooks) => 
     }
   });
 
+  test("from = end: a record written as soon as ready() was called is read", async () => {
+    // ready() tells the daemon (and systemd) that the log is being followed: a record written right
+    // after it must not fall before the reader's seek to the end.
+    for (let i = 0; i < 20; i++) {
+      const tag = `${RUN}-ready-${kind}-${i}`;
+      const s = startSender({ from: "end", accept_user_records: true }, hooks);
+      try {
+        expect(s.rec.readyCalls).toBe(1);
+        writeKmsg(`${tag} right after ready`);
+        writeKmsg(`${tag} sync`);
+        await waitFor(() => s.marked(`${tag} sync`).length > 0, 5000, "the sync marker");
+        expect(s.marked(`${tag} right after ready`).length).toBe(1);
+      } finally {
+        await s.stop();
+      }
+    }
+  });
+
   test("restart with from = cursor: only new records, none repeated", async () => {
     const tag = `${RUN}-cursor-${kind}`;
     const cursorFile = join(dir, `cursor-${kind}`);
