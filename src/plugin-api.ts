@@ -317,6 +317,9 @@ export interface ReplayInput {
   /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
    * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
   cut?: (buf: Uint8Array, len: number) => number;
+  /** `replay --help`: what FILE may hold (lines of at most 80 columns with the option's 19), and the
+   * input's place in the list. */
+  help?: { order: number; text: string };
 }
 
 /** Terminal I/O of a contributed CLI command. */
