@@ -2,7 +2,7 @@
 // Primary, its drbd-services target and dependencies as {name, status, freezer}; `--json` keeps
 // drbd-reactorctl's keys (drbd_resource, path, enabled, primary_on, target, dependencies, status).
 import type { CtlStatus } from "../../../src/plugin-api.ts";
-import type { PromoterSnippet } from "../../../src/plugin-kit/services.ts";
+import type { PromoterSnippet } from "./ctl-snippet.ts";
 import {
   disabledStr, mark, type PrimaryOn, primaryOn, primaryString, promoteService, serviceName, servicesTarget, unit, type Unit,
 } from "../../../src/plugin-kit/ctl.ts";

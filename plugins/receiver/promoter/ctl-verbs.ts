@@ -2,7 +2,7 @@
 // snippet's stack up to one entry; `disable --now`'s stop and `edit`'s mount check.
 import { existsSync } from "node:fs";
 import type { CtlVerbContext } from "../../../src/plugin-api.ts";
-import type { PromoterSnippet } from "../../../src/plugin-kit/services.ts";
+import type { PromoterSnippet } from "./ctl-snippet.ts";
 import { promoteService, serviceName, servicesTarget, systemctl } from "../../../src/plugin-kit/ctl.ts";
 
 export const resourcesOf = (e: Record<string, unknown>) => (e as unknown as PromoterSnippet).resources;
