@@ -6,13 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const DIR = process.env.STOREVENTD_SYSCTL_DIR ?? "/run/storeventd-tests";
-const STATE = join(DIR, "sysctl.json");
-const LOCK = join(DIR, "sysctl.lock");
+// Both overridable for the helper's own test, which must not touch the real values others hold.
+const dir = () => process.env.STOREVENTD_SYSCTL_DIR ?? "/run/storeventd-tests";
+const procSys = () => process.env.STOREVENTD_PROC_SYS ?? "/proc/sys";
 
-type State = Record<string, { found: string; holders: string[] }>;
+type State = Record<string, { found: string; value: string; holders: string[] }>;
 
-const path = (k: string) => `/proc/sys/${k.replace(/\./g, "/")}`;
+const path = (k: string) => join(procSys(), k.replace(/\./g, "/"));
 const read = (k: string) => readFileSync(path(k), "utf8").trim().replace(/\s+/g, " ");
 let seq = 0;
 
@@ -27,6 +27,9 @@ function alive(holder: string): boolean {
 
 /** Runs f under a cross-process lock (mkdir is atomic); a lock older than 10 s is a dead holder's. */
 function locked<T>(f: (s: State) => T): T {
+  const DIR = dir();
+  const STATE = join(DIR, "sysctl.json");
+  const LOCK = join(DIR, "sysctl.lock");
   mkdirSync(DIR, { recursive: true });
   for (;;) {
     try {
@@ -61,7 +64,11 @@ export function acquireSysctls(values: Record<string, string>): () => void {
   const me = `${process.pid}:${++seq}`;
   locked((s) => {
     for (const [k, v] of Object.entries(values)) {
-      (s[k] ??= { found: read(k), holders: [] }).holders.push(me);
+      // Two runs wanting different values at once cannot both be right: say so instead of flapping.
+      if (s[k] && s[k].value !== v) throw new Error(`sysctl ${k}: another test run holds it at "${s[k].value}", this one wants "${v}"`);
+    }
+    for (const [k, v] of Object.entries(values)) {
+      (s[k] ??= { found: read(k), value: v, holders: [] }).holders.push(me);
       writeFileSync(path(k), v + "\n"); // the kernel wants the newline
     }
   });
