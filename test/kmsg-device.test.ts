@@ -168,15 +168,20 @@ describe.each(READERS)("kmsg sender on /dev/kmsg (%s reader)", (kind, hooks) => 
     for (let i = 1; i < seqs.length; i++) {
       if (seqs[i]! > seqs[i - 1]! + 1) gaps.push({ lost: seqs[i]! - seqs[i - 1]! - 1, first_lost_seq: seqs[i - 1]! + 1, last_lost_seq: seqs[i]! - 1 });
     }
-    const overruns = s.rec.events.filter((e) => e.event_type === "KMSG_OVERRUN");
+    const all = s.rec.events.filter((e) => e.event_type === "KMSG_OVERRUN");
+    // Another writer may overrun the reader before its first record (right after the seek to the
+    // end): that gap is reported too, just before the first record, and is not between two seqs.
+    const first = all[0]?.extension as { last_lost_seq: number } | undefined;
+    const before = first && first.last_lost_seq === seqs[0]! - 1 ? 1 : 0;
+    const overruns = all.slice(before);
     expect(gaps.length).toBeGreaterThan(0);
     expect(overruns.map((e) => e.extension)).toEqual(gaps);
-    expect(overruns.every((e) => e.severity === "warn" && e.system === "daemon")).toBe(true);
-    const lost = gaps.reduce((a, g) => a + g.lost, 0);
-    expect(s.sender.status!()).toMatchObject({ overruns: gaps.length, lost });
+    expect(all.every((e) => e.severity === "warn" && e.system === "daemon")).toBe(true);
+    const lost = all.reduce((a, e) => a + (e.extension as { lost: number }).lost, 0);
+    expect(s.sender.status!()).toMatchObject({ overruns: all.length, lost });
     const flood = s.marked(`${tag} `).filter((r) => !r.msg.endsWith(" sync") && !r.msg.endsWith(" end")).map((r) => Number(r.msg.split(" ")[1]));
     expect(flood.every((n, i) => i === 0 || n > flood[i - 1]!)).toBe(true); // in order, none twice
-    expect(flood.length + lost).toBeGreaterThanOrEqual(FLOOD);
+    expect(flood.length + gaps.reduce((a, g) => a + g.lost, 0)).toBeGreaterThanOrEqual(FLOOD);
     expect(flood.length).toBeLessThan(FLOOD);
   }, 60_000);
 });
