@@ -12,7 +12,6 @@ import { nativeAddon } from "../native.ts";
 import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
 import { decodeKmsgText } from "../kmsg/decode.ts";
-import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
 import { statusJsonPieces } from "../drbd/views.ts";
 import { cutKmsg, cutLines, openInput, peakRssMib, Progress, slices, writeAll, type Input } from "./replay-io.ts";
 import * as v from "valibot";
@@ -88,7 +87,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
 
   const registry = new Registry(plugins);
   const contributed = plugins.find((d) => d.kind === "sender" && d.replay?.input === kind);
-  if (!contributed && !["kmsg", "events2"].includes(kind)) throw new UsageError(`no plugin of this build reads --${kind} input`);
+  if (!contributed && kind !== "kmsg") throw new UsageError(`no plugin of this build reads --${kind} input`);
   let cfg: Config;
   try {
     cfg = values.config
@@ -100,11 +99,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  // Senders' captures (uevent, journal) are small and replayed whole; kmsg and events2 input is streamed.
+  // Senders' captures (uevent, journal) are small and replayed whole; kmsg and a sender's stream() input
+  // (events2) are streamed.
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if (contributed) data = await readAll(values[kind]!);
+    if (contributed?.replay!.decode) data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -161,43 +161,25 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       for (const s of slices(piece, 2048, cutKmsg)) for (const r of decodeKmsgText(dec.decode(s), "kmsg")) feed(r);
       progress.tick(records);
     }
+  } else if (contributed?.replay!.stream) {
+    // A sender that reads the input itself, streamed, as it reads live (events2: its reader thread).
+    await contributed.replay.stream({
+      addon: nativeAddon(),
+      takeFd: () => (input.fd === 0 ? null : input.takeFd()),
+      pieces: (cut) => input.pieces(cut),
+      emit: feed,
+      events2Fast: () => {
+        const fast = pipeline.events2Fast();
+        return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };
+      },
+      tick: () => progress.tick(records),
+    });
   } else if (contributed) {
     // A sender's own reader (udev: its catalog DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs come from the
     // sender, not a parser).
-    for (const { rec, drafts } of contributed.replay!.decode(data!, nativeAddon(), (l) => io.err(l))) {
+    for (const { rec, drafts } of contributed.replay!.decode!(data!, nativeAddon(), (l) => io.err(l))) {
       feed(rec);
       for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
-    }
-  } else {
-    const addon = nativeAddon();
-    const lane = new Events2Lane();
-    const batch = (b: Uint8Array, e: Uint32Array, n: Float64Array) => {
-      // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
-      const fast = pipeline.events2Fast();
-      const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
-      if (taken) fast!.taken(taken);
-      records += taken;
-      progress.tick(records);
-    };
-    if (addon?.Events2Reader && input.fd !== 0) {
-      // A file: the live sender's reader thread reads and tokenizes it beside the JS thread.
-      await new Promise<void>((resolve, reject) => {
-        const reader = new addon.Events2Reader!(input.takeFd());
-        reader.start((b, e, n, _lost, err) => {
-          batch(b, e, n);
-          if (err === null) return;
-          reader.close();
-          if (err === "eof") resolve();
-          else reject(new Error(err));
-        });
-      });
-    } else {
-      const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
-      for (const piece of input.pieces(cutLines)) {
-        if (tokenizer) batch(...tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length)));
-        else for (const r of decodeEvents2Text(dec.decode(piece), "drbd")) feed(r);
-        progress.tick(records);
-      }
     }
   }
   pipeline.flushAll();
