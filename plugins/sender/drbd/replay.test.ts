@@ -8,14 +8,17 @@ import { join } from "node:path";
 import plugin from "./index.ts";
 import type { Events2Record, NativeAddon, ReplaySource } from "../../../src/plugin-api.ts";
 import { nativeAddon } from "../../../src/plugin-kit/readers.ts";
+import { decodeEvents2Batch } from "../../../src/plugin-kit/drbd.ts";
 import { need } from "../../../test/helpers/need.ts";
 import { initialDump, makeResource, statisticsRound } from "../../../test/helpers/drbd-cluster.ts";
 
 const rs = [makeResource("web", 1000, 2, ["alpha", "beta"]), makeResource("db", 1010, 1, ["alpha"])];
 // A dump, two statistics rounds (what `n` prints), a role change between them.
-const lines = [...initialDump(rs), ...statisticsRound(rs, 1), "change resource name:db role:Primary", ...statisticsRound(rs, 2)];
+// Half the statistics with drbdsetup's --timestamps prefix (the record's time_us).
+const stamp = (l: string, i: number) => (i % 2 ? `2026-11-26T00:30:36.${String(i).padStart(6, "0")}+01:00 ${l}` : l);
+const lines = [...initialDump(rs), ...statisticsRound(rs, 1).map(stamp), "change resource name:db role:Primary", ...statisticsRound(rs, 2)];
 const text = lines.join("\n") + "\n";
-const isStats = (l: string) => l.startsWith("change device ") || l.startsWith("change peer-device ");
+const isStats = (l: string) => /^(\S+[+-]\d\d:\d\d )?change (peer-)?device /.test(l);
 const dir = mkdtempSync(join(tmpdir(), "drbd15c-replay-"));
 const file = join(dir, "capture.events2");
 writeFileSync(file, text);
@@ -68,6 +71,12 @@ describe("drbd sender: replay --events2 input", () => {
       need({ "the addon's Events2Reader and Events2Tokenizer": !!addon?.Events2Reader && !!addon?.Events2Tokenizer });
       const r = await run(addon, fd, false);
       expect(r.raws).toEqual(lines);
+      // The reader packs no tokens of a statistics line (lean): the records are still those of the
+      // one-shot tokenizer, which packs every token of every line.
+      const whole: Events2Record[] = [];
+      decodeEvents2Batch(...addon!.events2Tokenize!(Buffer.from(text)), "drbd", (x) => whole.push(x), () => {});
+      expect(r.recs).toEqual(whole);
+      expect(r.recs.filter((x) => x.time_us === Date.UTC(2026, 10, 25, 23, 30, 36) * 1000 + 1).length).toBe(1);
       expect(r.recs[0]).toMatchObject({ kind: "events2", source: "drbd", verb: "exists", object: "resource", fields: { name: "web" } });
       expect(r.taken).toBe(0);
       expect(r.ticks).toBeGreaterThan(0);
