@@ -5,7 +5,7 @@
 #
 # Environment:
 #   PKG_FORMATS   "deb rpm" (default) or one of them
-#   PKG_COMPRESS  gzip (default: fast, ~50 MB each) | xz (smaller, ~40 MB, about a minute each)
+#   PKG_COMPRESS  gzip (default: fast, ~52 MiB each) | xz (~40 MiB, a minute or more each)
 #                 | none (tests)
 #   PKG_MAINTAINER, PKG_HOMEPAGE   package metadata
 #   PKG_VERSION   override package.json's version (tests build an "upgrade")

@@ -258,6 +258,9 @@ export interface ReplayInput {
   /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
    * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
   decode?(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
+   * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
+  cut?: (buf: Uint8Array, len: number) => number;
   /** Instead of decode(): the sender reads the input itself, streamed, as it reads live (events2:
    * the native reader thread on a file, the model's fast lane). Resolves at the input's end. */
   stream?(src: ReplaySource): Promise<void>;

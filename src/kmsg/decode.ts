@@ -2,6 +2,9 @@
 // text forms people save (dmesg, dmesg -r/-x/-T, journalctl -k / syslog lines).
 import type { KmsgRecord } from "../records.ts";
 import { decodeKmsgRecord, kmsgUnescape, KmsgStatus } from "./record.ts";
+import { cutKmsg, slices } from "../util/cut.ts";
+
+export { cutKmsg } from "../util/cut.ts";
 
 export { decodeKmsgRecord, kmsgUnescape, splitKmsgRecords, unpackKmsgBatch, KmsgStatus } from "./record.ts";
 export type { KmsgDecoded } from "./record.ts";
@@ -102,4 +105,12 @@ export function* decodeKmsgText(text: string, source = "kmsg", stats?: KmsgTextS
     if (stats) stats.records++;
     yield textRecord(line, source, index++);
   }
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** A piece of whole records (cut by cutKmsg) of a recorded kernel log, decoded in slices of about
+ * 2 KiB: a parser that holds one record then pins 2 KiB of text, not the whole piece. */
+export function* decodeKmsgPiece(piece: Uint8Array, source = "kmsg"): Iterable<KmsgRecord> {
+  for (const s of slices(piece, 2048, cutKmsg)) yield* decodeKmsgText(utf8.decode(s), source);
 }

@@ -3,9 +3,9 @@
 import * as v from "valibot";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { definePlugin, Duration, type NativeAddon, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
+import { definePlugin, Duration, type EventDraft, type NativeAddon, type RawRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { cursorOptions, openKmsgReader, readStateFile, StateFileWriter, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
-import { KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
+import { cutKmsg, decodeKmsgPiece, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
@@ -224,6 +224,13 @@ export function createKmsgSender(config: KmsgSenderConfig, ctx: SenderContext, h
   };
 }
 
+const NO_DRAFTS: readonly EventDraft[] = Object.freeze([]);
+
+/** `replay --kmsg`: a recorded kernel log, streamed in pieces; the sender itself adds no events. */
+function* replayKmsg(piece: Uint8Array): Iterable<{ rec: RawRecord; drafts: EventDraft[] }> {
+  for (const rec of decodeKmsgPiece(piece, "kmsg")) yield { rec, drafts: NO_DRAFTS as EventDraft[] };
+}
+
 export default definePlugin({
   kind: "sender",
   name: "kmsg",
@@ -234,4 +241,5 @@ export default definePlugin({
   sample,
   create: (config, ctx) => createKmsgSender(config, ctx),
   foldRepeats: true,
+  replay: { input: "kmsg", cut: cutKmsg, decode: replayKmsg },
 });
