@@ -6,7 +6,6 @@
 //  - udevd (systemd src/libsystemd/sd-device/device-monitor.c): 40-byte header "libudev\0",
 //    magic 0xfeedcafe (big endian), header_size, properties_off, properties_len (host order,
 //    little endian on the machines we build for), 4 filter hashes; then NUL-separated properties.
-import { isAscii } from "node:buffer";
 import type { UeventRecord } from "../records.ts";
 
 export const UDEV_HEADER_SIZE = 40;
@@ -123,16 +122,6 @@ export function unpackUevent(packed: string, origin: "kernel" | "udev", source: 
   // raw: the uevent as udevadm shows it, "ACTION@DEVPATH" then one KEY=VALUE per line.
   const raw = a < 0 ? packed : action + "@" + packed.slice(a + 1).replaceAll("\0", "\n");
   return { kind: "uevent", source, action, devpath, props, origin, raw };
-}
-
-/**
- * The text of an addon batch (records at [ends[i-1], ends[i]) of bytes) as one string when it is
- * all ASCII, so each record is a cheap slice of it with the same offsets; undefined otherwise
- * (then each record is decoded as UTF-8 on its own).
- */
-export function batchText(bytes: Buffer, ends: ArrayLike<number>): string | undefined {
-  const last = ends.length ? ends[ends.length - 1]! : 0;
-  return isAscii(bytes.subarray(0, last)) ? bytes.toString("latin1", 0, last) : undefined;
 }
 
 // ---- recorded input (replay --uevent) ----
@@ -262,10 +251,9 @@ export function* decodeUeventFile(
 export function* unpackBatch(
   bytes: Buffer, ends: Uint32Array, kinds: ArrayLike<number>, source: string, onBad: (reason: string) => void,
 ): Iterable<UeventRecord> {
-  const all = batchText(bytes, ends);
   let prev = 0;
   for (let i = 0; i < ends.length; i++) {
-    const text = all !== undefined ? all.slice(prev, ends[i]) : bytes.toString("utf8", prev, ends[i]);
+    const text = bytes.toString("utf8", prev, ends[i]);
     prev = ends[i]!;
     if (kinds[i] === UeventFormat.Bad) onBad(text);
     else yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);

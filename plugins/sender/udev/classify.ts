@@ -236,8 +236,8 @@ export class UeventClassifier {
     const sub = rec.props.SUBSYSTEM ?? "";
     if (!this.subsystems.has(sub)) return [];
     if (sub === "block") {
-      const hd = /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath);
-      if (hd && rec.action === "add" && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
+      const hd = rec.action === "add" ? /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath) : null;
+      if (hd && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
       const applied = this.inventory.applyUevent(rec, sizeBytes);
       return applied ? this.block(rec, applied) : [];
     }

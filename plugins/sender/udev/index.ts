@@ -7,7 +7,7 @@ import { definePlugin, type SenderContext, type UeventRecord } from "../../../sr
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
 import { replayUevents } from "./replay.ts";
-import { batchText, unpackUevent } from "../../../src/plugin-kit/readers.ts";
+import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -95,12 +95,11 @@ export class UdevSender {
 
   onBatch(bytes: Buffer, ends: Uint32Array, nums: Float64Array, error: string | null): void {
     const ctx = this.ctx;
-    const all = batchText(bytes, ends);
     let prev = 0;
     let overflow = false;
     for (let i = 0; i < ends.length; i++) {
       const kind = nums[i * 4];
-      const text = all !== undefined ? all.slice(prev, ends[i]) : bytes.toString("utf8", prev, ends[i]);
+      const text = bytes.toString("utf8", prev, ends[i]);
       prev = ends[i]!;
       if (kind === KERNEL || kind === UDEV) {
         const size = nums[i * 4 + 3]!;
