@@ -124,6 +124,22 @@ export function unpackUevent(packed: string, origin: "kernel" | "udev", source: 
   return { kind: "uevent", source, action, devpath, props, origin, raw };
 }
 
+/**
+ * The SUBSYSTEM of a packed record as unpackUevent() would read it (the last SUBSYSTEM= segment
+ * after ACTION and DEVPATH), or undefined: lets a consumer drop the uevents it ignores before any
+ * property object is built.
+ */
+export function packedSubsystem(packed: string): string | undefined {
+  const a = packed.indexOf("\0");
+  const b = a < 0 ? -1 : packed.indexOf("\0", a + 1);
+  if (b < 0) return undefined;
+  // A NUL never occurs inside a segment, so "\0SUBSYSTEM=" always starts a segment of that key.
+  const k = packed.lastIndexOf("\0SUBSYSTEM=");
+  if (k < b) return undefined;
+  const end = packed.indexOf("\0", k + 1);
+  return packed.slice(k + 11, end < 0 ? undefined : end);
+}
+
 // ---- recorded input (replay --uevent) ----
 
 const HEADER_RE = /^(KERNEL|UDEV)\s*\[(\d+(?:\.\d+)?)\]\s+(\S+)\s+(\/\S*)\s+\(([^)]*)\)\s*$/;
@@ -214,12 +230,14 @@ function looksLikeMonitorText(data: Uint8Array): boolean {
  * Decodes recorded uevents, as `udevadm monitor --kernel --property` prints them or as raw
  * NUL-separated netlink captures. Used by `storeventd replay --uevent`. Bad records are reported to
  * onBad and skipped. `parseMany` is the addon's ueventParse when it is loaded (same output).
+ * `keep`, when given, sees each raw record's packed text first; false skips it unbuilt.
  */
 export function* decodeUeventFile(
   data: Uint8Array,
   source = "udev",
   onBad: (reason: string) => void = () => {},
   parseMany?: (bytes: Uint8Array, ends: Uint32Array) => { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array },
+  keep?: (packed: string) => boolean,
 ): Iterable<UeventRecord> {
   if (looksLikeMonitorText(data)) {
     yield* decodeMonitorText(new TextDecoder().decode(data), source, onBad);
@@ -233,7 +251,7 @@ export function* decodeUeventFile(
       const slice = ends.slice(i, i + CHUNK).map((e) => e - base);
       const last = ends[Math.min(i + CHUNK, ends.length) - 1]!;
       const res = parseMany(data.subarray(base, last), Uint32Array.from(slice));
-      yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad);
+      yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep);
     }
     return;
   }
@@ -242,20 +260,25 @@ export function* decodeUeventFile(
   for (const end of ends) {
     const p = parseUeventMessage(data.subarray(prev, end));
     prev = end;
-    if (p.format === UeventFormat.Bad) onBad(p.reason);
-    else yield unpackUevent(dec.decode(p.packed), p.format === UeventFormat.Udev ? "udev" : "kernel", source);
+    if (p.format === UeventFormat.Bad) {
+      onBad(p.reason);
+      continue;
+    }
+    const text = dec.decode(p.packed);
+    if (!keep || keep(text)) yield unpackUevent(text, p.format === UeventFormat.Udev ? "udev" : "kernel", source);
   }
 }
 
 /** Records of one addon batch (ueventParse output): kinds 1 kernel, 2 udev, 3 bad. */
 export function* unpackBatch(
   bytes: Buffer, ends: Uint32Array, kinds: ArrayLike<number>, source: string, onBad: (reason: string) => void,
+  keep?: (packed: string) => boolean,
 ): Iterable<UeventRecord> {
   let prev = 0;
   for (let i = 0; i < ends.length; i++) {
     const text = bytes.toString("utf8", prev, ends[i]);
     prev = ends[i]!;
     if (kinds[i] === UeventFormat.Bad) onBad(text);
-    else yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);
+    else if (!keep || keep(text)) yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);
   }
 }

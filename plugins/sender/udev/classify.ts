@@ -19,6 +19,7 @@
 import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
 import { formatBytes } from "../../../src/plugin-kit/format.ts";
 import type { UeventRecord } from "../../../src/plugin-api.ts";
+import { packedSubsystem } from "../../../src/plugin-kit/readers.ts";
 import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../../../src/plugin-kit/devices.ts";
 
 export const DEFAULT_SUBSYSTEMS = ["block", "scsi", "nvme"] as const;
@@ -227,6 +228,11 @@ export class UeventClassifier {
 
   wants(rec: UeventRecord): boolean {
     return this.subsystems.has(rec.props.SUBSYSTEM ?? "");
+  }
+
+  /** wants() from a packed record (see packedSubsystem), before it is unpacked. */
+  wantsPacked(packed: string): boolean {
+    return this.subsystems.has(packedSubsystem(packed) ?? "");
   }
 
   /** Applies the uevent to the inventory and returns the catalog events it means: from the
