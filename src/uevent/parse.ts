@@ -104,13 +104,12 @@ export function parseUeventMessage(msg: Uint8Array): ParsedMessage {
 /** Property names storage uevents carry (kernel and udevd), by length: a key found here is used
  * as this one string, which made unpacking about 30% cheaper than a fresh slice per key. */
 const KNOWN_KEYS: string[][] = [];
-for (const k of [
-  "ACTION", "DEVPATH", "SUBSYSTEM", "SEQNUM", "MAJOR", "MINOR", "DEVNAME", "DEVTYPE", "DISKSEQ", "DEVLINKS",
-  "DEVPATH_OLD", "DISK_MEDIA_CHANGE", "RESIZE", "DRIVER", "MODALIAS", "PARTN", "PARTNAME", "SDEV_UA",
-  "SDEV_MEDIA_CHANGE", "NVME_AEN", "DM_ACTION", "DM_NAME", "DM_UUID", "DM_SEQNUM", "DM_PATH", "DM_NR_VALID_PATHS",
-  "DM_TARGET", "DM_COOKIE", "MD_UUID", "ID_SERIAL", "ID_SERIAL_SHORT", "ID_WWN", "ID_WWN_WITH_EXTENSION", "ID_MODEL",
-  "ID_PATH", "TAGS", "CURRENT_TAGS", "USEC_INITIALIZED",
-]) (KNOWN_KEYS[k.length] ??= []).push(k);
+for (const k of (
+  "ACTION DEVPATH SUBSYSTEM SEQNUM MAJOR MINOR DEVNAME DEVTYPE DISKSEQ DEVLINKS DEVPATH_OLD DISK_MEDIA_CHANGE " +
+  "RESIZE DRIVER MODALIAS PARTN PARTNAME SDEV_UA SDEV_MEDIA_CHANGE NVME_AEN DM_ACTION DM_NAME DM_UUID DM_SEQNUM " +
+  "DM_PATH DM_NR_VALID_PATHS DM_TARGET DM_COOKIE MD_UUID ID_SERIAL ID_SERIAL_SHORT ID_WWN ID_WWN_WITH_EXTENSION " +
+  "ID_MODEL ID_PATH TAGS CURRENT_TAGS USEC_INITIALIZED"
+).split(" ")) (KNOWN_KEYS[k.length] ??= []).push(k);
 
 /** packed[from, eq) as a string: a KNOWN_KEYS entry when it is one. */
 function keyAt(packed: string, from: number, eq: number): string {
