@@ -249,6 +249,7 @@ export function kmsgParser(ctx: GuardContext, state: KmsgParserState): Parser {
       const msg = kernelMsg(rec, ctx);
       if (msg !== undefined) state.parse(rec, msg, emit);
     },
+    parseGuarded: (rec, msg, emit) => state.parse(rec, msg, emit),
     flush(emit, final) {
       state.flush?.(emit, final);
     },
