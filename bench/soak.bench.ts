@@ -4,6 +4,10 @@
 // uevents from loop-device churn, and events2 changes from the fake drbdsetup (restarted every
 // 500 ms, each run a full lifecycle). RSS, JS heap and fds are sampled every second; the figures are
 // least-squares slopes over the samples after a warm-up (goal: indistinguishable from zero) and peaks.
+// The heap is judged by its floor: the lowest heap_used per window (SOAK_WINDOW seconds, default 60)
+// and that floor's slope, since a sample's heap mostly says where the collector happened to be.
+// SOAK_HEAP_DIR=<dir>: the daemon writes JSC object counts per type there at the end of the warm-up
+// and at the end (STOREVENTD_HEAP_STATS + SIGUSR2), and the bench prints the types that grew most.
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +15,8 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const RATE = Number(process.env.SOAK_RATE ?? 2000);
+const WINDOW = Number(process.env.SOAK_WINDOW ?? 60);
+const HEAP_DIR = process.env.SOAK_HEAP_DIR;
 
 /** Kernel message texts (no record header) from every parser's fixture input. */
 function kernelLines(): string[] {
@@ -39,6 +45,19 @@ function slope(xs: number[], ys: number[]): number {
   let den = 0;
   for (let i = 0; i < n; i++) { num += (xs[i]! - mx) * (ys[i]! - my); den += (xs[i]! - mx) ** 2; }
   return den ? num / den : 0;
+}
+
+/** The slope's standard error: |slope| under 2 of them is indistinguishable from zero here. */
+function slopeError(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 3) return NaN;
+  const b = slope(xs, ys);
+  const mx = xs.reduce((a, c) => a + c, 0) / n;
+  const my = ys.reduce((a, c) => a + c, 0) / n;
+  let sse = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) { sse += (ys[i]! - my - b * (xs[i]! - mx)) ** 2; den += (xs[i]! - mx) ** 2; }
+  return den ? Math.sqrt(sse / (n - 2) / den) : NaN;
 }
 
 async function freePort(): Promise<number> {
@@ -99,7 +118,9 @@ batch = true
   writeFileSync("/proc/sys/kernel/printk_devkmsg", "on\n");
   writeFileSync("/proc/sys/kernel/printk", "1 4 1 7\n");
   const bin = process.env.STOREVENTD_BIN ?? join(root, "dist/storeventd");
-  const d = Bun.spawn([bin, "run", "-c", join(dir, "c.toml")], { env: { ...process.env, FAKE_DRBDSETUP_DIR: fake }, stdout: "ignore", stderr: Bun.file(join(dir, "stderr")) });
+  const heapEnv = HEAP_DIR ? { STOREVENTD_HEAP_STATS: join(HEAP_DIR, "heap") } : {};
+  if (HEAP_DIR) mkdirSync(HEAP_DIR, { recursive: true });
+  const d = Bun.spawn([bin, "run", "-c", join(dir, "c.toml")], { env: { ...process.env, ...heapEnv, FAKE_DRBDSETUP_DIR: fake }, stdout: "ignore", stderr: Bun.file(join(dir, "stderr")) });
   // an interrupted soak still restores the sysctls and stops its daemon
   const restore = () => { for (const [k, v] of saved) writeFileSync(`/proc/sys/kernel/${k}`, v + "\n"); };
   const onSignal = () => { restore(); d.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
@@ -108,6 +129,7 @@ batch = true
   writeFileSync(backing, Buffer.alloc(1 << 20));
   const lines = kernelLines();
   const samples: { t: number; rss: number; heap: number; fds: number }[] = [];
+  const warmUp = Math.min(10, SECONDS / 5);
   let written = 0;
   let churns = 0;
   try {
@@ -116,6 +138,7 @@ batch = true
     const t0 = performance.now();
     let nextSample = 0;
     let churning = false;
+    let snapped = !HEAP_DIR;
     try {
       for (let tick = 0; performance.now() - t0 < SECONDS * 1000; tick++) {
         // ~90% kernel lines, the rest uevents (a loop attach+detach is ~8 of them) and events2
@@ -131,6 +154,7 @@ batch = true
           })();
         }
         const el = performance.now() - t0;
+        if (!snapped && el >= warmUp * 1000) { snapped = true; d.kill("SIGUSR2"); }
         if (el >= nextSample) {
           nextSample += 1000;
           try {
@@ -144,6 +168,7 @@ batch = true
     } finally {
       closeSync(fd);
     }
+    if (HEAP_DIR) { d.kill("SIGUSR2"); await Bun.sleep(3000); }
   } finally {
     restore();
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
@@ -154,19 +179,49 @@ batch = true
   }
   const stderr = readFileSync(join(dir, "stderr"), "utf8");
   rmSync(dir, { recursive: true, force: true });
-  const warm = samples.filter((s) => s.t >= Math.min(10, SECONDS / 5));
+  const warm = samples.filter((s) => s.t >= warmUp);
   const ts = warm.map((s) => s.t / 60);
+  // the heap's floor per window, and the slopes over the last 20 minutes (or the last two thirds)
+  const floors: { t: number; heap: number; rss: number }[] = [];
+  for (let w = 0; w * WINDOW < SECONDS; w++) {
+    const inW = warm.filter((s) => s.t >= w * WINDOW && s.t < (w + 1) * WINDOW);
+    if (inW.length) floors.push({ t: (w + 0.5) * WINDOW / 60, heap: Math.min(...inW.map((s) => s.heap)), rss: Math.min(...inW.map((s) => s.rss)) });
+  }
+  const lateFrom = SECONDS >= 1800 ? SECONDS - 1200 : SECONDS / 3;
+  const late = warm.filter((s) => s.t >= lateFrom);
+  const lateFloors = floors.filter((f) => f.t * 60 >= lateFrom);
   if (process.env.SOAK_SAMPLES) writeFileSync(process.env.SOAK_SAMPLES, samples.map((s) => `${s.t.toFixed(1)} ${s.rss.toFixed(2)} ${s.heap.toFixed(2)} ${s.fds}`).join("\n") + "\n");
   return {
     seconds: SECONDS, kernel_lines_per_s: Math.round(written / SECONDS), loop_churns: churns, samples: samples.length,
     "rss_slope_MiB/min": Number(slope(ts, warm.map((s) => s.rss)).toFixed(3)),
     "heap_slope_MiB/min": Number(slope(ts, warm.map((s) => s.heap)).toFixed(3)),
     "fds_slope_per_min": Number(slope(ts, warm.map((s) => s.fds)).toFixed(3)),
+    [`late_from_s`]: Math.round(lateFrom),
+    "late_rss_slope_MiB/min": Number(slope(late.map((s) => s.t / 60), late.map((s) => s.rss)).toFixed(3)),
+    "late_heap_floor_slope_MiB/min": Number(slope(lateFloors.map((f) => f.t), lateFloors.map((f) => f.heap)).toFixed(3)),
+    "late_heap_floor_slope_stderr": Number(slopeError(lateFloors.map((f) => f.t), lateFloors.map((f) => f.heap)).toFixed(3)),
+    "late_rss_floor_slope_MiB/min": Number(slope(lateFloors.map((f) => f.t), lateFloors.map((f) => f.rss)).toFixed(3)),
+    "late_rss_floor_slope_stderr": Number(slopeError(lateFloors.map((f) => f.t), lateFloors.map((f) => f.rss)).toFixed(3)),
+    "late_fds_slope_per_min": Number(slope(late.map((s) => s.t / 60), late.map((s) => s.fds)).toFixed(3)),
+    heap_floor_per_window_MiB: floors.map((f) => f.heap.toFixed(0)).join(" "),
+    rss_floor_per_window_MiB: floors.map((f) => f.rss.toFixed(0)).join(" "),
     rss_peak_MiB: Number(Math.max(...samples.map((s) => s.rss)).toFixed(1)),
     heap_peak_MiB: Number(Math.max(...samples.map((s) => s.heap)).toFixed(1)),
     fds_peak: Math.max(...samples.map((s) => s.fds)),
     rss_first_last_MiB: `${warm[0]?.rss.toFixed(1)} -> ${warm.at(-1)?.rss.toFixed(1)}`,
     daemon_errors_logged: (stderr.match(/^error:/gm) ?? []).length,
     ...(samples.length ? {} : { daemon_stderr: stderr.slice(0, 600) }),
+    ...(HEAP_DIR ? { heap_types_grown: heapGrowth(HEAP_DIR) } : {}),
   };
+}
+
+/** The object types whose count grew most between the daemon's first and last heap stats. */
+function heapGrowth(dir: string): string {
+  const files = readdirSync(dir).filter((f) => /^heap\.\d+\.json$/.test(f)).sort((a, b) => Number(a.split(".")[1]) - Number(b.split(".")[1]));
+  if (files.length < 2) return `(only ${files.length} heap stats file)`;
+  const read = (f: string) => (JSON.parse(readFileSync(join(dir, f), "utf8")) as { objectTypeCounts: Record<string, number> }).objectTypeCounts;
+  const a = read(files[0]!);
+  const b = read(files.at(-1)!);
+  return Object.keys({ ...a, ...b }).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)] as const)
+    .sort((x, y) => y[1] - x[1]).slice(0, 12).map(([k, n]) => `${k} ${n > 0 ? "+" : ""}${n}`).join(", ");
 }

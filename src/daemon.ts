@@ -21,6 +21,7 @@ import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
 import { FOLLOW_DEFAULTS, FollowHub } from "./control/follow.ts";
 import { within } from "./util/timeout.ts";
+import { installHeapDebug } from "./util/heap-debug.ts";
 
 export interface DaemonOptions {
   configPath?: string;
@@ -190,7 +191,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   process.on("SIGHUP", onHup);
+  const unhookHeap = installHeapDebug();
   const unhook = () => {
+    unhookHeap();
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
     process.off("SIGHUP", onHup);

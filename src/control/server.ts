@@ -8,15 +8,16 @@
 //   /v1/<plugin>/...                routes plugins contribute (PluginDef.routes, e.g. /v1/promoter)
 // Errors are JSON {error, detail}. The socket is mode 0660 in a 0750 directory, owned by root and
 // the configured group: access control is the file system's.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { DaemonHandle } from "../daemon-api.ts";
 import type { Logger } from "../plugin-api.ts";
 import { routesFor } from "../plugin-api.ts";
 import { FOLLOW_DEFAULTS, FollowHub, type FollowOptions } from "./follow.ts";
 import { HttpError, errorResponse, json } from "./http.ts";
 import { readRoutes } from "./read-routes.ts";
+import { startGate, type Gate } from "./gate.ts";
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -24,9 +25,16 @@ export interface ControlServerOptions {
   group?: string;
   log: Logger;
   follow?: Partial<FollowOptions>;
+  /** Connection cap and deadlines of the socket's gate (defaults: CONTROL_LIMITS). */
+  limits?: Partial<typeof CONTROL_LIMITS>;
   /** The daemon's follow hub, shared with the web listener; without one the server has its own. */
   hub?: FollowHub;
 }
+
+/** Beyond maxConnections a connection gets 503; with no request in progress, one silent for idleMs
+ * or with a header unfinished after headerMs is closed (follow streams send heartbeats, 5 s).
+ * headerMs stays under Bun.serve's own ~10 s, so the client learns why (408). */
+export const CONTROL_LIMITS = { maxConnections: 1024, idleMs: 10_000, headerMs: 5_000 };
 
 export interface ControlServer {
   close(): Promise<void>;
@@ -82,8 +90,9 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
 
   const hub = opts.hub ?? new FollowHub((l) => handle.subscribe(l), { ...FOLLOW_DEFAULTS, ...opts.follow });
   const counters = { requests: 0, errors: 0 };
+  let gate: Gate | undefined;
   let reloading: Promise<unknown> | undefined;
-  const read = readRoutes(handle, hub, () => ({ control: { socket: socketPath, ...counters, ...hub.counters, follow_queued_bytes: hub.queuedBytes() } }));
+  const read = readRoutes(handle, hub, () => ({ control: { socket: socketPath, ...counters, ...gate?.counters, ...hub.counters, follow_queued_bytes: hub.queuedBytes() } }));
 
   const route = async (req: Request): Promise<Response> => {
     const url = new URL(req.url, "http://localhost");
@@ -113,12 +122,20 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
     throw new HttpError(404, "not_found", `no route ${path}`);
   };
 
+  // Bun.serve listens in a private directory; only the gate (src/control/gate.ts) reaches it.
+  const privateDir = join(dir, `.${basename(socketPath)}.d`);
+  rmSync(privateDir, { recursive: true, force: true });
+  mkdirSync(privateDir, { mode: 0o700 });
+  chmodSync(privateDir, 0o700);
+  const inner = join(privateDir, "http.sock");
+  const limits = { ...CONTROL_LIMITS, ...opts.limits };
   const oldMask = process.umask(0o117); // the socket is born 0660, never briefly world-writable
   let server: ReturnType<typeof Bun.serve>;
   try {
-    // (Bun's types omit idleTimeout for unix sockets; the runtime applies it.)
+    // (Bun's types omit idleTimeout for unix sockets; the runtime applies it. It stays off: it
+    // would cut quiet follow streams; the gate closes idle connections instead.)
     server = Bun.serve({
-      unix: socketPath,
+      unix: inner,
       ...({ idleTimeout: 0 } as object),
       async fetch(req) {
         counters.requests++;
@@ -143,8 +160,15 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
         return errorResponse(500, "internal", err.message);
       },
     });
+    try {
+      gate = startGate({ path: socketPath, inner, ...limits });
+    } catch (err) {
+      void server.stop(true);
+      throw err;
+    }
   } catch (err) {
     if (!opts.hub) hub.close();
+    rmSync(privateDir, { recursive: true, force: true });
     throw err;
   } finally {
     process.umask(oldMask);
@@ -159,11 +183,14 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       if (closed) return;
       closed = true;
       if (!opts.hub) hub.close(); // a shared hub is closed by its owner, before this
+      gate?.close();
       // Followers get their last events and a clean end; one that does not read them within a
       // second is cut off.
       await Promise.race([server.stop(false), new Promise((r) => setTimeout(r, 1000))]);
       await server.stop(true);
+      gate?.close(true);
       try { unlinkSync(socketPath); } catch { /* gone already */ }
+      rmSync(privateDir, { recursive: true, force: true });
     },
   };
 }

@@ -451,8 +451,11 @@ describe("malformed requests", () => {
     await Bun.sleep(300);
     expect((await c.status()).pid).toBe(process.pid);
     const [s, i, h, k] = await Promise.all([slow, idle, half, keepAlive]);
-    expect(s.text).toBe("");
-    // Bun's HTTP layer gives a request about 10 s to arrive whole.
+    // The gate (src/control/gate.ts) gives a request header 5 s to arrive whole (then 408), and a
+    // silent connection 10 s.
+    expect(s.text).toMatch(/^HTTP\/1\.1 408 [\s\S]*"error":"request_timeout"/);
+    expect(h.text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(i.text).toBe("");
     expect(s.closedAfterMs).toBeLessThan(20000);
     expect(i.closedAfterMs).toBeLessThan(20000);
     expect(h.closedAfterMs).toBeLessThan(20000);
@@ -466,6 +469,29 @@ describe("malformed requests", () => {
     expect((await quietNext).value).toEqual(e);
     await quiet.return(undefined);
   }, 45000);
+
+  test("the gate: beyond maxConnections a clear 503; idle ones closed, a quiet follow stream kept; counted in status", async () => {
+    const c = await start({ follow: { heartbeatMs: 300 }, limits: { maxConnections: 3, idleMs: 1500, headerMs: 1000 } });
+    const quiet = c.follow({ dev: ["quietdev"] });
+    const quietNext = quiet.next();
+    const idle = [rawExchange(() => {}, 10000), rawExchange(() => {}, 10000)];
+    await Bun.sleep(300);
+    const refused = await rawExchange("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", 10000);
+    expect(refused.text).toMatch(/^HTTP\/1\.1 503 [\s\S]*"error":"too_many_connections"/);
+    const closed = await Promise.all(idle);
+    for (const x of closed) {
+      expect(x.text).toBe("");
+      expect(x.closedAfterMs).toBeGreaterThanOrEqual(1400);
+      expect(x.closedAfterMs).toBeLessThan(4000);
+    }
+    await Bun.sleep(1500); // the follow stream, quiet but for keep-alive lines, outlives idleMs
+    const st = await c.status();
+    expect(st.control).toMatchObject({ follow_clients: 1, connections_refused: 1, connections_idle_closed: 2 });
+    const e = makeEvent({ dev_name: "quietdev" });
+    daemon.emit(e);
+    expect((await quietNext).value).toEqual(e);
+    await quiet.return(undefined);
+  });
 
   test("a follow client that disconnects is noticed (by the keep-alive write) and removed", async () => {
     await start({ follow: { heartbeatMs: 100 } });

@@ -1,6 +1,7 @@
 // DrbdModel over recorded events2 streams: the final `status --json` document, the typed events,
 // drbd-reactor style updates, the resync diff after a drbdsetup restart, and flat memory.
 import { describe, expect, test } from "bun:test";
+import { heapStats } from "bun:jsc";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEvents2Text, restartMarker } from "../../src/drbd/events2.ts";
@@ -209,6 +210,33 @@ describe("DrbdModel resync after a drbdsetup restart", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event_type: "DRBD_EVENTS_RESTARTED", severity: "warn", extension: { changes: 0, resources: 3 } });
     expect(m.toStatusJson()).toEqual(status);
+  });
+
+  test("2000 restarts keep JS objects flat and every update still reaches a subscriber once", () => {
+    // Regression (issue 20's soak): each resync wrapped notify in one more bound function.
+    const m = new DrbdModel();
+    feed(m, initialDump(before()).join("\n"));
+    let updates = 0;
+    m.subscribe(() => updates++);
+    const restart = () => {
+      m.apply(restartMarker(), () => {});
+      feed(m, initialDump(after()).join("\n"));
+      m.apply(restartMarker(), () => {});
+      feed(m, initialDump(before()).join("\n"));
+      m.flushSubscribers(); // (a subscriber's queue holds 1000)
+    };
+    for (let i = 0; i < 100; i++) restart();
+    Bun.gc(true);
+    const functions = () => heapStats().objectTypeCounts.Function ?? 0;
+    const f0 = functions();
+    m.flushSubscribers();
+    const u0 = updates;
+    for (let i = 0; i < 1000; i++) restart();
+    m.flushSubscribers();
+    Bun.gc(true);
+    // 7 updates each way (see the diff test above), each delivered once
+    expect(updates - u0).toBe(1000 * 2 * 7);
+    expect(functions() - f0).toBeLessThan(100);
   });
 
   test("a dump cut short before the first exists - is replaced by the next one", () => {

@@ -1,7 +1,7 @@
 // Scenario 8: wall-clock steps. The daemon runs under libfaketime (LD_PRELOAD, the injectable
 // clock: CLOCK_REALTIME only, CLOCK_MONOTONIC untouched - what a real step does), and its
 // realtime is stepped back one hour, then forward one day, while kernel records keep coming.
-// A real clock_settime step is not made here: the machine is shared with other test runs.
+// The real clock_settime step is clock-step-real.test.ts.
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +27,7 @@ const rep = section({
     "timers keep running: the store's flush (100 ms) puts the event in the store within 1.5 s; the kmsg cursor file is rewritten within 1.5 s",
   ],
 });
-rep.note("A real clock_settime step (issue: 'run when nothing else runs') was not made: eight test runs share this machine.");
+rep.note("The real clock_settime step of the machine's clock is the next section (clock-step-real.test.ts).");
 
 const OFFSETS: [string, number][] = [["-1h", -3600], ["+1d", 86400], ["+0", 0]];
 

@@ -1,12 +1,15 @@
 // Scenario 7: control socket abuse. 1000 connections held open at once (half idle, half
 // slowloris: a request header one byte at a time), a 1 GB request body, malformed HTTP and a user
-// outside the socket's group; meanwhile `status` must keep answering within 100 ms.
+// outside the socket's group; meanwhile `status` must keep answering within 100 ms. The idle and
+// slowloris connections are then closed by the daemon (its fds back to where they were), and
+// connections beyond the cap get a clear 503.
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rssMiB, sampler, section, startRun, status, stopDaemon } from "./index.ts";
+import { CONTROL_LIMITS } from "../../src/control/server.ts";
+import { fdCount, rssMiB, sampler, section, startRun, status, stopDaemon } from "./index.ts";
 
 const CONNS = 1000;
 const dir = mkdtempSync(join(tmpdir(), "faults20-ctl-"));
@@ -58,6 +61,8 @@ const rep = section({
     "the 1 GB body gets a 4xx (413) and RSS stays under 300 MiB; sent chunked (no length) to POST /v1/reload it gets 413 too and reloads nothing",
     "malformed HTTP gets 400",
     "nobody (not in the socket's group) cannot connect (EACCES: the socket is 0660, access control is the file system's)",
+    `the daemon closes the idle connections (silent ${CONTROL_LIMITS.idleMs / 1000} s) and the slowloris ones (header unfinished after ${CONTROL_LIMITS.headerMs / 1000} s: 408) by itself; its fds return to their count before the crowd`,
+    `beyond ${CONTROL_LIMITS.maxConnections} connections a new one gets 503 too_many_connections; once they close, status answers again and the fds return to baseline`,
   ],
 });
 
@@ -67,19 +72,54 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
     const pid = d.proc.pid;
     const rss = sampler(() => rssMiB(pid), 50);
     const crowd: net.Socket[] = [];
+    const capped: net.Socket[] = [];
     try {
-      for (let i = 0; i < CONNS; i++) crowd.push(await connect());
+      await status(sock, 2000);
+      await Bun.sleep(200);
+      const fdsBefore = fdCount(pid);
+      const t0Crowd = performance.now();
+      const closedAt = new Map<net.Socket, number>();
+      const answers408: string[] = [];
+      for (let i = 0; i < CONNS; i++) {
+        const s = await connect();
+        s.once("close", () => closedAt.set(s, performance.now() - t0Crowd));
+        if (i % 2 === 1) s.on("data", (b) => answers408.push(b.toString().split("\r\n")[0]!));
+        crowd.push(s);
+      }
       const slow = crowd.filter((_, i) => i % 2 === 1);
       const header = "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(200);
       let pos = 0;
-      const drip = setInterval(() => { for (const s of slow) s.write(header[pos % header.length]!); pos++; }, 200);
+      // the slowloris ones keep dripping until the daemon closes them
+      const drip = setInterval(() => { for (const s of slow) if (!s.destroyed) s.write(header[pos % header.length]!); pos++; }, 200);
       const crowdMs: number[] = [];
+      let alive = 0;
       try {
         for (let i = 0; i < 10; i++) { crowdMs.push(await statusMs()); await Bun.sleep(100); }
+        alive = crowd.filter((s) => !s.destroyed).length;
+        // Nobody closes the crowd but the daemon: idle ones after idleMs, slowloris after headerMs.
+        const waitUntil = performance.now() + CONTROL_LIMITS.idleMs + 15_000;
+        while (closedAt.size < CONNS && performance.now() < waitUntil) await Bun.sleep(200);
       } finally {
         clearInterval(drip);
       }
-      const alive = crowd.filter((s) => !s.destroyed).length;
+      const idleClosed = crowd.filter((s, i) => i % 2 === 0 && closedAt.has(s)).map((s) => closedAt.get(s)!);
+      const slowClosed = crowd.filter((s, i) => i % 2 === 1 && closedAt.has(s)).map((s) => closedAt.get(s)!);
+      await Bun.sleep(1500); // the gate lets a closed connection's last bytes out for up to a second
+      const fdsAfterCrowd = fdCount(pid);
+      const gateCounters = (await status(sock, 2000)).control as Record<string, number>;
+      // The cap: connections beyond it are answered 503 and closed at once.
+      const refusals: string[] = [];
+      for (let i = 0; i < CONTROL_LIMITS.maxConnections + 16; i++) {
+        const s = await connect();
+        s.on("data", (b) => refusals.push(b.toString()));
+        capped.push(s);
+      }
+      await Bun.sleep(300);
+      const statusWhenFull = await raw("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n", 2000);
+      for (const s of capped) s.destroy();
+      await Bun.sleep(1500);
+      const statusAfterCap = await statusMs();
+      const fdsAfterCap = fdCount(pid);
       // 1 GB body on a route that takes a body
       const big = net.connect(sock);
       let bigReply = "";
@@ -141,6 +181,14 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
         "negative Content-Length answer": badLength.split("\r\n")[0] || "(none)",
         "nobody": `curl exit ${nobody.exitCode}: ${nobody.stderr.toString().trim().slice(0, 120)}`,
         "peak RSS MiB": peak.toFixed(1),
+        "daemon fds before the crowd / after it was closed / after the cap": `${fdsBefore} / ${fdsAfterCrowd} / ${fdsAfterCap}`,
+        "idle connections closed by the daemon (s, first-last)": idleClosed.length ? `${idleClosed.length}/${CONNS / 2} (${(Math.min(...idleClosed) / 1000).toFixed(1)}-${(Math.max(...idleClosed) / 1000).toFixed(1)})` : "0",
+        "slowloris connections closed by the daemon (s, first-last)": slowClosed.length ? `${slowClosed.length}/${CONNS / 2} (${(Math.min(...slowClosed) / 1000).toFixed(1)}-${(Math.max(...slowClosed) / 1000).toFixed(1)})` : "0",
+        "slowloris answers": [...new Set(answers408)].join(", ") || "(none)",
+        "gate counters": `idle_closed ${gateCounters.connections_idle_closed}, header_timeout ${gateCounters.connections_header_timeout}`,
+        [`connections beyond the cap (${CONTROL_LIMITS.maxConnections}) refused`]: refusals.length,
+        "status when full": statusWhenFull.split("\r\n")[0] || "(none)",
+        "status ms after the cap's connections closed": statusAfterCap.toFixed(1),
       });
       expect(d.proc.exitCode).toBeNull();
       expect(Math.max(...crowdMs)).toBeLessThan(100);
@@ -153,9 +201,23 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
       expect(nobody.exitCode).toBe(7); // curl: could not connect
       expect(nobody.stderr.toString()).toMatch(/Permission denied|Couldn't connect/i);
       expect(await statusMs()).toBeLessThan(100);
+      expect(idleClosed.length).toBe(CONNS / 2);
+      expect(slowClosed.length).toBe(CONNS / 2);
+      expect(Math.min(...idleClosed)).toBeGreaterThanOrEqual(CONTROL_LIMITS.idleMs - 1000);
+      expect(Math.max(...idleClosed)).toBeLessThan(CONTROL_LIMITS.idleMs + 5000);
+      expect(Math.max(...slowClosed)).toBeLessThan(CONTROL_LIMITS.headerMs + 5000);
+      expect(new Set(answers408)).toEqual(new Set(["HTTP/1.1 408 Request Timeout"]));
+      expect(gateCounters.connections_idle_closed).toBeGreaterThanOrEqual(CONNS / 2);
+      expect(gateCounters.connections_header_timeout).toBeGreaterThanOrEqual(CONNS / 2);
+      expect(fdsAfterCrowd).toBeLessThanOrEqual(fdsBefore);
+      expect(refusals).toHaveLength(16);
+      for (const r of refusals) expect(r).toMatch(/^HTTP\/1\.1 503 [\s\S]*"error":"too_many_connections"/);
+      expect(statusWhenFull).toMatch(/^HTTP\/1\.1 503 [\s\S]*too_many_connections/);
+      expect(statusAfterCap).toBeLessThan(100);
+      expect(fdCount(pid)).toBeLessThanOrEqual(fdsBefore);
     } finally {
-      for (const s of crowd) s.destroy();
+      for (const s of [...crowd, ...capped]) s.destroy();
       await stopDaemon(d, 4000);
     }
   });
-}, 120_000);
+}, 180_000);
