@@ -7,14 +7,15 @@ import type { KmsgRecord, RawRecord, RecordKind } from "./records.ts";
 import { kernelMsg } from "./util/kpattern.ts";
 import { NO_GUARD } from "./util/ktext.ts";
 
+/** A running instance, as the pipeline keeps it; those with a parser are the targets. */
 export interface ParseTarget {
-  name: string;
-  parser: Parser;
-  /** The parser threw: count and log it (the record is lost for this parser only). */
-  failed(e: unknown): void;
+  inst: { name: string };
+  parser?: Parser;
 }
 
-interface Bound extends ParseTarget {
+interface Bound {
+  name: string;
+  parser: Parser;
   emit: (d: EventDraft) => void;
 }
 
@@ -32,10 +33,12 @@ export class ParseDispatch {
   constructor(
     private targets: () => Iterable<ParseTarget>,
     private emitDraft: (d: EventDraft, rec: RawRecord | undefined, instance: string) => void,
+    /** A parser threw: count and log it (the record is lost for that parser only). */
+    private failed: (instance: string, e: unknown) => void,
   ) {}
 
   *parsers(): Iterable<Parser> {
-    for (const t of this.targets()) yield t.parser;
+    for (const t of this.targets()) if (t.parser) yield t.parser;
   }
 
   /** The parser set changed: rebuild the tables before the next record. */
@@ -52,9 +55,9 @@ export class ParseDispatch {
     if (list) return list;
     list = [];
     for (const t of this.targets()) {
-      if (!t.parser.accepts.includes(kind)) continue;
-      const name = t.name;
-      list.push({ ...t, emit: (d) => this.emitDraft(d, this.cur, name) });
+      if (!t.parser?.accepts.includes(kind)) continue;
+      const name = t.inst.name;
+      list.push({ name, parser: t.parser, emit: (d) => this.emitDraft(d, this.cur, name) });
     }
     this.byKind.set(kind, list);
     return list;
@@ -74,7 +77,7 @@ export class ParseDispatch {
           if (msg !== undefined && t.parser.parseGuarded) t.parser.parseGuarded(rec as KmsgRecord, msg, t.emit);
           else t.parser.parse(rec, t.emit);
         } catch (e) {
-          t.failed(e);
+          this.failed(t.name, e);
         }
       }
     } finally {

@@ -23,7 +23,7 @@ import { DropReporter } from "./router/drops.ts";
 import { mark, tracing } from "./util/stage-trace.ts";
 import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
 import { withImplicitParsers } from "./config/implicit.ts";
-import { ParseDispatch, type ParseTarget } from "./parse-dispatch.ts";
+import { ParseDispatch } from "./parse-dispatch.ts";
 
 export interface PipelineOptions {
   registry: Registry;
@@ -71,7 +71,8 @@ export class Pipeline {
     hostname: () => this.hostname,
   });
   private holdMaxMs = 250;
-  private dispatch = new ParseDispatch(() => this.parseTargets(), (d, rec, name) => this.emitDraft(d, rec, name));
+  private dispatch = new ParseDispatch(() => this.running.values(), (d, rec, name) => this.emitDraft(d, rec, name),
+    (name, e) => this.guard(name, () => { throw e; }, this.running.get(name)));
   /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
   readonly holds = new HoldTimer(() => this.dispatch.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
   private stopping = false;
@@ -250,10 +251,6 @@ export class Pipeline {
     }
     this.dispatch.handle(rec);
     if (this.opts.mode === "daemon") this.holds.arm();
-  }
-
-  private *parseTargets(): Iterable<ParseTarget> {
-    for (const r of this.running.values()) if (r.parser) yield { name: r.inst.name, parser: r.parser, failed: (e) => this.guard(r.inst.name, () => { throw e; }, r) };
   }
 
   private flushParser(r: Running | undefined, final = false): void {
