@@ -124,6 +124,8 @@ export class DmParser {
   private seenUevents = new Set<string>(); // the same uevent from the kernel and from udev
 
   private mp: Multipathd<PathReport>;
+  /** Lower bounds of the held halves' timeUs, [uevent, kmsg]: expireBefore() scans only when one can be due. */
+  private floorUs = [Infinity, Infinity];
   private mpNames: Set<string>;
 
   constructor(private windowMs: number, private guard: GuardContext = NO_GUARD, multipathdNames: readonly string[] = ["multipathd"], private now: () => number = () => performance.now()) {
@@ -183,11 +185,15 @@ export class DmParser {
   private expireBefore(kmsg: boolean, timeUs: number | undefined, emit: Emit): void {
     if (timeUs === undefined || this.paths.size === 0) return;
     const limit = timeUs - this.windowMs * 1000;
+    const kind = kmsg ? 1 : 0;
+    if (limit <= this.floorUs[kind]!) return; // runs on every record: no scan while none can be due
+    this.floorUs[kind] = Infinity;
     for (const [key, r] of this.paths) {
-      if (r.kmsg === kmsg && r.timeUs !== undefined && r.timeUs < limit) {
+      if (r.kmsg !== kmsg || r.timeUs === undefined) continue;
+      if (r.timeUs < limit) {
         this.paths.delete(key);
         for (const d of pathEvents(r)) emit(d);
-      }
+      } else if (r.timeUs < this.floorUs[kind]!) this.floorUs[kind] = r.timeUs;
     }
   }
 
@@ -344,6 +350,8 @@ export class DmParser {
       for (const d of pathEvents(held)) emit(d);
     }
     this.paths.set(key, r);
+    const kind = r.kmsg ? 1 : 0;
+    if (r.timeUs !== undefined && r.timeUs < this.floorUs[kind]!) this.floorUs[kind] = r.timeUs;
     if (this.paths.size > MAX_HELD) {
       const [oldest, o] = this.paths.entries().next().value as [string, PathReport];
       this.paths.delete(oldest);
