@@ -256,6 +256,62 @@ export interface CtlSnippet {
   read?(entry: Record<string, unknown>): Record<string, unknown>;
   /** `ctl edit --type <table>`: the text a new snippet starts from. */
   template?: string;
+  /** `ctl status` (its `--json` key) and `ctl ls` lines of this table's entries. */
+  status?: CtlStatus;
+  /** `disable --now` / `restart --with-targets`: stop what an entry runs (the promoter: its targets). */
+  stop?(entry: Record<string, unknown>): void;
+  /** `ctl edit`: a check beyond the schema; an error message, or undefined (`force` may turn it into a warning). */
+  checkEdit?(entry: Record<string, unknown>, force: boolean, warn: (s: string) => void): string | undefined;
+  /** ctl verbs this table owns (drbd-reactorctl's evict and start-until belong to the promoter). */
+  verbs?: Readonly<Record<string, (c: CtlVerbContext) => Promise<void> | void>>;
+}
+
+/** Where a ctl status item comes from. */
+export interface CtlAt {
+  path: string;
+  enabled: boolean;
+  /** `status --resource`: only these (none: all). */
+  resources: readonly string[];
+}
+
+export interface CtlPaint {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  blue(s: string): string;
+  bold(s: string): string;
+}
+
+export interface CtlStatus<T = any> {
+  /** Its array's key in `status --json` (present even when empty). */
+  key: string;
+  items(entry: Record<string, unknown>, at: CtlAt): T[];
+  /** The item as `--json` shows it (default: as it is). */
+  json?(item: T): unknown;
+  /** Its block in `ctl status`. */
+  text(item: T, verbose: boolean, paint: CtlPaint): Promise<string> | string;
+  /** Its lines in `ctl ls`. */
+  ls(entry: Record<string, unknown>, enabled: boolean): string[];
+}
+
+/** What a contributed ctl verb gets: its parsed command line and ctl's snippet handling. */
+export interface CtlVerbContext {
+  args: string[];
+  flags: Readonly<Record<string, string | boolean | string[]>>;
+  /** "drbd-reactorctl" or "storeventd ctl". */
+  self: string;
+  out(s: string): void;
+  err(s: string): void;
+  warn(s: string): void;
+  info(s: string): void;
+  /** A usage error (exit 2, or 1 as drbd-reactorctl). */
+  usage(message: string): never;
+  /** The named (or all) snippets of a state, invalid ones reported and dropped. */
+  pick(configs: string[] | undefined, state: "enabled" | "disabled", mustExist: boolean): string[];
+  /** The paths that exist; each missing one is warned about when its turn comes. */
+  existing(paths: string[]): Iterable<string>;
+  /** A snippet's entries of the verb's table (as read) and how many plugins it declares in all. */
+  read(path: string): { entries: Record<string, unknown>[]; plugins: number };
 }
 
 export interface ReplayInput {
@@ -267,6 +323,9 @@ export interface ReplayInput {
   /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
    * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
   cut?: (buf: Uint8Array, len: number) => number;
+  /** `replay --help`: what FILE may hold (lines of at most 80 columns with the option's 19), and the
+   * input's place in the list. */
+  help?: { order: number; text: string };
 }
 
 /** Terminal I/O of a contributed CLI command. */

@@ -190,7 +190,10 @@ export default definePlugin({
   kind: "sender",
   name: "udev",
   embeddedDefault: { order: 20 },
-  replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
+  replay: {
+    input: "uevent", decode: (data, addon) => replayUevents(data, addon),
+    help: { order: 20, text: `uevents as "udevadm monitor --kernel --property" prints them, or raw\nNUL-separated netlink captures` },
+  },
   emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,
