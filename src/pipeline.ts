@@ -23,6 +23,7 @@ import { DropReporter } from "./router/drops.ts";
 import { mark, tracing } from "./util/stage-trace.ts";
 import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
 import { withImplicitParsers } from "./config/implicit.ts";
+import { ParseDispatch } from "./parse-dispatch.ts";
 
 export interface PipelineOptions {
   registry: Registry;
@@ -70,12 +71,15 @@ export class Pipeline {
     hostname: () => this.hostname,
   });
   private holdMaxMs = 250;
+  private dispatch = new ParseDispatch(() => this.running.values(), (d, rec, name) => this.emitDraft(d, rec, name),
+    (name, e) => this.guard(name, () => { throw e; }, this.running.get(name)));
   /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
-  readonly holds = new HoldTimer(() => this.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
+  readonly holds = new HoldTimer(() => this.dispatch.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
   private stopping = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
+    this.dispatch.replay = opts.mode === "replay";
     this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
     opts.services.provide(DRBD_MODEL_SERVICE, this.drbd);
   }
@@ -169,7 +173,7 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs } as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs, clock: this.dispatch.clock } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
@@ -184,6 +188,7 @@ export class Pipeline {
   private async startInstance(r: Running): Promise<void> {
     await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
+    this.dispatch.invalidate();
     if (r.sender && (r.inst.def as AnyPluginDef).foldRepeats) this.folder.sources.add(r.inst.name);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {
@@ -210,6 +215,7 @@ export class Pipeline {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
+    this.dispatch.invalidate();
     this.folder.sources.delete(name);
     r.abort.abort();
     if (r.sender) {
@@ -243,16 +249,8 @@ export class Pipeline {
       // Replay reads a whole file in one go: subscribers get each record's updates before the next.
       if (this.opts.mode === "replay") this.drbd.flushSubscribers();
     }
-    for (const r of this.running.values()) {
-      const p = r.parser;
-      if (!p || !p.accepts.includes(rec.kind)) continue;
-      this.guard(r.inst.name, () => p.parse(rec, (d) => this.emitDraft(d, rec, r.inst.name)), r);
-    }
+    this.dispatch.handle(rec);
     if (this.opts.mode === "daemon") this.holds.arm();
-  }
-
-  private *parsers(): Iterable<Parser> {
-    for (const r of this.running.values()) if (r.parser) yield r.parser;
   }
 
   private flushParser(r: Running | undefined, final = false): void {
@@ -370,6 +368,7 @@ export class Pipeline {
     this.drops.report();
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
+    this.dispatch.invalidate();
     const drainMs = Math.max(0, deadline - performance.now());
     await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS, deadline)));
   }

@@ -3,7 +3,7 @@
 import type * as v from "valibot";
 import type { EventDraft, Owner, Severity, StorageEvent, System } from "./event.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
-import type { RawRecord, RecordKind } from "./records.ts";
+import type { KmsgRecord, RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
 export type { EventDraft, StorageEvent, Owner, Severity, System } from "./event.ts";
@@ -100,6 +100,9 @@ export interface ParserContext extends BaseContext {
   /** [main] hold_max in ms: a multi-record report goes out at its closing record or at most this
    * long after its last record (SPEC §2). */
   holdMaxMs: number;
+  /** Ms for hold and join timers: replay, the time of the latest record (the output must not depend
+   * on how fast the input is read); live, a monotonic clock. */
+  clock(): number;
 }
 export type ReceiverContext = BaseContext;
 
@@ -122,6 +125,9 @@ export interface Sender extends Lifecycle {
 export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
+  /** A kmsg record whose message the pipeline already guarded (kernelMsg() once for all parsers):
+   * the same as parse(rec, emit) for such a record, without guarding it again. */
+  parseGuarded?(rec: KmsgRecord, msg: string, emit: (draft: EventDraft) => void): void;
   /** Releases held multi-record reports that are due (all of them when final: end of input or stop).
    * Live, the pipeline calls it when nextFlushIn() says so (one timer on the earliest deadline of all
    * parsers); a parser without nextFlushIn() is flushed every 250 ms. */
