@@ -15,7 +15,7 @@ import { applyFastLine } from "./drbd/fast.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
-import { RecordPath, type ParserEntry } from "./record-path.ts";
+import { RecordPath } from "./record-path.ts";
 import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
@@ -78,7 +78,7 @@ export class Pipeline {
     this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
     opts.services.provide(DRBD_MODEL_SERVICE, this.drbd);
     this.records = new RecordPath({
-      drbd: this.drbd, log: opts.log, mode: opts.mode, parsers: () => this.parserEntries(),
+      drbd: this.drbd, log: opts.log, mode: opts.mode, targets: () => this.running.values(),
       emitDraft: (d, rec, instance) => this.emitDraft(d, rec, instance), count: (name, n) => this.count(name, n),
     });
   }
@@ -177,7 +177,7 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs } as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs, clock: this.records.dispatch.clock } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
@@ -249,10 +249,6 @@ export class Pipeline {
     this.records.handle(rec);
   }
 
-  private *parserEntries(): Iterable<ParserEntry> {
-    for (const r of this.running.values()) if (r.parser) yield { name: r.inst.name, parser: r.parser, counters: r.counters };
-  }
-
   /** Completes a draft (id, time, host, identity, source, raw) and publishes it. */
   emitDraft(d: EventDraft, rec?: RawRecord, instance?: string): void {
     const id = d.dev_name ? this.opts.devices.identify(d.dev_name) : undefined;
@@ -312,7 +308,7 @@ export class Pipeline {
 
   /** Live: every 250 ms. Flushes parsers that do not say when (no nextFlushIn), due folds and drop reports. */
   tick(now = nowUs()): void {
-    for (const r of this.records.entries()) if (r.parser.flush && !r.parser.nextFlushIn) this.records.flush(r);
+    for (const r of this.records.entries()) if (r.parser!.flush && !r.parser!.nextFlushIn) this.records.flush(r);
     this.folder.expire(this.folder.clockMs());
     this.drops.tick(now / 1000);
   }

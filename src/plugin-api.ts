@@ -3,7 +3,7 @@
 import type * as v from "valibot";
 import type { EventDraft, Owner, Severity, StorageEvent, System } from "./event.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
-import type { RawRecord, RecordKind } from "./records.ts";
+import type { KmsgRecord, RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
 export type { EventDraft, StorageEvent, Owner, Severity, System } from "./event.ts";
@@ -100,6 +100,9 @@ export interface ParserContext extends BaseContext {
   /** [main] hold_max in ms: a multi-record report goes out at its closing record or at most this
    * long after its last record (SPEC §2). */
   holdMaxMs: number;
+  /** Ms for hold and join timers: replay, the time of the latest record (the output must not depend
+   * on how fast the input is read); live, a monotonic clock. */
+  clock(): number;
 }
 export type ReceiverContext = BaseContext;
 
@@ -122,6 +125,9 @@ export interface Sender extends Lifecycle {
 export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
+  /** A kmsg record whose message the pipeline already guarded (kernelMsg() once for all parsers):
+   * the same as parse(rec, emit) for such a record, without guarding it again. */
+  parseGuarded?(rec: KmsgRecord, msg: string, emit: (draft: EventDraft) => void): void;
   /** Releases held multi-record reports that are due (all of them when final: end of input or stop).
    * Live, the pipeline calls it when nextFlushIn() says so (one timer on the earliest deadline of all
    * parsers); a parser without nextFlushIn() is flushed every 250 ms. */
@@ -250,6 +256,62 @@ export interface CtlSnippet {
   read?(entry: Record<string, unknown>): Record<string, unknown>;
   /** `ctl edit --type <table>`: the text a new snippet starts from. */
   template?: string;
+  /** `ctl status` (its `--json` key) and `ctl ls` lines of this table's entries. */
+  status?: CtlStatus;
+  /** `disable --now` / `restart --with-targets`: stop what an entry runs (the promoter: its targets). */
+  stop?(entry: Record<string, unknown>): void;
+  /** `ctl edit`: a check beyond the schema; an error message, or undefined (`force` may turn it into a warning). */
+  checkEdit?(entry: Record<string, unknown>, force: boolean, warn: (s: string) => void): string | undefined;
+  /** ctl verbs this table owns (drbd-reactorctl's evict and start-until belong to the promoter). */
+  verbs?: Readonly<Record<string, (c: CtlVerbContext) => Promise<void> | void>>;
+}
+
+/** Where a ctl status item comes from. */
+export interface CtlAt {
+  path: string;
+  enabled: boolean;
+  /** `status --resource`: only these (none: all). */
+  resources: readonly string[];
+}
+
+export interface CtlPaint {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  blue(s: string): string;
+  bold(s: string): string;
+}
+
+export interface CtlStatus<T = any> {
+  /** Its array's key in `status --json` (present even when empty). */
+  key: string;
+  items(entry: Record<string, unknown>, at: CtlAt): T[];
+  /** The item as `--json` shows it (default: as it is). */
+  json?(item: T): unknown;
+  /** Its block in `ctl status`. */
+  text(item: T, verbose: boolean, paint: CtlPaint): Promise<string> | string;
+  /** Its lines in `ctl ls`. */
+  ls(entry: Record<string, unknown>, enabled: boolean): string[];
+}
+
+/** What a contributed ctl verb gets: its parsed command line and ctl's snippet handling. */
+export interface CtlVerbContext {
+  args: string[];
+  flags: Readonly<Record<string, string | boolean | string[]>>;
+  /** "drbd-reactorctl" or "storeventd ctl". */
+  self: string;
+  out(s: string): void;
+  err(s: string): void;
+  warn(s: string): void;
+  info(s: string): void;
+  /** A usage error (exit 2, or 1 as drbd-reactorctl). */
+  usage(message: string): never;
+  /** The named (or all) snippets of a state, invalid ones reported and dropped. */
+  pick(configs: string[] | undefined, state: "enabled" | "disabled", mustExist: boolean): string[];
+  /** The paths that exist; each missing one is warned about when its turn comes. */
+  existing(paths: string[]): Iterable<string>;
+  /** A snippet's entries of the verb's table (as read) and how many plugins it declares in all. */
+  read(path: string): { entries: Record<string, unknown>[]; plugins: number };
 }
 
 export interface ReplayInput {
@@ -264,6 +326,9 @@ export interface ReplayInput {
   /** Instead of decode(): the sender reads the input itself, streamed, as it reads live (events2:
    * the native reader thread on a file, the model's fast lane). Resolves at the input's end. */
   stream?(src: ReplaySource): Promise<void>;
+  /** `replay --help`: what FILE may hold (lines of at most 80 columns with the option's 19), and the
+   * input's place in the list. */
+  help?: { order: number; text: string };
 }
 
 /** What replay hands a sender's stream(): the input and the pipeline's doors. */

@@ -20,8 +20,3 @@ export interface PromoterControl {
 }
 
 export const PROMOTER_SERVICE = serviceKey<PromoterControl>("promoter");
-
-/** A [[promoter]] snippet entry as `storeventd ctl` / drbd-reactorctl reads it (the promoter's PluginDef.ctl). */
-export interface PromoterSnippet {
-  resources: Record<string, { start: string[]; "on-drbd-demote-failure"?: string }>;
-}

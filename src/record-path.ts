@@ -1,20 +1,17 @@
-// The pipeline's record path: each raw record into the DRBD model (events2) and the parsers that
-// take its kind; parser flushes; the hold timer. Per record it allocates nothing of its own during a
-// DRBD dump (the model's emit is bound once, the parsers of each kind are listed once per instance
-// change), and the hold timer is re-armed only after a parser took a record, since only that can
-// move a hold deadline.
+// The pipeline's record path: each raw record into the DRBD model (events2) and, through
+// ParseDispatch, the parsers that take its kind; parser flushes; the hold timer. During a DRBD dump
+// it allocates nothing per record (the model's emit is bound once), and the hold timer is re-armed
+// only after a parser took a record, since only that can move a hold deadline.
 import type { EventDraft } from "./event.ts";
-import type { Parser } from "./plugin-api.ts";
-import type { RawRecord, RecordKind } from "./records.ts";
+import type { RawRecord } from "./records.ts";
 import type { RootLog } from "./util/log.ts";
 import type { DrbdModel } from "./drbd/model.ts";
 import { HoldTimer } from "./router/holds.ts";
+import { ParseDispatch, type ParseTarget } from "./parse-dispatch.ts";
 import { mark, tracing } from "./util/stage-trace.ts";
 
-/** A running parser instance as the record path sees it. */
-export interface ParserEntry {
-  name: string;
-  parser: Parser;
+/** A running instance as the record path sees it (those with a parser are parsers). */
+export interface ParserEntry extends ParseTarget {
   counters: Map<string, number>;
 }
 
@@ -23,27 +20,29 @@ export interface RecordPathHost {
   log: RootLog;
   /** replay: the model's subscribers get each record's updates before the next; no hold timer. */
   mode: "daemon" | "replay";
-  /** The running parser instances, in the pipeline's order. */
-  parsers(): Iterable<ParserEntry>;
+  /** The running instances, in the pipeline's order. */
+  targets(): Iterable<ParserEntry>;
   emitDraft(d: EventDraft, rec?: RawRecord, instance?: string): void;
   count(name: string, n?: number): void;
 }
 
 export class RecordPath {
+  readonly dispatch: ParseDispatch;
   /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
-  readonly holds = new HoldTimer(() => this.parserList(), (p) => this.flush(this.entries().find((x) => x.parser === p)));
-  private all: ParserEntry[] | null = null;
-  private byKind = new Map<RecordKind, ParserEntry[]>();
+  readonly holds = new HoldTimer(() => this.dispatch.parsers(), (p) => this.flush(this.entries().find((x) => x.parser === p)));
   /** The record the model is applying (its emit is bound once, not made per record). */
   private current: RawRecord | undefined;
   private readonly emitModel = (d: EventDraft) => this.host.emitDraft(d, this.current);
 
-  constructor(private host: RecordPathHost) {}
+  constructor(private host: RecordPathHost) {
+    this.dispatch = new ParseDispatch(() => host.targets(), (d, rec, name) => host.emitDraft(d, rec, name),
+      (name, e) => this.failed(name, e, this.entries().find((x) => x.inst.name === name)));
+    this.dispatch.replay = host.mode === "replay";
+  }
 
   /** The set of running parsers changed. */
   invalidate(): void {
-    this.all = null;
-    this.byKind.clear();
+    this.dispatch.invalidate();
   }
 
   handle(rec: RawRecord): void {
@@ -60,17 +59,10 @@ export class RecordPath {
       } finally {
         this.current = was;
       }
+      // Replay reads a whole file in one go: subscribers get each record's updates before the next.
       if (host.mode === "replay") host.drbd.flushSubscribers();
     }
-    const parsers = this.forKind(rec.kind);
-    for (const r of parsers) {
-      try {
-        r.parser.parse(rec, (d) => host.emitDraft(d, rec, r.name));
-      } catch (e) {
-        this.failed(r.name, e, r);
-      }
-    }
-    if (parsers.length && host.mode === "daemon") this.holds.arm();
+    if (this.dispatch.handle(rec) && host.mode === "daemon") this.holds.arm();
   }
 
   /** Runs r's flush (final: end of input or its stop). */
@@ -78,24 +70,15 @@ export class RecordPath {
     const p = r?.parser;
     if (!r || !p?.flush) return;
     try {
-      p.flush((d) => this.host.emitDraft(d, undefined, r.name), final);
+      p.flush((d) => this.host.emitDraft(d, undefined, r.inst.name), final);
     } catch (e) {
-      this.failed(r.name, e, r);
+      this.failed(r.inst.name, e, r);
     }
   }
 
+  /** The running parser instances. */
   entries(): ParserEntry[] {
-    return (this.all ??= [...this.host.parsers()]);
-  }
-
-  private *parserList(): Iterable<Parser> {
-    for (const r of this.entries()) yield r.parser;
-  }
-
-  private forKind(kind: RecordKind): ParserEntry[] {
-    let list = this.byKind.get(kind);
-    if (!list) this.byKind.set(kind, (list = this.entries().filter((r) => r.parser.accepts.includes(kind))));
-    return list;
+    return [...this.host.targets()].filter((t) => t.parser);
   }
 
   private failed(name: string, e: unknown, r?: ParserEntry): void {

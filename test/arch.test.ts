@@ -1,7 +1,7 @@
 // Layout rules (STYLE.md): plugins import only the plugin API, its kit and their own folder; the core
 // never imports plugins (only the entry point imports the generated list); no source file is over
-// 400 lines; src/ names no plugin in config text or registry lookups; every plugin folder has its
-// files. Each rule fails naming the offending import or file.
+// 400 lines; src/ names no plugin in config text or registry lookups, nor a receiver as a string
+// literal; every plugin folder has its files. Each rule fails naming the offending import or file.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve, dirname } from "node:path";
@@ -50,6 +50,16 @@ function namedPlugins(source: string, names: readonly string[]): string[] {
     new RegExp(`["'](?:sender|parser|receiver)["']\\s*,\\s*["'](?:${n})["']`, "g"),
   ];
   return roles.flatMap((re) => [...text.matchAll(re)].map((m) => m[0].trim()));
+}
+
+/** Receiver names and drbd-reactor tables used as string literals (what status keys, table lookups and
+ * type defaults look like), outside comments, a serviceKey's label and drbd-reactor's own list of tables. */
+function literalNames(source: string, names: readonly string[]): string[] {
+  const text = source.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, "")).replace(/(^|\s)\/\/.*$/gm, "$1")
+    .replace(/serviceKey(?:<[^>]*>)?\(\s*["'`][\w-]+["'`]\s*\)/g, "")
+    .replace(/DRBD_REACTOR_TABLES[^=]*=\s*\[[^\]]*\]/g, "");
+  const re = new RegExp(`(["'\`])(?:${names.join("|")})\\1`, "g");
+  return [...text.matchAll(re)].map((m) => `${m[0]} (line ${text.slice(0, m.index).split("\n").length})`);
 }
 
 const pluginDirs = ["sender", "parser", "receiver"].flatMap((kind) => {
@@ -121,6 +131,14 @@ describe("architecture", () => {
     const names = [...new Set(plugins.flatMap((d) => [d.name, ...(d.reactorTable ? [d.reactorTable] : [])]))].map((n) => n.replace(/[^\w-]/g, ""));
     const bad = walk(join(root, "src")).filter((f) => !f.endsWith(".test.ts"))
       .flatMap((f) => namedPlugins(readFileSync(f, "utf8"), names).map((m) => `${relative(root, f)}: ${m}`));
+    expect(bad).toEqual([]);
+  });
+
+  test("src/ uses no receiver's name or drbd-reactor table as a literal (ctl's status keys and verbs come from the plugins)", () => {
+    const receivers = plugins.filter((d) => d.kind === "receiver").flatMap((d) => [d.name, ...(d.reactorTable ? [d.reactorTable] : [])]);
+    const names = [...new Set(receivers)].map((n) => n.replace(/[^\w-]/g, ""));
+    const bad = walk(join(root, "src")).filter((f) => !f.endsWith(".test.ts"))
+      .flatMap((f) => literalNames(readFileSync(f, "utf8"), names).map((m) => `${relative(root, f)}: ${m}`));
     expect(bad).toEqual([]);
   });
 

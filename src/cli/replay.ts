@@ -18,21 +18,22 @@ import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
 import { CONFIG_OPTION, parse, UsageError, type Io } from "./args.ts";
 
-export const REPLAY_HELP = `Usage: storeventd replay (--kmsg FILE | --uevent FILE | --events2 FILE | --journal FILE) [options]
+/** The inputs replay reads: the senders' contributions. */
+function inputHelp(plugins: AnyPluginDef[]): { input: string; order: number; text: string }[] {
+  const senders = plugins.flatMap((d) => (d.kind === "sender" && d.replay?.help ? [{ input: d.replay.input, ...d.replay.help }] : []));
+  return senders.sort((a, b) => a.order - b.order);
+}
+
+export function replayHelp(plugins: AnyPluginDef[]): string {
+  const inputs = inputHelp(plugins);
+  const lines = inputs.map((i) => i.text.split("\n").map((l, n) => (n ? " ".repeat(19) : `  --${i.input} FILE`.padEnd(19)) + l).join("\n"));
+  return `Usage: storeventd replay (${inputs.map((i) => `--${i.input} FILE`).join(" | ")}) [options]
 
 Runs the parsers over recorded input and prints the events on stdout. FILE may be - for stdin.
 No root and no running daemon are needed.
 
 Input:
-  --kmsg FILE      a kernel log: raw /dev/kmsg records ("6,1234,5678,-;msg" with " KEY=value"
-                   continuation lines), dmesg lines ("[   12.345678] msg", "<6>[...]") or
-                   journal/syslog lines ("Nov 26 00:30:36 host kernel: msg")
-  --uevent FILE    uevents as "udevadm monitor --kernel --property" prints them, or raw
-                   NUL-separated netlink captures
-  --events2 FILE   "drbdsetup events2 --full" output
-  --journal FILE   journal entries as "journalctl -o export" or "journalctl -o json" print them;
-                   only the storage daemons' entries (multipathd, dmeventd, lvm, mdadm, smartd,
-                   iscsid, nvme, nvmf-autoconnect) are parsed, kernel-transport entries never
+${lines.join("\n")}
 
 Options:
   -c, --config PATH        use this config's parsers (default: every parser) and main settings
@@ -51,6 +52,7 @@ The input is read in pieces (memory stays flat whatever its size). On a terminal
 progress line (bytes and records done, records/s, ETA); at the end a summary (records, events,
 skipped, time, peak memory) goes to stderr.
 Exit status: 0 done, 1 unreadable input, 2 usage or config error.`;
+}
 
 function hostBootTimeUs(): number {
   try {
@@ -73,7 +75,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     "boot-time": { type: "string" }, "accept-user-records": { type: "boolean" }, "host-devices": { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
   });
-  if (values.help) return io.out(REPLAY_HELP), 0;
+  if (values.help) return io.out(replayHelp(plugins)), 0;
   const inputs = (["kmsg", "uevent", "events2", "journal"] as const).filter((k) => values[k] !== undefined);
   if (inputs.length !== 1) throw new UsageError("give exactly one of --kmsg, --uevent, --events2, --journal");
   const kind = inputs[0]!;

@@ -7,9 +7,9 @@ import { Registry } from "../registry.ts";
 import { existsSync } from "node:fs";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/load.ts";
 import { ConfigError } from "../config/issues.ts";
-import { bothStates, ctlTables, type SnippetState, snippets, snippetsDirOf } from "./snippets.ts";
+import { bothStates, ctlTables, entries, pluginCount, readSnippet, type SnippetState, snippets, snippetsDirOf } from "./snippets.ts";
 import { collect, ls, paint, terminal, toJson } from "./status.ts";
-import { cat, type Ctx, disable, edit, enable, evict, restart, rm, startUntil } from "./verbs.ts";
+import { cat, type Ctx, disable, edit, enable, existing, restart, rm } from "./verbs.ts";
 import { completion, HELP, VERBS, type VerbSpec } from "./help.ts";
 import { doRemote } from "./remote.ts";
 import { basename } from "node:path";
@@ -138,7 +138,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       case "status": {
         const { enabled, disabled } = bothStates(dir, configs, ctx);
         const st = collect(enabled, disabled, (f.resource as string[] | undefined) ?? [], ctx.tables);
-        const text = f.json ? toJson(st) : await terminal(st, Boolean(f.verbose), pt);
+        const text = f.json ? toJson(st, ctx.tables) : await terminal(st, ctx.tables, Boolean(f.verbose), pt);
         process.stdout.write(f.json ? text : text);
         return 0;
       }
@@ -162,17 +162,9 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
       case "restart":
         restart(configs ? pick("enabled", true) : [], Boolean(f["with-targets"]), ctx);
         return 0;
-      case "start-until":
-        startUntil(snippets(dir, [p.args[1]!], "disabled", true, ctx), p.args[0]!, ctx, self);
-        return 0;
-      case "evict": {
-        const delay = Number(f.delay ?? "20");
-        if (!/^\d+$/.test(String(f.delay ?? "20")) || delay <= 0) throw new Usage("Invalid value for '--delay <delay>': Value has to be a positive integer");
-        await evict(pick("enabled", true), { force: Boolean(f.force), keepMasked: Boolean(f["keep-masked"]), unmask: Boolean(f.unmask), delay }, ctx);
-        return 0;
-      }
       case "edit": {
-        const type = (f.type as string | undefined) ?? "promoter";
+        // drbd-reactorctl's default type is the first table in its order.
+        const type = (f.type as string | undefined) ?? [...ctx.tables].find(([, c]) => c.template !== undefined)?.[0] ?? "";
         if (ctx.tables.get(type)?.template === undefined) throw new Usage(`'${type}' isn't a valid value for '--type <type>'`);
         const registry = new Registry(plugins);
         const validate = (text: string, file: string) => {
@@ -186,6 +178,24 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
         await edit(pick(f.disabled ? "disabled" : "enabled", false), dir, type, Boolean(f.force), validate, ctx);
         return 0;
       }
+    }
+    // A verb a plugin owns (drbd-reactorctl's evict and start-until: the promoter's).
+    for (const [table, c] of ctx.tables) {
+      const run = c.verbs?.[p.verb];
+      if (!run) continue;
+      await run({
+        args: p.args, flags: f, self, out: ctx.out, err: ctx.err, warn: ctx.warn, info: ctx.info,
+        usage: (m) => {
+          throw new Usage(m);
+        },
+        pick: (configs, state, mustExist) => snippets(dir, configs, state, mustExist, ctx),
+        existing: (paths) => existing(paths, ctx),
+        read: (path) => {
+          const pl = readSnippet(path, ctx.tables);
+          return { entries: entries(pl, table), plugins: pluginCount(pl) };
+        },
+      });
+      return 0;
     }
     return 0;
   } catch (e) {

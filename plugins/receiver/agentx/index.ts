@@ -10,6 +10,7 @@ import { buildMib, LINBIT, MibView } from "./mib.ts";
 import { PDU, type Pdu, VT } from "./pdu.ts";
 import { AgentxSession } from "./session.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { startedSection } from "../../../src/plugin-kit/ctl.ts";
 
 /** A walk's GetNexts within this of each other see one MIB (drbd-reactor's 15 s "burst" cache). */
 const BURST_MS = 15_000;
@@ -101,6 +102,7 @@ export default definePlugin({
   reactorTable: "agentx",
   ctl: {
     order: 5,
+    status: startedSection("agentx", "AgentX", { says: "connecting to main agent at" }),
     read: (e) => ({ address: typeof e.address === "string" ? e.address : "localhost:705" }),
     template: `[[agentx]]
 ## address of the main SNMP daemon's AgentX TCP socket

@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { definePlugin, type StorageEvent } from "../../../src/plugin-api.ts";
 import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { startedSection } from "../../../src/plugin-kit/ctl.ts";
 
 const schema = v.strictObject({
   id: v.pipe(v.optional(v.string()), v.description("deprecated in drbd-reactor; accepted and ignored")),
@@ -17,6 +18,7 @@ export default definePlugin({
   reactorTable: "debugger",
   ctl: {
     order: 3,
+    status: startedSection("debugger", "Debugger"),
     template: `[[debugger]]
 # NOTE: the log level of a [[log]] section must be at least 'debug'`,
   },

@@ -7,6 +7,7 @@ import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../
 import type { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { renderMetrics } from "./metrics.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { startedSection } from "../../../src/plugin-kit/ctl.ts";
 
 /** ":9942" (all interfaces), "127.0.0.1:9942", "[::1]:9942", "host:9942". */
 export function parseAddress(a: string): { hostname: string; port: number } | null {
@@ -94,6 +95,7 @@ export default definePlugin({
   reactorTable: "prometheus",
   ctl: {
     order: 2,
+    status: startedSection("prometheus", "Prometheus", { says: "listening on", probe: true }),
     read: (e) => ({ address: typeof e.address === "string" ? e.address : ":9942" }),
     template: `[[prometheus]]
 enums = true

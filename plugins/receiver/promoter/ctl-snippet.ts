@@ -1,6 +1,9 @@
 // A [[promoter]] snippet entry as `storeventd ctl` / drbd-reactorctl works with it: each resource's
 // start list and on-drbd-demote-failure (evict, status, ls and edit's checks read these).
-import type { PromoterSnippet } from "../../../src/plugin-kit/services.ts";
+
+export interface PromoterSnippet {
+  resources: Record<string, { start: string[]; "on-drbd-demote-failure"?: string }>;
+}
 
 export function readPromoterSnippet(entry: Record<string, unknown>): Record<string, unknown> {
   const resources: PromoterSnippet["resources"] = {};

@@ -13,6 +13,9 @@ import { promoterCommand } from "./cli.ts";
 import { readPromoterSnippet } from "./ctl-snippet.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
+import { promoterStatus } from "./ctl-status.ts";
+import { checkMount, startUntil, stopTargets } from "./ctl-verbs.ts";
+import { evict } from "./ctl-evict.ts";
 
 export default definePlugin({
   kind: "receiver",
@@ -21,6 +24,10 @@ export default definePlugin({
   ctl: {
     order: 1,
     read: readPromoterSnippet,
+    status: promoterStatus,
+    stop: stopTargets,
+    checkEdit: checkMount,
+    verbs: { evict, "start-until": startUntil },
     template: `[[promoter]]
 [promoter.resources.$resname]
 start = ["$service.mount", "$service.service"]

@@ -15,6 +15,7 @@ import {
   COMMON_ENV, ConnectionRule, DeviceRule, PeerDeviceRule, ResourceRule, type Rule, ruleMatches, toRule, updateEnv,
 } from "./rules.ts";
 import sample from "./sample.toml" with { type: "text" };
+import { startedSection } from "../../../src/plugin-kit/ctl.ts";
 
 const schema = v.strictObject({
   resource: v.pipe(v.optional(v.array(ResourceRule), []), v.description("rules on resource changes (role, may-promote, promotion-score)")),
@@ -183,6 +184,7 @@ export default definePlugin({
   reactorTable: "umh",
   ctl: {
     order: 4,
+    status: startedSection("umh", "UMH"),
     template: `[[umh]]
 [[umh.resource]]
 command = "logger -t drbd-umh $DRBD_RES_NAME on $(uname -n) from $DRBD_OLD_ROLE to $DRBD_NEW_ROLE"

@@ -218,7 +218,7 @@ export default definePlugin({
   embeddedDefault: { order: 40, needs: "drbdsetup" },
   impliedFor: ["events2"],
   reactorOptions: ["statistics-poll-interval"],
-  replay: { input: "events2", stream: (src) => replayEvents2(src, "drbd") },
+  replay: { input: "events2", stream: (src) => replayEvents2(src, "drbd"), help: { order: 30, text: `"drbdsetup events2 --full" output` } },
   description: "DRBD state changes from `drbdsetup events2 --full --poll` (restarted with backoff)",
   schema,
   sample,

@@ -157,5 +157,13 @@ export default definePlugin({
   schema,
   sample,
   create: (config, ctx) => createJournalSender(config, ctx),
-  replay: { input: "journal", decode: (data, _addon, note) => replayJournal(data, note) },
+  replay: {
+    input: "journal", decode: (data, _addon, note) => replayJournal(data, note),
+    help: {
+      order: 40,
+      text: `journal entries as "journalctl -o export" or "journalctl -o json" print them;
+only the storage daemons' entries (multipathd, dmeventd, lvm, mdadm, smartd,
+iscsid, nvme, nvmf-autoconnect) are parsed, kernel-transport entries never`,
+    },
+  },
 });

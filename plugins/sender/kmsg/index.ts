@@ -241,5 +241,13 @@ export default definePlugin({
   sample,
   create: (config, ctx) => createKmsgSender(config, ctx),
   foldRepeats: true,
-  replay: { input: "kmsg", cut: cutKmsg, decode: replayKmsg },
+  replay: {
+    input: "kmsg", cut: cutKmsg, decode: replayKmsg,
+    help: {
+      order: 10,
+      text: `a kernel log: raw /dev/kmsg records ("6,1234,5678,-;msg" with " KEY=value"
+continuation lines), dmesg lines ("[   12.345678] msg", "<6>[...]") or
+journal/syslog lines ("Nov 26 00:30:36 host kernel: msg")`,
+    },
+  },
 });

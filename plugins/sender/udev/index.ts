@@ -102,6 +102,11 @@ export class UdevSender {
       const text = bytes.toString("utf8", prev, ends[i]);
       prev = ends[i]!;
       if (kind === KERNEL || kind === UDEV) {
+        // Other subsystems (usb, net, ...) are counted and dropped before their properties are unpacked.
+        if (!this.classifier.wantsPacked(text)) {
+          ctx.count("received");
+          continue;
+        }
         const size = nums[i * 4 + 3]!;
         this.handle(unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance), size >= 0 ? size : undefined);
       } else if (kind === BAD) {
@@ -190,7 +195,10 @@ export default definePlugin({
   kind: "sender",
   name: "udev",
   embeddedDefault: { order: 20 },
-  replay: { input: "uevent", decode: (data, addon) => replayUevents(data, addon) },
+  replay: {
+    input: "uevent", decode: (data, addon) => replayUevents(data, addon),
+    help: { order: 20, text: `uevents as "udevadm monitor --kernel --property" prints them, or raw\nNUL-separated netlink captures` },
+  },
   emits: EVENTS,
   description: "Kernel uevents (netlink): block device add/remove/change/resize/media, SCSI unit attentions, NVMe async events; the live device inventory.",
   schema,
