@@ -54,12 +54,19 @@ export interface EventDraft {
   source?: string;
 }
 
+let lastSec = NaN;
+let lastSecText = "";
+
 /** RFC 3339 with microseconds, UTC. */
 export function formatTime(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const iso = new Date(ms).toISOString(); // 2026-11-26T00:30:36.123Z
+  const sec = Math.floor(us / 1_000_000);
+  // Events come in bursts within a second: its "YYYY-MM-DDTHH:MM:SS" is made once.
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastSecText = new Date(Math.floor(us / 1000)).toISOString().slice(0, 19); // 2026-11-26T00:30:36
+  }
   const micro = String(Math.floor(us) % 1_000_000).padStart(6, "0");
-  return `${iso.slice(0, 19)}.${micro}Z`;
+  return `${lastSecText}.${micro}Z`;
 }
 
 export function nowUs(): number {

@@ -3,7 +3,7 @@
 import type * as v from "valibot";
 import type { EventDraft, Owner, Severity, StorageEvent, System } from "./event.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
-import type { RawRecord, RecordKind } from "./records.ts";
+import type { KmsgRecord, RawRecord, RecordKind } from "./records.ts";
 import type { NativeAddon } from "./native.ts";
 
 export type { EventDraft, StorageEvent, Owner, Severity, System } from "./event.ts";
@@ -100,6 +100,9 @@ export interface ParserContext extends BaseContext {
   /** [main] hold_max in ms: a multi-record report goes out at its closing record or at most this
    * long after its last record (SPEC §2). */
   holdMaxMs: number;
+  /** Ms for hold and join timers: replay, the time of the latest record (the output must not depend
+   * on how fast the input is read); live, a monotonic clock. */
+  clock(): number;
 }
 export type ReceiverContext = BaseContext;
 
@@ -122,6 +125,9 @@ export interface Sender extends Lifecycle {
 export interface Parser extends Lifecycle {
   accepts: readonly RecordKind[];
   parse(rec: RawRecord, emit: (draft: EventDraft) => void): void;
+  /** A kmsg record whose message the pipeline already guarded (kernelMsg() once for all parsers):
+   * the same as parse(rec, emit) for such a record, without guarding it again. */
+  parseGuarded?(rec: KmsgRecord, msg: string, emit: (draft: EventDraft) => void): void;
   /** Releases held multi-record reports that are due (all of them when final: end of input or stop).
    * Live, the pipeline calls it when nextFlushIn() says so (one timer on the earliest deadline of all
    * parsers); a parser without nextFlushIn() is flushed every 250 ms. */
@@ -313,13 +319,31 @@ export interface ReplayInput {
   input: string;
   /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
    * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
-  decode(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  decode?(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
   /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
    * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
   cut?: (buf: Uint8Array, len: number) => number;
+  /** Instead of decode(): the sender reads the input itself, streamed, as it reads live (events2:
+   * the native reader thread on a file, the model's fast lane). Resolves at the input's end. */
+  stream?(src: ReplaySource): Promise<void>;
   /** `replay --help`: what FILE may hold (lines of at most 80 columns with the option's 19), and the
    * input's place in the list. */
   help?: { order: number; text: string };
+}
+
+/** What replay hands a sender's stream(): the input and the pipeline's doors. */
+export interface ReplaySource {
+  addon: NativeAddon | null;
+  /** The input's fd for a reader thread of the sender's own (a regular file), else null: use pieces(). */
+  takeFd(): number | null;
+  /** The input in pieces of whole records, where a piece of buf[0, len) may end as `cut` says. */
+  pieces(cut: (buf: Uint8Array, len: number) => number): Iterable<Uint8Array>;
+  /** One record into the parsers, as a live sender's emit(). */
+  emit(rec: RawRecord): void;
+  /** As SenderContext.events2Fast; taken(n) also counts n records. */
+  events2Fast(): { apply: Events2FastApply; taken(n: number): void } | null;
+  /** Progress: called after each batch or piece. */
+  tick(): void;
 }
 
 /** Terminal I/O of a contributed CLI command. */

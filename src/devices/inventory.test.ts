@@ -194,4 +194,36 @@ describe("identity from memory", () => {
     expect(calls).toEqual([]);
     allowed = true;
   });
+
+  test("offline, from uevents alone: a change that keeps a device's names keeps its aliases; one that adds a name teaches it", () => {
+    const inv = new DeviceInventory({ offline: true });
+    inv.scan();
+    const ev = (action: string, name: string, extra: Record<string, string> = {}) => inv.applyUevent({
+      kind: "uevent", source: "t", origin: "kernel", action, devpath: `/devices/platform/host2/target2:0:0/2:0:0:1/block/${name}`,
+      props: { SUBSYSTEM: "block", DEVNAME: name, DEVTYPE: "disk", MAJOR: "8", MINOR: "16", ...extra }, raw: "",
+    });
+    ev("add", "sdb");
+    expect(inv.resolve("2:0:0:1")).toBe("sdb");
+    expect(inv.resolve("wwn-0x5000bbbb00000001")).toBeUndefined(); // remembered as unknown
+    for (let i = 0; i < 3; i++) {
+      ev("change", "sdb", { DISKSEQ: String(i) }); // same names: the alias map stays valid
+      expect(inv.resolve("2:0:0:1")).toBe("sdb");
+      expect(inv.resolve("8:16")).toBe("sdb");
+    }
+    // udevd's copy adds a by-id link and a WWN: both resolve at once, the unknown name is forgotten.
+    inv.applyUevent({
+      kind: "uevent", source: "t", origin: "udev", action: "change", devpath: "/devices/platform/host2/target2:0:0/2:0:0:1/block/sdb",
+      props: { SUBSYSTEM: "block", DEVNAME: "sdb", DEVTYPE: "disk", MAJOR: "8", MINOR: "16", ID_WWN: "0x5000bbbb00000001",
+        DEVLINKS: "/dev/disk/by-id/wwn-0x5000bbbb00000001" }, raw: "",
+    });
+    expect(inv.resolve("wwn-0x5000bbbb00000001")).toBe("sdb");
+    expect(inv.resolve("0x5000bbbb00000001")).toBe("sdb");
+    // A new major:minor for the same name moves the major:minor lookup.
+    ev("change", "sdb", { MAJOR: "8", MINOR: "32" });
+    expect(inv.resolve("8:32")).toBe("sdb");
+    expect(inv.resolve("8:16")).toBeUndefined();
+    ev("remove", "sdb");
+    expect(inv.resolve("2:0:0:1")).toBeUndefined();
+    expect(inv.resolve("wwn-0x5000bbbb00000001")).toBeUndefined();
+  });
 });

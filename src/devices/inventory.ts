@@ -4,11 +4,10 @@
 // Lookups (identify, resolve, mountOf) and applyUevent() answer from memory only: the file system
 // is read synchronously by scan() (once at start, and on a resync) and refresh() (CLI), and
 // asynchronously after a uevent, off the event path, for what uevents do not carry (holders, slaves).
-import { basename } from "node:path";
 import type { DeviceDirectory, DeviceIdentity, Owner } from "../plugin-api.ts";
 import type { UeventRecord } from "../records.ts";
 import { MountTable, NODE_FS, type InventoryFs, type Mount } from "./mounts.ts";
-import { aliasesOf, type BlockDevice } from "./ids.ts";
+import { aliasesOf, basename, sameAliases, type BlockDevice } from "./ids.ts";
 import { SysfsScanner } from "./scan.ts";
 
 export { mountsByDevice, type InventoryFs, type Mount } from "./mounts.ts";
@@ -181,8 +180,12 @@ export class DeviceInventory implements DeviceDirectory {
     if (old?.majmin && old.majmin !== dev.majmin) this.byMajmin.delete(old.majmin);
     this.devs.set(dev.name, dev);
     if (dev.majmin) this.byMajmin.set(dev.majmin, dev.name);
-    this.aliases = undefined;
-    if (this.unknown.size) for (const a of [dev.name, dev.majmin, ...aliasesOf(dev)]) this.unknown.delete(a);
+    // A known device whose names did not change (most change uevents) leaves the alias map and the
+    // unknown names as they are: none of its names can be unknown while it is there.
+    if (!old || old.majmin !== dev.majmin || !sameAliases(old, dev)) {
+      this.aliases = undefined;
+      if (this.unknown.size) for (const a of [dev.name, dev.majmin, ...aliasesOf(dev)]) this.unknown.delete(a);
+    }
     if (dev.parent) {
       const parent = this.devs.get(dev.parent);
       if (parent && !parent.partitions.includes(dev.name)) parent.partitions = [...parent.partitions, dev.name].sort();

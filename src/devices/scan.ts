@@ -157,7 +157,13 @@ export class SysfsScanner implements SysfsIo {
     const devtype = p.DEVTYPE ?? before?.devtype ?? "disk";
     const blockAt = parts.lastIndexOf("block");
     const hctl = blockAt > 0 && SCSI_ADDR.test(parts[blockAt - 1]!) ? parts[blockAt - 1]! : "";
-    const dev: BlockDevice = before ? { ...before, origin: "uevent" } : {
+    // A field-by-field copy (same key order as every producer): cheaper than a spread on the uevent path.
+    const dev: BlockDevice = before ? {
+      name: before.name, majmin: before.majmin, dev_path: before.dev_path, devtype: before.devtype, parent: before.parent,
+      size_bytes: before.size_bytes, wwid: before.wwid, serial: before.serial, model: before.model, dm_name: before.dm_name,
+      dm_uuid: before.dm_uuid, md_uuid: before.md_uuid, scsi_address: before.scsi_address, by_id: before.by_id,
+      holders: before.holders, slaves: before.slaves, partitions: before.partitions, origin: "uevent",
+    } : {
       name, majmin: "", dev_path: "", devtype, parent: "", size_bytes: -1, wwid: "", serial: "", model: "",
       dm_name: "", dm_uuid: "", md_uuid: "", scsi_address: "", by_id: [], holders: [], slaves: [], partitions: [],
       origin: "uevent",

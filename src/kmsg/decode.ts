@@ -88,8 +88,7 @@ export function* decodeKmsgText(text: string, source = "kmsg", stats?: KmsgTextS
   let index = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
-    if (line.trim().length === 0) continue;
-    if (RAW_RE.test(line)) {
+    if (RAW_RE.test(line)) { // before the blank test: a raw record is never blank, and most lines are raw
       let rec = line;
       while (i + 1 < lines.length && lines[i + 1]!.startsWith(" ")) rec += "\n" + lines[++i]!.replace(/\r$/, "");
       const d = decodeKmsgRecord(rec, source);
@@ -102,6 +101,7 @@ export function* decodeKmsgText(text: string, source = "kmsg", stats?: KmsgTextS
       yield d.record;
       continue;
     }
+    if (line.trim().length === 0) continue;
     if (stats) stats.records++;
     yield textRecord(line, source, index++);
   }

@@ -39,10 +39,10 @@ function isEscape(s: string, i: number): boolean {
     hexVal(s.charCodeAt(i + 2)) >= 0 && hexVal(s.charCodeAt(i + 3)) >= 0;
 }
 
-function parseNumber(s: string): number {
-  if (s.length === 0) return -1;
+function parseNumber(s: string, from: number, to: number): number {
+  if (to <= from) return -1;
   let v = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const d = s.charCodeAt(i) - 48;
     if (d < 0 || d > 9) return -1;
     v = v * 10 + d;
@@ -130,14 +130,18 @@ export function decodeKmsgRecord(text: string, source = "kmsg", lostBefore = 0):
   if (lineEnd < 0) lineEnd = raw.length;
   const semi = raw.indexOf(";");
   if (semi < 0 || semi > lineEnd) return bad(KmsgStatus.no_semicolon, raw, source);
-  const fields = raw.slice(0, semi).split(",", 4);
-  if (fields.length < 4) return bad(KmsgStatus.bad_header, raw, source);
-  const prefix = parseNumber(fields[0]!);
-  const seq = parseNumber(fields[1]!);
-  const ts = parseNumber(fields[2]!);
+  // The header's fields are read in place (no split: this runs once per replayed record).
+  const c1 = raw.indexOf(",");
+  const c2 = c1 < 0 || c1 > semi ? -1 : raw.indexOf(",", c1 + 1);
+  const c3 = c2 < 0 || c2 > semi ? -1 : raw.indexOf(",", c2 + 1);
+  if (c3 < 0 || c3 > semi) return bad(KmsgStatus.bad_header, raw, source);
+  const prefix = parseNumber(raw, 0, c1);
+  const seq = parseNumber(raw, c1 + 1, c2);
+  const ts = parseNumber(raw, c2 + 1, c3);
   if (prefix < 0 || seq < 0 || ts < 0) return bad(KmsgStatus.bad_number, raw, source);
-  const flags = fields[3]!;
-  if (!(FLAGS as readonly string[]).includes(flags)) return bad(KmsgStatus.bad_flags, raw, source);
+  const c4 = raw.indexOf(",", c3 + 1);
+  const flags = raw.slice(c3 + 1, c4 < 0 || c4 > semi ? semi : c4);
+  if (flags !== "-" && flags !== "c" && flags !== "+") return bad(KmsgStatus.bad_flags, raw, source);
   const props: Record<string, string> = Object.create(null);
   let badProps = 0;
   let pos = lineEnd + 1;

@@ -60,7 +60,8 @@ export class Folder {
 
   /** Event type plus the kernel text of every record in raw, record headers removed. */
   static key(e: StorageEvent): string {
-    return `${e.system}\0${e.event_type}\0${e.raw.split("\n").map(kernelText).join("\n")}`;
+    const text = e.raw.includes("\n") ? e.raw.split("\n").map(kernelText).join("\n") : kernelText(e.raw);
+    return `${e.system}\0${e.event_type}\0${text}`;
   }
 
   /** `fold` false passes the event through untouched (not from a kmsg-plugin instance). */

@@ -103,6 +103,8 @@ export function minSeq(raws: Iterable<string | undefined>): number | undefined {
   return min;
 }
 
+const NOTHING: readonly never[] = Object.freeze([]);
+
 /**
  * Multi-record kernel reports (a SCSI failure's Result/Sense/CDB lines, an ATA exception's
  * SError/failed command/res lines) held per key until complete, superseded or stale. Kept in the
@@ -110,6 +112,8 @@ export function minSeq(raws: Iterable<string | undefined>): number | undefined {
  */
 export class HeldReports<R extends { records: string[]; source?: string }> {
   private held = new Map<string, { report: R; lastMs: number }>();
+  /** No held report's lastMs is below this (a lower bound: expire() skips the scan until it is due). */
+  private earliest = Infinity;
 
   constructor(
     private readonly maxAgeMs: number,
@@ -133,7 +137,9 @@ export class HeldReports<R extends { records: string[]; source?: string }> {
       this.held.delete(key);
       out.push(prev.report);
     }
-    this.held.set(key, { report, lastMs: this.now() });
+    const lastMs = this.now();
+    this.held.set(key, { report, lastMs });
+    if (lastMs < this.earliest) this.earliest = lastMs;
     while (this.held.size > this.maxHeld) {
       const oldest = this.held.keys().next().value as string;
       out.push(this.held.get(oldest)!.report);
@@ -146,6 +152,7 @@ export class HeldReports<R extends { records: string[]; source?: string }> {
     const h = this.held.get(key);
     if (!h) return;
     h.lastMs = this.now();
+    if (h.lastMs < this.earliest) this.earliest = h.lastMs;
     this.held.delete(key); // to the end: the order stays that of the last records
     this.held.set(key, h);
   }
@@ -190,14 +197,17 @@ export class HeldReports<R extends { records: string[]; source?: string }> {
   }
 
   /** Removes and returns reports idle for maxAgeMs (all of them when final), oldest first. */
-  expire(final: boolean): R[] {
-    const out: R[] = [];
+  expire(final: boolean): readonly R[] {
+    if (this.held.size === 0) return NOTHING; // parsers call this on every record
     const limit = this.now() - this.maxAgeMs;
+    if (!final && limit < this.earliest) return NOTHING;
+    const out: R[] = [];
+    this.earliest = Infinity;
     for (const [key, h] of this.held) {
       if (final || h.lastMs <= limit) {
         out.push(h.report);
         this.held.delete(key);
-      }
+      } else if (h.lastMs < this.earliest) this.earliest = h.lastMs;
     }
     return out;
   }
@@ -249,6 +259,7 @@ export function kmsgParser(ctx: GuardContext, state: KmsgParserState): Parser {
       const msg = kernelMsg(rec, ctx);
       if (msg !== undefined) state.parse(rec, msg, emit);
     },
+    parseGuarded: (rec, msg, emit) => state.parse(rec, msg, emit),
     flush(emit, final) {
       state.flush?.(emit, final);
     },

@@ -35,6 +35,7 @@ export function makeContext(over: Partial<SenderContext & ParserContext> = {}): 
     inject: (e) => void rec.injected.push(e),
     delivered: async () => {},
     holdMaxMs: 250,
+    clock: () => performance.now(),
     ...over,
   };
   return { ctx, rec, abort };

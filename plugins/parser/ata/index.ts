@@ -18,6 +18,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return kmsgParser(ctx, new AtaParser(config.report_hold ?? ctx.holdMaxMs));
+    return kmsgParser(ctx, new AtaParser(config.report_hold ?? ctx.holdMaxMs, ctx.clock));
   },
 });

@@ -118,7 +118,9 @@ export function blockParser(): KmsgParserState {
   return {
     parse(rec, msg, emit) {
       const prev = afterReport;
-      const end = SD_REPORT_END.exec(msg);
+      // The regex's two forms need "CDB:" or an "(" within the first 42 characters: most lines skip it.
+      const paren = msg.indexOf("(");
+      const end = (paren > 0 && paren <= 41) || msg.includes("CDB:") ? SD_REPORT_END.exec(msg) : null;
       afterReport = end ? (end.groups?.disk ?? prev) : undefined;
       if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
       lines.parse(rec, msg, emit);

@@ -124,16 +124,18 @@ export class DmParser {
   private seenUevents = new Set<string>(); // the same uevent from the kernel and from udev
 
   private mp: Multipathd<PathReport>;
+  /** Lower bounds of the held halves' timeUs, [uevent, kmsg]: expireBefore() scans only when one can be due. */
+  private floorUs = [Infinity, Infinity];
   private mpNames: Set<string>;
 
-  constructor(private windowMs: number, private guard: GuardContext = NO_GUARD, multipathdNames: readonly string[] = ["multipathd"]) {
+  constructor(private windowMs: number, private guard: GuardContext = NO_GUARD, multipathdNames: readonly string[] = ["multipathd"], private now: () => number = () => performance.now()) {
     this.mpNames = new Set(multipathdNames);
     this.mp = new Multipathd<PathReport>({
       held: (key) => this.paths.get(key),
       daemonOnly: (n: Note, emit) => {
         for (const d of pathEvents({ ...n, kmsg: false, uevent: false })) emit(d);
       },
-    }, windowMs, (n) => guard.count(n));
+    }, windowMs, (n) => guard.count(n), now);
   }
 
   parse(rec: RawRecord, emit: Emit): void {
@@ -148,7 +150,7 @@ export class DmParser {
 
   flush(emit: Emit, final: boolean): void {
     this.mp.flush(emit, final);
-    const limit = performance.now() - this.windowMs;
+    const limit = this.now() - this.windowMs;
     // raid4/5/6 prints "Operation continuing" as a record of its own, right after the failure.
     if (final || (this.raid && this.raid.heldAtMs <= limit)) this.flushRaid(emit);
     for (const [key, r] of this.paths) {
@@ -162,7 +164,7 @@ export class DmParser {
   nextFlushIn(): number | undefined {
     let first = this.raid?.heldAtMs;
     for (const r of this.paths.values()) if (first === undefined || r.heldAtMs < first) first = r.heldAtMs;
-    const own = first === undefined ? undefined : first + this.windowMs - performance.now();
+    const own = first === undefined ? undefined : first + this.windowMs - this.now();
     const notes = this.mp.nextFlushIn(); // multipathd's lines waiting for the kernel's
     return own === undefined ? notes : notes === undefined ? own : Math.min(own, notes);
   }
@@ -183,11 +185,15 @@ export class DmParser {
   private expireBefore(kmsg: boolean, timeUs: number | undefined, emit: Emit): void {
     if (timeUs === undefined || this.paths.size === 0) return;
     const limit = timeUs - this.windowMs * 1000;
+    const kind = kmsg ? 1 : 0;
+    if (limit <= this.floorUs[kind]!) return; // runs on every record: no scan while none can be due
+    this.floorUs[kind] = Infinity;
     for (const [key, r] of this.paths) {
-      if (r.kmsg === kmsg && r.timeUs !== undefined && r.timeUs < limit) {
+      if (r.kmsg !== kmsg || r.timeUs === undefined) continue;
+      if (r.timeUs < limit) {
         this.paths.delete(key);
         for (const d of pathEvents(r)) emit(d);
-      }
+      } else if (r.timeUs < this.floorUs[kind]!) this.floorUs[kind] = r.timeUs;
     }
   }
 
@@ -212,7 +218,7 @@ export class DmParser {
           this.flushRaid(emit);
           this.half(
             { action: m.id === "mpath_fail" ? "fail" : "reinstate", path: g.path!, map: g.map, mapDev: mapDevOf(g.map),
-              kmsg: true, uevent: false, timeUs: rec.time_us, records: [rec.raw], heldAtMs: performance.now() },
+              kmsg: true, uevent: false, timeUs: rec.time_us, records: [rec.raw], heldAtMs: this.now() },
             emit,
           );
           break;
@@ -260,7 +266,7 @@ export class DmParser {
           break;
         case "raid_disk_failure":
           this.flushRaid(emit);
-          this.raid = { heldAtMs: performance.now(), level: g.level ?? "", leg: g.leg!, timeUs: rec.time_us, records: [rec.raw] };
+          this.raid = { heldAtMs: this.now(), level: g.level ?? "", leg: g.leg!, timeUs: rec.time_us, records: [rec.raw] };
           continued = true;
           break;
         case "raid_active": {
@@ -316,7 +322,7 @@ export class DmParser {
     this.half(
       { action, path: p.DM_PATH, map, mapDev: devname || mapDevOf(map), name: p.DM_NAME || undefined, uuid: p.DM_UUID || undefined,
         validPaths: decNum(p.DM_NR_VALID_PATHS), seqnum: decNum(p.DM_SEQNUM), kmsg: false, uevent: true,
-        timeUs: rec.time_us, records: [rec.raw], heldAtMs: performance.now() },
+        timeUs: rec.time_us, records: [rec.raw], heldAtMs: this.now() },
       emit,
     );
   }
@@ -344,6 +350,8 @@ export class DmParser {
       for (const d of pathEvents(held)) emit(d);
     }
     this.paths.set(key, r);
+    const kind = r.kmsg ? 1 : 0;
+    if (r.timeUs !== undefined && r.timeUs < this.floorUs[kind]!) this.floorUs[kind] = r.timeUs;
     if (this.paths.size > MAX_HELD) {
       const [oldest, o] = this.paths.entries().next().value as [string, PathReport];
       this.paths.delete(oldest);
@@ -379,6 +387,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new DmParser(config.merge_window ?? ctx.holdMaxMs, ctx, config.multipathd_daemons);
+    return new DmParser(config.merge_window ?? ctx.holdMaxMs, ctx, config.multipathd_daemons, ctx.clock);
   },
 });

@@ -77,11 +77,11 @@ export class Multipathd<R extends DaemonFields & { records: string[] }> {
   /** key -> when the kernel last reported it, and its valid path count. */
   private kernelSeen = new Map<string, { atMs: number; validPaths?: number }>();
 
-  constructor(private host: PathHost<R>, private windowMs: number, private count: (n: string) => void) {}
+  constructor(private host: PathHost<R>, private windowMs: number, private count: (n: string) => void, private now: () => number = () => performance.now()) {}
 
   /** A kernel half is being held or emitted: take multipathd's note of the same path into it. */
   absorb(key: string, r: R & { validPaths?: number }): void {
-    bounded(this.kernelSeen, key, { atMs: performance.now(), validPaths: r.validPaths });
+    bounded(this.kernelSeen, key, { atMs: this.now(), validPaths: r.validPaths });
     const n = this.notes.get(key);
     if (!n) return;
     this.notes.delete(key);
@@ -115,7 +115,7 @@ export class Multipathd<R extends DaemonFields & { records: string[] }> {
         const held = this.host.held(key);
         if (held) return void (merge(held, info), this.count("multipathd_joined"));
         if (this.recentKernel(key)) return this.count("multipathd_joined_late");
-        bounded(this.notes, key, { ...info, action, path: g.path!, timeUs: rec.time_us, heldAtMs: performance.now() });
+        bounded(this.notes, key, { ...info, action, path: g.path!, timeUs: rec.time_us, heldAtMs: this.now() });
         return;
       }
       case "remaining": {
@@ -171,12 +171,12 @@ export class Multipathd<R extends DaemonFields & { records: string[] }> {
   nextFlushIn(): number | undefined {
     let first: number | undefined;
     for (const n of this.notes.values()) if (first === undefined || n.heldAtMs < first) first = n.heldAtMs;
-    return first === undefined ? undefined : first + this.windowMs - performance.now();
+    return first === undefined ? undefined : first + this.windowMs - this.now();
   }
 
   /** Notes the kernel did not match within the window go out on their own. */
   flush(emit: Emit, final: boolean): void {
-    const limit = performance.now() - this.windowMs;
+    const limit = this.now() - this.windowMs;
     for (const [key, n] of this.notes) {
       if (!final && n.heldAtMs > limit) continue;
       this.notes.delete(key);
@@ -186,7 +186,7 @@ export class Multipathd<R extends DaemonFields & { records: string[] }> {
 
   private recentKernel(key: string): { atMs: number; validPaths?: number } | undefined {
     const s = this.kernelSeen.get(key);
-    return s && performance.now() - s.atMs <= Math.max(this.windowMs * 4, LATE_JOIN_MS) ? s : undefined;
+    return s && this.now() - s.atMs <= Math.max(this.windowMs * 4, LATE_JOIN_MS) ? s : undefined;
   }
 }
 

@@ -59,8 +59,8 @@ export class FsParser {
   readonly accepts = ["kmsg"] as const;
   private held: HeldReports<Report>;
   private lastHeld: string | undefined; // the report the previous record extended or opened
-  private clockMs = 0; // record time, advanced by wall time between records
-  private clockAt = performance.now();
+  private clockMs = 0; // record time, advanced by the pipeline's clock between records
+  private clockAt: number;
   private mounting = new Map<string, Report>();
   private known = new Map<string, Mount>();
 
@@ -68,22 +68,32 @@ export class FsParser {
     private windowMs: number,
     private mountOf: (dev: string) => Mount | undefined,
     private guard: GuardContext = NO_GUARD,
+    // Replay: the latest record's time, so nothing depends on how fast the input is read.
+    private clock: () => number = () => performance.now(),
   ) {
-    this.held = new HeldReports<Report>(windowMs, 256, () => this.clockMs + (performance.now() - this.clockAt));
+    this.clockAt = clock();
+    this.held = new HeldReports<Report>(windowMs, 256, () => this.clockMs + (this.clock() - this.clockAt));
   }
 
   parse(rec: RawRecord, emit: Emit): void {
     if (rec.kind !== "kmsg") return;
     if (rec.time_us !== undefined) {
       this.clockMs = rec.time_us / 1000;
-      this.clockAt = performance.now();
+      this.clockAt = this.clock();
+    }
+    const msg = kernelMsg(rec, this.guard);
+    if (msg !== undefined) return this.parseGuarded(rec, msg, emit);
+    for (const r of this.held.expire(false)) this.emitReport(r, emit);
+    this.lastHeld = undefined;
+  }
+
+  /** A record whose message kernelMsg() passed (the pipeline guards once for every parser). */
+  parseGuarded(rec: KmsgRecord, msg: string, emit: Emit): void {
+    if (rec.time_us !== undefined) {
+      this.clockMs = rec.time_us / 1000;
+      this.clockAt = this.clock();
     }
     for (const r of this.held.expire(false)) this.emitReport(r, emit);
-    const msg = kernelMsg(rec, this.guard);
-    if (msg === undefined) {
-      this.lastHeld = undefined;
-      return;
-    }
     if (this.lastHeld !== undefined && (HEXDUMP.re.test(msg) || (this.lastHeld.startsWith("FS_CORRUPTION|") && CALL_TRACE.test(msg)))) {
       const r = this.held.get(this.lastHeld);
       if (r && r.records.length < 256) {
@@ -353,6 +363,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return new FsParser(config.join_window ?? ctx.holdMaxMs, mountLookup(ctx.devices, config.mountinfo), ctx);
+    return new FsParser(config.join_window ?? ctx.holdMaxMs, mountLookup(ctx.devices, config.mountinfo), ctx, ctx.clock);
   },
 });

@@ -20,7 +20,7 @@ export default definePlugin({
   }),
   sample,
   create(config, ctx) {
-    const kernel = kmsgParser(ctx, iscsiParser());
+    const kernel = kmsgParser(ctx, iscsiParser(ctx.clock));
     const iscsid = new IscsidLines(10_000, (n) => ctx.count(n));
     const names = new Set(config.iscsid_daemons);
     return {

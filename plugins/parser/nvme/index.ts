@@ -14,6 +14,6 @@ export default definePlugin({
   schema: v.strictObject({}),
   sample,
   create(_config, ctx) {
-    return kmsgParser(ctx, nvmeParser());
+    return kmsgParser(ctx, nvmeParser(ctx.clock));
   },
 });

@@ -19,6 +19,6 @@ export default definePlugin({
   schema,
   sample,
   create(config, ctx) {
-    return kmsgParser(ctx, new ScsiParser(config.report_hold ?? ctx.holdMaxMs));
+    return kmsgParser(ctx, new ScsiParser(config.report_hold ?? ctx.holdMaxMs, ctx.clock));
   },
 });

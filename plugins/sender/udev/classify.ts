@@ -16,10 +16,10 @@
 //   nvme   change NVME_AEN=0x...     -> SMART/health: NVME_CRITICAL_WARNING; error, I/O command
 //          set specific and vendor specific types: NVME_ASYNC_EVENT (drivers/nvme/host/core.c
 //          nvme_aen_uevent; notices never reach a uevent, the kernel handles them itself)
-import { basename } from "node:path";
 import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
 import { formatBytes } from "../../../src/plugin-kit/format.ts";
 import type { UeventRecord } from "../../../src/plugin-api.ts";
+import { packedSubsystem } from "../../../src/plugin-kit/readers.ts";
 import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../../../src/plugin-kit/devices.ts";
 
 export const DEFAULT_SUBSYSTEMS = ["block", "scsi", "nvme"] as const;
@@ -96,13 +96,88 @@ export interface ClassifyOptions {
   dedupSeqnums?: number;
 }
 
-/** Remembers the last n SEQNUMs (the kernel's and udevd's copies of one uevent share it). */
+/** Remembers the last n SEQNUMs (the kernel's and udevd's copies of one uevent share it). Decimal
+ * SEQNUMs (all the kernel sends) live in a ring of numbers indexed by an open-addressing hash
+ * table: O(1), nothing allocated per uevent. Anything else falls back to a Set of strings. */
 export class SeqWindow {
+  private ring: Float64Array;
+  /** Ring slot + 1 per hash bucket, 0 = empty; linear probing, backward-shift deletion. */
+  private table: Int32Array;
+  private mask: number;
+  private used = 0;
+  private at = 0;
+  private other: SeqStrings;
+  constructor(private n: number) {
+    this.ring = new Float64Array(Math.max(1, n));
+    let size = 2;
+    while (size < 2 * n) size *= 2;
+    this.table = new Int32Array(size);
+    this.mask = size - 1;
+    this.other = new SeqStrings(n);
+  }
+  /** True when seq was seen within the window; records it otherwise. */
+  seen(seq: string): boolean {
+    const v = decimal(seq);
+    if (v < 0) return this.other.seen(seq);
+    if (this.n <= 0) return false;
+    if (this.find(v) >= 0) return true;
+    if (this.used < this.n) this.used++;
+    else this.remove(this.ring[this.at]!);
+    this.ring[this.at] = v;
+    this.insert(v, this.at);
+    this.at = (this.at + 1) % this.n;
+    return false;
+  }
+  private bucket(v: number): number {
+    return (Math.imul((v % 0x40000000) | 0, 0x9e3779b1) ^ ((v / 0x40000000) | 0)) & this.mask;
+  }
+  private find(v: number): number {
+    for (let b = this.bucket(v); ; b = (b + 1) & this.mask) {
+      const slot = this.table[b]!;
+      if (slot === 0) return -1;
+      if (this.ring[slot - 1] === v) return b;
+    }
+  }
+  private insert(v: number, slot: number): void {
+    let b = this.bucket(v);
+    while (this.table[b] !== 0) b = (b + 1) & this.mask;
+    this.table[b] = slot + 1;
+  }
+  private remove(v: number): void {
+    let hole = this.find(v);
+    if (hole < 0) return;
+    this.table[hole] = 0;
+    // Moves later entries of the probe run back so every entry stays reachable from its bucket.
+    for (let b = (hole + 1) & this.mask; this.table[b] !== 0; b = (b + 1) & this.mask) {
+      const home = this.bucket(this.ring[this.table[b]! - 1]!);
+      if (((b - home) & this.mask) >= ((b - hole) & this.mask)) {
+        this.table[hole] = this.table[b]!;
+        this.table[b] = 0;
+        hole = b;
+      }
+    }
+  }
+}
+
+/** A canonical decimal below 2^53 ("0", "4711"; not "007", "+1" or "1e3") as a number, else -1. */
+function decimal(s: string): number {
+  const len = s.length;
+  if (len === 0 || len > 15 || (len > 1 && s.charCodeAt(0) === 48)) return -1;
+  let v = 0;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** The window for SEQNUMs that are not plain decimals (never from the kernel). */
+class SeqStrings {
   private set = new Set<string>();
   private ring: string[] = [];
   private at = 0;
   constructor(private n: number) {}
-  /** True when seq was seen within the window; records it otherwise. */
   seen(seq: string): boolean {
     if (this.set.has(seq)) return true;
     if (this.ring.length < this.n) this.ring.push(seq);
@@ -155,6 +230,11 @@ export class UeventClassifier {
     return this.subsystems.has(rec.props.SUBSYSTEM ?? "");
   }
 
+  /** wants() from a packed record (see packedSubsystem), before it is unpacked. */
+  wantsPacked(packed: string): boolean {
+    return this.subsystems.has(packedSubsystem(packed) ?? "");
+  }
+
   /** Applies the uevent to the inventory and returns the catalog events it means: from the
    * uevent, sizeBytes and the inventory's memory only (no file-system call). */
   classify(rec: UeventRecord, sizeBytes?: number): EventDraft[] {
@@ -162,8 +242,8 @@ export class UeventClassifier {
     const sub = rec.props.SUBSYSTEM ?? "";
     if (!this.subsystems.has(sub)) return [];
     if (sub === "block") {
-      const hd = /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath);
-      if (hd && rec.action === "add" && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
+      const hd = rec.action === "add" ? /\/(\d+:\d+:\d+:\d+)\/block\/([^/]+)$/.exec(rec.devpath) : null;
+      if (hd && this.scsiDisks.size < 4096) this.scsiDisks.set(hd[1]!, hd[2]!);
       const applied = this.inventory.applyUevent(rec, sizeBytes);
       return applied ? this.block(rec, applied) : [];
     }
@@ -296,6 +376,13 @@ export class UeventClassifier {
     const severity: Severity = aen.type === 0 ? (aen.info === 0x02 || aen.info === 0x03 ? "error" : "warn") : "info";
     return d(severity, "NVME_ASYNC_EVENT", `${name}: async event: ${aen.type_name}: ${aen.info_name} (${aen.aen})`);
   }
+}
+
+/** node:path basename() for "/"-separated paths, without its cost on the uevent path. */
+function basename(p: string): string {
+  let end = p.length;
+  while (end > 0 && p.charCodeAt(end - 1) === 47) end--;
+  return end === 0 ? "" : p.slice(p.lastIndexOf("/", end - 1) + 1, end);
 }
 
 /** MODALIAS "scsi:t-0x05" -> the SCSI peripheral device type (0 disk, 5 CD/DVD, ...). */

@@ -102,6 +102,11 @@ export class UdevSender {
       const text = bytes.toString("utf8", prev, ends[i]);
       prev = ends[i]!;
       if (kind === KERNEL || kind === UDEV) {
+        // Other subsystems (usb, net, ...) are counted and dropped before their properties are unpacked.
+        if (!this.classifier.wantsPacked(text)) {
+          ctx.count("received");
+          continue;
+        }
         const size = nums[i * 4 + 3]!;
         this.handle(unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance), size >= 0 ? size : undefined);
       } else if (kind === BAD) {

@@ -9,7 +9,9 @@ export function* replayUevents(
   data: Uint8Array, addon: NativeAddon | null, opts: ClassifyOptions & { source?: string; onBad?: (reason: string) => void } = {},
 ): Iterable<{ rec: UeventRecord; drafts: EventDraft[] }> {
   const c = replayClassifier(opts);
-  for (const rec of decodeUeventFile(data, opts.source ?? "udev", opts.onBad, addon?.ueventParse?.bind(addon))) {
+  // Uevents of other subsystems are dropped before their properties are unpacked.
+  const keep = (packed: string) => c.wantsPacked(packed);
+  for (const rec of decodeUeventFile(data, opts.source ?? "udev", opts.onBad, addon?.ueventParse?.bind(addon), keep)) {
     const h = c.handle(rec);
     if (h.bad) opts.onBad?.(h.bad);
     if (h.status === "new") yield { rec, drafts: h.drafts };

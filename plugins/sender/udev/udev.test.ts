@@ -149,4 +149,22 @@ describe("udev sender", () => {
     ]);
     expect(rec.events[0]!.extension).toMatchObject({ size_bytes: 8 << 20 }); // the reader's size, not sysfs'
   });
+
+  test("UdevSender.onBatch(): other subsystems are counted as received and go nowhere; a later SUBSYSTEM= wins", () => {
+    const { ctx, rec } = makeContext();
+    const s = new UdevSender(v.parse(schema, { sys_root: "/dev/null/no-sysfs" }), ctx);
+    const parts = [
+      "add\0/devices/pci0000:00/usb1/1-1\0SUBSYSTEM=usb\0DEVTYPE=usb_device\0SEQNUM=1",
+      "change\0/devices/virtual/net/eth0\0SUBSYSTEM=net\0INTERFACE=eth0\0SEQNUM=2",
+      "add\0/devices/virtual/block/loop7\0SUBSYSTEM=usb\0SUBSYSTEM=block\0DEVNAME=loop7\0DEVTYPE=disk\0SEQNUM=3",
+      "add\0/devices/virtual/block/loop8\0SUBSYSTEM=block\0SUBSYSTEM=usb\0DEVNAME=loop8\0DEVTYPE=disk\0SEQNUM=4",
+    ];
+    const bytes = Buffer.from(parts.join(""));
+    let at = 0;
+    const ends = Uint32Array.from(parts.map((p) => (at += Buffer.byteLength(p))));
+    s.onBatch(bytes, ends, Float64Array.from([1, 0, 0, -1, 1, 0, 0, -1, 1, 0, 0, -1, 1, 0, 0, -1]), null);
+    expect(Object.fromEntries(rec.counts)).toEqual({ received: 4 });
+    expect(rec.records.map((r) => (r.kind === "uevent" ? r.devpath : ""))).toEqual(["/devices/virtual/block/loop7"]);
+    expect(rec.events.map((e) => [e.event_type, e.dev_name])).toEqual([["DEVICE_ADDED", "loop7"]]);
+  });
 });
