@@ -1,7 +1,7 @@
 // One gated control connection's two halves (src/control/gate.ts): bytes both ways with
 // backpressure (a side is paused while more than HIGH bytes wait for the other, and resumed when
-// they drain), the upstream connected on the client's first byte (a crowd of silent connections
-// costs one fd each), and an end that lets the answer out.
+// they drain), the upstream connected once a whole request header is in (a crowd of silent or
+// slowloris connections costs one fd each), and an end that lets the answer out.
 // Bun's socket.write() takes what the kernel takes now and no more: the rest waits here.
 import type { Socket } from "bun";
 
@@ -12,6 +12,18 @@ export interface PipeHooks {
 }
 
 const HIGH = 256 << 10;
+/** Bun.serve answers a longer header 431. */
+const MAX_HEADER = 16 << 10;
+const HEAD = 64;
+
+/** Whether s (at most HEAD bytes) is, or may still become, an HTTP/1.x request line. */
+export function requestStart(s: string): boolean {
+  const m = /^([A-Z]{0,16})(?: ([!-~]*)(?: ([^\n]*)(\n?))?)?/.exec(s)!;
+  if (m[0].length < s.length && !m[4]) return false; // after a whole line: header fields, not judged here
+  if (m[3] === undefined) return true; // a method, a target, or a part of one
+  const version = m[3] + m[4];
+  return m[1] !== "" && m[2] !== "" && ["HTTP/1.1\r\n", "HTTP/1.0\r\n"].some((v) => v.startsWith(version) || (m[4] && version.startsWith(v)));
+}
 /** Once upstream is gone, the client gets this long to take the rest of the answer. */
 const LINGER_MS = 1000;
 /** The gate's own answer (408) is left this long before the end: a slowloris client still
@@ -63,6 +75,8 @@ export class Pipe {
   private linger: ReturnType<typeof setTimeout> | undefined;
   private answered = false;
   private connecting = false;
+  /** The first bytes from the client, to tell a request's start from garbage. */
+  private head = "";
 
   constructor(private client: Socket<unknown>, private inner: string, private hooks: PipeHooks) {}
 
@@ -88,11 +102,18 @@ export class Pipe {
     }).catch(() => this.upstreamGone());
   }
 
-  toUpstream(d: Buffer): void {
+  /** `headerDone`: a whole request header has arrived. Until then nothing goes up while what came
+   * looks like the start of a request (a slowloris crowd would otherwise cost the daemon a
+   * connection and a write per byte); garbage goes up at once for Bun.serve's 400, as does a header
+   * past Bun.serve's size limit for its 431. */
+  toUpstream(d: Buffer, headerDone: boolean): void {
     if (this.upGone) return; // the answer is out or on its way: what the client still sends is dropped
-    if (!this.connecting) this.connect();
     if (!this.up) this.toUp.send(DETACHED, d);
     else if (!this.toUp.send(this.up, d)) return this.upstreamGone();
+    if (!this.connecting) {
+      if (this.head.length < HEAD) this.head += d.toString("latin1", 0, HEAD - this.head.length);
+      if (headerDone || this.toUp.bytes > MAX_HEADER || !requestStart(this.head)) this.connect();
+    }
     if (this.toUp.bytes > HIGH) this.client.pause();
   }
 

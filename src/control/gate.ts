@@ -108,7 +108,7 @@ export function startGate(opts: GateOptions): Gate {
         const c = client.data;
         if (!c) return;
         seen(c, d);
-        c.pipe.toUpstream(d);
+        c.pipe.toUpstream(d, c.inProgress);
       },
       drain(client) {
         client.data?.pipe.clientDrained();
