@@ -63,9 +63,10 @@ export class ParseDispatch {
     return list;
   }
 
-  handle(rec: RawRecord): void {
+  /** false: no parser takes this kind (nothing to hold, no hold deadline moved). */
+  handle(rec: RawRecord): boolean {
     const list = this.table(rec.kind);
-    if (list.length === 0) return;
+    if (list.length === 0) return false;
     if (rec.time_us !== undefined) this.recordMs = rec.time_us / 1000;
     // A message the guard rejects goes the long way: each parser counts and logs it itself.
     const msg = rec.kind === "kmsg" ? kernelMsg(rec, NO_GUARD) : undefined;
@@ -83,5 +84,6 @@ export class ParseDispatch {
     } finally {
       this.cur = prev;
     }
+    return true;
   }
 }

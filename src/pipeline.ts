@@ -15,7 +15,7 @@ import { applyFastLine } from "./drbd/fast.ts";
 import type { Events2FastApply } from "./drbd/events2.ts";
 import { within } from "./util/timeout.ts";
 import { Folder } from "./router/fold.ts";
-import { HoldTimer } from "./router/holds.ts";
+import { RecordPath } from "./record-path.ts";
 import { ConfigError } from "./config/issues.ts";
 import { compileFilter } from "./router/filter.ts";
 import { ReceiverSlot, Router } from "./router/router.ts";
@@ -23,7 +23,6 @@ import { DropReporter } from "./router/drops.ts";
 import { mark, tracing } from "./util/stage-trace.ts";
 import type { ApplyResult, InstanceStatus } from "./daemon-api.ts";
 import { withImplicitParsers } from "./config/implicit.ts";
-import { ParseDispatch } from "./parse-dispatch.ts";
 
 export interface PipelineOptions {
   registry: Registry;
@@ -71,17 +70,22 @@ export class Pipeline {
     hostname: () => this.hostname,
   });
   private holdMaxMs = 250;
-  private dispatch = new ParseDispatch(() => this.running.values(), (d, rec, name) => this.emitDraft(d, rec, name),
-    (name, e) => this.guard(name, () => { throw e; }, this.running.get(name)));
-  /** One timer on the earliest parser hold deadline (live only); the held kmsg seqs. */
-  readonly holds = new HoldTimer(() => this.dispatch.parsers(), (p) => this.flushParser([...this.running.values()].find((x) => x.parser === p)));
+  private records: RecordPath;
   private stopping = false;
   private readyWaiters: (() => void)[] = [];
 
   constructor(private opts: PipelineOptions) {
-    this.dispatch.replay = opts.mode === "replay";
     this.folder = new Folder(5000, (e) => this.deliver(e), opts.mode === "replay");
     opts.services.provide(DRBD_MODEL_SERVICE, this.drbd);
+    this.records = new RecordPath({
+      drbd: this.drbd, log: opts.log, mode: opts.mode, targets: () => this.running.values(),
+      emitDraft: (d, rec, instance) => this.emitDraft(d, rec, instance), count: (name, n) => this.count(name, n),
+    });
+  }
+
+  /** The hold timer and the held kmsg seqs. */
+  get holds(): RecordPath["holds"] {
+    return this.records.holds;
   }
 
   count(name: string, n = 1): void {
@@ -173,7 +177,7 @@ export class Pipeline {
         };
         r.sender = (await def.create(inst.options, ctx as never)) as Sender;
       } else if (inst.kind === "parser") {
-        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs, clock: this.dispatch.clock } as never)) as Parser;
+        r.parser = (await def.create(inst.options, { ...base, holdMaxMs: this.holdMaxMs, clock: this.records.dispatch.clock } as never)) as Parser;
       } else {
         const receiver = (await def.create(inst.options, base as never)) as Receiver;
         r.slot = new ReceiverSlot(inst.name, receiver, compileFilter(inst.filter), inst.queue, log);
@@ -188,7 +192,7 @@ export class Pipeline {
   private async startInstance(r: Running): Promise<void> {
     await (r.sender ?? r.parser ?? r.slot?.receiver)?.start?.();
     this.running.set(r.inst.name, r);
-    this.dispatch.invalidate();
+    this.records.invalidate();
     if (r.sender && (r.inst.def as AnyPluginDef).foldRepeats) this.folder.sources.add(r.inst.name);
     if (r.slot) this.router.add(r.slot);
     if (r.sender && this.opts.mode === "daemon") {
@@ -215,7 +219,7 @@ export class Pipeline {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
-    this.dispatch.invalidate();
+    this.records.invalidate();
     this.folder.sources.delete(name);
     r.abort.abort();
     if (r.sender) {
@@ -240,32 +244,9 @@ export class Pipeline {
     return this.fastLane;
   }
 
-  /** One raw record from a sender (or replay) into every parser that takes its kind. */
+  /** One raw record from a sender (or replay) into the DRBD model and every parser that takes its kind. */
   handleRecord(rec: RawRecord): void {
-    this.count("records");
-    if (tracing) mark("record", rec.raw);
-    if (rec.kind === "events2") {
-      this.guard("drbd", () => this.drbd.apply(rec, (d) => this.emitDraft(d, rec)));
-      // Replay reads a whole file in one go: subscribers get each record's updates before the next.
-      if (this.opts.mode === "replay") this.drbd.flushSubscribers();
-    }
-    this.dispatch.handle(rec);
-    if (this.opts.mode === "daemon") this.holds.arm();
-  }
-
-  private flushParser(r: Running | undefined, final = false): void {
-    const p = r?.parser;
-    if (r && p?.flush) this.guard(r.inst.name, () => p.flush!((d) => this.emitDraft(d, undefined, r.inst.name), final), r);
-  }
-
-  private guard(name: string, f: () => void, r?: Running): void {
-    try {
-      f();
-    } catch (e) {
-      this.count("parser_errors");
-      r?.counters.set("errors", (r.counters.get("errors") ?? 0) + 1);
-      this.opts.log.child(name).once("parser-error", `failed on a record: ${(e as Error).message ?? e}`);
-    }
+    this.records.handle(rec);
   }
 
   /** Completes a draft (id, time, host, identity, source, raw) and publishes it. */
@@ -327,14 +308,14 @@ export class Pipeline {
 
   /** Live: every 250 ms. Flushes parsers that do not say when (no nextFlushIn), due folds and drop reports. */
   tick(now = nowUs()): void {
-    for (const r of this.running.values()) if (r.parser?.flush && !r.parser.nextFlushIn) this.flushParser(r);
+    for (const r of this.records.entries()) if (r.parser!.flush && !r.parser!.nextFlushIn) this.records.flush(r);
     this.folder.expire(this.folder.clockMs());
     this.drops.tick(now / 1000);
   }
 
   /** End of input (replay) or shutdown: flush parsers and folds. */
   flushAll(): void {
-    for (const r of this.running.values()) this.flushParser(r, true);
+    for (const r of this.records.entries()) this.records.flush(r, true);
     this.folder.expire(Infinity);
     this.holds.cancel();
   }
@@ -368,7 +349,7 @@ export class Pipeline {
     this.drops.report();
     beforeDrain?.();
     for (const n of byKind("parser")) this.running.delete(n);
-    this.dispatch.invalidate();
+    this.records.invalidate();
     const drainMs = Math.max(0, deadline - performance.now());
     await Promise.all(byKind("receiver").map((n) => this.stopInstance(n, drainMs, STOP_CLOSE_MS, deadline)));
   }

@@ -319,13 +319,31 @@ export interface ReplayInput {
   input: string;
   /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
    * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
-  decode(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  decode?(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
   /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
    * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
   cut?: (buf: Uint8Array, len: number) => number;
+  /** Instead of decode(): the sender reads the input itself, streamed, as it reads live (events2:
+   * the native reader thread on a file, the model's fast lane). Resolves at the input's end. */
+  stream?(src: ReplaySource): Promise<void>;
   /** `replay --help`: what FILE may hold (lines of at most 80 columns with the option's 19), and the
    * input's place in the list. */
   help?: { order: number; text: string };
+}
+
+/** What replay hands a sender's stream(): the input and the pipeline's doors. */
+export interface ReplaySource {
+  addon: NativeAddon | null;
+  /** The input's fd for a reader thread of the sender's own (a regular file), else null: use pieces(). */
+  takeFd(): number | null;
+  /** The input in pieces of whole records, where a piece of buf[0, len) may end as `cut` says. */
+  pieces(cut: (buf: Uint8Array, len: number) => number): Iterable<Uint8Array>;
+  /** One record into the parsers, as a live sender's emit(). */
+  emit(rec: RawRecord): void;
+  /** As SenderContext.events2Fast; taken(n) also counts n records. */
+  events2Fast(): { apply: Events2FastApply; taken(n: number): void } | null;
+  /** Progress: called after each batch or piece. */
+  tick(): void;
 }
 
 /** Terminal I/O of a contributed CLI command. */

@@ -1,9 +1,12 @@
 // Events2Reader: the reader thread over drbdsetup's stdout. It splits lines and tokenises them on
 // the thread (events2_tokenizer.h) and hands JS one Batch per call. Per record:
 //   bytes  ok:      raw \0 verb \0 object (\0 key \0 value)*
+//          lean:    raw
 //          garbage: reason \0 raw
-//   nums   [status (0 ok, 1 garbage), time_us or NaN, then events2fast::kStride fast-lane slots
-//           (events2_fast.h: statistics lines as numbers and interned ids; kind 0 for other lines)]
+//   nums   [status (0 ok, 1 garbage, 2 lean), time_us or NaN, then events2fast::kStride fast-lane
+//           slots (events2_fast.h: statistics lines as numbers and interned ids; kind 0 for others)]
+// A lean record is a fast-lane line that announces no new name: JS applies its slots and rarely
+// needs its tokens (then it tokenizes raw itself), so the reader thread does not pack them.
 // Empty lines are dropped. A line longer than maxLine is garbage ("line too long", cut at maxLine).
 // Blocking: drbdsetup's pipe is the buffer; when JS is behind, drbdsetup blocks in write().
 //
@@ -28,6 +31,8 @@ constexpr int kStride = 2 + events2fast::kStride;
 
 class Events2Packer {
  public:
+  // lean: fast-lane lines as lean records (the reader, replay's tokenizer); else every line whole.
+  explicit Events2Packer(bool lean) : lean_(lean) {}
   void Add(Batch& out, std::string_view line, bool truncated) {
     if (truncated) {
       Garbage(out, "line too long", line);
@@ -43,19 +48,23 @@ class Events2Packer {
       case Events2Line::Status::kOk:
         break;
     }
+    size_t at = out.nums.size();
+    out.nums.resize(at + kStride);
+    out.nums[at + 1] = tok_.has_time ? static_cast<double>(tok_.time_us) : kNoTime;
+    int kind = Events2FastFields(tok_, strings_, out.nums.data() + at + 2);
+    // slots[0] == kind: no kAnnounce (a line announcing a name is decoded whole, JS learns it).
+    bool lean = lean_ && kind != events2fast::kNone && out.nums[at + 2] == kind;
+    out.nums[at] = lean ? 2 : 0;
     out.bytes.append(tok_.raw);
-    Part(out, tok_.verb);
-    Part(out, tok_.object);
-    for (const auto& f : tok_.fields) {
-      Part(out, f.key);
-      Part(out, f.value);
+    if (!lean) {
+      Part(out, tok_.verb);
+      Part(out, tok_.object);
+      for (const auto& f : tok_.fields) {
+        Part(out, f.key);
+        Part(out, f.value);
+      }
     }
     out.ends.push_back(static_cast<uint32_t>(out.bytes.size()));
-    out.nums.push_back(0);
-    out.nums.push_back(tok_.has_time ? static_cast<double>(tok_.time_us) : kNoTime);
-    size_t at = out.nums.size();
-    out.nums.resize(at + events2fast::kStride);
-    Events2FastFields(tok_, strings_, out.nums.data() + at);
   }
 
  private:
@@ -73,6 +82,7 @@ class Events2Packer {
     out.nums.push_back(events2fast::kNone);
     out.nums.resize(out.nums.size() + events2fast::kStride - 1, kNoTime);
   }
+  bool lean_;
   Events2Line tok_;
   Events2Interner strings_;
 };
@@ -96,7 +106,7 @@ class Events2Source : public FdLineSource {
   bool Lend() const override { return true; }
 
  private:
-  Events2Packer packer_;
+  Events2Packer packer_{true};
 };
 
 class Events2Reader : public ReaderWrap<Events2Reader> {
@@ -142,7 +152,7 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "events2Tokenize(buffer, maxLine?)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Events2Packer packer;
+  Events2Packer packer(false);  // every line whole: the differential tests read all tokens
   Batch batch;
   auto in = info[0].As<Napi::Buffer<char>>();
   TokenizeInto(packer, batch, std::string_view(in.Data(), in.Length()), MaxLine(info, 1));
@@ -186,7 +196,7 @@ class Events2Tokenizer : public Napi::ObjectWrap<Events2Tokenizer> {
     return Triple(env, Napi::Uint8Array::New(env, batch_.bytes.size(), b, 0),
                   Napi::Uint32Array::New(env, batch_.ends.size(), e, 0), Napi::Float64Array::New(env, batch_.nums.size(), u, 0));
   }
-  Events2Packer packer_;
+  Events2Packer packer_{true};
   Batch batch_;  // reused: its buffers stay mapped from piece to piece
   Napi::Reference<Napi::ArrayBuffer> lent_[3];
   size_t max_line_;

@@ -11,19 +11,17 @@ import { rootLog } from "../util/log.ts";
 import { nativeAddon } from "../native.ts";
 import { formatEventLine } from "../util/format.ts";
 import { parseTime } from "../event.ts";
-import { decodeEvents2Batch, decodeEvents2Text, Events2Lane } from "../drbd/events2.ts";
 import { statusJsonPieces } from "../drbd/views.ts";
-import { cutLines, openInput, peakRssMib, Progress, writeAll, type Input } from "./replay-io.ts";
+import { openInput, peakRssMib, Progress, writeAll, type Input } from "./replay-io.ts";
 import * as v from "valibot";
 import { MainSchema } from "../config/schema.ts";
 import { hostname } from "node:os";
 import { CONFIG_OPTION, parse, UsageError, type Io } from "./args.ts";
 
-/** The inputs replay reads: the senders' contributions, and events2 (still read by the core). */
+/** The inputs replay reads: the senders' contributions. */
 function inputHelp(plugins: AnyPluginDef[]): { input: string; order: number; text: string }[] {
-  const core = [{ input: "events2", order: 30, text: `"drbdsetup events2 --full" output` }];
   const senders = plugins.flatMap((d) => (d.kind === "sender" && d.replay?.help ? [{ input: d.replay.input, ...d.replay.help }] : []));
-  return [...senders, ...core.filter((c) => !senders.some((s) => s.input === c.input))].sort((a, b) => a.order - b.order);
+  return senders.sort((a, b) => a.order - b.order);
 }
 
 export function replayHelp(plugins: AnyPluginDef[]): string {
@@ -90,7 +88,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
 
   const registry = new Registry(plugins);
   const contributed = plugins.find((d) => d.kind === "sender" && d.replay?.input === kind);
-  if (!contributed && kind !== "events2") throw new UsageError(`no plugin of this build reads --${kind} input`);
+  if (!contributed) throw new UsageError(`no plugin of this build reads --${kind} input`);
   let cfg: Config;
   try {
     cfg = values.config
@@ -102,12 +100,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  // Senders' captures (uevent, journal) are small and replayed whole; kmsg (a contribution with a
-  // cut) and events2 input is streamed.
+  // Senders' captures (uevent, journal) are small and replayed whole; a contribution with a cut (kmsg)
+  // or a stream() of its own (events2) is streamed.
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if (contributed && !contributed.replay!.cut) data = await readAll(values[kind]!);
+    if (contributed.replay!.decode && !contributed.replay!.cut) data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -128,7 +126,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     return 1;
   }
   // As a running sender's: its records carry the plugin's name as their source.
-  if (contributed?.foldRepeats) pipeline.folder.sources.add(contributed.name);
+  if (contributed.foldRepeats) pipeline.folder.sources.add(contributed.name);
   const out: string[] = [];
   let size = 0;
   let events = 0;
@@ -159,14 +157,25 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     }
     pipeline.handleRecord(rec);
   };
-  const dec = new TextDecoder("utf-8");
-  const cut = contributed?.replay!.cut;
-  if (contributed && cut) {
+  const reader = contributed.replay!;
+  if (reader.stream) {
+    // A sender that reads the input itself, streamed, as it reads live (events2: its reader thread).
+    await reader.stream({
+      addon: nativeAddon(),
+      takeFd: () => (input.fd === 0 ? null : input.takeFd()),
+      pieces: (cut) => input.pieces(cut),
+      emit: feed,
+      events2Fast: () => {
+        const fast = pipeline.events2Fast();
+        return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };
+      },
+      tick: () => progress.tick(records),
+    });
+  } else if (reader.cut) {
     // A sender's own reader, fed the input piece by piece (kmsg: a kernel log of any size).
-    const { decode } = contributed.replay!;
     let pieces = 0;
-    for (const piece of input.pieces(cut)) {
-      for (const { rec, drafts } of decode(piece, nativeAddon(), (l) => io.err(l))) {
+    for (const piece of input.pieces(reader.cut)) {
+      for (const { rec, drafts } of reader.decode!(piece, nativeAddon(), (l) => io.err(l))) {
         feed(rec);
         // In this one long synchronous loop JSC lets garbage reach 100+ MiB before it collects. A
         // young-generation collection every 4096 records and a full one every 4 pieces: peak RSS
@@ -177,43 +186,12 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       progress.tick(records);
       if (++pieces % 4 === 0) Bun.gc(true);
     }
-  } else if (contributed) {
+  } else {
     // A sender's own reader (udev: its catalog DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs come from the
     // sender, not a parser).
-    for (const { rec, drafts } of contributed.replay!.decode(data!, nativeAddon(), (l) => io.err(l))) {
+    for (const { rec, drafts } of reader.decode!(data!, nativeAddon(), (l) => io.err(l))) {
       feed(rec);
       for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
-    }
-  } else {
-    const addon = nativeAddon();
-    const lane = new Events2Lane();
-    const batch = (b: Uint8Array, e: Uint32Array, n: Float64Array) => {
-      // As the drbd sender: statistics lines take the model's fast lane, the rest the full way.
-      const fast = pipeline.events2Fast();
-      const taken = decodeEvents2Batch(b, e, n, "drbd", feed, () => {}, lane, fast?.apply);
-      if (taken) fast!.taken(taken);
-      records += taken;
-      progress.tick(records);
-    };
-    if (addon?.Events2Reader && input.fd !== 0) {
-      // A file: the live sender's reader thread reads and tokenizes it beside the JS thread.
-      await new Promise<void>((resolve, reject) => {
-        const reader = new addon.Events2Reader!(input.takeFd());
-        reader.start((b, e, n, _lost, err) => {
-          batch(b, e, n);
-          if (err === null) return;
-          reader.close();
-          if (err === "eof") resolve();
-          else reject(new Error(err));
-        });
-      });
-    } else {
-      const tokenizer = addon?.Events2Tokenizer ? new addon.Events2Tokenizer() : null;
-      for (const piece of input.pieces(cutLines)) {
-        if (tokenizer) batch(...tokenizer.tokenize(Buffer.from(piece.buffer, piece.byteOffset, piece.length)));
-        else for (const r of decodeEvents2Text(dec.decode(piece), "drbd")) feed(r);
-        progress.tick(records);
-      }
     }
   }
   pipeline.flushAll();

@@ -101,8 +101,9 @@ export function restartMarker(source = "drbd"): Events2Record {
 
 // Native batches (native/src/events2_reader.cc): per record, bytes hold
 //   ok:      raw \0 verb \0 object (\0 key \0 value)*
+//   lean:    raw                     (a fast-lane line announcing no name: tokenized here if needed)
 //   garbage: reason \0 raw          (raw may itself hold NUL bytes)
-// and nums hold [status, time_us, fast lane...]: status 0 ok, 1 garbage; time_us NaN when the line
+// and nums hold [status, time_us, fast lane...]: status 0 ok, 1 garbage, 2 lean; time_us NaN when the line
 // had none; then FAST_STRIDE slots of the fast lane (native/src/events2_fast.h, src/drbd/fast.ts):
 // statistics lines as numbers and interned string ids, kind 0 for every other line.
 export const FAST_STRIDE = 19;
@@ -167,7 +168,14 @@ export function decodeEvents2Batch(
         continue;
       }
     }
-    if (nums[base] !== 0) {
+    const status = nums[base]!;
+    if (status === 2) {
+      // Lean: the fast lane refused it (or there is none); its tokens were not packed.
+      const rec = tokenizeEvents2Line(buf.toString("utf8", start, end), source)!;
+      const t = nums[base + 1]!;
+      if (!Number.isNaN(t)) rec.time_us = t;
+      onRecord(rec);
+    } else if (status !== 0) {
       // One string per record: values the model keeps must not pin a whole batch.
       const text = buf.toString("utf8", start, end);
       const nul = text.indexOf("\0");

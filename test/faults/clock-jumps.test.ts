@@ -3,11 +3,11 @@
 // realtime is stepped back one hour, then forward one day, while kernel records keep coming.
 // The real clock_settime step is clock-step-real.test.ts.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../helpers/wait.ts";
-import { section, startRun, stopDaemon, withSysctls } from "./index.ts";
+import { clockScenarioConfig, ndjsonEvents, section, startRun, stopDaemon, withSysctls } from "./index.ts";
 
 const LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const dir = mkdtempSync(join(tmpdir(), "faults20-clock-"));
@@ -35,34 +35,11 @@ test("clock steps -1 h and +1 d: no stalled timer or fold window, event times fo
   await rep.run(async () => {
     if (!existsSync(LIB)) throw new Error(`${LIB} missing: apt-get install faketime (.ci/apt-packages.txt)`);
     writeFileSync(offsetFile, "+0\n");
-    writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-dedup_window = "${WINDOW_MS}ms"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-cursor_interval = "100ms"
-
-[fs]
-type = "parser"
-
-[store]
-type = "receiver"
-flush_interval = "100ms"
-filter = { dev_name = "${tag}" }
-
-[file]
-type = "receiver"
-path = "${dir}/events.ndjson"
-filter = { dev_name = "${tag}" }
-`);
+    writeFileSync(join(dir, "c.toml"), clockScenarioConfig(dir, sock, tag, WINDOW_MS));
     const d = await startRun(join(dir, "c.toml"), {
       LD_PRELOAD: LIB, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_NO_CACHE: "1", FAKETIME_DONT_FAKE_MONOTONIC: "1",
     });
-    const events = () => existsSync(join(dir, "events.ndjson")) ? readFileSync(join(dir, "events.ndjson"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const events = () => ndjsonEvents(join(dir, "events.ndjson"));
     const cursorFile = join(dir, "state/kmsg.cursor");
     try {
       await withSysctls({ "kernel.printk_devkmsg": "on" }, async () => {

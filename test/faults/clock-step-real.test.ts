@@ -5,10 +5,10 @@
 // The test runner runs test files one at a time, so in CI nothing else runs during the steps.
 // Every wait here is on the monotonic clock (performance.now, timers), never on Date.now().
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { section, startRun, stopDaemon, withSysctls } from "./index.ts";
+import { clockScenarioConfig, ndjsonEvents, section, startRun, stopDaemon, withSysctls } from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "faults20b-realclock-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,32 +48,9 @@ async function within<T>(f: () => T | undefined | false | Promise<T | undefined 
 
 test("real clock_settime: -1 h and +1 d, restored from the monotonic clock", async () => {
   await rep.run(async () => {
-    writeFileSync(join(dir, "c.toml"), `[main]
-state_dir = "${dir}/state"
-control_socket = "${sock}"
-shutdown_timeout = "2s"
-dedup_window = "${WINDOW_MS}ms"
-
-[kmsg]
-type = "sender"
-accept_user_records = true
-cursor_interval = "100ms"
-
-[fs]
-type = "parser"
-
-[store]
-type = "receiver"
-flush_interval = "100ms"
-filter = { dev_name = "${tag}" }
-
-[file]
-type = "receiver"
-path = "${dir}/events.ndjson"
-filter = { dev_name = "${tag}" }
-`);
+    writeFileSync(join(dir, "c.toml"), clockScenarioConfig(dir, sock, tag, WINDOW_MS));
     const d = await startRun(join(dir, "c.toml"));
-    const events = () => existsSync(join(dir, "events.ndjson")) ? readFileSync(join(dir, "events.ndjson"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const events = () => ndjsonEvents(join(dir, "events.ndjson"));
     const cursorFile = join(dir, "state/kmsg.cursor");
     const results: { step: string; firstMs: number; skewMs: number; repeat: unknown; followMs: number; storeMs: number; cursorMs: number }[] = [];
     let restoreErrorMs = NaN;

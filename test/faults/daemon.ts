@@ -1,6 +1,6 @@
 // Runs dist/storeventd for a fault scenario and measures it from outside: RSS, fds, children,
 // status over the control socket.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { startDaemon } from "../helpers/bin.ts";
 
 export type Daemon = Awaited<ReturnType<typeof startDaemon>>;
@@ -91,4 +91,38 @@ export async function stopDaemon(d: Daemon, boundMs: number): Promise<{ code: nu
 export function kmsgDaemonHeader(dir: string, sock: string, opts: { noFold?: boolean } = {}): string {
   return `[main]\nstate_dir = "${dir}/state"\ncontrol_socket = "${sock}"\nshutdown_timeout = "2s"\n` +
     (opts.noFold ? `dedup_window = "0s"\n` : "") + `\n[kmsg]\ntype = "sender"\naccept_user_records = true\n`;
+}
+
+/** Both clock scenarios' config: a folding kmsg sender, the fs parser, and a store and a file
+ * receiver that keep only the scenario's own device tag (others write to /dev/kmsg too). */
+export function clockScenarioConfig(dir: string, sock: string, tag: string, windowMs: number): string {
+  return `[main]
+state_dir = "${dir}/state"
+control_socket = "${sock}"
+shutdown_timeout = "2s"
+dedup_window = "${windowMs}ms"
+
+[kmsg]
+type = "sender"
+accept_user_records = true
+cursor_interval = "100ms"
+
+[fs]
+type = "parser"
+
+[store]
+type = "receiver"
+flush_interval = "100ms"
+filter = { dev_name = "${tag}" }
+
+[file]
+type = "receiver"
+path = "${dir}/events.ndjson"
+filter = { dev_name = "${tag}" }
+`;
+}
+
+/** The events a file receiver has written so far (none before the file exists). */
+export function ndjsonEvents(path: string): any[] {
+  return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
 }

@@ -11,6 +11,7 @@ import type { Events2Record } from "../../../src/plugin-api.ts";
 import { decodeEvents2Batch, Events2Lane, Events2LineSplitter, restartMarker, tokenizeEvents2, type Events2FastApply } from "../../../src/plugin-kit/drbd.ts";
 import { durationSchema } from "../../../src/plugin-kit/duration.ts";
 import { backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
+import { replayEvents2 } from "./replay.ts";
 import sample from "./sample.toml" with { type: "text" };
 
 const schema = v.strictObject({
@@ -217,6 +218,7 @@ export default definePlugin({
   embeddedDefault: { order: 40, needs: "drbdsetup" },
   impliedFor: ["events2"],
   reactorOptions: ["statistics-poll-interval"],
+  replay: { input: "events2", stream: (src) => replayEvents2(src, "drbd"), help: { order: 30, text: `"drbdsetup events2 --full" output` } },
   description: "DRBD state changes from `drbdsetup events2 --full --poll` (restarted with backoff)",
   schema,
   sample,

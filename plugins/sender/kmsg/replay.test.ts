@@ -23,7 +23,7 @@ describe("kmsg sender replay contribution", () => {
   });
 
   test("decode() gives each record of a piece in order, with no sender events", () => {
-    const out = [...replay.decode(new TextEncoder().encode(LOG), null, () => {})];
+    const out = [...replay.decode!(new TextEncoder().encode(LOG), null, () => {})];
     expect(out.map(({ rec }) => rec.kind === "kmsg" && [rec.seq, rec.ts_us, rec.priority, rec.msg])).toEqual([
       [10, 5000, 3, "sd 2:0:0:0: [sdb] tag#1 Sense Key : Medium Error [current]"],
       [11, 6000, 6, "usb 1-1: new high-speed USB device number 3 using xhci_hcd"],
