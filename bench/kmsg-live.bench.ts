@@ -6,6 +6,7 @@
 // The baseline is a plain nonblocking read(2) loop on /dev/kmsg in this process during a separate
 // run of the same writer.
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { acquireSysctls } from "../test/helpers/sysctl.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -167,14 +168,11 @@ accept_user_records = true
 
 export default async function (): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(tmpdir(), "kmsg15b-live-"));
-  const saved = ["printk_devkmsg", "printk"].map((k) => [k, readFileSync(`/proc/sys/kernel/${k}`, "utf8").trim()] as const);
-  const restore = () => { for (const [k, v] of saved) writeFileSync(`/proc/sys/kernel/${k}`, v + "\n"); };
+  // no ratelimit on user writes; nothing but emergencies on the console (printing is slow)
+  const restore = acquireSysctls({ "kernel.printk_devkmsg": "on", "kernel.printk": `1 ${readFileSync("/proc/sys/kernel/printk", "utf8").trim().split(/\s+/).slice(1).join(" ")}` });
   const onSignal = () => { restore(); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
-    // no ratelimit on user writes; nothing but emergencies on the console (printing is slow)
-    writeFileSync("/proc/sys/kernel/printk_devkmsg", "on\n");
-    writeFileSync("/proc/sys/kernel/printk", `1 ${saved[1]![1].split(/\s+/).slice(1).join(" ")}\n`);
     const tag = `kmsg15b-live-${process.pid}`;
     const base = await plainRead(dir, `${tag}-plain`, RECORDS, RATE);
     const dmn = await daemonRead(dir, `${tag}-daemon`, RECORDS, RATE);

@@ -9,6 +9,7 @@
 // SOAK_HEAP_DIR=<dir>: the daemon writes JSC object counts per type there at the end of the warm-up
 // and at the end (STOREVENTD_HEAP_STATS + SIGUSR2), and the bench prints the types that grew most.
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { acquireSysctls } from "../test/helpers/sysctl.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -114,15 +115,12 @@ command = ["sh", "-c", "cat >/dev/null"]
 batch = true
 [[debugger]]
 `);
-  const saved = ["printk_devkmsg", "printk"].map((k) => [k, readFileSync(`/proc/sys/kernel/${k}`, "utf8").trim()] as const);
-  writeFileSync("/proc/sys/kernel/printk_devkmsg", "on\n");
-  writeFileSync("/proc/sys/kernel/printk", "1 4 1 7\n");
+  const restore = acquireSysctls({ "kernel.printk_devkmsg": "on", "kernel.printk": "1 4 1 7" });
   const bin = process.env.STOREVENTD_BIN ?? join(root, "dist/storeventd");
   const heapEnv = HEAP_DIR ? { STOREVENTD_HEAP_STATS: join(HEAP_DIR, "heap") } : {};
   if (HEAP_DIR) mkdirSync(HEAP_DIR, { recursive: true });
   const d = Bun.spawn([bin, "run", "-c", join(dir, "c.toml")], { env: { ...process.env, ...heapEnv, FAKE_DRBDSETUP_DIR: fake }, stdout: "ignore", stderr: Bun.file(join(dir, "stderr")) });
   // an interrupted soak still restores the sysctls and stops its daemon
-  const restore = () => { for (const [k, v] of saved) writeFileSync(`/proc/sys/kernel/${k}`, v + "\n"); };
   const onSignal = () => { restore(); d.kill("SIGKILL"); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   const backing = join(dir, "loop.img");

@@ -74,11 +74,16 @@ test("a real EXT4-fs error on a loop device arrives as FS_ERROR with its mount p
     expect(e.raw).toContain(`EXT4-fs error (device ${loop})`);
     expect(e.msg.length).toBeGreaterThan(0);
     expect(Date.parse(e.time)).toBeGreaterThan(Date.now() - 60_000); // kernel time mapped to wall clock
-    // `info` joins sysfs (ids, mounts) with the daemon's store (recent events).
-    await Bun.sleep(300);
-    const info = await runBin(["info", loop, "--json", "--socket", join(dir, "control.sock")]);
-    expect(info.code).toBe(0);
-    const rep = JSON.parse(info.stdout);
+    // `info` joins sysfs (ids, mounts) with the daemon's store (recent events). The file receiver
+    // and the store are separate queues: the store may take longer than a fixed sleep under load,
+    // so ask until the event is there (a store that never gets it still fails).
+    const ids = (r: { recent_events: { event_id: string }[] }) => r.recent_events.map((x) => x.event_id);
+    const rep = await waitFor(async () => {
+      const info = await runBin(["info", loop, "--json", "--socket", join(dir, "control.sock")]);
+      expect(info.code).toBe(0);
+      const r = JSON.parse(info.stdout);
+      return ids(r).includes(e.event_id) && r;
+    }, 15_000, "the FS_ERROR in info's recent_events").catch(async () => JSON.parse((await runBin(["info", loop, "--json", "--socket", join(dir, "control.sock")])).stdout));
     expect(rep.mounts.map((m: { mount_point: string }) => m.mount_point)).toContain(mnt);
     expect(rep.recent_events.map((x: { event_id: string }) => x.event_id)).toContain(e.event_id);
   } finally {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readCursor } from "../plugins/sender/kmsg/index.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { acquireSysctls } from "./helpers/sysctl.ts";
 import { startDaemon } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmsg-e2e-"));
@@ -43,7 +44,6 @@ test("dist/storeventd: KMSG_OVERRUN after a frozen daemon misses ring records; c
   const cfg = config();
   const cursorFile = join(dir, "state/kmsg.cursor");
   const first = await startDaemon(["run", "-c", cfg], (e) => /kmsg: reading \/dev\/kmsg from/.test(e));
-  const before = readFileSync("/proc/sys/kernel/printk_devkmsg", "utf8").trim();
   let stopped = false;
   let lastLost = -1;
   try {
@@ -51,13 +51,13 @@ test("dist/storeventd: KMSG_OVERRUN after a frozen daemon misses ring records; c
     await waitFor(() => readCursor(cursorFile) !== undefined, 5000, "the first cursor write");
     first.proc.kill("SIGSTOP");
     stopped = true;
-    writeFileSync("/proc/sys/kernel/printk_devkmsg", "on\n");
+    const release = acquireSysctls({ "kernel.printk_devkmsg": "on" });
     const fd = openSync("/dev/kmsg", "w");
     try {
       for (let i = 0; i < 2500; i++) writeSync(fd, `${tag} ${i} ${"y".repeat(160)}\n`);
     } finally {
       closeSync(fd);
-      writeFileSync("/proc/sys/kernel/printk_devkmsg", before + "\n");
+      release();
     }
     first.proc.kill("SIGCONT");
     stopped = false;

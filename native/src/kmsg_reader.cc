@@ -61,6 +61,8 @@ class KmsgSource : public Source {
     return device_ ? PumpDevice(out) : PumpText(out);
   }
 
+  bool OpenOnStart() const override { return true; }  // open + lseek of a character device: no blocking
+
   int Stride() const override { return kKmsgStride; }
   size_t MaxBatch() const override { return opt_.slow_ms > 0 ? 8 : 512; }
 

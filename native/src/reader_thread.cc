@@ -74,6 +74,12 @@ bool ReaderThread::Start(Napi::Env env, Napi::Function cb, std::string& err) {
   if (started_) { err = "reader already started"; return false; }
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) { err = std::string("eventfd: ") + std::strerror(errno); return false; }
+  // Open (for kmsg: the seek to the end) happens here, before start() returns and the caller
+  // reports ready: done later by the thread, records written meanwhile would be skipped.
+  if (src_->OpenOnStart()) {
+    open_fd_ = src_->Open(open_err_);
+    opened_ = true;
+  }
   tsfn_ = BatchTsfn::New(env, cb, "storeventd-reader", /*maxQueueSize=*/src_->MaxQueue(), /*initialThreadCount=*/1);
   started_ = true;
   thread_ = std::thread([this] { Loop(); });
@@ -99,8 +105,8 @@ bool ReaderThread::Hand(Batch* b) {
 }
 
 void ReaderThread::Loop() {
-  std::string err;
-  int fd = src_->Open(err);
+  std::string err = open_err_;
+  int fd = opened_ ? open_fd_ : src_->Open(err);
   if (fd < 0) {
     auto* b = AcquireBatch();
     b->error = err.empty() ? "open failed" : err;

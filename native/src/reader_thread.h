@@ -26,8 +26,11 @@ enum class PumpResult { kMore, kIdle, kEnd };
 class Source {
  public:
   virtual ~Source() = default;
-  // Called on the reader thread. Returns the fd to wait on, or -1 with `err` set.
+  // Called on the reader thread (on the JS thread in start() when OpenOnStart()). Returns the fd
+  // to wait on, or -1 with `err` set.
   virtual int Open(std::string& err) = 0;
+  // True when Open() is cheap and must happen on start() (it fixes what "from now on" means).
+  virtual bool OpenOnStart() const { return false; }
   // Fd is readable (or poll said HUP/ERR): read into `out`. kMore: call again without waiting;
   // kIdle: wait for the fd; kEnd: the source is finished (out.error may say why).
   virtual PumpResult Pump(Batch& out) = 0;
@@ -78,6 +81,9 @@ class ReaderThread {
   Fd wake_;
   BatchTsfn tsfn_;
   std::thread thread_;
+  int open_fd_ = -1;
+  std::string open_err_;
+  bool opened_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<double> dropped_{0};
   bool started_ = false;

@@ -119,7 +119,10 @@ function openTs(opts: KmsgReaderOptions, sink: Sink): KmsgReaderHandle {
     if (error !== undefined) return end(error);
     timer = setTimeout(pump, idle ? 50 : (opts.slowMs ?? 0));
   };
-  timer = setTimeout(pump, 0);
+  // "end" takes effect now, before the caller reports ready(): a record written after that must be
+  // read, not dropped with the backlog by a first read that runs later. Skipping hands nothing on.
+  if (skipping) pump();
+  else timer = setTimeout(pump, 0);
   return {
     kind: "typescript",
     done,

@@ -57,7 +57,7 @@ const rep = section({
   n: 7, title: "Control socket abuse",
   injects: `${CONNS} connections held open at once (half idle, half slowloris sending one header byte every 200 ms), a POST with a 1 GB body streamed as fast as the socket takes it (Content-Length, then chunked to /v1/reload), malformed HTTP, a connection from the user nobody`,
   holds: [
-    "status answers within 100 ms (worst of the probes) during the crowd and during the 1 GB body",
+    "status answers within 100 ms (worst of the probes) more than its worst of 10 probes without abuse, during the crowd and during the 1 GB body",
     "the 1 GB body gets a 4xx (413) and RSS stays under 300 MiB; sent chunked (no length) to POST /v1/reload it gets 413 too and reloads nothing",
     "malformed HTTP gets 400",
     "nobody (not in the socket's group) cannot connect (EACCES: the socket is 0660, access control is the file system's)",
@@ -76,6 +76,12 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
     try {
       await status(sock, 2000);
       await Bun.sleep(200);
+      // The same probe with no abuse: on a loaded machine scheduling alone can take tens of ms, and
+      // what must hold is that abuse adds no more than 100 ms to it.
+      const baseMs: number[] = [];
+      for (let i = 0; i < 10; i++) { baseMs.push(await statusMs()); await Bun.sleep(50); }
+      const bound = 100 + Math.max(...baseMs);
+      rep.figures["status ms without abuse (worst of 10)"] = Math.max(...baseMs).toFixed(1);
       const fdsBefore = fdCount(pid);
       const t0Crowd = performance.now();
       const closedAt = new Map<net.Socket, number>();
@@ -191,16 +197,16 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
         "status ms after the cap's connections closed": statusAfterCap.toFixed(1),
       });
       expect(d.proc.exitCode).toBeNull();
-      expect(Math.max(...crowdMs)).toBeLessThan(100);
+      expect(Math.max(...crowdMs)).toBeLessThan(bound);
       expect(bigReply).toMatch(/^HTTP\/1.1 4\d\d/);
-      expect(bigMs.length ? Math.max(...bigMs) : 0).toBeLessThan(100);
+      expect(bigMs.length ? Math.max(...bigMs) : 0).toBeLessThan(bound);
       expect(chReply).toMatch(/^HTTP\/1.1 413/);
       expect(reloadsAfter - reloadsBefore).toBe(0);
       expect(peak).toBeLessThan(300);
       expect(malformed).toMatch(/^HTTP\/1.1 400/);
       expect(nobody.exitCode).toBe(7); // curl: could not connect
       expect(nobody.stderr.toString()).toMatch(/Permission denied|Couldn't connect/i);
-      expect(await statusMs()).toBeLessThan(100);
+      expect(await statusMs()).toBeLessThan(bound);
       expect(idleClosed.length).toBe(CONNS / 2);
       expect(slowClosed.length).toBe(CONNS / 2);
       expect(Math.min(...idleClosed)).toBeGreaterThanOrEqual(CONTROL_LIMITS.idleMs - 1000);
@@ -213,7 +219,7 @@ test("control socket abuse: crowd, slowloris, 1 GB body, malformed HTTP, non-mem
       expect(refusals).toHaveLength(16);
       for (const r of refusals) expect(r).toMatch(/^HTTP\/1\.1 503 [\s\S]*"error":"too_many_connections"/);
       expect(statusWhenFull).toMatch(/^HTTP\/1\.1 503 [\s\S]*too_many_connections/);
-      expect(statusAfterCap).toBeLessThan(100);
+      expect(statusAfterCap).toBeLessThan(bound);
       expect(fdCount(pid)).toBeLessThanOrEqual(fdsBefore);
     } finally {
       for (const s of [...crowd, ...capped]) s.destroy();

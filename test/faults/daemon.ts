@@ -58,18 +58,8 @@ export function sampler<T>(f: () => T, everyMs = 100) {
   return { xs, stop: () => (clearInterval(t), xs) };
 }
 
-/** Sets a sysctl for the duration of body, restoring it even when body throws. */
-export async function withSysctls<T>(values: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const path = (k: string) => `/proc/sys/${k.replace(/\./g, "/")}`;
-  const saved = Object.keys(values).map((k) => [k, readFileSync(path(k), "utf8").trim()] as const);
-  const { writeFileSync } = await import("node:fs");
-  try {
-    for (const [k, v] of Object.entries(values)) writeFileSync(path(k), v + "\n");
-    return await body();
-  } finally {
-    for (const [k, v] of saved) writeFileSync(path(k), v + "\n");
-  }
-}
+/** Shared with concurrent test runs: see helpers/sysctl.ts. */
+export { withSysctls } from "../helpers/sysctl.ts";
 
 /** SIGTERM, then SIGKILL if the process has not exited within boundMs (issue 13: stop must take
  * at most shutdown_timeout + 2 s). Returns the exit code, how long it took and whether it was killed. */

@@ -31,10 +31,10 @@ const rep = section({
   n: 4, title: "Receivers whose servers fail",
   injects: `journald (own namespace) stopped for ${OUTAGE} s then restarted; nats-server stopped for ${OUTAGE} s then restarted on its port (receiver reconnect backoff 250 ms doubling to 1 s); an SMTP server that answers 554 to every MAIL; the IRC bot kicked from its channel by the channel operator (real ngircd); 20 kernel records/s throughout`,
   holds: [
-    "journald and nats receive the records sent after their server came back (reconnect with backoff)",
+    "journald receives the records sent after its server came back, nats every record sent after the test's own client re-subscribed (core NATS drops what nobody is subscribed to) (reconnect with backoff)",
     "the IRC bot joins again after the kick and its lines arrive in the channel",
     "every receiver's queue stays within its bound; what could not be delivered is counted (queue dropped, send errors, the receiver's own counters)",
-    "the file receiver's latency during the outage: p90 within 2x its baseline p90 + 10 ms, and p99 under 250 ms (on this shared 2-core machine the p99 of ~100 samples is the noise of other jobs: baseline p99 varied 11-56 ms between runs)",
+    "the file receiver's latency during the outage: p90 within 2x its baseline p90 + 10 ms, and p99 under 250 ms plus the baseline p99 (on this shared 2-core machine the p99 of ~100 samples is the noise of other jobs: baseline p99 varied 11-56 ms between runs)",
     "the daemon stays up",
   ],
 });
@@ -57,6 +57,11 @@ test("journald restarted, nats-server down, SMTP refusing, IRC kick: reconnects,
     const sub = await connect({ servers: `nats://127.0.0.1:${natsPort}`, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
     let natsGot: number[] = [];
     void (async () => { for await (const m of sub.subscribe("storeventd.>")) { const x = /inode #(\d+)/.exec(m.string()); if (x) natsGot.push(Number(x[1])); } })();
+    const statuses = sub.status();
+    // Resolves at the test client's next reconnect (its subscriptions are re-sent before anything else).
+    const subReconnected = async () => {
+      for await (const s of statuses) if (s.type === "reconnect") return;
+    };
     writeFileSync(join(dir, "c.toml"), `${kmsgDaemonHeader(dir, sock, { noFold: true })}
 [fs]
 type = "parser"
@@ -148,9 +153,16 @@ queue = { max_events = 200 }
         const during = await phase(OUTAGE);
         jd = await journald(ns);
         procs.push(jd.proc);
+        const subBack = subReconnected();
         nats = await natsServer(natsPort);
         procs.push(nats);
         const restoredAt = n;
+        // Core NATS keeps nothing for a subject nobody is subscribed to: a record the daemon
+        // publishes before this test's own client has re-subscribed is lost by the server, not by
+        // the receiver. Count nats from the moment the server has our subscription again.
+        await Promise.race([subBack, Bun.sleep(10_000).then(() => Promise.reject(new Error("the test's nats client did not reconnect in 10 s")))]);
+        await sub.flush();
+        const natsFrom = n;
         await phase(3);
         const lastN = n;
         const inJournal = () => new Set(journalEntries(ns, tag).map((l) => Number(/inode #(\d+):/.exec(l)?.[1] ?? -1)));
@@ -164,12 +176,14 @@ queue = { max_events = 200 }
         const st = await status(sock);
         const q = (name: string) => instance(st, name);
         const fig = (i: InstanceStatus) => `sent ${i.queue?.sent}, dropped ${i.queue?.dropped}, errors ${i.queue?.errors}, max depth ${depths[i.name] ?? 0}/${i.queue?.max}; ${JSON.stringify(i.counters)}`;
-        const afterRestore = (xs: number[]) => xs.filter((i) => i >= restoredAt && i < lastN).length;
+        const afterRestore = (xs: number[], from = restoredAt) => xs.filter((i) => i >= from && i < lastN).length;
+        const natsMissing = Array.from({ length: lastN - natsFrom }, (_, k) => natsFrom + k).filter((i) => !natsGot.includes(i));
         Object.assign(rep.figures, {
           "records sent": n, "file p50/p90/p99 ms baseline": [0.5, 0.9, 0.99].map((q) => pct(base, q).toFixed(1)).join(" / "),
           "file p50/p90/p99 ms during outage": [0.5, 0.9, 0.99].map((q) => pct(during, q).toFixed(1)).join(" / "),
           "journald: records after restart received": `${afterRestore([...inJournal()])} of ${lastN - restoredAt}`,
-          "nats: records after restart received": `${afterRestore(natsGot)} of ${lastN - restoredAt}`,
+          "nats: records after the test client re-subscribed received": `${afterRestore(natsGot, natsFrom)} of ${lastN - natsFrom}`,
+          "nats: records written between the restart and the re-subscription, received": `${natsGot.filter((i) => i >= restoredAt && i < natsFrom).length} of ${natsFrom - restoredAt}`, "nats: missing": natsMissing.join(" ") || "none",
           "irc: bot back in channel": watcher.lines.filter((l) => l.startsWith(":f20bot!") && / JOIN /.test(l)).length > 1 ? "yes" : "no",
           "irc: lines in the channel after the rejoin": afterRejoin(), "irc receiver": JSON.stringify(q("chat").extra), "nats receiver": JSON.stringify(q("bus").extra),
           "smtp: mails refused": smtp.refused(),
@@ -177,10 +191,12 @@ queue = { max_events = 200 }
         });
         expect(d.proc.exitCode).toBeNull();
         expect(pct(during, 0.9)).toBeLessThanOrEqual(2 * pct(base, 0.9) + 10);
-        expect(pct(during, 0.99)).toBeLessThan(250);
+        // absolute 250 ms over the baseline phase's own p99: on a loaded machine that p99 alone can be tens of ms
+        expect(pct(during, 0.99)).toBeLessThan(250 + pct(base, 0.99));
         for (const name of ["journal", "bus", "mail", "chat", "file"]) expect(depths[name] ?? 0).toBeLessThanOrEqual(q(name).queue!.max);
         expect(String(rep.figures["journald: records after restart received"])).toBe(`${lastN - restoredAt} of ${lastN - restoredAt}`);
-        expect(afterRestore(natsGot)).toBe(lastN - restoredAt);
+        expect(natsMissing).toEqual([]);
+        expect(lastN - natsFrom).toBeGreaterThan(10);
         expect(rep.figures["irc: bot back in channel"]).toBe("yes");
         expect(afterRejoin()).toBeGreaterThan(0);
         expect(smtp.refused()).toBeGreaterThan(0);

@@ -28,9 +28,9 @@ export async function startDaemon(args: string[], ready: (stderr: string) => boo
   void pump(proc.stdout, (t) => (out += t));
   void pump(proc.stderr, (t) => (err += t));
   const waitStderr = async (pred: (s: string) => boolean, timeoutMs = 15_000) => {
-    const until = Date.now() + timeoutMs;
+    const until = performance.now() + timeoutMs; // monotonic: immune to wall-clock steps
     while (!pred(err)) {
-      if (Date.now() > until) throw new Error(`timed out; stderr so far:\n${err}`);
+      if (performance.now() > until) throw new Error(`timed out; stderr so far:\n${err}`);
       if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}; stderr:\n${err}`);
       await Bun.sleep(20);
     }

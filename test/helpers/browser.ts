@@ -43,9 +43,9 @@ export async function openBrowser(url: string, extraArgs: string[] = []) {
     send,
     evaluate,
     async waitFor(expression: string, timeoutMs = 10_000): Promise<void> {
-      const until = Date.now() + timeoutMs;
+      const until = performance.now() + timeoutMs; // monotonic: immune to wall-clock steps
       while (!(await evaluate<boolean>(`Boolean(${expression})`))) {
-        if (Date.now() > until) throw new Error(`timed out waiting for ${expression}`);
+        if (performance.now() > until) throw new Error(`timed out waiting for ${expression}`);
         await Bun.sleep(50);
       }
     },

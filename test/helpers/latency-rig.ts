@@ -4,6 +4,7 @@
 import { closeSync, constants, createReadStream, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, startDaemon } from "./bin.ts";
+import { acquireSysctls } from "./sysctl.ts";
 import { nativeAddon } from "../../src/native.ts";
 
 export interface Arrival {
@@ -19,7 +20,6 @@ export interface Stamps {
   monitor: number;
 }
 
-const DEVKMSG = "/proc/sys/kernel/printk_devkmsg";
 
 /** Lines of a byte stream, one callback each. */
 function onLines(push: (line: string) => void): (chunk: Uint8Array | string) => void {
@@ -44,7 +44,7 @@ export class LatencyRig {
   private fifoFd = -1;
   private fifoPath = "";
   private fifoStream: ReturnType<typeof createReadStream> | undefined;
-  private devkmsgWas = "";
+  private releaseSysctls: (() => void) | undefined;
   private daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
   private monitor: ReturnType<typeof Bun.spawn> | undefined;
   readonly tag = `lat${process.pid % 100000}`;
@@ -65,8 +65,7 @@ export class LatencyRig {
 
   async start(): Promise<void> {
     // The per-open-file ratelimit of /dev/kmsg writes (10 per 5 s) would drop records: off while we run.
-    this.devkmsgWas = readFileSync(DEVKMSG, "utf8").trim();
-    writeFileSync(DEVKMSG, "on\n");
+    this.releaseSysctls = acquireSysctls({ "kernel.printk_devkmsg": "on" });
     const fifo = (this.fifoPath = join(this.dir, "events.fifo"));
     const mk = Bun.spawnSync(["mkfifo", fifo]);
     if (mk.exitCode !== 0) throw new Error(`mkfifo: ${mk.stderr.toString()}`);
@@ -152,7 +151,7 @@ fsync = "never"
   }
 
   async stop(): Promise<void> {
-    if (this.devkmsgWas) writeFileSync(DEVKMSG, `${this.devkmsgWas}\n`); // first: nothing below may keep it changed
+    this.releaseSysctls?.(); // first: nothing below may keep it changed
     this.monitor?.kill("SIGTERM");
     if (this.daemon) {
       this.daemon.proc.kill("SIGTERM");

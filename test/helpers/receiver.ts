@@ -78,14 +78,14 @@ export async function freePort(): Promise<number> {
 
 /** Polls until f() holds or ms pass. */
 export async function until(f: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f() && Date.now() < end) await Bun.sleep(20);
+  const end = performance.now() + ms;
+  while (!f() && performance.now() < end) await Bun.sleep(20);
 }
 
 /** Waits until something accepts TCP connections on 127.0.0.1:port (a server the test started). */
 export async function waitForPort(port: number, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
     const ok = await new Promise<boolean>((r) => {
       const s = net.connect({ host: "127.0.0.1", port }, () => (s.destroy(), r(true)));
       s.on("error", () => r(false));

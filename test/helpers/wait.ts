@@ -3,11 +3,12 @@
 export async function waitFor<T>(
   f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string, everyMs = 25,
 ): Promise<T> {
-  const until = Date.now() + timeoutMs;
+  // Monotonic: a wall-clock step (clock-step-real.test.ts steps CLOCK_REALTIME) must not cut a wait short.
+  const until = performance.now() + timeoutMs;
   for (;;) {
     const v = await f();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(everyMs);
   }
 }
