@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nativeAddon } from "../native.ts";
 import { need } from "../../test/helpers/need.ts";
-import { decodeUeventFile, parseUeventMessage, splitRawCapture, UeventFormat } from "./parse.ts";
+import { decodeUeventFile, parseUeventMessage, rawOfPacked, splitRawCapture, UeventFormat, unpackUevent } from "./parse.ts";
 
 const FIXTURES = join(import.meta.dir, "../../plugins/sender/udev/testdata");
 const addon = nativeAddon();
@@ -212,5 +212,25 @@ describe("decodeUeventFile()", () => {
     const recs = [...decodeUeventFile(data, "t", (r) => bad.push(r))];
     expect(recs.length).toBe(1);
     expect(bad).toEqual(["bad kernel header (want ACTION@/devpath)"]);
+  });
+});
+
+describe("rawOfPacked()", () => {
+  test("the same raw text as unpackUevent() builds from the decoded string (UTF-8, bad bytes, no NUL)", () => {
+    const recs = [
+      Buffer.from("change\0/devices/virtual/block/loop7\0ACTION=change\0DEVPATH=/devices/virtual/block/loop7\0SUBSYSTEM=block\0SEQNUM=9"),
+      Buffer.from("add\0/devices/x/block/sdb\0ID_MODEL=Disk\u00e9\u4e2d\0ID_SERIAL=\u{1f4be}", "utf8"),
+      Buffer.from("remove"), Buffer.from("remove\0"), Buffer.from("\0\0"),
+      Buffer.from("a\0/d\0K=\xff\xfe\0B=\xc3\0C=\xe4\xb8", "latin1"), // invalid UTF-8 on purpose
+    ];
+    const big = Buffer.concat([Buffer.from("change\0/d\0"), Buffer.alloc(9000, 0x41), Buffer.from("\0X=1")]);
+    const batch = Buffer.concat([...recs, big, recs[0]!]);
+    let from = 0;
+    for (const r of [...recs, big, recs[0]!]) {
+      const to = from + r.length;
+      const text = batch.toString("utf8", from, to);
+      expect(rawOfPacked(batch, from, to)).toBe(unpackUevent(text, "kernel", "t").raw);
+      from = to;
+    }
   });
 });

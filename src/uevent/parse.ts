@@ -101,25 +101,35 @@ export function parseUeventMessage(msg: Uint8Array): ParsedMessage {
   return { format: UeventFormat.Kernel, packed: pack(msg, [[0, at], [at + 1, nul]], segs) };
 }
 
-/** Property names storage uevents carry (kernel and udevd), by length: a key found here is used
- * as this one string, which made unpacking about 30% cheaper than a fresh slice per key. */
-const KNOWN_KEYS: string[][] = [];
+/** Property names storage uevents carry (kernel and udevd): a key found here is used as this one
+ * string, which made unpacking about 30% cheaper than a fresh slice per key. Looked up by length,
+ * 4th and last character (one startsWith check per key instead of one per name of that length). */
+const KNOWN_KEYS = new Map<number, string[]>();
+const keyHash = (len: number, c3: number, last: number) => len * 0x1000000 + c3 * 0x10000 + last;
 for (const k of (
   "ACTION DEVPATH SUBSYSTEM SEQNUM MAJOR MINOR DEVNAME DEVTYPE DISKSEQ DEVLINKS DEVPATH_OLD DISK_MEDIA_CHANGE " +
   "RESIZE DRIVER MODALIAS PARTN PARTNAME SDEV_UA SDEV_MEDIA_CHANGE NVME_AEN DM_ACTION DM_NAME DM_UUID DM_SEQNUM " +
   "DM_PATH DM_NR_VALID_PATHS DM_TARGET DM_COOKIE MD_UUID ID_SERIAL ID_SERIAL_SHORT ID_WWN ID_WWN_WITH_EXTENSION " +
   "ID_MODEL ID_PATH TAGS CURRENT_TAGS USEC_INITIALIZED"
-).split(" ")) (KNOWN_KEYS[k.length] ??= []).push(k);
+).split(" ")) {
+  const h = keyHash(k.length, k.charCodeAt(3), k.charCodeAt(k.length - 1));
+  const list = KNOWN_KEYS.get(h);
+  if (list) list.push(k);
+  else KNOWN_KEYS.set(h, [k]);
+}
 
 /** packed[from, eq) as a string: a KNOWN_KEYS entry when it is one. */
 function keyAt(packed: string, from: number, eq: number): string {
-  const known = KNOWN_KEYS[eq - from];
-  if (known) for (const k of known) if (packed.startsWith(k, from)) return k;
+  if (eq - from >= 4) {
+    const known = KNOWN_KEYS.get(keyHash(eq - from, packed.charCodeAt(from + 3), packed.charCodeAt(eq - 1)));
+    if (known) for (const k of known) if (packed.startsWith(k, from)) return k;
+  }
   return packed.slice(from, eq);
 }
 
-/** Turns a packed record (from the addon or parseUeventMessage) into a UeventRecord. */
-export function unpackUevent(packed: string, origin: "kernel" | "udev", source: string): UeventRecord {
+/** Turns a packed record (from the addon or parseUeventMessage) into a UeventRecord. `rawText`:
+ * its raw form already made from the bytes (rawOfPacked), else built here from packed. */
+export function unpackUevent(packed: string, origin: "kernel" | "udev", source: string, rawText?: string): UeventRecord {
   const a = packed.indexOf("\0");
   const b = a < 0 ? -1 : packed.indexOf("\0", a + 1);
   const action = a < 0 ? packed : packed.slice(0, a);
@@ -137,8 +147,28 @@ export function unpackUevent(packed: string, origin: "kernel" | "udev", source: 
     pos = next;
   }
   // raw: the uevent as udevadm shows it, "ACTION@DEVPATH" then one KEY=VALUE per line.
-  const raw = a < 0 ? packed : action + "@" + packed.slice(a + 1).replaceAll("\0", "\n");
+  const raw = rawText ?? (a < 0 ? packed : action + "@" + packed.slice(a + 1).replaceAll("\0", "\n"));
   return { kind: "uevent", source, action, devpath, props, origin, raw };
+}
+
+let scratch = Buffer.alloc(4096);
+
+/**
+ * The raw text unpackUevent() makes of the packed record bytes[from, to) (first NUL -> "@", the
+ * others -> "\n"), from the bytes: a pass over a reused scratch copy cost ~300 ns/uevent less than
+ * replaceAll() on the decoded string. ASCII NUL/"@"/"\n" swap 1:1, so UTF-8 decoding is unchanged.
+ */
+export function rawOfPacked(bytes: Buffer, from: number, to: number): string {
+  const n = to - from;
+  if (scratch.length <= n) scratch = Buffer.alloc(Math.max(n + 1, scratch.length * 2));
+  bytes.copy(scratch, 0, from, to);
+  scratch[n] = 0; // sentinel: no search runs past this record
+  let nul = scratch.indexOf(0);
+  if (nul < n) {
+    scratch[nul] = 0x40;
+    for (nul = scratch.indexOf(0, nul + 1); nul < n; nul = scratch.indexOf(0, nul + 1)) scratch[nul] = 0x0a;
+  }
+  return scratch.toString("utf8", 0, n);
 }
 
 /**
@@ -293,9 +323,12 @@ export function* unpackBatch(
 ): Iterable<UeventRecord> {
   let prev = 0;
   for (let i = 0; i < ends.length; i++) {
-    const text = bytes.toString("utf8", prev, ends[i]);
+    const from = prev;
+    const text = bytes.toString("utf8", from, ends[i]);
     prev = ends[i]!;
     if (kinds[i] === UeventFormat.Bad) onBad(text);
-    else if (!keep || keep(text)) yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);
+    else if (!keep || keep(text)) {
+      yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source, rawOfPacked(bytes, from, prev));
+    }
   }
 }

@@ -7,7 +7,7 @@ import { definePlugin, type SenderContext, type UeventRecord } from "../../../sr
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
 import { replayUevents } from "./replay.ts";
-import { unpackUevent } from "../../../src/plugin-kit/readers.ts";
+import { rawOfPacked, unpackUevent } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -99,7 +99,8 @@ export class UdevSender {
     let overflow = false;
     for (let i = 0; i < ends.length; i++) {
       const kind = nums[i * 4];
-      const text = bytes.toString("utf8", prev, ends[i]);
+      const from = prev;
+      const text = bytes.toString("utf8", from, ends[i]);
       prev = ends[i]!;
       if (kind === KERNEL || kind === UDEV) {
         // Other subsystems (usb, net, ...) are counted and dropped before their properties are unpacked.
@@ -108,7 +109,8 @@ export class UdevSender {
           continue;
         }
         const size = nums[i * 4 + 3]!;
-        this.handle(unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance), size >= 0 ? size : undefined);
+        const rec = unpackUevent(text, kind === UDEV ? "udev" : "kernel", ctx.instance, rawOfPacked(bytes, from, prev));
+        this.handle(rec, size >= 0 ? size : undefined);
       } else if (kind === BAD) {
         ctx.count("bad");
         ctx.log.once("bad-uevent", `bad uevent skipped: ${text}`);
