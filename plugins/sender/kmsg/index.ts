@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { definePlugin, Duration, type EventDraft, type NativeAddon, type RawRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { cursorOptions, openKmsgReader, readStateFile, StateFileWriter, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
 import { cutKmsg, decodeKmsgPiece, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
+import { nowUs } from "../../../src/plugin-kit/event.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
 
@@ -66,9 +67,9 @@ export function printkClockOffsetUs(addon: NativeAddon | null): number {
   // machine), read again and keep the narrowest of a few.
   let best: { offset: number; width: number } | undefined;
   for (let i = 0; i < 4 && !(best && best.width < 2_000); i++) {
-    const before = wallUs();
+    const before = nowUs();
     const mono = timerListMonotonicUs();
-    const after = wallUs();
+    const after = nowUs();
     if (mono === undefined) break;
     if (!best || after - before < best.width) best = { offset: Math.round((before + after) / 2 - mono), width: after - before };
   }
@@ -84,9 +85,6 @@ export function printkClockSource(addon: NativeAddon | null): string {
   return "CLOCK_BOOTTIME (/proc/uptime): times are late by the time spent in suspend since boot";
 }
 
-function wallUs(): number {
-  return (performance.timeOrigin + performance.now()) * 1000;
-}
 
 const timerListHead = Buffer.alloc(256);
 

@@ -1,0 +1,46 @@
+// Event times (nowUs) follow the machine's wall clock when it steps (chrony's makestep at boot, an
+// admin's `date -s`), in microseconds. performance.timeOrigin + performance.now() alone would stay
+// on the step-less clock of the process start for good. Steps the real CLOCK_REALTIME, briefly, and
+// restores it from the monotonic clock.
+import { expect, test } from "bun:test";
+import { nowUs } from "../src/event.ts";
+
+function setRealtimeMs(ms: number): void {
+  const r = Bun.spawnSync(["date", "-u", "-s", `@${(ms / 1000).toFixed(6)}`], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`date -s failed: ${r.stderr.toString().trim()}`);
+}
+
+/** nowUs() lies within Date.now()'s millisecond, read around it. */
+function expectOnWallClock(): void {
+  for (let i = 0; i < 1000; i++) {
+    const before = Date.now();
+    const us = nowUs();
+    const after = Date.now();
+    expect(us).toBeGreaterThanOrEqual(before * 1000);
+    expect(us).toBeLessThan((after + 1) * 1000);
+  }
+}
+
+test("nowUs() is the wall clock in microseconds, not milliseconds", () => {
+  expectOnWallClock();
+  const subMs = new Set<number>();
+  for (let i = 0; i < 200; i++) subMs.add(nowUs() % 1000);
+  expect(subMs.size).toBeGreaterThan(20);
+});
+
+test("nowUs() follows a real step of the wall clock, both ways", () => {
+  const wall0 = Date.now(), mono0 = performance.now();
+  const fromStart = () => performance.timeOrigin + performance.now();
+  try {
+    for (const stepMs of [3_600_000, -86_400_000]) {
+      setRealtimeMs(Date.now() + stepMs);
+      // The step-less reading is now off by the step: a nowUs() built on it fails below.
+      expect(Math.abs(fromStart() - Date.now())).toBeGreaterThan(Math.abs(stepMs) / 2);
+      expectOnWallClock();
+      setRealtimeMs(wall0 + (performance.now() - mono0));
+      expectOnWallClock();
+    }
+  } finally {
+    setRealtimeMs(wall0 + (performance.now() - mono0));
+  }
+});
