@@ -318,42 +318,60 @@ test("dist/storeventd: a user outside the socket's group gets permission denied 
   await d.proc.exited;
 }, 30000);
 
-test("dist/storeventd: 100 follow clients, 10 never reading: the 90 get all 15000 events in order, the 10 are dropped, RSS bounded", async () => {
-  const sock = join(dir, "d", "control.sock");
-  const dev = `sev${tag}d`;
+/**
+ * The compiled daemon under a crowd of follow clients, `readers` reading and `idle` never reading,
+ * while 15 files of 1000 kernel records each come in (one more kmsg sender per reload, the next
+ * once the slowest reader is within two files). Returns the readers' progress, the daemon's status
+ * at the end and how much its RSS grew over what it was with the crowd connected.
+ */
+async function crowdRun(sub: string, readers: number, idle: number) {
+  const sock = join(dir, sub, "control.sock");
+  const dev = `sev${tag}${sub}`;
   const chunks = 15, per = 1000, total = chunks * per;
-  const sender = burstChunks("d", dev, chunks, per);
-  let body = `[main]\nstate_dir = "${dir}/d/state"\ncontrol_socket = "${sock}"\ndedup_window = "0s"\n`;
-  const cfg = writeConfig("d.toml", body);
+  const sender = burstChunks(sub, dev, chunks, per);
+  let body = `[main]\nstate_dir = "${dir}/${sub}/state"\ncontrol_socket = "${sock}"\ndedup_window = "0s"\n`;
+  const cfg = writeConfig(`${sub}.toml`, body);
   const d = await startDaemon(["run", "-c", cfg], (e) => /control API listening on/.test(e));
   procs.push(d.proc);
-  const crowd = startCrowd(sock, 90, 10, total, "comm burst: n-(\\d+)", `dev=${dev}`);
+  const crowd = startCrowd(sock, readers, idle, total, "comm burst: n-(\\d+)", `dev=${dev}`);
   procs.push(crowd.proc);
   const progress = crowd.progress;
-  await waitFor(async () => (await status(sock)).control.follow_clients >= 100, 20000, "100 follow clients");
+  await waitFor(async () => (await status(sock)).control.follow_clients >= readers + idle, 20000, `${readers + idle} follow clients`);
   const rss0 = rssOf(d.proc.pid);
   let peak = rss0;
   for (let c = 0; c < chunks; c++) {
     body += sender(c);
     writeFileSync(cfg, body);
     await reload(sock);
-    // The next chunk once the slowest reader is within two chunks.
     await waitFor(() => { peak = Math.max(peak, rssOf(d.proc.pid)); return progress.min >= (c - 1) * per; }, 30000, `readers at chunk ${c}`);
   }
   await waitFor(() => { peak = Math.max(peak, rssOf(d.proc.pid)); return progress.done; }, 30000, "every reader to finish");
   await crowd.exited();
   const st = await status(sock);
-  const grew = (peak - rss0) / 1048576;
-  console.log(`binary follow crowd: ${total} events to 90 readers; dropped ${st.control.follow_dropped}; daemon RSS ${(rss0 / 1048576).toFixed(0)} MiB -> peak ${(peak / 1048576).toFixed(0)} MiB (+${grew.toFixed(1)})`);
-  // Every reader got every event once, all in the same order (the daemon's routing order; the
-  // fs parser may emit a record held at a batch end after the next file's first ones).
-  expect(progress).toMatchObject({ done: true, min: total, max: total, dup: 0, orders: 1 });
-  expect(st.control.follow_dropped).toBe(10);
-  // Each idle client was sent 10 MB; buffered unbounded that alone would be 100 MB more.
-  expect(grew).toBeLessThan(96);
   d.proc.kill("SIGTERM");
   expect(await d.proc.exited).toBe(0);
-}, 120000);
+  return { total, progress, st, rss0, peak, grewMiB: (peak - rss0) / 1048576 };
+}
+
+test("dist/storeventd: 100 follow clients, 10 never reading: the 90 get all 15000 events in order, the 10 are dropped, RSS bounded", async () => {
+  // The baseline, in the same test: the same burst to the 90 readers alone. The RSS the daemon
+  // gains in a burst with followers (80-90 MiB here, mostly outside the JS heap) varies more from
+  // run to run than the idle clients' share, so the idle ones are judged against it.
+  const base = await crowdRun("d0", 90, 0);
+  const r = await crowdRun("d", 90, 10);
+  const mib = (b: number) => (b / 1048576).toFixed(0);
+  console.log(`binary follow crowd: ${r.total} events to 90 readers; dropped ${r.st.control.follow_dropped}; daemon RSS ${mib(r.rss0)} MiB -> peak ${mib(r.peak)} MiB (+${r.grewMiB.toFixed(1)}); without the 10 idle clients +${base.grewMiB.toFixed(1)}`);
+  // Every reader got every event once, all in the same order (the daemon's routing order; the
+  // fs parser may emit a record held at a batch end after the next file's first ones).
+  for (const x of [base, r]) expect(x.progress).toMatchObject({ done: true, min: x.total, max: x.total, dup: 0, orders: 1 });
+  expect(base.st.control.follow_dropped).toBe(0);
+  expect(r.st.control.follow_dropped).toBe(10);
+  // Each idle client was sent all 15000 events (over 10 MB): buffered unbounded, they alone would add
+  // over 100 MB. Bounded, each holds at most its 4 MiB queue (lines shared with the ring and readers).
+  expect(r.grewMiB - base.grewMiB).toBeLessThan(10 * 4 + 12);
+  // And the whole burst stays within a bound well below what one unbounded idle client would add.
+  expect(r.grewMiB).toBeLessThan(160);
+}, 180000);
 
 test("dist/storeventd: the store prunes by age and by size; what stays is the newest, readable", async () => {
   const sock = join(dir, "e", "control.sock");
