@@ -73,20 +73,17 @@ export function formatTime(us: number): string {
 // runs on the monotonic clock, so it misses every step of the wall clock (chrony's makestep at boot,
 // an admin's `date -s`) for the rest of the process; Date.now() follows steps in whole milliseconds.
 // The estimate is kept inside Date.now()'s millisecond: nudged by the least amount when it drifts
-// out, and set afresh at the next millisecond tick when the wall clock stepped.
+// out (which also refines it), and set to the middle of that millisecond when the wall clock stepped.
 let wallBaseMs = performance.timeOrigin;
 
 export function nowUs(): number {
-  let perf = performance.now();
-  let ms = Date.now();
+  const perf = performance.now();
+  const ms = Date.now();
   const est = wallBaseMs + perf;
-  if (est < ms - 2 || est >= ms + 3) {
-    // A step: wait for the next tick of Date.now() (at most 1 ms, once per step), where wall = tick.
-    for (const first = ms; ms === first; ) { perf = performance.now(); ms = Date.now(); }
-    wallBaseMs = ms - perf;
-  } else if (est < ms) wallBaseMs += ms - est;
+  if (est < ms - 2 || est >= ms + 3) wallBaseMs = ms + 0.5 - perf;
+  else if (est < ms) wallBaseMs += ms - est;
   else if (est >= ms + 1) wallBaseMs -= est - (ms + 0.999);
-  return Math.round((wallBaseMs + perf) * 1000);
+  return Math.floor((wallBaseMs + perf) * 1000);
 }
 
 export function parseTime(time: string): number {

@@ -2,7 +2,7 @@
 // admin's `date -s`), in microseconds. performance.timeOrigin + performance.now() alone would stay
 // on the step-less clock of the process start for good. Steps the real CLOCK_REALTIME, briefly, and
 // restores it from the monotonic clock.
-import { expect, test } from "bun:test";
+import { expect, setSystemTime, test } from "bun:test";
 import { nowUs } from "../src/event.ts";
 
 function setRealtimeMs(ms: number): void {
@@ -43,4 +43,17 @@ test("nowUs() follows a real step of the wall clock, both ways", () => {
   } finally {
     setRealtimeMs(wall0 + (performance.now() - mono0));
   }
+});
+
+test("a frozen clock (bun:test's setSystemTime) gives its time at once, call after call", () => {
+  const at = Date.parse("2030-01-01T00:00:00Z");
+  setSystemTime(new Date(at));
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < 10_000; i++) expect(Math.floor(nowUs() / 1000)).toBe(at);
+    expect(performance.now() - t0).toBeLessThan(1000); // no waiting for a tick that never comes
+  } finally {
+    setSystemTime();
+  }
+  expectOnWallClock();
 });
