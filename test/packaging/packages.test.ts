@@ -1,7 +1,7 @@
 // The .deb and .rpm built by packaging/build.sh: contents, metadata, conffiles, scripts, lint.
 // Slow (builds both packages, ~20 s, then lintian ~10 s); `npm test -- FILE` runs other files alone.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -44,7 +44,7 @@ beforeAll(() => {
   buildPackages();
   debRoot = mkdtempSync(join(tmpdir(), "storeventd-deb-"));
   ok(["dpkg-deb", "-x", DEB, debRoot]);
-}, 300_000); // a package build on a busy machine
+}, 600_000); // both xz-compressed package builds on a busy machine
 afterAll(() => {
   if (debRoot) rmSync(debRoot, { recursive: true, force: true });
 });
@@ -87,6 +87,11 @@ describe("deb (slow)", () => {
 
   test("the binary is byte-identical to dist/storeventd (never stripped)", () => {
     expect(sha256File(join(debRoot, "usr/bin/storeventd"))).toBe(sha256File(BIN));
+  });
+
+  test("xz-compressed by default: data.tar.xz, well under the binary's size", () => {
+    expect(ok(["ar", "t", DEB]).trim().split("\n")).toEqual(["debian-binary", "control.tar.xz", "data.tar.xz"]);
+    expect(statSync(DEB).size).toBeLessThan(statSync(BIN).size * 0.4);
   });
 
   test("conffiles: exactly the default configuration", () => {
@@ -159,6 +164,11 @@ describe("rpm (slow)", () => {
     // FILEFLAGS: c = %config, n = noreplace
     const flags = q("[%{FILEFLAGS:fflags} %{FILENAMES}\n]").split("\n").find((l) => l.endsWith("/storeventd.toml") && l.includes("/etc/"));
     expect(flags?.split(" ")[0]).toBe("cn");
+  });
+
+  test("xz payload by default, well under the binary's size", () => {
+    expect(ok(["rpm", "-qp", "--qf", "%{PAYLOADCOMPRESSOR}", RPM])).toBe("xz");
+    expect(statSync(RPM).size).toBeLessThan(statSync(BIN).size * 0.4);
   });
 
   test("the binary is byte-identical to dist/storeventd (no strip, no debuginfo)", () => {
