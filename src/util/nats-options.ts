@@ -2,7 +2,8 @@
 // auth, TLS, reconnect backoff) and their translation to the client's ConnectionOptions. Plugins
 // may not import each other, so this lives in the core.
 import * as v from "valibot";
-import { credsAuthenticator, type ConnectionOptions } from "@nats-io/transport-node";
+import type { Authenticator, ConnectionOptions } from "@nats-io/transport-node";
+import { loadedNatsCore } from "./nats-lib.ts";
 import { Duration } from "../config/schema.ts";
 import { readOptionFile } from "./endpoint.ts";
 
@@ -82,7 +83,7 @@ export function connectionOptions(o: NatsConnectionConfig, hostname: string): Co
     user: o.user,
     pass: o.password,
     token,
-    authenticator: creds !== undefined ? credsAuthenticator(new TextEncoder().encode(creds)) : undefined,
+    authenticator: creds !== undefined ? lazyCredsAuthenticator(new TextEncoder().encode(creds)) : undefined,
     tls: tls && Object.fromEntries(Object.entries(tls).filter(([, x]) => x !== undefined)),
     reconnect: true,
     maxReconnectAttempts: -1,
@@ -90,4 +91,10 @@ export function connectionOptions(o: NatsConnectionConfig, hostname: string): Co
     timeout: 10_000,
     pingInterval: 30_000,
   };
+}
+
+/** nats.js's credsAuthenticator, made when connect() first calls it (the library is loaded by then). */
+function lazyCredsAuthenticator(creds: Uint8Array): Authenticator {
+  let auth: Authenticator | undefined;
+  return (nonce?: string) => (auth ??= loadedNatsCore().credsAuthenticator(creds))(nonce);
 }

@@ -5,7 +5,7 @@
 // QoS 1 messages that were in flight when the connection dropped are re-sent by the client on
 // reconnect; events that arrive while disconnected wait in a bounded buffer (oldest dropped, counted).
 import * as v from "valibot";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { readOptionFile } from "../../../src/plugin-kit/endpoint.ts";
 import { sleep } from "../../../src/plugin-kit/backoff.ts";
@@ -100,9 +100,12 @@ export class MqttReceiver {
     return JSON.stringify({ hostname: this.ctx.hostname, state, reason, time: new Date().toISOString() });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    // Loaded here, not at start-up: mqtt.js costs every daemon about 10 MB of resident memory.
+    const { connect } = await import("mqtt");
+    if (this.stopped) return;
     const topic = statusTopic(this.opts.topic_prefix, this.ctx.hostname);
-    const client = mqtt.connect(this.opts.url, {
+    const client = connect(this.opts.url, {
       ...this.conn,
       will: { topic, payload: Buffer.from(this.statusPayload("offline", "connection lost")), qos: 1, retain: true },
     });
@@ -176,7 +179,7 @@ export class MqttReceiver {
   /** Publishes what is buffered (bounded wait), marks the host offline (retained), disconnects. */
   async close(ms = 5000): Promise<void> {
     const client = this.client;
-    if (!client) return;
+    if (!client) return void (this.stopped = true); // before start() or while it loads mqtt.js
     const end = Date.now() + ms;
     while (this.buffer.length && this.connected && Date.now() < end) await this.drain();
     this.stopped = true;

@@ -2,11 +2,11 @@
 // NATS (at most once) or JetStream with publish acks (msgID = event_id, so a retry after a
 // reconnect is de-duplicated by the server). Buffers while disconnected, bounded, drops counted.
 import * as v from "valibot";
-import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, backoffDelay, sleep } from "../../../src/plugin-kit/backoff.ts";
-import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, subjectToken } from "../../../src/plugin-kit/nats.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, natsLibs, subjectToken } from "../../../src/plugin-kit/nats.ts";
 import { Heartbeater } from "./heartbeat.ts";
 import sample from "./sample.toml" with { type: "text" };
 
@@ -60,9 +60,10 @@ export class NatsReceiver {
 
   private async connectLoop(): Promise<void> {
     const backoff = new Backoff({ minTimeout: this.opts.reconnect_min, maxTimeout: this.opts.reconnect_max, signal: this.stop.signal });
+    const lib = await natsLibs();
     while (!this.stop.signal.aborted) {
       try {
-        this.nc = await connect(this.conn);
+        this.nc = await lib.core.connect(this.conn);
         break;
       } catch (e) {
         this.fail(`connect: ${(e as Error).message}`, "connect");
@@ -79,7 +80,7 @@ export class NatsReceiver {
     this.ctx.count("connects");
     void this.heartbeat.beat();
     if (this.opts.jetstream) {
-      this.js = jetstream(nc, { timeout: this.opts.publish_timeout });
+      this.js = lib.js.jetstream(nc, { timeout: this.opts.publish_timeout });
       await this.ensureStream(nc);
     }
     void (async () => {
@@ -101,7 +102,7 @@ export class NatsReceiver {
   private async ensureStream(nc: NatsConnection): Promise<void> {
     if (!this.opts.create_stream) return;
     try {
-      const jsm = await jetstreamManager(nc, { timeout: this.opts.publish_timeout });
+      const jsm = await (await natsLibs()).js.jetstreamManager(nc, { timeout: this.opts.publish_timeout });
       try {
         await jsm.streams.info(this.opts.stream);
       } catch {

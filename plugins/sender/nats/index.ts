@@ -4,11 +4,11 @@
 // redelivered duplicates, and tracks hosts by their heartbeats (HOST_SILENT, HOST_BACK,
 // DRBD_MULTIPLE_PRIMARY, DRBD_NO_PRIMARY). Serves FLEET_SERVICE for the console and `status --fleet`.
 import * as v from "valibot";
-import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { ConnectionOptions, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { ConsumerMessages, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { definePlugin, Duration, type SenderContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { FLEET_SERVICE, heartbeatSubject, type Heartbeat } from "../../../src/plugin-kit/fleet.ts";
-import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions } from "../../../src/plugin-kit/nats.ts";
+import { NATS_CONNECTION_KEYS, StreamName, SubjectPrefix, connectionOptions, natsLibs } from "../../../src/plugin-kit/nats.ts";
 import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
 import { RecentIds } from "./dedup.ts";
 import { AckFloor, ackSequences } from "./ack-floor.ts";
@@ -121,7 +121,7 @@ export class NatsSender {
     while (!this.stop.signal.aborted) {
       try {
         if (!this.nc) {
-          this.nc = await connect(this.conn); // reconnects by itself from then on
+          this.nc = await (await natsLibs()).core.connect(this.conn); // reconnects by itself from then on
           this.ctx.count("connects");
         }
         await this.consume(this.nc);
@@ -135,7 +135,8 @@ export class NatsSender {
 
   private async consume(nc: NatsConnection): Promise<void> {
     const o = this.opts;
-    const jsm = await jetstreamManager(nc);
+    const { js } = await natsLibs();
+    const jsm = await js.jetstreamManager(nc);
     if (o.create_stream) {
       try {
         await jsm.streams.info(o.stream);
@@ -148,19 +149,19 @@ export class NatsSender {
     // the policy). A new one filters only when the stream holds other subjects too: nats-server 2.9
     // spends about twice the CPU per message on a consumer with a wildcard filter.
     const existing = await jsm.consumers.info(o.stream, o.durable).catch(() => undefined);
-    const policy = existing?.config.ack_policy ?? AckPolicy.All;
+    const policy = existing?.config.ack_policy ?? js.AckPolicy.All;
     const all = `${o.subject_prefix}.>`;
     const filter = existing ? (existing.config.filter_subject ?? "") : (await jsm.streams.info(o.stream)).config.subjects?.join() === all ? "" : all;
     const info = await jsm.consumers.add(o.stream, {
-      durable_name: o.durable, ack_policy: policy, deliver_policy: DeliverPolicy.All,
+      durable_name: o.durable, ack_policy: policy, deliver_policy: js.DeliverPolicy.All,
       ack_wait: o.ack_wait * 1_000_000, max_ack_pending: o.max_ack_pending, ...(filter ? { filter_subject: filter } : {}),
     });
     this.jsm = jsm;
-    this.cumulative = policy === AckPolicy.All;
+    this.cumulative = policy === js.AckPolicy.All;
     if (!this.cumulative) this.ctx.log.once("explicit", `nats: consumer ${o.durable} acks each message (created so by an older version); delete it to get the faster cumulative acks`);
     this.floor.start(info.ack_floor.stream_seq)?.msg.ack();
     this.sub ??= nc.subscribe(heartbeatSubject(o.subject_prefix, "*"), { callback: (err, m) => void (err || this.onHeartbeat(m.data)) });
-    const consumer = await jetstream(nc).consumers.get(o.stream, o.durable);
+    const consumer = await js.jetstream(nc).consumers.get(o.stream, o.durable);
     this.seedFromStore();
     // After a NATS server dies, the re-pull nats.js sends on reconnect can reach the cluster before
     // the consumer has a new leader and be lost; only missed idle heartbeats (2) make it pull again.
