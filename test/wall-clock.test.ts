@@ -4,11 +4,7 @@
 // restores it from the monotonic clock.
 import { expect, setSystemTime, test } from "bun:test";
 import { nowUs } from "../src/event.ts";
-
-function setRealtimeMs(ms: number): void {
-  const r = Bun.spawnSync(["date", "-u", "-s", `@${(ms / 1000).toFixed(6)}`], { stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`date -s failed: ${r.stderr.toString().trim()}`);
-}
+import { setRealtimeMs } from "./helpers/realtime.ts";
 
 /** nowUs() lies within Date.now()'s millisecond, read around it. */
 function expectOnWallClock(): void {

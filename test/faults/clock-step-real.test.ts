@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setRealtimeMs } from "../helpers/realtime.ts";
 import { clockScenarioConfig, ndjsonEvents, section, startRun, stopDaemon, withSysctls } from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "faults20b-realclock-"));
@@ -28,12 +29,6 @@ const rep = section({
     "after the restore the clock is within 100 ms of where it would have been, and an event after it has the right time",
   ],
 });
-
-/** Sets CLOCK_REALTIME (clock_settime through GNU date) to `ms` since the epoch. */
-function setRealtime(ms: number): void {
-  const r = Bun.spawnSync(["date", "-u", "-s", `@${(ms / 1000).toFixed(6)}`], { stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`date -s failed: ${r.stderr.toString().trim()}`);
-}
 
 /** Polls on the monotonic clock; undefined after timeoutMs. */
 async function within<T>(f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number): Promise<T | undefined> {
@@ -60,7 +55,7 @@ test("real clock_settime: -1 h and +1 d, restored from the monotonic clock", asy
           const wall0 = Date.now();
           const mono0 = performance.now();
           try {
-            if (secs) setRealtime(wall0 + secs * 1000);
+            if (secs) setRealtimeMs(wall0 + secs * 1000);
             const text = `EXT4-fs error (device ${tag}): ext4_lookup:1855: inode #${secs}: comm clock: real step ${step}`;
             const cursorBefore = existsSync(cursorFile) ? statSync(cursorFile).mtimeMs : 0;
             const t0 = performance.now();
@@ -76,7 +71,7 @@ test("real clock_settime: -1 h and +1 d, restored from the monotonic clock", asy
             results.push({ step, firstMs, skewMs: first ? Date.parse(first.time) - expected : NaN, repeat: follow?.extension?.repeat, followMs, storeMs, cursorMs });
           } finally {
             // where the clock would be had it never been stepped
-            if (secs) setRealtime(wall0 + (performance.now() - mono0));
+            if (secs) setRealtimeMs(wall0 + (performance.now() - mono0));
           }
           if (secs) {
             // (a check after the fact: how far the restored clock is from the monotonic reckoning)

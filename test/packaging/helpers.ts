@@ -31,7 +31,7 @@ export function ok(cmd: string[], opts: Parameters<typeof sh>[1] = {}): string {
 }
 
 let built: { ms: number } | undefined;
-/** Runs packaging/build.sh once per test process (about 20 s for both formats). */
+/** Runs packaging/build.sh once per test process (about 80 s for both formats with xz). */
 export function buildPackages(): { ms: number } {
   if (built) return built;
   const t0 = performance.now();

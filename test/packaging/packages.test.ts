@@ -1,5 +1,5 @@
 // The .deb and .rpm built by packaging/build.sh: contents, metadata, conffiles, scripts, lint.
-// Slow (builds both packages, ~20 s, then lintian ~10 s); `npm test -- FILE` runs other files alone.
+// Slow (builds both packages with xz, ~80 s, then lintian ~10 s); `npm test -- FILE` runs other files alone.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -10,6 +10,7 @@ import plugin from "./index.ts";
 import { decodeEvents2Text } from "../../../src/plugin-kit/drbd.ts";
 import { DrbdModel } from "../../../src/plugin-kit/drbd.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
+import { waitFor } from "../../../test/helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "core-life-umh-close-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,9 +53,7 @@ test("close() kills a command that ignores SIGTERM within a second and runs noth
   await umh.close?.();
   // close() returns once the command's pipes are closed, which the kernel does early in the killed
   // process's exit, a moment before it turns into a zombie: poll briefly (a CI run saw it still running).
-  const until = performance.now() + 500;
-  while (alive(pid) && performance.now() < until) await Bun.sleep(5);
-  expect(alive(pid)).toBe(false);
+  await waitFor(() => !alive(pid), 500, "the killed command to exit", 5);
   expect(performance.now() - t0).toBeLessThan(1500);
   // A later update (the dump again, after a restart) runs nothing.
   for (const r of decodeEvents2Text(`-\n${dump}`)) model.apply(r, () => {});

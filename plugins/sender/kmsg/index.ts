@@ -85,7 +85,6 @@ export function printkClockSource(addon: NativeAddon | null): string {
   return "CLOCK_BOOTTIME (/proc/uptime): times are late by the time spent in suspend since boot";
 }
 
-
 const timerListHead = Buffer.alloc(256);
 
 /** CLOCK_MONOTONIC in µs from the head of /proc/timer_list, or undefined (not root, no file). */
