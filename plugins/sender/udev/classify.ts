@@ -235,6 +235,11 @@ export class UeventClassifier {
     return this.subsystems.has(packedSubsystem(packed) ?? "");
   }
 
+  /** wants() from the SUBSYSTEM alone (packedSubsystem, laidSubsystem), before the record is built. */
+  wantsSubsystem(subsystem: string | undefined): boolean {
+    return this.subsystems.has(subsystem ?? "");
+  }
+
   /** Applies the uevent to the inventory and returns the catalog events it means: from the
    * uevent, sizeBytes and the inventory's memory only (no file-system call). */
   classify(rec: UeventRecord, sizeBytes?: number): EventDraft[] {
