@@ -295,33 +295,31 @@ export class UeventClassifier {
       case "add":
         return [this.draft(rec, "info", "block", "DEVICE_ADDED",
           `${name} added (${base.devtype || "block device"}${dev?.parent ? ` of ${dev.parent}` : ""}, ${formatBytes(size)})`,
-          dev, name, { ...base, ...(size >= 0 ? { size_bytes: size } : {}) })];
+          dev, name, withSize(base, "size_bytes", size))];
       case "remove": {
         const physical = (dev?.devtype ?? p.DEVTYPE) === "disk" && rec.devpath !== "" && !rec.devpath.startsWith("/devices/virtual/");
         return [this.draft(rec, physical ? "warn" : "info", "block", "DEVICE_REMOVED", `${name} removed`, a.before, name,
-          { ...base, ...(old >= 0 ? { size_bytes: old } : {}) })];
+          withSize(base, "size_bytes", old))];
       }
       case "change": {
         if (p.DM_ACTION) return []; // multipath path events: the dm parser's
-        const sizes = { ...(old >= 0 ? { old_size_bytes: old } : {}), ...(size >= 0 ? { new_size_bytes: size } : {}) };
         if (p.DISK_MEDIA_CHANGE === "1") {
           return [this.draft(rec, "info", "block", "MEDIA_CHANGED",
             `${name}: media changed${old >= 0 && size >= 0 && old !== size ? ` (${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,
-            dev, name, { ...base, ...sizes })];
+            dev, name, withSize(withSize(base, "old_size_bytes", old), "new_size_bytes", size))];
         }
         if ((old > 0 && size > 0 && old !== size) || p.RESIZE === "1") {
           const shrunk = old > 0 && size >= 0 && size < old;
           // The size is read from sysfs when the uevent arrives: after a quick attach-and-resize the
           // previous event may already have seen the new size. Then the old size is unknown, not equal.
           const known = old >= 0 && size >= 0 && old !== size;
-          const { old_size_bytes: _o, ...onlyNew } = sizes;
           return [this.draft(rec, shrunk ? "warn" : "info", "block", "DEVICE_RESIZED",
             known ? `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}` : size >= 0 ? `${name} resized to ${formatBytes(size)}` : `${name} resized`,
-            dev, name, { ...base, ...(known ? sizes : onlyNew) })];
+            dev, name, withSize(known ? withSize(base, "old_size_bytes", old) : base, "new_size_bytes", size))];
         }
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED",
           `${name} changed${old >= 0 && size >= 0 && old !== size ? ` (size ${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,
-          dev, name, { ...base, ...sizes })];
+          dev, name, withSize(withSize(base, "old_size_bytes", old), "new_size_bytes", size))];
       }
       default:
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED", `${name}: ${rec.action}`, dev, name, base)];
@@ -381,6 +379,13 @@ export class UeventClassifier {
     const severity: Severity = aen.type === 0 ? (aen.info === 0x02 || aen.info === 0x03 ? "error" : "warn") : "info";
     return d(severity, "NVME_ASYNC_EVENT", `${name}: async event: ${aen.type_name}: ${aen.info_name} (${aen.aen})`);
   }
+}
+
+/** ext with key = bytes when bytes >= 0 (ext is the draft's own, fresh per uevent): the object
+ * spreads this replaced were ~4% of a uevent's CPU time. */
+function withSize(ext: Record<string, unknown>, key: string, bytes: number): Record<string, unknown> {
+  if (bytes >= 0) ext[key] = bytes;
+  return ext;
 }
 
 /** node:path basename() for "/"-separated paths, without its cost on the uevent path. */
