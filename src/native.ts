@@ -34,6 +34,8 @@ export interface NativeAddon {
   UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number, sysRoot?: string) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
   ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
+  /** The same with each record laid out as it is parsed (as ueventLayout would, raw text in bytes). */
+  ueventParse?(bytes: Uint8Array, ends: Uint32Array, layout: true): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array; layout: UeventLayoutArrays };
   /** Lays out packed records of kinds 1 and 2 and turns them into raw text in place (src/uevent/layout.ts). */
   ueventLayout?(bytes: Uint8Array, ends: Uint32Array, kinds: Uint8Array): UeventLayoutArrays;
   /** The property names and values behind ueventLayout's codes (code i = [i - 1]). */

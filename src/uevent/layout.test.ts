@@ -155,7 +155,38 @@ describe("ueventLayout() + unpackLaid()", () => {
           return { recs, seen, bad };
         };
         expect(run(layouter)).toEqual(run());
+        expect(run({ ...layouter, parseLaid: undefined })).toEqual(run()); // ueventParse, then ueventLayout
       }
     }
+  });
+
+  test("ueventParse(..., true) lays out in the same pass exactly what ueventLayout() lays out after it", () => {
+    const msgs: Buffer[] = [];
+    for (const dir of ["../../plugins/sender/udev/testdata", "../../plugins/parser/dm/testdata"].map((d) => join(import.meta.dir, d))) {
+      for (const name of readdirSync(dir)) {
+        try {
+          const data = readFileSync(join(dir, name, "input.uevent"));
+          if (data.indexOf(0) < 0) continue;
+          let prev = 0;
+          for (const end of splitRawCapture(data)) msgs.push(data.subarray(prev, (prev = end)));
+        } catch {
+          continue;
+        }
+      }
+    }
+    msgs.push(Buffer.from("add@/devices/\xc3\xa9\0SUBSYSTEM=block\0", "latin1"), Buffer.from("garbage"), Buffer.from("libudev\0short"));
+    const ends = new Uint32Array(msgs.length);
+    let at = 0;
+    msgs.forEach((m, i) => (ends[i] = at += m.length));
+    const input = Buffer.concat(msgs);
+    const twoStep = addon!.ueventParse!(input, ends);
+    const layout = addon!.ueventLayout!(twoStep.bytes, twoStep.ends, twoStep.kinds);
+    const onePass = addon!.ueventParse!(input, ends, true);
+    expect(onePass.bytes.equals(twoStep.bytes)).toBe(true);
+    expect([...onePass.ends]).toEqual([...twoStep.ends]);
+    expect([...onePass.kinds]).toEqual([...twoStep.kinds]);
+    for (const k of ["props", "offs", "heads", "keys", "values", "actions"] as const) expect([...onePass.layout[k]]).toEqual([...layout[k]]);
+    expect([...onePass.kinds].filter((k) => k === UeventFormat.Bad).length).toBe(2);
+    expect(onePass.layout.actions.filter((a) => a !== 0).length).toBe(msgs.length - 3);
   });
 });

@@ -15,6 +15,8 @@ export interface LayoutNames {
 
 export interface Layouter {
   layout(bytes: Uint8Array, ends: Uint32Array, kinds: Uint8Array): UeventLayoutArrays;
+  /** ueventParse with the layout made in the same pass (replay). */
+  parseLaid?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array; layout: UeventLayoutArrays };
   names: LayoutNames;
 }
 
@@ -29,7 +31,8 @@ export function nativeLayouter(addon: NativeAddon | null | undefined): Layouter 
   const t = addon.ueventNames();
   if (t.keys[SUBSYSTEM_CODE - 1] !== "SUBSYSTEM") return undefined; // an addon of another layout
   const names = { keys: ["", ...t.keys.map(atom)], values: ["", ...t.values.map(atom)] };
-  return { layout: addon.ueventLayout.bind(addon), names };
+  const parse = addon.ueventParse?.bind(addon);
+  return { layout: addon.ueventLayout.bind(addon), parseLaid: parse && ((bytes, ends) => parse(bytes, ends, true)), names };
 }
 
 /** True when the addon laid out record i (it is then raw text in the batch bytes). */

@@ -6,6 +6,7 @@
 //  - udevd (systemd src/libsystemd/sd-device/device-monitor.c): 40-byte header "libudev\0",
 //    magic 0xfeedcafe (big endian), header_size, properties_off, properties_len (host order,
 //    little endian on the machines we build for), 4 filter hashes; then NUL-separated properties.
+import type { UeventLayoutArrays } from "../native.ts";
 import type { UeventRecord } from "../records.ts";
 import { laidSubsystem, unpackLaid, type Layouter } from "./layout.ts";
 
@@ -300,8 +301,14 @@ export function* decodeUeventFile(
       const base = i === 0 ? 0 : ends[i - 1]!;
       const slice = ends.slice(i, i + CHUNK).map((e) => e - base);
       const last = ends[Math.min(i + CHUNK, ends.length) - 1]!;
-      const res = parseMany(data.subarray(base, last), Uint32Array.from(slice));
-      yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep, layouter);
+      const piece = data.subarray(base, last);
+      if (layouter?.parseLaid) {
+        const res = layouter.parseLaid(piece, Uint32Array.from(slice));
+        yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep, layouter, res.layout);
+      } else {
+        const res = parseMany(piece, Uint32Array.from(slice));
+        yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep, layouter);
+      }
     }
     return;
   }
@@ -320,12 +327,13 @@ export function* decodeUeventFile(
 }
 
 /** Records of one addon batch (ueventParse output): kinds 1 kernel, 2 udev, 3 bad. With a
- * layouter the batch bytes are laid out (and turned into raw text) first. */
+ * layouter the batch bytes are laid out (and turned into raw text) first, unless `laid` is the
+ * layout ueventParse already made. */
 export function* unpackBatch(
   bytes: Buffer, ends: Uint32Array, kinds: Uint8Array, source: string, onBad: (reason: string) => void,
-  keep?: (subsystem: string | undefined) => boolean, layouter?: Layouter,
+  keep?: (subsystem: string | undefined) => boolean, layouter?: Layouter, laid?: UeventLayoutArrays,
 ): Iterable<UeventRecord> {
-  const l = layouter?.layout(bytes, ends, kinds);
+  const l = layouter && (laid ?? layouter.layout(bytes, ends, kinds));
   let prev = 0;
   for (let i = 0; i < ends.length; i++) {
     const from = prev;
