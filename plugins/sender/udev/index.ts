@@ -71,6 +71,7 @@ export class UdevSender {
   constructor(private config: UdevConfig, private ctx: SenderContext) {
     this.inventory = pickInventory(config, ctx);
     this.classifier = new UeventClassifier(this.inventory, { subsystems: config.subsystems, dedupSeqnums: config.dedup_seqnums });
+    this.layouter = nativeLayouter(ctx.native);
   }
 
   /** One uevent (from the socket, or a test): dedup, records to parsers, inventory, catalog events.
@@ -181,7 +182,6 @@ export class UdevSender {
   private openReader(onFail: (error: string) => void): string {
     const Reader = this.ctx.native?.UeventReader;
     if (!Reader) return "the native addon is not loaded";
-    this.layouter = nativeLayouter(this.ctx.native);
     const mask = (this.config.groups.includes("kernel") ? 1 : 0) | (this.config.groups.includes("udev") ? 2 : 0);
     try {
       const r = new Reader(mask, this.config.receive_buffer, 0, this.config.sys_root);
