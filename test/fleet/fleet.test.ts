@@ -32,11 +32,11 @@ afterAll(async () => {
 });
 
 async function until<T>(what: string, f: () => T | Promise<T>, ms = 30_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   for (;;) {
     const v = await f();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${tails()}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}\n${tails()}`);
     await Bun.sleep(50);
   }
 }

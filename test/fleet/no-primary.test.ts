@@ -41,11 +41,11 @@ function spawn(name: string, argv: string[], env: Record<string, string> = {}): 
 }
 
 async function until<T>(what: string, f: () => T | Promise<T>, ms: number): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   for (;;) {
     const v = await f();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > end) {
+    if (performance.now() > end) {
       const tails = [...stderr].map(([k, t]) => `--- ${k}:\n${t.split("\n").slice(-8).join("\n")}`).join("\n");
       throw new Error(`timed out waiting for ${what}; sim primaries: ${fsim.sim.primaries().join(",")}\n${tails}`);
     }

@@ -35,11 +35,11 @@ describe("udev sender on the real kernel", () => {
 
   const ours = (dev: string) => (e: EventDraft) => e.dev_name === dev;
   async function waitFor(pred: (e: EventDraft) => boolean, what: string, ms = 10_000): Promise<EventDraft> {
-    const end = Date.now() + ms;
+    const end = performance.now() + ms;
     for (;;) {
       const hit = rec.events.find(pred);
       if (hit) return hit;
-      if (Date.now() > end) throw new Error(`no ${what}; got ${rec.events.map((e) => `${e.event_type} ${e.dev_name}`).join(", ")}`);
+      if (performance.now() > end) throw new Error(`no ${what}; got ${rec.events.map((e) => `${e.event_type} ${e.dev_name}`).join(", ")}`);
       await Bun.sleep(20);
     }
   }
@@ -136,8 +136,8 @@ describe("udev sender on the real kernel", () => {
       `SUBSYSTEM=block\\0DEVNAME=${forged}\\0DEVTYPE=disk\\0SEQNUM=1\\0`;
     sh(["python3", "-c", "import socket\ns=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,15)\ns.bind((0,0))\n" +
       `s.sendto(b'${msg}',(0,1))`]);
-    const end = Date.now() + 3000;
-    while ((rec.counts.get("dropped_untrusted") ?? 0) === before && Date.now() < end) await Bun.sleep(20);
+    const end = performance.now() + 3000;
+    while ((rec.counts.get("dropped_untrusted") ?? 0) === before && performance.now() < end) await Bun.sleep(20);
     expect(rec.counts.get("dropped_untrusted") ?? 0).toBeGreaterThan(before);
     await Bun.sleep(100);
     expect(rec.events.filter((e) => e.dev_name === forged)).toEqual([]);
@@ -159,9 +159,9 @@ describe("udev sender without the addon (sysfs polling)", () => {
       sh(["truncate", "-s", `${6 * MiB}`, join(dir, "img")]);
       loop = sh(["losetup", "-f", "--show", join(dir, "img")]);
       const name = loop.slice(5);
-      const end = Date.now() + 3000;
+      const end = performance.now() + 3000;
       let hit: EventDraft | undefined;
-      while (!hit && Date.now() < end) {
+      while (!hit && performance.now() < end) {
         await Bun.sleep(50);
         hit = rec.events.find((e) => e.dev_name === name && e.extension?.new_size_bytes === 6 * MiB);
       }
@@ -201,16 +201,16 @@ describe("udev sender when the socket overflows (real ENOBUFS)", () => {
       sh(["losetup", `/dev/loop${n}`, join(dir, "img")]);
       // 600 synthetic change uevents from the kernel for our device, as fast as python writes.
       sh(["python3", "-c", `for i in range(600): open('/sys/class/block/loop${n}/uevent','w').write('change')`]);
-      const end = Date.now() + 8000;
-      while (!(rec.counts.get("enobufs") ?? 0) && Date.now() < end) await Bun.sleep(20);
+      const end = performance.now() + 8000;
+      while (!(rec.counts.get("enobufs") ?? 0) && performance.now() < end) await Bun.sleep(20);
       expect(rec.counts.get("enobufs") ?? 0).toBeGreaterThan(0);
       expect(rec.counts.get("resyncs") ?? 0).toBeGreaterThan(0);
       expect(rec.logs.some((l) => l.includes("rescanning") && l.includes("uevents were lost"))).toBe(true);
       // Still alive after the overflow: detaching and removing the node are seen.
       sh(["losetup", "-d", `/dev/loop${n}`]);
       expect(loopCtl(LOOP_CTL_REMOVE, n)).toBe(0);
-      const end2 = Date.now() + 8000;
-      while (!rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === `loop${n}`) && Date.now() < end2) await Bun.sleep(20);
+      const end2 = performance.now() + 8000;
+      while (!rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === `loop${n}`) && performance.now() < end2) await Bun.sleep(20);
       expect(rec.events.some((e) => e.event_type === "DEVICE_REMOVED" && e.dev_name === `loop${n}`)).toBe(true);
       expect(rec.counts.get("received") ?? 0).toBeLessThan(600); // some were lost, as the kernel said
     } finally {
