@@ -2,7 +2,7 @@
 // several records (exception line, description, SError, failed command, cmd/res taskfiles,
 // status/error bits) held per port and emitted as one ATA_EXCEPTION.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KPattern } from "../../../src/plugin-kit/kernel.ts";
+import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KMatch, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 // ata_link_printk/ata_dev_printk prefix: "ata%u: " (host link), "ata%u.%02u: " (device or PMP link).
 const PFX = String.raw`^(?<link>ata(?<port>\d{1,4})(?:\.(?<sub>\d{2}))?): `;
@@ -138,6 +138,11 @@ export class AtaParser {
       if (this.held.size > 0) this.other(msg, rec.raw, emit);
       return;
     }
+    this.matched(m, rec, msg, emit);
+  }
+
+  // Apart from parse(), which every record runs: the JIT compiles this only for ata's messages.
+  private matched(m: KMatch<AtaPatternId>, rec: KmsgRecord, msg: string, emit: Emit): void {
     const g = m.groups;
     const port = `ata${g.port}`;
     switch (m.id) {
