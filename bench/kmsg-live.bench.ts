@@ -1,10 +1,9 @@
 // `npm run bench -- kmsg-live`: can the compiled daemon's kmsg sender keep up with the real
-// /dev/kmsg? A writer process writes KMSG_LIVE_RECORDS (default 1M) records as fast as it can, or
-// paced at KMSG_LIVE_RATE records/s (default 200k), into /dev/kmsg (printk_devkmsg=on and the
+// /dev/kmsg? A C writer (bench/kmsg-writer.c) writes KMSG_LIVE_RECORDS (default 1M) records paced at
+// KMSG_LIVE_RATE records/s (default 200k; 0: as fast as it can) into /dev/kmsg (printk_devkmsg=on and the
 // console loglevel at 1, both restored); the daemon runs the kmsg sender and every parser. Reported:
 // the write rate reached, the rate the sender read at, and its overrun count (KMSG_OVERRUN events).
-// The baseline is a plain nonblocking read(2) loop on /dev/kmsg in this process during a separate
-// run of the same writer.
+// The baseline is the plainest C reader (bench/kmsg-count.c) during a separate run of the same writer.
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { acquireSysctls } from "../test/helpers/sysctl.ts";
 import { tmpdir } from "node:os";
@@ -13,24 +12,6 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const RECORDS = Number(process.env.KMSG_LIVE_RECORDS ?? 1_000_000);
 const RATE = Number(process.env.KMSG_LIVE_RATE ?? 200_000);
-
-// The writer: one fd, one write(2) per record (that is how /dev/kmsg takes records), storage lines
-// among noise, paced in 1 ms steps. Prints "<records> <seconds>" when done.
-const WRITER = `
-import { openSync, writeSync } from "node:fs";
-const [n, rate] = [Number(process.argv[2]), Number(process.argv[3])];
-const lines = JSON.parse(await Bun.stdin.text());
-const fd = openSync("/dev/kmsg", "w");
-const bufs = lines.map((l) => Buffer.from(l + "\\n"));
-const t0 = performance.now();
-let i = 0;
-while (i < n) {
-  const due = Math.min(n, rate > 0 ? Math.ceil(((performance.now() - t0) / 1000) * rate) + 1 : n);
-  for (; i < due; i++) writeSync(fd, bufs[i % bufs.length]);
-  if (rate > 0 && i < n) await Bun.sleep(1);
-}
-console.log(i, (performance.now() - t0) / 1000);
-`;
 
 function lines(tag: string): string[] {
   const noise = [
@@ -50,57 +31,46 @@ function lines(tag: string): string[] {
   return out;
 }
 
-async function runWriter(dir: string, tag: string, n: number, rate: number): Promise<{ records: number; seconds: number; done: Promise<void> }> {
-  const file = join(dir, "writer.ts");
-  writeFileSync(file, WRITER);
-  const p = Bun.spawn([process.execPath, file, String(n), String(rate)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  p.stdin.write(JSON.stringify(lines(tag)));
-  p.stdin.end();
-  const res = { records: 0, seconds: 0, done: Promise.resolve() };
-  res.done = (async () => {
-    const [r, s] = (await new Response(p.stdout).text()).trim().split(" ").map(Number);
-    res.records = r!;
-    res.seconds = s!;
-  })();
-  return res;
+/** Compiles bench/<name>.c into dir (cc is there: the addon needs it). */
+function cc(dir: string, name: string): string {
+  const bin = join(dir, name);
+  const r = Bun.spawnSync(["cc", "-O2", "-o", bin, join(import.meta.dir, `${name}.c`)], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`cc ${name}.c: ${r.stderr.toString()}`);
+  return bin;
 }
 
-/** The baseline: a plain read loop that counts records carrying `tag` and EPIPE overruns. */
+/** The C writer (bench/kmsg-writer.c): n records at `rate`/s, cycling through lines(tag). */
+function runWriter(dir: string, tag: string, n: number, rate: number): Promise<{ records: number; seconds: number }> {
+  const p = Bun.spawn([join(dir, "kmsg-writer"), String(n), String(rate)], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  p.stdin.write(lines(tag).join("\n") + "\n");
+  p.stdin.end();
+  return (async () => {
+    const [records, seconds] = (await new Response(p.stdout).text()).trim().split(" ").map(Number);
+    if ((await p.exited) !== 0 || !records) throw new Error("kmsg-writer failed");
+    return { records: records!, seconds: seconds! };
+  })();
+}
+
+/** The baseline: the plain C read loop (bench/kmsg-count.c) during a separate run of the same writer. */
 async function plainRead(dir: string, tag: string, n: number, rate: number) {
-  const fd = openSync("/dev/kmsg", constants.O_RDONLY | constants.O_NONBLOCK);
-  const buf = Buffer.alloc(8192);
-  const needle = Buffer.from(tag);
-  // from the end of the ring
-  for (;;) { try { if (readSync(fd, buf, 0, buf.length, null) <= 0) break; } catch (e) { if ((e as NodeJS.ErrnoException).code === "EAGAIN") break; } }
-  const w = await runWriter(dir, tag, n, rate);
-  let got = 0;
-  let overruns = 0;
-  let finished = false;
-  void w.done.then(() => (finished = true));
-  const t0 = performance.now();
-  let lastSeen = performance.now();
-  while (got < n) {
-    let len = 0;
-    try {
-      len = readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") { overruns++; continue; }
-      if (code !== "EAGAIN") throw e;
-    }
-    if (len > 0 && buf.subarray(0, len).indexOf(needle) >= 0) {
-      got++;
-      lastSeen = performance.now();
-      continue;
-    }
-    // Done when the writer is and none of its records came for 500 ms (others' records may).
-    if (finished && performance.now() - lastSeen > 500) break;
-    if (len <= 0 || got % 1024 === 0) await Bun.sleep(0);
+  const p = Bun.spawn([join(dir, "kmsg-count"), tag], { stdout: "pipe", stderr: "inherit" });
+  const reader = p.stdout.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("kmsg-count did not start");
+    text += dec.decode(value);
   }
-  const secs = (lastSeen - t0) / 1000;
-  await w.done;
-  closeSync(fd);
-  return { got, overruns, secs, wrote: w.records / w.seconds };
+  const w = await runWriter(dir, tag, n, rate);
+  writeFileSync("/dev/kmsg", `${tag} end\n`);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  const [got, overruns, secs] = text.slice(text.indexOf("ready\n") + 6).trim().split(" ").map(Number);
+  return { got: got!, overruns: overruns!, secs: secs!, wrote: w.records / w.seconds };
 }
 
 /** Writes one marker record and returns its seq (read back from an fd opened at the ring's end). */
@@ -144,9 +114,8 @@ accept_user_records = true
     let before: Record<string, number> | undefined;
     for (let i = 0; i < 100 && !before; i++) before = await status().catch(() => Bun.sleep(100).then(() => undefined));
     if (!before) throw new Error(`the daemon did not start: ${readFileSync(join(dir, "stderr"), "utf8")}`);
-    const w = await runWriter(dir, tag, n, rate);
     const t0 = performance.now();
-    await w.done;
+    const w = await runWriter(dir, tag, n, rate);
     const end = markerSeq(`${tag} end`);
     let now = before;
     // until the sender's cursor passes the marker (other programs may keep writing meanwhile)
@@ -174,6 +143,8 @@ export default async function (): Promise<Record<string, number | string>> {
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const tag = `kmsg15b-live-${process.pid}`;
+    cc(dir, "kmsg-writer");
+    cc(dir, "kmsg-count");
     const base = await plainRead(dir, `${tag}-plain`, RECORDS, RATE);
     const dmn = await daemonRead(dir, `${tag}-daemon`, RECORDS, RATE);
     return {

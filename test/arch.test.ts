@@ -144,7 +144,7 @@ describe("architecture", () => {
 
   test("plugins/all.ts lists exactly the plugin folders", () => {
     const all = readFileSync(join(root, "plugins/all.ts"), "utf8");
-    const listed = [...all.matchAll(/from "\.\/(\w+\/[\w-]+)\/index\.ts"/g)].map((m) => m[1]).sort();
+    const listed = [...all.matchAll(/require\("\.\/(\w+\/[\w-]+)\/index\.ts"\)/g)].map((m) => m[1]).sort();
     expect(listed).toEqual(pluginDirs.map((d) => relative(join(root, "plugins"), d)).sort());
   });
 });

@@ -65,6 +65,11 @@ class KmsgSource : public Source {
 
   int Stride() const override { return kKmsgStride; }
   size_t MaxBatch() const override { return opt_.slow_ms > 0 ? 8 : 512; }
+  // The kernel ring holds only ~1,400 records (~7 ms of a 200k/s flood), so a burst JS can't take
+  // at once waits here instead: up to 256 batches (~100k records at a flood's batch size, tens of
+  // MB at most) before the thread blocks and the ring overwrites. Tests that provoke an overrun
+  // (slowMs) keep the small queue.
+  size_t MaxQueue() const override { return opt_.slow_ms > 0 ? 64 : 256; }
 
  private:
   PumpResult PumpDevice(Batch& out) {

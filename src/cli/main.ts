@@ -2,33 +2,26 @@
 import { readFileSync } from "node:fs";
 import type { AnyPluginDef } from "../plugin-api.ts";
 import { stdio, UsageError, type Io } from "./args.ts";
-import { runCommand } from "./run.ts";
-import { checkCommand } from "./check.ts";
-import { replayCommand } from "./replay.ts";
-import { versionCommand } from "./version.ts";
-import { monitorCommand } from "./monitor.ts";
-import { queryCommand } from "./query.ts";
-import { statusCommand } from "./status.ts";
-import { reloadCommand } from "./reload.ts";
-import { infoCommand } from "./info.ts";
-import { ctlCommand } from "../ctl/cli.ts";
 
 type Command = {
   summary: string;
   run(argv: string[], io: Io, plugins: AnyPluginDef[]): Promise<number>;
 };
 
+// Each command's module is loaded when it runs: loading all of them cost every start of the
+// daemon several ms (the daemon needs only run.ts; the others pull in clients, the replay
+// machinery, the ctl verbs).
 const COMMANDS: Record<string, Command> = {
-  run: { summary: "run the daemon in the foreground (the default)", run: runCommand },
-  check: { summary: "validate the config and its snippets", run: checkCommand },
-  replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: replayCommand },
-  info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: (a, io) => infoCommand(a, io) },
-  version: { summary: "print version, commit, addon and kernel information", run: (a, io) => versionCommand(a, io) },
-  monitor: { summary: "follow live events from the running daemon", run: (a, io) => monitorCommand(a, io) },
-  query: { summary: "past events from the daemon's store", run: (a, io) => queryCommand(a, io) },
-  status: { summary: "daemon health: senders, receivers, queues, drops, store, DRBD", run: (a, io) => statusCommand(a, io) },
-  reload: { summary: "make the running daemon reload its config (like SIGHUP)", run: (a, io) => reloadCommand(a, io) },
-  ctl: { summary: "drbd-reactorctl's verbs on a drbd-reactor config: status, ls, cat, edit, enable, disable, evict, ...", run: (a, io, p) => ctlCommand(a, ctlIo(io), p) },
+  run: { summary: "run the daemon in the foreground (the default)", run: async (a, io, p) => (await import("./run.ts")).runCommand(a, io, p) },
+  check: { summary: "validate the config and its snippets", run: async (a, io, p) => (await import("./check.ts")).checkCommand(a, io, p) },
+  replay: { summary: "run the parsers over recorded kmsg, uevent or events2 input", run: async (a, io, p) => (await import("./replay.ts")).replayCommand(a, io, p) },
+  info: { summary: "what is known of a device: ids, size, stack, mounts, recent events", run: async (a, io) => (await import("./info.ts")).infoCommand(a, io) },
+  version: { summary: "print version, commit, addon and kernel information", run: async (a, io) => (await import("./version.ts")).versionCommand(a, io) },
+  monitor: { summary: "follow live events from the running daemon", run: async (a, io) => (await import("./monitor.ts")).monitorCommand(a, io) },
+  query: { summary: "past events from the daemon's store", run: async (a, io) => (await import("./query.ts")).queryCommand(a, io) },
+  status: { summary: "daemon health: senders, receivers, queues, drops, store, DRBD", run: async (a, io) => (await import("./status.ts")).statusCommand(a, io) },
+  reload: { summary: "make the running daemon reload its config (like SIGHUP)", run: async (a, io) => (await import("./reload.ts")).reloadCommand(a, io) },
+  ctl: { summary: "drbd-reactorctl's verbs on a drbd-reactor config: status, ls, cat, edit, enable, disable, evict, ...", run: async (a, io, p) => (await import("../ctl/cli.ts")).ctlCommand(a, ctlIo(io), p) },
 };
 
 /** The core's commands, then those the plugins contribute (PluginDef.commands). */
@@ -102,7 +95,7 @@ See storeventd(8) and storeventd.toml(5).`;
 
 export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = stdio, as = invokedAs()): Promise<number> {
   // Installed (or linked) as drbd-reactorctl, the binary is drbd-reactorctl.
-  if (as === "drbd-reactorctl") return ctlCommand(argv, ctlIo(io), plugins, true);
+  if (as === "drbd-reactorctl") return (await import("../ctl/cli.ts")).ctlCommand(argv, ctlIo(io), plugins, true);
   const [first, ...rest] = argv;
   if (first === "help" || first === "--help" || first === "-h") {
     const sub = first === "help" && rest[0] ? commands(plugins)[rest[0]] : undefined;
@@ -110,7 +103,7 @@ export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = std
     io.out(mainHelp(plugins));
     return 0;
   }
-  if (first === "--version" || first === "-V") return versionCommand([], io);
+  if (first === "--version" || first === "-V") return COMMANDS.version!.run([], io, plugins);
   const name = first === undefined || first.startsWith("-") ? "run" : first;
   const cmd = commands(plugins)[name];
   const args = name === first ? rest : argv;

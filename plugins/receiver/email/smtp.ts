@@ -1,7 +1,8 @@
 // A small SMTP client (RFC 5321) over node:net / node:tls: EHLO, STARTTLS (RFC 3207) or implicit
 // TLS (RFC 8314), AUTH PLAIN / LOGIN (RFC 4954), one message per conversation.
 import net from "node:net";
-import tls from "node:tls";
+import type * as tls from "node:tls";
+import { tlsLib } from "../../../src/plugin-kit/tls.ts";
 
 export interface SmtpOptions {
   host: string;
@@ -105,10 +106,11 @@ export function dotStuff(data: string): string {
   return data.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
 }
 
-function connect(o: SmtpOptions): Promise<net.Socket> {
+async function connect(o: SmtpOptions): Promise<net.Socket> {
+  const tls = o.security === "tls" ? await tlsLib() : undefined;
   return new Promise((resolve, reject) => {
     const s =
-      o.security === "tls"
+      tls
         ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca })
         : net.connect({ host: o.host, port: o.port });
     s.once(o.security === "tls" ? "secureConnect" : "connect", () => {
@@ -119,7 +121,8 @@ function connect(o: SmtpOptions): Promise<net.Socket> {
   });
 }
 
-function upgrade(sock: net.Socket, o: SmtpOptions): Promise<tls.TLSSocket> {
+async function upgrade(sock: net.Socket, o: SmtpOptions): Promise<tls.TLSSocket> {
+  const tls = await tlsLib();
   return new Promise((resolve, reject) => {
     const t = tls.connect({ socket: sock, servername: net.isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca });
     t.once("secureConnect", () => {

@@ -1,7 +1,8 @@
 // irc receiver: posts one line per event to a channel: connect (optionally TLS), register, wait for
 // 001, JOIN, PRIVMSG through a token bucket (flood control), answer PING, reconnect with backoff.
 import net from "node:net";
-import tls from "node:tls";
+import type * as tls from "node:tls";
+import { tlsLib } from "../../../src/plugin-kit/tls.ts";
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
@@ -102,10 +103,11 @@ export class IrcReceiver {
     }
   }
 
-  private connect(): Promise<net.Socket> {
+  private async connect(): Promise<net.Socket> {
     const { host, port } = this.server;
+    const tls = this.opts.tls ? await tlsLib() : undefined;
     return new Promise((resolve, reject) => {
-      const s = this.opts.tls
+      const s = tls
         ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: this.opts.tls_verify, ca: this.ca })
         : net.connect({ host, port });
       const timer = setTimeout(() => {

@@ -1,7 +1,6 @@
 // The journal's native protocol (systemd.journal-fields(7), "Native Protocol"): one datagram of
 // fields, each `KEY=value\n`, or `KEY\n<u64 LE length><value>\n` when the value holds a newline
 // (binary-safe). Pure: no I/O here.
-import { createHash } from "node:crypto";
 import type { StorageEvent } from "../../../src/plugin-api.ts";
 
 export const PRIORITY = { error: 3, warn: 4, info: 6 } as const;
@@ -16,7 +15,8 @@ export function fieldName(raw: string, prefix = ""): string {
 
 /** A stable 128-bit MESSAGE_ID per event_type: SHA-256 of a fixed namespace + type, as UUIDv8 hex. */
 export function messageId(eventType: string): string {
-  const h = createHash("sha256").update(`storeventd/message-id/v1/${eventType}`).digest();
+  // Bun.CryptoHasher, not node:crypto: loading that module costs every start-up ~3 ms.
+  const h = new Bun.CryptoHasher("sha256").update(`storeventd/message-id/v1/${eventType}`).digest() as Buffer;
   h[6] = (h[6]! & 0x0f) | 0x80; // version 8 (custom)
   h[8] = (h[8]! & 0x3f) | 0x80; // RFC 4122 variant
   return h.subarray(0, 16).toString("hex");
