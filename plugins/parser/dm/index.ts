@@ -2,8 +2,7 @@
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
 import { definePlugin, Duration, type EventDraft, type JournalRecord, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
-import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kernel.ts";
+import { decNum, invalidText, kernelMsg, kmsgSeq, NO_GUARD, recordLines, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -203,20 +202,17 @@ export class DmParser {
   }
 
   private parseKmsg(rec: KmsgRecord, emit: Emit): void {
-    this.expireBefore(true, rec.time_us, emit);
     const msg = kernelMsg(rec, this.guard);
-    if (msg === undefined || !mayBeDm(msg)) return this.flushRaid(emit);
-    this.parseDm(rec, msg, emit);
+    if (msg !== undefined) this.parseGuarded(rec, msg, emit);
+    else (this.expireBefore(true, rec.time_us, emit), this.flushRaid(emit));
   }
 
-  /** A kmsg record whose message the pipeline already guarded (kernelMsg): as parse() without the second guard. */
+  /** The pipeline guarded msg (kernelMsg); past mayBeDm the JIT compiles parseDm only for dm's messages. */
   parseGuarded(rec: KmsgRecord, msg: string, emit: Emit): void {
     this.expireBefore(true, rec.time_us, emit);
-    if (!mayBeDm(msg)) return this.flushRaid(emit);
-    this.parseDm(rec, msg, emit);
+    return mayBeDm(msg) ? this.parseDm(rec, msg, emit) : this.flushRaid(emit);
   }
 
-  // Apart from the prefix test that every record runs: the JIT compiles this only for dm's messages.
   private parseDm(rec: KmsgRecord, msg: string, emit: Emit): void {
     let continued = false;
     for (const line of recordLines(msg)) {
