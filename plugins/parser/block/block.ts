@@ -118,9 +118,11 @@ export function blockParser(): KmsgParserState {
   return {
     parse(rec, msg, emit) {
       const prev = afterReport;
-      // The regex's two forms need "CDB:" or an "(" within the first 42 characters: most lines skip it.
-      const paren = msg.indexOf("(");
-      const end = (paren > 0 && paren <= 41) || msg.includes("CDB:") ? SD_REPORT_END.exec(msg) : null;
+      // The regex's two forms: a lower-case start and "CDB:", or an upper-case start and an "(" within
+      // the first 42 characters. Most lines skip it.
+      const c = msg.charCodeAt(0);
+      const paren = c >= 65 && c <= 90 ? msg.indexOf("(") : -1;
+      const end = (paren > 0 && paren <= 41) || (c >= 97 && c <= 122 && msg.includes("CDB:")) ? SD_REPORT_END.exec(msg) : null;
       afterReport = end ? (end.groups?.disk ?? prev) : undefined;
       if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
       lines.parse(rec, msg, emit);
