@@ -3,7 +3,9 @@
 // exec and at the READY=1 datagram (one clock, no pipe in between). Config: the kmsg and udev
 // senders, every parser and the store, state in a temporary directory. The baseline is the same
 // helper timing `storeventd version` from exec to exit (runtime start and module loading alone).
-// Best of START_RUNS (default 5) runs each; idle RSS (VmRSS) is read 2 s after READY.
+// Best of START_RUNS (default 5) runs each; idle RSS (VmRSS) is read 2 s after READY. Two series:
+// the first start (an empty state directory: the store's database is created) and a restart (the
+// state directory of the previous run kept), which is every start but the first.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,17 +68,22 @@ type = "sender"
 type = "receiver"
 `);
     const bin = process.env.STOREVENTD_BIN ?? join(root, "dist/storeventd");
-    const best = (mode: "ready" | "exit", cmd: string[]) => {
-      const runs = Array.from({ length: RUNS }, () => run(helper, mode, cmd));
+    const best = (mode: "ready" | "exit", cmd: string[], fresh = true) => {
+      const runs = Array.from({ length: RUNS }, () => {
+        if (fresh) rmSync(join(dir, "state"), { recursive: true, force: true });
+        return run(helper, mode, cmd);
+      });
       return { ms: Math.min(...runs.map((r) => r.ms)), rssKiB: Math.min(...runs.map((r) => r.rssKiB)), maxRssKiB: Math.max(...runs.map((r) => r.rssKiB)) };
     };
     const version = best("exit", [bin, "version"]);
     const ready = best("ready", [bin, "run", "-c", cfg]);
+    const restart = best("ready", [bin, "run", "-c", cfg], false);
     return {
       version_exec_to_exit_ms: Number(version.ms.toFixed(1)),
       run_exec_to_ready_ms: Number(ready.ms.toFixed(1)),
+      restart_exec_to_ready_ms: Number(restart.ms.toFixed(1)),
       "ratio ready / version": Number((ready.ms / version.ms).toFixed(2)),
-      goal_ready_30ms: ready.ms <= 30 ? "met" : "not met",
+      goal_ready_30ms: ready.ms <= 30 ? "met" : restart.ms <= 30 ? "met on restarts, not on the first start" : "not met",
       idle_rss_mib_min: Number((ready.rssKiB / 1024).toFixed(1)),
       idle_rss_mib_max: Number((ready.maxRssKiB / 1024).toFixed(1)),
     };

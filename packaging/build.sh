@@ -115,7 +115,8 @@ build_deb() {
 }
 
 # Depends: as dpkg-shlibdeps computes it from the binary and from the addon embedded in it (which
-# the binary extracts and loads at start: it links libstdc++ and libsystemd for the journal reader).
+# the binary extracts and loads at start; it links only glibc: libstdc++ is static, and libsystemd
+# is opened by the journal sender when it starts, hence Recommends: libsystemd0).
 shlib_depends() {
   local tmp="$WORK/shlibdeps"
   mkdir -p "$tmp/debian"

@@ -44,6 +44,8 @@ export interface NativeAddon {
   /** sd-journal reader (native/src/journal_reader.cc), present when the addon was built with libsystemd.
    * Per entry five strings (cursor, SYSLOG_IDENTIFIER, _TRANSPORT, MESSAGE, _COMM) and three numbers
    * (PRIORITY, pid, realtime µs). */
+  /** "" when libsystemd.so.0 loads (the addon opens it at the first call, not at start-up), else why not. */
+  journalLibrary?: () => string;
   JournalReader?: new (opts: { daemons: string[]; namespace?: string; directory?: string; cursor?: string; sinceUs?: number; pollMs?: number; rootOnly?: boolean }) => NativeReader;
   // Modules added by later work (kmsg, uevent, events2, journal) extend this interface.
   [name: string]: unknown;

@@ -7,7 +7,7 @@
 #include "modules.h"
 
 #ifdef STOREVENTD_HAVE_SYSTEMD
-#include <systemd/sd-journal.h>
+#include "sd_journal_api.h"
 
 #include <time.h>
 
@@ -37,45 +37,47 @@ class JournalSource : public Source {
  public:
   explicit JournalSource(JournalOptions opt) : opt_(std::move(opt)) {}
   ~JournalSource() override {
-    if (j_) sd_journal_close(j_);
+    if (j_) sd_->close(j_);
   }
 
   int Open(std::string& err) override {
+    sd_ = LoadSdJournal(err);
+    if (!sd_) return -1;
     int r;
-    if (!opt_.directory.empty()) r = sd_journal_open_directory(&j_, opt_.directory.c_str(), 0);
-    else if (!opt_.ns.empty()) r = sd_journal_open_namespace(&j_, opt_.ns.c_str(), SD_JOURNAL_LOCAL_ONLY);
-    else r = sd_journal_open(&j_, SD_JOURNAL_LOCAL_ONLY);
+    if (!opt_.directory.empty()) r = sd_->open_directory(&j_, opt_.directory.c_str(), 0);
+    else if (!opt_.ns.empty()) r = sd_->open_namespace(&j_, opt_.ns.c_str(), SD_JOURNAL_LOCAL_ONLY);
+    else r = sd_->open(&j_, SD_JOURNAL_LOCAL_ONLY);
     if (r < 0) return Fail(err, "sd_journal_open", r);
     // ((SYSLOG_IDENTIFIER=a OR =b ...) AND _UID=0) OR ((_COMM=a OR ...) AND _UID=0): matches of one
     // field OR, of different fields AND, and add_disjunction separates the two terms.
     for (const char* field : {"SYSLOG_IDENTIFIER=", "_COMM="}) {
       for (const auto& d : opt_.daemons) {
         std::string m = field + d;
-        if ((r = sd_journal_add_match(j_, m.data(), m.size())) < 0) return Fail(err, "sd_journal_add_match", r);
+        if ((r = sd_->add_match(j_, m.data(), m.size())) < 0) return Fail(err, "sd_journal_add_match", r);
       }
-      if (opt_.root_only && (r = sd_journal_add_match(j_, "_UID=0", 6)) < 0) return Fail(err, "sd_journal_add_match", r);
-      if ((r = sd_journal_add_disjunction(j_)) < 0) return Fail(err, "sd_journal_add_disjunction", r);
+      if (opt_.root_only && (r = sd_->add_match(j_, "_UID=0", 6)) < 0) return Fail(err, "sd_journal_add_match", r);
+      if ((r = sd_->add_disjunction(j_)) < 0) return Fail(err, "sd_journal_add_disjunction", r);
     }
     if (!opt_.cursor.empty()) {
-      if ((r = sd_journal_seek_cursor(j_, opt_.cursor.c_str())) < 0) return Fail(err, "sd_journal_seek_cursor", r);
+      if ((r = sd_->seek_cursor(j_, opt_.cursor.c_str())) < 0) return Fail(err, "sd_journal_seek_cursor", r);
       // Seeking lands on the cursor's entry (or the nearest one when it is gone): skip it only if it is ours.
-      if (sd_journal_next(j_) > 0 && sd_journal_test_cursor(j_, opt_.cursor.c_str()) <= 0) sd_journal_previous(j_);
+      if (sd_->next(j_) > 0 && sd_->test_cursor(j_, opt_.cursor.c_str()) <= 0) sd_->previous(j_);
     } else if (opt_.since_us > 0) {
-      r = sd_journal_seek_realtime_usec(j_, static_cast<uint64_t>(opt_.since_us));
+      r = sd_->seek_realtime_usec(j_, static_cast<uint64_t>(opt_.since_us));
       if (r < 0) return Fail(err, "sd_journal_seek_realtime_usec", r);
     } else {
-      if ((r = sd_journal_seek_tail(j_)) < 0) return Fail(err, "sd_journal_seek_tail", r);
-      sd_journal_previous(j_);  // after seek_tail, previous() positions on the last entry: next() gives new ones
+      if ((r = sd_->seek_tail(j_)) < 0) return Fail(err, "sd_journal_seek_tail", r);
+      sd_->previous(j_);  // after seek_tail, previous() positions on the last entry: next() gives new ones
     }
-    int fd = sd_journal_get_fd(j_);
+    int fd = sd_->get_fd(j_);
     if (fd < 0) return Fail(err, "sd_journal_get_fd", fd);
     return fd;
   }
 
   PumpResult Pump(Batch& out) override {
-    sd_journal_process(j_);  // acknowledges the inotify wake-up; entries are read below either way
+    sd_->process(j_);  // acknowledges the inotify wake-up; entries are read below either way
     while (out.size() < MaxBatch()) {
-      int r = sd_journal_next(j_);
+      int r = sd_->next(j_);
       if (r < 0) {
         out.error = std::string("sd_journal_next: ") + std::strerror(-r);
         return PumpResult::kEnd;
@@ -95,7 +97,7 @@ class JournalSource : public Source {
   int TimeoutMs() override {
     uint64_t t = UINT64_MAX;
     int ms = opt_.poll_ms > 0 ? opt_.poll_ms : -1;
-    if (sd_journal_get_timeout(j_, &t) >= 0 && t != UINT64_MAX) {
+    if (sd_->get_timeout(j_, &t) >= 0 && t != UINT64_MAX) {
       timespec ts{};
       ::clock_gettime(CLOCK_MONOTONIC, &ts);
       uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
@@ -116,19 +118,20 @@ class JournalSource : public Source {
     const void* data = nullptr;
     size_t len = 0;
     entry_.clear();
-    sd_journal_restart_data(j_);
-    while (sd_journal_enumerate_data(j_, &data, &len) > 0)
+    sd_->restart_data(j_);
+    while (sd_->enumerate_data(j_, &data, &len) > 0)
       TakeJournalField(std::string_view(static_cast<const char*>(data), len), entry_);
     if (entry_.transport == "kernel") return;
     char* cursor = nullptr;
-    if (sd_journal_get_cursor(j_, &cursor) < 0) cursor = nullptr;
+    if (sd_->get_cursor(j_, &cursor) < 0) cursor = nullptr;
     uint64_t rt = 0;
-    sd_journal_get_realtime_usec(j_, &rt);
+    sd_->get_realtime_usec(j_, &rt);
     AppendJournalEntry(entry_, cursor ? std::string_view(cursor) : std::string_view{}, rt, out);
     free(cursor);
   }
 
   JournalOptions opt_;
+  const SdJournalApi* sd_ = nullptr;
   sd_journal* j_ = nullptr;
   JournalEntry entry_;  // reused: its strings keep their capacity
 };
@@ -173,7 +176,17 @@ class JournalReader : public ReaderWrap<JournalReader> {
 
 }  // namespace
 
-void InitJournal(Napi::Env env, Napi::Object exports) { exports.Set("JournalReader", JournalReader::Define(env)); }
+// journalLibrary() -> "" when libsystemd.so.0 loads, else why not (loads it on the first call).
+Napi::Value JournalLibrary(const Napi::CallbackInfo& info) {
+  std::string err;
+  LoadSdJournal(err);
+  return Napi::String::New(info.Env(), err);
+}
+
+void InitJournal(Napi::Env env, Napi::Object exports) {
+  exports.Set("JournalReader", JournalReader::Define(env));
+  exports.Set("journalLibrary", Napi::Function::New(env, JournalLibrary, "journalLibrary"));
+}
 
 }  // namespace storeventd
 

@@ -55,11 +55,14 @@ describe("deb (slow)", () => {
     expect(f("Package")).toBe("storeventd");
     expect(f("Version")).toBe(VERSION);
     expect(f("Architecture")).toBe("amd64");
-    // glibc for the binary, and a package for every library the embedded addon links.
+    // glibc for the binary, and a package for every library the embedded addon links: glibc only
+    // (libstdc++ is static; the journal sender opens libsystemd.so.0 at its start, so it is recommended).
     const depends = f("Depends").split(/,\s*/).map((d) => d.split(" ")[0]!);
     expect(f("Depends")).toMatch(/^libc6 \(>= 2\.\d+\)/);
     const needed = [...ok(["readelf", "-d", join(import.meta.dir, "../../build/Release/storeventd.node")]).matchAll(/\(NEEDED\)\s+Shared library: \[(.+?)\]/g)].map((m) => m[1]!);
-    expect(needed).toContain("libsystemd.so.0");
+    expect(needed).toContain("libc.so.6");
+    expect(needed.filter((l) => !/^(libc|libm|ld-linux-x86-64)\.so/.test(l))).toEqual([]);
+    expect(f("Recommends").split(/,\s*/)).toContain("libsystemd0");
     for (const lib of needed) {
       const line = ok(["dpkg", "-S", `*/${lib}`]).split("\n").find((l) => l.includes("x86_64-linux-gnu"))!;
       const owner = line.split(":")[0]!.trim();
@@ -154,6 +157,9 @@ describe("rpm (slow)", () => {
     expect(q("%{LICENSE}")).toBe("GPL-2.0-or-later");
     const req = ok(["rpm", "-qpR", RPM]);
     expect(req).toContain("glibc >= 2.17");
+    // The addon links glibc only (see the deb's test): no libstdc++ or libsystemd requirement.
+    expect(req).not.toContain("libstdc++");
+    expect(req).not.toContain("libsystemd");
   });
 
   test("contents match the deb's (minus Debian-only files), the config is %config(noreplace)", () => {

@@ -23,8 +23,9 @@ export const schema = v.strictObject({
       '"boot": the entries of this boot; "end": only entries written from now on.',
   )),
   reader: v.pipe(v.optional(v.picklist(["auto", "sd-journal", "journalctl"]), "auto"), v.description(
-    '"auto": the addon\'s sd-journal reader when the addon was built with libsystemd, else a ' +
-      '`journalctl --follow -o export` child; the other values force one.',
+    '"auto": the addon\'s sd-journal reader when the addon was built with libsystemd and ' +
+      'libsystemd.so.0 loads (it is opened when the sender starts), else a `journalctl --follow -o export` ' +
+      'child; the other values force one ("sd-journal" fails at start without the library).',
   )),
   namespace: v.pipe(v.optional(v.string(), ""), v.description(
     'Read this journal namespace (systemd-journald@NAME) instead of the default journal ("").',
@@ -65,6 +66,10 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
   if (config.reader === "sd-journal" && typeof ctx.native?.JournalReader !== "function") {
     throw new Error('reader = "sd-journal": the addon was built without libsystemd (or is not loaded)');
   }
+  // The addon opens libsystemd.so.0 only now (not at every daemon start); without it, "auto" reads
+  // through journalctl and "sd-journal" fails at start with the reason.
+  let noLibsystemd: string | undefined;
+  const sdJournal = () => (noLibsystemd ??= ctx.native?.journalLibrary?.() ?? "") === "";
   const cursorFile = config.cursor_file || join(ctx.stateDir, "journal.cursor");
   const stats = { entries: 0, cursor_errors: 0, reader_restarts: 0 };
   let cursor = "";
@@ -97,7 +102,7 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
   };
 
   const open = (after: string, sinceUs: number) => {
-    const native = config.reader === "journalctl" ? null : ctx.native;
+    const native = config.reader === "journalctl" || (config.reader === "auto" && !sdJournal()) ? null : ctx.native;
     reader = openJournalReader(native, {
       daemons: config.daemons, namespace: config.namespace, directory: config.directory, cursor: after, sinceUs,
       pollMs: config.poll_interval, rootOnly: config.root_only, source: ctx.instance,
@@ -112,6 +117,8 @@ export function createJournalSender(config: JournalSenderConfig, ctx: SenderCont
 
   return {
     start() {
+      if (config.reader === "sd-journal" && !sdJournal()) throw new Error(`reader = "sd-journal": ${noLibsystemd}`);
+      if (config.reader === "auto" && ctx.native?.JournalReader && !sdJournal()) ctx.log.info(`${noLibsystemd}: reading through journalctl`);
       const prev = config.from === "cursor" ? readJournalCursor(cursorFile) : "";
       cursor = saved = prev;
       started = prev ? "after the saved cursor" : config.from === "end" ? "end" : "this boot's start";
