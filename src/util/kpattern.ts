@@ -94,8 +94,10 @@ export function hexNum(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+const DEC = /^-?\d{1,15}$/; // one RegExp object, not one per call
+
 export function decNum(s: string | undefined): number | undefined {
-  if (s === undefined || !/^-?\d{1,15}$/.test(s)) return undefined;
+  if (s === undefined || !DEC.test(s)) return undefined;
   return Number(s);
 }
 

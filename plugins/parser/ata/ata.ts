@@ -121,6 +121,8 @@ const MAX_RECORDS = 256;
 
 /** The cmd half of a taskfile pair when dmesg text split it from its res line. */
 const CMD_LINE = new RegExp(String.raw`^cmd (?<cmd>${TF}) tag (?<tag>\d{1,3})(?<data>[\w ]{0,40})$`);
+// Any line of a port, e.g. what error handling did next ("ata1.00: configured for UDMA/133").
+const ATA_LINE = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s;
 const RES_LINE = new RegExp(String.raw`^\s{0,80}res (?<res>${TF}) Emask 0x(?<qemask>[0-9a-f]{1,8}) \((?<qerr>[^()]{1,40})\)(?<ncq> <F>)?\s*$`);
 
 export class AtaParser {
@@ -263,7 +265,8 @@ export class AtaParser {
         return;
       }
     }
-    const m = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s.exec(msg);
+    // Every record while a report is held comes here: most are not ata's (no regex, no RegExp object).
+    const m = msg.startsWith("ata") ? ATA_LINE.exec(msg) : null;
     if (!m) return;
     const port = `ata${m.groups!.port}`;
     const r = this.held.get(port);
