@@ -1,6 +1,6 @@
 // `storeventd monitor --multicast GROUP`: joins a multicast group and yields the events that the
 // multicast receivers of storage hosts send (one JSON datagram each). Pure transport: no printing.
-import dgram from "node:dgram";
+import { dgramLib } from "../util/lazy-builtins.ts";
 import type { StorageEvent } from "../event.ts";
 import { parseGroup } from "../util/multicast-group.ts";
 
@@ -22,7 +22,7 @@ export interface SubscribeOptions {
 export async function* subscribe(group: string, opts: SubscribeOptions = {}): AsyncGenerator<StorageEvent> {
   const g = parseGroup(group);
   if (typeof g === "string") throw new Error(`bad multicast group: ${g}`);
-  const sock = dgram.createSocket({ type: g.family === 4 ? "udp4" : "udp6", reuseAddr: true });
+  const sock = dgramLib().createSocket({ type: g.family === 4 ? "udp4" : "udp6", reuseAddr: true });
   const max = opts.maxBuffered ?? 100_000;
   let queue: StorageEvent[] = [];
   let head = 0;

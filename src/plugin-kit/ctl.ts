@@ -1,7 +1,7 @@
 // For plugins' `ctl` contributions (drbd-reactorctl's status, ls and verbs): the host's systemctl and
 // DRBD role (src/ctl/system.ts), the unit marks status draws, and the section of a plugin whose
 // entries are simply "started" (optionally at an address, checked by TCP with --verbose).
-import { connect } from "node:net";
+import { netLib } from "../util/lazy-builtins.ts";
 import type { CtlPaint, CtlStatus } from "../plugin-api.ts";
 export { primaryOn, primaryString, promoteService, reloadDaemon, run, serviceName, servicesTarget, systemctl, unit } from "../ctl/system.ts";
 export type { PrimaryOn, Unit } from "../ctl/system.ts";
@@ -21,7 +21,7 @@ function tcpCheck(address: string): Promise<string[]> {
   const hosts = m[1] ? [m[1].replace(/^\[|\]$/g, "")] : ["::", "0.0.0.0"];
   return Promise.all(hosts.map((h) => new Promise<string>((res) => {
     const shown = h.includes(":") ? `[${h}]:${m[2]}` : `${h}:${m[2]}`;
-    const s = connect({ host: h, port: Number(m[2]), timeout: 2000 });
+    const s = netLib().connect({ host: h, port: Number(m[2]), timeout: 2000 });
     s.once("connect", () => (s.destroy(), res(`TCP Connect (${shown}): success`)));
     s.once("timeout", () => (s.destroy(), res(`TCP Connect (${shown}): failed (timed out)`)));
     s.once("error", (e) => res(`TCP Connect (${shown}): failed (${e.message})`));

@@ -2,7 +2,6 @@
 // Bun does not offer, so the addon sends; when the addon could not load, systemd-notify(1) sends on
 // our behalf (it reports its parent's PID, which is this process, so NotifyAccess=main accepts it).
 // Every function is a no-op returning false when not started by systemd.
-import { spawnSync } from "node:child_process";
 import { nativeAddon } from "../native.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -30,12 +29,17 @@ export function sdNotify(state: string): boolean {
 export function notifyViaHelper(path: string, state: string, helper = "systemd-notify"): boolean {
   const lines = state.split("\n").filter((l) => l.includes("="));
   if (lines.length === 0) return false;
-  const r = spawnSync(helper, lines, {
-    env: { ...process.env, NOTIFY_SOCKET: path },
-    stdio: ["ignore", "ignore", "ignore"],
-    timeout: 5000,
-  });
-  return r.status === 0;
+  // Bun.spawnSync, not node:child_process: that module would load at every start for this rare path.
+  try {
+    const r = Bun.spawnSync([helper, ...lines], {
+      env: { ...process.env, NOTIFY_SOCKET: path },
+      stdio: ["ignore", "ignore", "ignore"],
+      timeout: 5000,
+    });
+    return r.exitCode === 0;
+  } catch {
+    return false; // no such helper
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 // addon's CLOCK_MONOTONIC once and later marks add performance.now() to it: comparable across
 // processes (the bench, a plain C reader) to about a microsecond.
 import { appendFileSync } from "node:fs";
-import { appendFile } from "node:fs/promises";
+import { fsPromisesLib } from "./lazy-builtins.ts";
 
 const path = process.env.STOREVENTD_STAGE_TRACE ?? "";
 let lines: string[] = [];
@@ -43,6 +43,6 @@ async function flush(): Promise<void> {
   if (!lines.length || inflight) return;
   inflight = lines.join("");
   lines = [];
-  await appendFile(path, inflight).catch(() => {});
+  await fsPromisesLib().appendFile(path, inflight).catch(() => {});
   inflight = "";
 }

@@ -3,7 +3,7 @@
 // StateFileWriter writes them off the event loop (a cursor saved every second while records flow
 // must not block the loop that reads them).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { fsPromisesLib } from "./lazy-builtins.ts";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { Duration } from "../config/schema.ts";
@@ -64,6 +64,7 @@ export class StateFileWriter {
       const entry = this.next;
       this.next = undefined;
       try {
+        const { mkdir, rename, writeFile } = fsPromisesLib();
         await mkdir(dirname(this.path), { recursive: true });
         const tmp = `${this.path}.tmp-async`; // not writeStateFile's: flushSync() may run meanwhile
         await writeFile(tmp, JSON.stringify(entry.value) + "\n", { mode: 0o640 });

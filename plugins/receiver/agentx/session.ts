@@ -1,8 +1,8 @@
 // One AgentX session with the master agent over TCP, kept alive: connect, Open, Register, answer
 // requests; on any loss (master down at start, restart, Close, a broken stream, unanswered ping)
 // reconnect with backoff. drbd-reactor instead gives up when the master is down at its start.
-import { lookup } from "node:dns/promises";
-import net from "node:net";
+import type * as net from "node:net";
+import { dnsLib, netLib } from "../../../src/plugin-kit/builtins.ts";
 import type { Logger } from "../../../src/plugin-api.ts";
 import { Backoff } from "../../../src/plugin-kit/backoff.ts";
 import {
@@ -71,9 +71,9 @@ export class AgentxSession {
   }
 
   private async addresses(): Promise<string[]> {
-    if (net.isIP(this.o.host)) return [this.o.host];
+    if (netLib().isIP(this.o.host)) return [this.o.host];
     try {
-      const all = await lookup(this.o.host, { all: true });
+      const all = await dnsLib().lookup(this.o.host, { all: true });
       return all.length ? [...new Set(all.map((a) => a.address))] : [this.o.host];
     } catch {
       return [this.o.host]; // the connect attempt reports the resolver's error
@@ -88,7 +88,7 @@ export class AgentxSession {
       this.state = "connecting";
       this.connects++;
       const framer = new PduFramer();
-      const sock = net.createConnection({ host: addr, port: this.o.port });
+      const sock = netLib().createConnection({ host: addr, port: this.o.port });
       this.sock = sock;
       sock.setNoDelay(true);
       // Connect, Open and Register must all be done by then (a black-holed SYN included).

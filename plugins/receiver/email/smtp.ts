@@ -1,8 +1,8 @@
 // A small SMTP client (RFC 5321) over node:net / node:tls: EHLO, STARTTLS (RFC 3207) or implicit
 // TLS (RFC 8314), AUTH PLAIN / LOGIN (RFC 4954), one message per conversation.
-import net from "node:net";
+import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { tlsLib } from "../../../src/plugin-kit/tls.ts";
+import { netLib, tlsLib } from "../../../src/plugin-kit/builtins.ts";
 
 export interface SmtpOptions {
   host: string;
@@ -107,12 +107,12 @@ export function dotStuff(data: string): string {
 }
 
 async function connect(o: SmtpOptions): Promise<net.Socket> {
-  const tls = o.security === "tls" ? await tlsLib() : undefined;
+  const tls = o.security === "tls" ? tlsLib() : undefined;
   return new Promise((resolve, reject) => {
     const s =
       tls
-        ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca })
-        : net.connect({ host: o.host, port: o.port });
+        ? tls.connect({ host: o.host, port: o.port, servername: netLib().isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca })
+        : netLib().connect({ host: o.host, port: o.port });
     s.once(o.security === "tls" ? "secureConnect" : "connect", () => {
       s.off("error", reject);
       resolve(s);
@@ -122,9 +122,9 @@ async function connect(o: SmtpOptions): Promise<net.Socket> {
 }
 
 async function upgrade(sock: net.Socket, o: SmtpOptions): Promise<tls.TLSSocket> {
-  const tls = await tlsLib();
+  const tls = tlsLib();
   return new Promise((resolve, reject) => {
-    const t = tls.connect({ socket: sock, servername: net.isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca });
+    const t = tls.connect({ socket: sock, servername: netLib().isIP(o.host) ? undefined : o.host, rejectUnauthorized: o.verify, ca: o.ca });
     t.once("secureConnect", () => {
       t.off("error", reject);
       resolve(t);

@@ -1,8 +1,7 @@
 // irc receiver: posts one line per event to a channel: connect (optionally TLS), register, wait for
 // 001, JOIN, PRIVMSG through a token bucket (flood control), answer PING, reconnect with backoff.
-import net from "node:net";
-import type * as tls from "node:tls";
-import { tlsLib } from "../../../src/plugin-kit/tls.ts";
+import type * as net from "node:net";
+import { netLib, tlsLib } from "../../../src/plugin-kit/builtins.ts";
 import * as v from "valibot";
 import { definePlugin, Duration, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
 import { Backoff, sleep } from "../../../src/plugin-kit/backoff.ts";
@@ -105,11 +104,11 @@ export class IrcReceiver {
 
   private async connect(): Promise<net.Socket> {
     const { host, port } = this.server;
-    const tls = this.opts.tls ? await tlsLib() : undefined;
+    const tls = this.opts.tls ? tlsLib() : undefined;
     return new Promise((resolve, reject) => {
       const s = tls
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: this.opts.tls_verify, ca: this.ca })
-        : net.connect({ host, port });
+        ? tls.connect({ host, port, servername: netLib().isIP(host) ? undefined : host, rejectUnauthorized: this.opts.tls_verify, ca: this.ca })
+        : netLib().connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new Error(`connect timed out after ${this.opts.connect_timeout} ms`));

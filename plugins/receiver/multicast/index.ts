@@ -1,7 +1,7 @@
 // multicast receiver: each event as one UDP datagram of JSON to a multicast group, so one host
 // (`storeventd monitor --multicast GROUP`) can watch a subnet of storage hosts.
-import dgram from "node:dgram";
-import { isIPv4 } from "node:net";
+import type * as dgram from "node:dgram";
+import { dgramLib, netLib } from "../../../src/plugin-kit/builtins.ts";
 import { networkInterfaces } from "node:os";
 import * as v from "valibot";
 import { definePlugin, type ReceiverContext, type StorageEvent } from "../../../src/plugin-api.ts";
@@ -71,7 +71,7 @@ export function encodeDatagram(e: StorageEvent, max: number): { buf: Buffer; tru
  * IPv6 the interface name (which must exist).
  */
 export function resolveInterface(iface: string, family: 4 | 6, nics = networkInterfaces()): string | { error: string } {
-  if (family === 4 && isIPv4(iface)) return iface;
+  if (family === 4 && netLib().isIPv4(iface)) return iface;
   const addrs = nics[iface];
   if (!addrs) return { error: `no interface ${iface}` + (family === 4 ? " (give its name or one of its IPv4 addresses)" : "") };
   if (family === 6) return iface;
@@ -94,7 +94,7 @@ export class MulticastReceiver {
   /** Opens and binds the socket; rejects on a bad interface (the start fails). */
   async start(): Promise<void> {
     const { opts } = this;
-    const sock = dgram.createSocket({ type: this.group.family === 4 ? "udp4" : "udp6" });
+    const sock = dgramLib().createSocket({ type: this.group.family === 4 ? "udp4" : "udp6" });
     this.sock = sock;
     sock.on("error", (err) => {
       this.ctx.count("errors");
