@@ -7,6 +7,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeAddon } from "../src/native.ts";
 import { decodeUeventFile } from "../src/uevent/parse.ts";
+import { nativeLayouter } from "../src/uevent/layout.ts";
 import { replayClassifier } from "../plugins/sender/udev/classify.ts";
 
 const N = 1_000_000;
@@ -59,11 +60,11 @@ export default async function () {
 
   const split = timed(() => data.toString("latin1").split("\0").length);
   const rssSplit = rssMib();
-  const run = (parseMany?: Parameters<typeof decodeUeventFile>[3]) => timed(() => {
+  const run = (parseMany?: Parameters<typeof decodeUeventFile>[3], layouter?: Parameters<typeof decodeUeventFile>[5]) => timed(() => {
     const c = replayClassifier();
     let events = 0;
     let records = 0;
-    for (const rec of decodeUeventFile(data, "udev", () => {}, parseMany)) {
+    for (const rec of decodeUeventFile(data, "udev", () => {}, parseMany, undefined, layouter)) {
       records++;
       events += c.handle(rec).drafts.length;
     }
@@ -71,7 +72,7 @@ export default async function () {
     return records;
   });
   const addon = nativeAddon();
-  const nat = addon?.ueventParse ? run(addon.ueventParse.bind(addon)) : undefined;
+  const nat = addon?.ueventParse ? run(addon.ueventParse.bind(addon), nativeLayouter(addon)) : undefined;
   const rssNative = rssMib();
   const ts = run();
   const perS = (t: { ms: number; n: number }) => Math.round(t.n / (t.ms / 1000));

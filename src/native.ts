@@ -34,6 +34,12 @@ export interface NativeAddon {
   UeventReader?: new (groups?: number, rcvbuf?: number, slowMs?: number, sysRoot?: string) => NativeReader & { dropped(): number };
   /** The pure uevent parser over many messages: kinds 1 kernel format, 2 udev format, 3 bad (record = reason). */
   ueventParse?(bytes: Uint8Array, ends: Uint32Array): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array };
+  /** The same with each record laid out as it is parsed (as ueventLayout would, raw text in bytes). */
+  ueventParse?(bytes: Uint8Array, ends: Uint32Array, layout: true): { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array; layout: UeventLayoutArrays };
+  /** Lays out packed records of kinds 1 and 2 and turns them into raw text in place (src/uevent/layout.ts). */
+  ueventLayout?(bytes: Uint8Array, ends: Uint32Array, kinds: Uint8Array): UeventLayoutArrays;
+  /** The property names and values behind ueventLayout's codes (code i = [i - 1]). */
+  ueventNames?(): { keys: string[]; values: string[] };
   /** drbdsetup events2 lines tokenised on a reader thread (src/drbd/events2.ts decodeEvents2Batch). */
   Events2Reader?: new (fd: number, maxLine?: number) => NativeReader;
   /** The same tokenizer over a whole buffer: [bytes, ends, nums]. */
@@ -74,6 +80,16 @@ function load(): { addon: NativeAddon | null; status: AddonStatus } {
     }
     return { addon: null, status: { loaded: false, features: [], error: msg } };
   }
+}
+
+/** ueventLayout's output (native/src/uevent_reader.cc LayoutMany). */
+export interface UeventLayoutArrays {
+  props: Uint32Array;
+  offs: Uint32Array;
+  heads: Uint32Array;
+  keys: Uint8Array;
+  values: Uint8Array;
+  actions: Uint8Array;
 }
 
 export function nativeAddon(): NativeAddon | null {

@@ -4,6 +4,7 @@
 // Usage: bun native/fuzz/seeds.ts OUTDIR   (writes OUTDIR/<target>/)
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseUeventMessage, UeventFormat } from "../../src/uevent/parse.ts";
 
 const root = join(import.meta.dir, "../..");
 const out = process.argv[2] ?? join(root, "build/fuzz/seeds");
@@ -59,6 +60,11 @@ const journal = filesUnder(join(root, "plugins"), /\.journal$/).flatMap((f) =>
 const counts = {
   kmsg_record: write("kmsg_record", [...kmsg, ...handMade("kmsg_record")]),
   uevent_parse: write("uevent_parse", [...uevent, ...handMade("uevent_parse")]),
+  // The layout's input is a packed record: the parser's output of each fixture message.
+  uevent_layout: write("uevent_layout", [...uevent, ...handMade("uevent_parse")].flatMap((m) => {
+    const p = parseUeventMessage(m);
+    return p.format === UeventFormat.Bad ? [] : [Buffer.from(p.packed)];
+  })),
   events2: write("events2", [...events2, ...handMade("events2")]),
   journal_entry: write("journal_entry", [...journal, ...handMade("journal_entry")]),
 };

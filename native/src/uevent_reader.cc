@@ -21,6 +21,7 @@
 
 #include "modules.h"
 #include "reader_thread.h"
+#include "uevent_layout.h"
 #include "uevent_parse.h"
 
 namespace storeventd {
@@ -165,15 +166,51 @@ class UeventReader : public ReaderWrap<UeventReader> {
   }
 };
 
-// ueventParse(bytes, ends) -> { bytes, ends, kinds }: the pure parser over many messages in one
-// call (differential tests, replay, bench). kinds[i]: 1 kernel format, 2 udev format, 3 bad
-// (record i is then the reason).
+// The layout arrays of one batch (see ueventLayout below), filled record by record.
+struct BatchLayout {
+  std::vector<uint32_t> props{0}, offs, heads;
+  std::vector<uint8_t> keys, values, actions;
+  explicit BatchLayout(size_t n) {
+    props.reserve(n + 1);
+    heads.reserve(2 * n);
+    actions.reserve(n);
+    offs.reserve(n * 24);
+    keys.reserve(n * 12);
+    values.reserve(n * 12);
+  }
+  // Lays out rec (a packed record when `packed`, else left alone) and turns it into raw text in place.
+  void Add(char* rec, size_t size, bool packed) {
+    UeventLayout l;
+    bool laid = packed && LayoutPacked(std::string_view(rec, size), l, offs, keys, values);
+    if (laid) PackedToRaw(rec, size);
+    actions.push_back(laid ? static_cast<uint8_t>(l.action + 1) : 0);
+    heads.push_back(l.action_end);
+    heads.push_back(l.devpath_end);
+    props.push_back(static_cast<uint32_t>(keys.size()));
+  }
+  Napi::Object ToJs(Napi::Env env) const {
+    auto res = Napi::Object::New(env);
+    res.Set("props", CopyToTypedArray(env, props));
+    res.Set("offs", CopyToTypedArray(env, offs));
+    res.Set("heads", CopyToTypedArray(env, heads));
+    res.Set("keys", CopyToTypedArray(env, keys));
+    res.Set("values", CopyToTypedArray(env, values));
+    res.Set("actions", CopyToTypedArray(env, actions));
+    return res;
+  }
+};
+
+// ueventParse(bytes, ends, layout = false) -> { bytes, ends, kinds, layout? }: the pure parser over
+// many messages in one call (differential tests, replay, bench). kinds[i]: 1 kernel format, 2 udev
+// format, 3 bad (record i is then the reason). With layout, each record is laid out right after it
+// is parsed, while it is in cache (as ueventLayout() would, raw text in bytes): replay's one pass.
 Napi::Value ParseMany(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
-    Napi::TypeError::New(env, "ueventParse(bytes: Uint8Array, ends: Uint32Array)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "ueventParse(bytes: Uint8Array, ends: Uint32Array, layout?: boolean)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  bool with_layout = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
   auto in = info[0].As<Napi::Uint8Array>();
   auto in_ends = info[1].As<Napi::Uint32Array>();
   const char* base = reinterpret_cast<const char*>(in.Data());
@@ -183,6 +220,7 @@ Napi::Value ParseMany(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> kinds;
   ends.reserve(in_ends.ElementLength());
   kinds.reserve(in_ends.ElementLength());
+  BatchLayout layout(with_layout ? in_ends.ElementLength() : 0);
   size_t prev = 0;
   for (size_t i = 0; i < in_ends.ElementLength(); i++) {
     size_t end = in_ends[i];
@@ -191,8 +229,10 @@ Napi::Value ParseMany(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     const char* reason = "";
+    size_t start = out.size();
     UeventFormat f = ParseUevent(std::string_view(base + prev, end - prev), out, reason);
     if (f == UeventFormat::kBad) out.append(reason);
+    if (with_layout) layout.Add(out.data() + start, out.size() - start, f != UeventFormat::kBad);
     ends.push_back(static_cast<uint32_t>(out.size()));
     kinds.push_back(static_cast<uint8_t>(f));
     prev = end;
@@ -201,6 +241,57 @@ Napi::Value ParseMany(const Napi::CallbackInfo& info) {
   res.Set("bytes", Napi::Buffer<char>::Copy(env, out.data(), out.size()));
   res.Set("ends", CopyToTypedArray(env, ends));
   res.Set("kinds", CopyToTypedArray(env, kinds));
+  if (with_layout) res.Set("layout", layout.ToJs(env));
+  return res;
+}
+
+// ueventLayout(bytes, ends, kinds) -> { props, offs, heads, keys, values, actions }: lays out each
+// packed record of kind 1 or 2 (see uevent_layout.h) and turns it into its raw text IN PLACE (NUL
+// -> '@' then '\n'), so JS makes one string per uevent and cuts the fields out of it at these
+// offsets. actions[i]: 0 = record i left as it was (not plain, or another kind), else 1 + its
+// ACTION's value code; props[i]..props[i + 1]: its properties in offs (2 each: key start, '=';
+// relative to the record's start), keys and values (codes, see ueventNames()). heads: 2 per
+// record, ACTION's end and DEVPATH's end.
+Napi::Value LayoutMany(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
+    Napi::TypeError::New(env, "ueventLayout(bytes: Uint8Array, ends: Uint32Array, kinds: Uint8Array)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  auto ends = info[1].As<Napi::Uint32Array>();
+  auto kinds = info[2].As<Napi::Uint8Array>();
+  size_t n = ends.ElementLength();
+  if (kinds.ElementLength() < n) {
+    Napi::RangeError::New(env, "kinds shorter than ends").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  char* base = reinterpret_cast<char*>(bytes.Data());
+  BatchLayout layout(n);
+  size_t prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t end = ends[i];
+    if (end < prev || end > bytes.ByteLength()) {
+      Napi::RangeError::New(env, "ends out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    layout.Add(base + prev, end - prev, kinds[i] == 1 || kinds[i] == 2);
+    prev = end;
+  }
+  return layout.ToJs(env);
+}
+
+// ueventNames() -> { keys, values }: the names behind ueventLayout's codes (code i = [i - 1]).
+Napi::Value Names(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto list = [&](const std::string_view* names, size_t count) {
+    auto a = Napi::Array::New(env, count);
+    for (size_t i = 0; i < count; i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, names[i].data(), names[i].size()));
+    return a;
+  };
+  auto res = Napi::Object::New(env);
+  res.Set("keys", list(kUeventKeys, kUeventKeyCount));
+  res.Set("values", list(kUeventValues, kUeventValueCount));
   return res;
 }
 
@@ -209,6 +300,8 @@ Napi::Value ParseMany(const Napi::CallbackInfo& info) {
 void InitUevent(Napi::Env env, Napi::Object exports) {
   exports.Set("UeventReader", UeventReader::Define(env));
   exports.Set("ueventParse", Napi::Function::New(env, ParseMany, "ueventParse"));
+  exports.Set("ueventLayout", Napi::Function::New(env, LayoutMany, "ueventLayout"));
+  exports.Set("ueventNames", Napi::Function::New(env, Names, "ueventNames"));
 }
 
 }  // namespace storeventd

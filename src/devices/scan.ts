@@ -13,9 +13,11 @@ export const SCSI_ADDR = /^\d+:\d+:\d+:\d+$/;
 export function hctlBeforeBlock(devpath: string): string {
   for (let k = devpath.lastIndexOf("/block"); k >= 0; k = k > 0 ? devpath.lastIndexOf("/block", k - 1) : -1) {
     if (k + 6 !== devpath.length && devpath.charCodeAt(k + 6) !== 0x2f) continue;
-    const prev = devpath.slice(devpath.lastIndexOf("/", k - 1) + 1, k);
-    const c = prev.charCodeAt(0);
-    return c >= 0x30 && c <= 0x39 && SCSI_ADDR.test(prev) ? prev : "";
+    const from = devpath.lastIndexOf("/", k - 1) + 1;
+    const c = devpath.charCodeAt(from);
+    if (c < 0x30 || c > 0x39) return ""; // most devpaths: no string cut at all
+    const prev = devpath.slice(from, k);
+    return SCSI_ADDR.test(prev) ? prev : "";
   }
   return "";
 }

@@ -4,4 +4,5 @@ export * from "../kmsg/reader.ts";
 export * from "../journal/reader.ts";
 export * from "../journal/decode.ts";
 export * from "../uevent/parse.ts";
+export * from "../uevent/layout.ts";
 export * from "../util/state-file.ts";

@@ -6,7 +6,9 @@
 //  - udevd (systemd src/libsystemd/sd-device/device-monitor.c): 40-byte header "libudev\0",
 //    magic 0xfeedcafe (big endian), header_size, properties_off, properties_len (host order,
 //    little endian on the machines we build for), 4 filter hashes; then NUL-separated properties.
+import type { UeventLayoutArrays } from "../native.ts";
 import type { UeventRecord } from "../records.ts";
+import { laidSubsystem, unpackLaid, type Layouter } from "./layout.ts";
 
 export const UDEV_HEADER_SIZE = 40;
 export const UDEV_MAGIC = 0xfeedcafe;
@@ -276,15 +278,17 @@ function looksLikeMonitorText(data: Uint8Array): boolean {
 /**
  * Decodes recorded uevents, as `udevadm monitor --kernel --property` prints them or as raw
  * NUL-separated netlink captures. Used by `storeventd replay --uevent`. Bad records are reported to
- * onBad and skipped. `parseMany` is the addon's ueventParse when it is loaded (same output).
- * `keep`, when given, sees each raw record's packed text first; false skips it unbuilt.
+ * onBad and skipped. `parseMany` is the addon's ueventParse when it is loaded (same output), and
+ * `layouter` its layout (src/uevent/layout.ts). `keep`, when given, sees each raw record's SUBSYSTEM
+ * first (packedSubsystem); false skips it unbuilt.
  */
 export function* decodeUeventFile(
   data: Uint8Array,
   source = "udev",
   onBad: (reason: string) => void = () => {},
   parseMany?: (bytes: Uint8Array, ends: Uint32Array) => { bytes: Buffer; ends: Uint32Array; kinds: Uint8Array },
-  keep?: (packed: string) => boolean,
+  keep?: (subsystem: string | undefined) => boolean,
+  layouter?: Layouter,
 ): Iterable<UeventRecord> {
   if (looksLikeMonitorText(data)) {
     yield* decodeMonitorText(new TextDecoder().decode(data), source, onBad);
@@ -297,8 +301,14 @@ export function* decodeUeventFile(
       const base = i === 0 ? 0 : ends[i - 1]!;
       const slice = ends.slice(i, i + CHUNK).map((e) => e - base);
       const last = ends[Math.min(i + CHUNK, ends.length) - 1]!;
-      const res = parseMany(data.subarray(base, last), Uint32Array.from(slice));
-      yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep);
+      const piece = data.subarray(base, last);
+      if (layouter?.parseLaid) {
+        const res = layouter.parseLaid(piece, Uint32Array.from(slice));
+        yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep, layouter, res.layout);
+      } else {
+        const res = parseMany(piece, Uint32Array.from(slice));
+        yield* unpackBatch(res.bytes, res.ends, res.kinds, source, onBad, keep, layouter);
+      }
     }
     return;
   }
@@ -312,22 +322,32 @@ export function* decodeUeventFile(
       continue;
     }
     const text = dec.decode(p.packed);
-    if (!keep || keep(text)) yield unpackUevent(text, p.format === UeventFormat.Udev ? "udev" : "kernel", source);
+    if (!keep || keep(packedSubsystem(text))) yield unpackUevent(text, p.format === UeventFormat.Udev ? "udev" : "kernel", source);
   }
 }
 
-/** Records of one addon batch (ueventParse output): kinds 1 kernel, 2 udev, 3 bad. */
+/** Records of one addon batch (ueventParse output): kinds 1 kernel, 2 udev, 3 bad. With a
+ * layouter the batch bytes are laid out (and turned into raw text) first, unless `laid` is the
+ * layout ueventParse already made. */
 export function* unpackBatch(
-  bytes: Buffer, ends: Uint32Array, kinds: ArrayLike<number>, source: string, onBad: (reason: string) => void,
-  keep?: (packed: string) => boolean,
+  bytes: Buffer, ends: Uint32Array, kinds: Uint8Array, source: string, onBad: (reason: string) => void,
+  keep?: (subsystem: string | undefined) => boolean, layouter?: Layouter, laid?: UeventLayoutArrays,
 ): Iterable<UeventRecord> {
+  const l = layouter && (laid ?? layouter.layout(bytes, ends, kinds));
   let prev = 0;
   for (let i = 0; i < ends.length; i++) {
     const from = prev;
-    const text = bytes.toString("utf8", from, ends[i]);
     prev = ends[i]!;
+    if (l && l.actions[i] !== 0) {
+      if (!keep || keep(laidSubsystem(bytes, from, prev, l, i, layouter!.names))) {
+        // Laid-out records are ASCII: latin1 makes the same string without UTF-8 decoding.
+        yield unpackLaid(bytes.toString("latin1", from, prev), l, i, layouter!.names, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);
+      }
+      continue;
+    }
+    const text = bytes.toString("utf8", from, prev);
     if (kinds[i] === UeventFormat.Bad) onBad(text);
-    else if (!keep || keep(text)) {
+    else if (!keep || keep(packedSubsystem(text))) {
       yield unpackUevent(text, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source, rawOfPacked(bytes, from, prev));
     }
   }

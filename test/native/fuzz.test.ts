@@ -13,7 +13,7 @@ test(`fuzz targets: ${RUNS} executions each under ASan and UBSan, no finding`, (
   console.log(out.trim());
   expect(r.stderr.toString() + out).not.toContain("FINDING");
   expect(r.exitCode).toBe(0);
-  for (const t of ["events2", "kmsg_record", "uevent_parse", "journal_entry"]) {
+  for (const t of ["events2", "kmsg_record", "uevent_parse", "uevent_layout", "journal_entry"]) {
     const line = out.split("\n").find((l) => l.startsWith(`${t}: `));
     expect(line, `no summary for ${t}`).toBeDefined();
     expect(Number(/: (\d+) runs/.exec(line!)?.[1])).toBeGreaterThanOrEqual(RUNS);

@@ -20,7 +20,10 @@ import type { EventDraft, Severity } from "../../../src/plugin-kit/event.ts";
 import { formatBytes } from "../../../src/plugin-kit/format.ts";
 import type { UeventRecord } from "../../../src/plugin-api.ts";
 import { packedSubsystem } from "../../../src/plugin-kit/readers.ts";
+import { SeqWindow } from "./seqwindow.ts";
 import { DeviceInventory as DeviceInventoryCtor, type ApplyResult, type BlockDevice, type DeviceInventory } from "../../../src/plugin-kit/devices.ts";
+
+export { SeqWindow } from "./seqwindow.ts";
 
 export const DEFAULT_SUBSYSTEMS = ["block", "scsi", "nvme"] as const;
 
@@ -96,101 +99,6 @@ export interface ClassifyOptions {
   dedupSeqnums?: number;
 }
 
-/** Remembers the last n SEQNUMs (the kernel's and udevd's copies of one uevent share it). Decimal
- * SEQNUMs (all the kernel sends) live in a ring of numbers indexed by an open-addressing hash
- * table: O(1), nothing allocated per uevent. Anything else falls back to a Set of strings. */
-export class SeqWindow {
-  private ring: Float64Array;
-  /** Ring slot + 1 per hash bucket, 0 = empty; linear probing, backward-shift deletion. */
-  private table: Int32Array;
-  private mask: number;
-  private used = 0;
-  private at = 0;
-  private other: SeqStrings;
-  constructor(private n: number) {
-    this.ring = new Float64Array(Math.max(1, n));
-    let size = 2;
-    while (size < 2 * n) size *= 2;
-    this.table = new Int32Array(size);
-    this.mask = size - 1;
-    this.other = new SeqStrings(n);
-  }
-  /** True when seq was seen within the window; records it otherwise. */
-  seen(seq: string): boolean {
-    const v = decimal(seq);
-    if (v < 0) return this.other.seen(seq);
-    if (this.n <= 0) return false;
-    if (this.find(v) >= 0) return true;
-    if (this.used < this.n) this.used++;
-    else this.remove(this.ring[this.at]!);
-    this.ring[this.at] = v;
-    this.insert(v, this.at);
-    this.at = (this.at + 1) % this.n;
-    return false;
-  }
-  private bucket(v: number): number {
-    return (Math.imul((v % 0x40000000) | 0, 0x9e3779b1) ^ ((v / 0x40000000) | 0)) & this.mask;
-  }
-  private find(v: number): number {
-    for (let b = this.bucket(v); ; b = (b + 1) & this.mask) {
-      const slot = this.table[b]!;
-      if (slot === 0) return -1;
-      if (this.ring[slot - 1] === v) return b;
-    }
-  }
-  private insert(v: number, slot: number): void {
-    let b = this.bucket(v);
-    while (this.table[b] !== 0) b = (b + 1) & this.mask;
-    this.table[b] = slot + 1;
-  }
-  private remove(v: number): void {
-    let hole = this.find(v);
-    if (hole < 0) return;
-    this.table[hole] = 0;
-    // Moves later entries of the probe run back so every entry stays reachable from its bucket.
-    for (let b = (hole + 1) & this.mask; this.table[b] !== 0; b = (b + 1) & this.mask) {
-      const home = this.bucket(this.ring[this.table[b]! - 1]!);
-      if (((b - home) & this.mask) >= ((b - hole) & this.mask)) {
-        this.table[hole] = this.table[b]!;
-        this.table[b] = 0;
-        hole = b;
-      }
-    }
-  }
-}
-
-/** A canonical decimal below 2^53 ("0", "4711"; not "007", "+1" or "1e3") as a number, else -1. */
-function decimal(s: string): number {
-  const len = s.length;
-  if (len === 0 || len > 15 || (len > 1 && s.charCodeAt(0) === 48)) return -1;
-  let v = 0;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
-/** The window for SEQNUMs that are not plain decimals (never from the kernel). */
-class SeqStrings {
-  private set = new Set<string>();
-  private ring: string[] = [];
-  private at = 0;
-  constructor(private n: number) {}
-  seen(seq: string): boolean {
-    if (this.set.has(seq)) return true;
-    if (this.ring.length < this.n) this.ring.push(seq);
-    else {
-      this.set.delete(this.ring[this.at]!);
-      this.ring[this.at] = seq;
-      this.at = (this.at + 1) % this.n;
-    }
-    this.set.add(seq);
-    return false;
-  }
-}
-
 export interface Handled {
   /** "ignored": other subsystem; "duplicate": second copy of a SEQNUM; "new": forward to parsers. */
   status: "ignored" | "duplicate" | "new";
@@ -233,6 +141,11 @@ export class UeventClassifier {
   /** wants() from a packed record (see packedSubsystem), before it is unpacked. */
   wantsPacked(packed: string): boolean {
     return this.subsystems.has(packedSubsystem(packed) ?? "");
+  }
+
+  /** wants() from the SUBSYSTEM alone (packedSubsystem, laidSubsystem), before the record is built. */
+  wantsSubsystem(subsystem: string | undefined): boolean {
+    return this.subsystems.has(subsystem ?? "");
   }
 
   /** Applies the uevent to the inventory and returns the catalog events it means: from the
@@ -290,33 +203,31 @@ export class UeventClassifier {
       case "add":
         return [this.draft(rec, "info", "block", "DEVICE_ADDED",
           `${name} added (${base.devtype || "block device"}${dev?.parent ? ` of ${dev.parent}` : ""}, ${formatBytes(size)})`,
-          dev, name, { ...base, ...(size >= 0 ? { size_bytes: size } : {}) })];
+          dev, name, withSize(base, "size_bytes", size))];
       case "remove": {
         const physical = (dev?.devtype ?? p.DEVTYPE) === "disk" && rec.devpath !== "" && !rec.devpath.startsWith("/devices/virtual/");
         return [this.draft(rec, physical ? "warn" : "info", "block", "DEVICE_REMOVED", `${name} removed`, a.before, name,
-          { ...base, ...(old >= 0 ? { size_bytes: old } : {}) })];
+          withSize(base, "size_bytes", old))];
       }
       case "change": {
         if (p.DM_ACTION) return []; // multipath path events: the dm parser's
-        const sizes = { ...(old >= 0 ? { old_size_bytes: old } : {}), ...(size >= 0 ? { new_size_bytes: size } : {}) };
         if (p.DISK_MEDIA_CHANGE === "1") {
           return [this.draft(rec, "info", "block", "MEDIA_CHANGED",
             `${name}: media changed${old >= 0 && size >= 0 && old !== size ? ` (${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,
-            dev, name, { ...base, ...sizes })];
+            dev, name, withSize(withSize(base, "old_size_bytes", old), "new_size_bytes", size))];
         }
         if ((old > 0 && size > 0 && old !== size) || p.RESIZE === "1") {
           const shrunk = old > 0 && size >= 0 && size < old;
           // The size is read from sysfs when the uevent arrives: after a quick attach-and-resize the
           // previous event may already have seen the new size. Then the old size is unknown, not equal.
           const known = old >= 0 && size >= 0 && old !== size;
-          const { old_size_bytes: _o, ...onlyNew } = sizes;
           return [this.draft(rec, shrunk ? "warn" : "info", "block", "DEVICE_RESIZED",
             known ? `${name} resized from ${formatBytes(old)} to ${formatBytes(size)}` : size >= 0 ? `${name} resized to ${formatBytes(size)}` : `${name} resized`,
-            dev, name, { ...base, ...(known ? sizes : onlyNew) })];
+            dev, name, withSize(known ? withSize(base, "old_size_bytes", old) : base, "new_size_bytes", size))];
         }
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED",
           `${name} changed${old >= 0 && size >= 0 && old !== size ? ` (size ${formatBytes(old)} -> ${formatBytes(size)})` : ""}`,
-          dev, name, { ...base, ...sizes })];
+          dev, name, withSize(withSize(base, "old_size_bytes", old), "new_size_bytes", size))];
       }
       default:
         return [this.draft(rec, "info", "block", "DEVICE_CHANGED", `${name}: ${rec.action}`, dev, name, base)];
@@ -376,6 +287,13 @@ export class UeventClassifier {
     const severity: Severity = aen.type === 0 ? (aen.info === 0x02 || aen.info === 0x03 ? "error" : "warn") : "info";
     return d(severity, "NVME_ASYNC_EVENT", `${name}: async event: ${aen.type_name}: ${aen.info_name} (${aen.aen})`);
   }
+}
+
+/** ext with key = bytes when bytes >= 0 (ext is the draft's own, fresh per uevent): the object
+ * spreads this replaced were ~4% of a uevent's CPU time. */
+function withSize(ext: Record<string, unknown>, key: string, bytes: number): Record<string, unknown> {
+  if (bytes >= 0) ext[key] = bytes;
+  return ext;
 }
 
 /** node:path basename() for "/"-separated paths, without its cost on the uevent path. */

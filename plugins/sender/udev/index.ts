@@ -7,7 +7,7 @@ import { definePlugin, type SenderContext, type UeventRecord } from "../../../sr
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
 import { replayUevents } from "./replay.ts";
-import { rawOfPacked, unpackUevent } from "../../../src/plugin-kit/readers.ts";
+import { laidSubsystem, nativeLayouter, rawOfPacked, unpackLaid, unpackUevent, type Layouter } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -64,10 +64,14 @@ export class UdevSender {
   private droppedSeen = 0;
   private mode: "netlink" | "poll" = "netlink";
   private pollWhy = "";
+  /** The addon's layout of a batch (src/uevent/layout.ts): one string per uevent, no key search. */
+  private layouter: Layouter | undefined;
+  private kinds = new Uint8Array(256);
 
   constructor(private config: UdevConfig, private ctx: SenderContext) {
     this.inventory = pickInventory(config, ctx);
     this.classifier = new UeventClassifier(this.inventory, { subsystems: config.subsystems, dedupSeqnums: config.dedup_seqnums });
+    this.layouter = nativeLayouter(ctx.native);
   }
 
   /** One uevent (from the socket, or a test): dedup, records to parsers, inventory, catalog events.
@@ -95,13 +99,29 @@ export class UdevSender {
 
   onBatch(bytes: Buffer, ends: Uint32Array, nums: Float64Array, error: string | null): void {
     const ctx = this.ctx;
+    const lay = this.layouter;
+    if (lay && this.kinds.length < ends.length) this.kinds = new Uint8Array(ends.length * 2);
+    const kinds = this.kinds;
+    if (lay) for (let i = 0; i < ends.length; i++) kinds[i] = nums[i * 4]!;
+    const l = lay?.layout(bytes, ends, kinds);
     let prev = 0;
     let overflow = false;
     for (let i = 0; i < ends.length; i++) {
       const kind = nums[i * 4];
       const from = prev;
-      const text = bytes.toString("utf8", from, ends[i]);
       prev = ends[i]!;
+      if (l && l.actions[i] !== 0) {
+        // Laid out (now raw ASCII text): other subsystems are dropped before any string is made.
+        if (!this.classifier.wantsSubsystem(laidSubsystem(bytes, from, prev, l, i, lay!.names))) {
+          ctx.count("received");
+          continue;
+        }
+        const size = nums[i * 4 + 3]!;
+        const rec = unpackLaid(bytes.toString("latin1", from, prev), l, i, lay!.names, kind === UDEV ? "udev" : "kernel", ctx.instance);
+        this.handle(rec, size >= 0 ? size : undefined);
+        continue;
+      }
+      const text = bytes.toString("utf8", from, prev);
       if (kind === KERNEL || kind === UDEV) {
         // Other subsystems (usb, net, ...) are counted and dropped before their properties are unpacked.
         if (!this.classifier.wantsPacked(text)) {

@@ -2,7 +2,7 @@
 // the live udev sender would emit (same filter, SEQNUM de-duplication and classifier; the
 // inventory is built from the uevents alone, never from this host's sysfs).
 import type { EventDraft, NativeAddon, UeventRecord } from "../../../src/plugin-api.ts";
-import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
+import { decodeUeventFile, nativeLayouter } from "../../../src/plugin-kit/readers.ts";
 import { replayClassifier, type ClassifyOptions } from "./classify.ts";
 
 export function* replayUevents(
@@ -10,8 +10,9 @@ export function* replayUevents(
 ): Iterable<{ rec: UeventRecord; drafts: EventDraft[] }> {
   const c = replayClassifier(opts);
   // Uevents of other subsystems are dropped before their properties are unpacked.
-  const keep = (packed: string) => c.wantsPacked(packed);
-  for (const rec of decodeUeventFile(data, opts.source ?? "udev", opts.onBad, addon?.ueventParse?.bind(addon), keep)) {
+  const keep = (subsystem: string | undefined) => c.wantsSubsystem(subsystem);
+  const parse = addon?.ueventParse?.bind(addon);
+  for (const rec of decodeUeventFile(data, opts.source ?? "udev", opts.onBad, parse, keep, parse && nativeLayouter(addon))) {
     const h = c.handle(rec);
     if (h.bad) opts.onBad?.(h.bad);
     if (h.status === "new") yield { rec, drafts: h.drafts };

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { parse as parseToml } from "smol-toml";
-import { decodeUeventFile } from "../../../src/plugin-kit/readers.ts";
+import { decodeUeventFile, nativeAddon } from "../../../src/plugin-kit/readers.ts";
+import { need } from "../../../test/helpers/need.ts";
 import { replayClassifier } from "./classify.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { makeContext } from "../../../test/helpers/context.ts";
@@ -166,5 +167,35 @@ describe("udev sender", () => {
     expect(Object.fromEntries(rec.counts)).toEqual({ received: 4 });
     expect(rec.records.map((r) => (r.kind === "uevent" ? r.devpath : ""))).toEqual(["/devices/virtual/block/loop7"]);
     expect(rec.events.map((e) => [e.event_type, e.dev_name])).toEqual([["DEVICE_ADDED", "loop7"]]);
+  });
+
+  test("UdevSender.onBatch(): batches laid out by the addon give the same records, events and counts as unpacking them in TS", () => {
+    const parts = [
+      "add\0/devices/virtual/block/loop7\0ACTION=add\0SUBSYSTEM=block\0MAJOR=7\0MINOR=7\0DEVNAME=loop7\0DEVTYPE=disk\0SEQNUM=10",
+      "add\0/devices/pci0000:00/usb1/1-1\0SUBSYSTEM=usb\0DEVTYPE=usb_device\0SEQNUM=11",
+      "add\0/devices/virtual/block/loop7/loop7p1\0SUBSYSTEM=block\0DEVNAME=loop7p1\0DEVTYPE=partition\0PARTN=1\0SEQNUM=12",
+      "bad kernel header (want ACTION@/devpath)",
+      "change\0/devices/virtual/block/loop7\0SUBSYSTEM=block\0DEVNAME=loop7\0ID_MODEL=\u00dcberdisk\0RESIZE=1\0SEQNUM=13",
+      "change\0/devices/platform/host2/target2:0:0/2:0:0:1\0SUBSYSTEM=scsi\0DEVTYPE=scsi_device\0SDEV_UA=POWER_ON_RESET_OCCURRED\0SEQNUM=14",
+      "change\0/devices/virtual/block/loop7\0SUBSYSTEM=block\0DEVNAME=loop7\0DEVLINKS=/dev/disk/by-id/wwn-0x5000 /dev/disk/by-path/x\0ID_SERIAL=S1\0SEQNUM=13",
+      "remove\0/devices/virtual/block/loop7/loop7p1\0SUBSYSTEM=block\0DEVNAME=loop7p1\0DEVTYPE=partition\0SEQNUM=15",
+    ];
+    const nums = Float64Array.from([1, 0, 0, 8 << 20, 1, 0, 0, -1, 1, 0, 0, 1 << 20, 3, 0, 0, -1, 1, 0, 0, 16 << 20, 1, 0, 0, -1, 2, 0, 0, 16 << 20, 1, 0, 0, -1]);
+    let at = 0;
+    const ends = Uint32Array.from(parts.map((p) => (at += Buffer.byteLength(p))));
+    need({ "the addon's ueventLayout (npm install builds it)": Boolean(nativeAddon()?.ueventLayout) });
+    const feed = (native: boolean) => {
+      const { ctx, rec } = makeContext(native ? {} : { native: null });
+      const s = new UdevSender(v.parse(schema, { sys_root: "/dev/null/no-sysfs" }), ctx);
+      s.onBatch(Buffer.from(parts.join("")), ends, nums, null); // a fresh copy: the addon rewrites it in place
+      return { records: rec.records, events: rec.events, counts: Object.fromEntries(rec.counts) };
+    };
+    const laid = feed(true);
+    expect(laid.records.map((r) => (r.kind === "uevent" ? r.raw.split("\n")[0] : ""))).toEqual([
+      "add@/devices/virtual/block/loop7", "add@/devices/virtual/block/loop7/loop7p1", "change@/devices/virtual/block/loop7",
+      "change@/devices/platform/host2/target2:0:0/2:0:0:1", "remove@/devices/virtual/block/loop7/loop7p1",
+    ]);
+    expect(laid.events.map((e) => e.event_type)).toEqual(["DEVICE_ADDED", "DEVICE_ADDED", "DEVICE_RESIZED", "SCSI_UNIT_ATTENTION", "DEVICE_REMOVED"]);
+    expect(laid).toEqual(feed(false));
   });
 });
