@@ -65,7 +65,9 @@ export function formatTime(us: number): string {
     lastSec = sec;
     lastSecText = new Date(Math.floor(us / 1000)).toISOString().slice(0, 19); // 2026-11-26T00:30:36
   }
-  const micro = String(Math.floor(us) % 1_000_000).padStart(6, "0");
+  const n = Math.floor(us) % 1_000_000;
+  // Zero-padded to 6 digits by one addition (a negative remainder keeps the general form).
+  const micro = n >= 0 ? String(1_000_000 + n).slice(1) : String(n).padStart(6, "0");
   return `${lastSecText}.${micro}Z`;
 }
 

@@ -77,6 +77,84 @@ function textRecord(line: string, source: string, seq: number): KmsgRecord {
   return rec;
 }
 
+// A one-line raw record without continuation lines, decoded as decodeKmsgRecord() would, with the
+// header read once (the same scan answers RAW_RE): the common case, once per replayed record.
+// "text": not raw-shaped (RAW_RE fails); "bad": raw-shaped but decodeKmsgRecord() would refuse it.
+function rawLine(line: string, source: string): KmsgRecord | "text" | "bad" {
+  const n = line.length;
+  let i = 0;
+  let prefix = 0;
+  let seq = 0;
+  let ts = 0;
+  for (let f = 0; f < 3; f++) {
+    const from = i;
+    let v = 0;
+    let c = 0;
+    while (i < n && (c = line.charCodeAt(i) - 48) >= 0 && c <= 9) (v = v * 10 + c), i++;
+    if (i === from || i >= n || line.charCodeAt(i) !== 44) return "text";
+    i++;
+    if (f === 0) prefix = v;
+    else if (f === 1) seq = v;
+    else ts = v;
+  }
+  const semi = line.indexOf(";", i);
+  if (semi < 0) return "text";
+  // parseNumber()'s limit; v only grows, so the final value tells.
+  if (prefix > Number.MAX_SAFE_INTEGER || seq > Number.MAX_SAFE_INTEGER || ts > Number.MAX_SAFE_INTEGER) return "bad";
+  // FLAGS is one of "-", "c", "+" ending at ";" or at a "," of the header's extension.
+  const f = line.charCodeAt(i);
+  const end = line.charCodeAt(i + 1);
+  if ((f !== 45 && f !== 99 && f !== 43) || (end !== 59 && end !== 44)) return "bad";
+  return {
+    kind: "kmsg", source, priority: prefix % 8, facility: Math.floor(prefix / 8), seq, ts_us: ts,
+    flags: f === 45 ? "-" : f === 99 ? "c" : "+", msg: kmsgUnescape(line.slice(semi + 1)), props: Object.create(null), raw: line,
+  };
+}
+
+/**
+ * Decodes one recorded text (decodeKmsgText) into `out`, without a generator per record: replay's
+ * decode loop. Records without a seq are numbered by their position in this text.
+ */
+export function decodeKmsgTextInto(text: string, source: string, out: KmsgRecord[], stats?: KmsgTextStats): void {
+  const lines = text.split("\n");
+  let index = 0;
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+    // Before the blank test: a raw record is never blank, and most lines are raw.
+    if (i + 1 < lines.length && lines[i + 1]!.charCodeAt(0) === 32) {
+      if (RAW_RE.test(line)) {
+        let rec = line;
+        while (i + 1 < lines.length && lines[i + 1]!.charCodeAt(0) === 32) rec += "\n" + lines[++i]!.replace(/\r$/, "");
+        const d = decodeKmsgRecord(rec, source);
+        if (d.status !== KmsgStatus.ok) {
+          if (stats) stats.bad++;
+          continue;
+        }
+        if (stats) stats.records++;
+        index++;
+        out.push(d.record);
+        continue;
+      }
+    } else {
+      const r = rawLine(line, source);
+      if (r === "bad") {
+        if (stats) stats.bad++;
+        continue;
+      }
+      if (r !== "text") {
+        if (stats) stats.records++;
+        index++;
+        out.push(r);
+        continue;
+      }
+    }
+    if (line.trim().length === 0) continue;
+    if (stats) stats.records++;
+    out.push(textRecord(line, source, index++));
+  }
+}
+
 /**
  * Decodes a recorded kernel log: raw /dev/kmsg records (`6,1234,5678,-;msg` plus ` KEY=value`
  * continuation lines) and dmesg/journal-style text lines. Used by `storeventd replay --kmsg`.
@@ -84,33 +162,26 @@ function textRecord(line: string, source: string, seq: number): KmsgRecord {
  * in `stats`. Records without a seq (text forms) are numbered by their position in the input.
  */
 export function* decodeKmsgText(text: string, source = "kmsg", stats?: KmsgTextStats): Iterable<KmsgRecord> {
-  const lines = text.split("\n");
-  let index = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.endsWith("\r") ? lines[i]!.slice(0, -1) : lines[i]!;
-    if (RAW_RE.test(line)) { // before the blank test: a raw record is never blank, and most lines are raw
-      let rec = line;
-      while (i + 1 < lines.length && lines[i + 1]!.startsWith(" ")) rec += "\n" + lines[++i]!.replace(/\r$/, "");
-      const d = decodeKmsgRecord(rec, source);
-      if (d.status !== KmsgStatus.ok) {
-        if (stats) stats.bad++;
-        continue;
-      }
-      if (stats) stats.records++;
-      index++;
-      yield d.record;
-      continue;
-    }
-    if (line.trim().length === 0) continue;
-    if (stats) stats.records++;
-    yield textRecord(line, source, index++);
-  }
+  const out: KmsgRecord[] = [];
+  decodeKmsgTextInto(text, source, out, stats);
+  yield* out;
 }
 
 const utf8 = new TextDecoder("utf-8");
 
 /** A piece of whole records (cut by cutKmsg) of a recorded kernel log, decoded in slices of about
- * 2 KiB: a parser that holds one record then pins 2 KiB of text, not the whole piece. */
+ * 2 KiB: a parser that holds one record then pins 2 KiB of text, not the whole piece. Yields each
+ * slice's records as one reused array (valid until the next step): one generator step per slice. */
+export function* decodeKmsgSlices(piece: Uint8Array, source = "kmsg"): Iterable<readonly KmsgRecord[]> {
+  const out: KmsgRecord[] = [];
+  for (const s of slices(piece, 2048, cutKmsg)) {
+    out.length = 0;
+    decodeKmsgTextInto(utf8.decode(s), source, out);
+    yield out;
+  }
+}
+
+/** decodeKmsgSlices() one record at a time. */
 export function* decodeKmsgPiece(piece: Uint8Array, source = "kmsg"): Iterable<KmsgRecord> {
-  for (const s of slices(piece, 2048, cutKmsg)) yield* decodeKmsgText(utf8.decode(s), source);
+  for (const recs of decodeKmsgSlices(piece, source)) for (let i = 0; i < recs.length; i++) yield recs[i]!;
 }

@@ -87,3 +87,36 @@ test("Folder: events not from a kernel-log sender, and a zero window, pass throu
   z.push(ev(1), 0);
   expect(out).toHaveLength(4);
 });
+
+test("Folder: windows close one after another as the clock passes each (the first open window gates the scan)", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(1000, (e) => out.push(e));
+  const a = ev(1, "text a");
+  const b = ev(2, "text b");
+  f.push(a, 0);
+  f.push(b, 500);
+  f.push(ev(3, "text a"), 600);
+  f.push(ev(4, "text b"), 700);
+  f.expire(999);
+  expect(out).toEqual([a, b]);
+  f.expire(1000); // a's window only
+  expect(out.map((e) => e.extension)).toEqual([{}, {}, { repeat: 1, first_event_id: a.event_id }]);
+  expect(f.pending).toBe(1);
+  const c = ev(5, "text c");
+  f.push(c, 1200); // b's window is still the first open one
+  f.push(ev(6, "text c"), 1300);
+  f.expire(1499);
+  expect(out).toHaveLength(4);
+  f.expire(1500);
+  expect(out[4]!.extension).toEqual({ repeat: 1, first_event_id: b.event_id });
+  f.expire(2200);
+  expect(out[5]!.extension).toEqual({ repeat: 1, first_event_id: c.event_id });
+  expect(f.pending).toBe(0);
+  const d = ev(7, "text d"); // all closed: a new first window
+  f.push(d, 2300);
+  f.push(ev(8, "text d"), 2400);
+  f.expire(3299);
+  expect(out).toHaveLength(7);
+  f.expire(3300);
+  expect(out[7]!.extension).toEqual({ repeat: 1, first_event_id: d.event_id });
+});

@@ -4,6 +4,7 @@
 // Also: HeldReports (multi-record reports held per key), kernelMsg/kmsgParser (the guard and the
 // Parser object every kernel-log parser plugin shares), lineParser (one line, one event).
 import type { EventDraft, KmsgRecord, Parser } from "../plugin-api.ts";
+import { literalPrefix } from "./regex-prefix.ts";
 
 /** One kernel message pattern. */
 export interface KPattern<K extends string = string> {
@@ -27,9 +28,18 @@ export interface KMatch<K extends string = string> {
 /** Longest message a kernel record can carry (printk's line limit is ~1 KiB); longer is not kernel text. */
 export const MAX_KMSG_LEN = 8192;
 
+interface Entry<K extends string> {
+  p: KPattern<K>;
+  /** Every match starts with this (literalPrefix of p.re): a message that does not skips p. */
+  prefix: string;
+}
+
 /** An ordered table: the first pattern whose needle occurs and whose regex matches wins. */
 export class PatternTable<K extends string = string> {
   readonly patterns: readonly KPattern<K>[];
+  private readonly entries: readonly Entry<K>[];
+  /** Per first character code (< 128; 128: any other or none) the entries a message may match, in order. */
+  private readonly byFirst: (readonly Entry<K>[] | undefined)[] = [];
 
   /**
    * `gate`, when given, is a cheaper test every matching message passes (e.g. a device prefix);
@@ -43,11 +53,25 @@ export class PatternTable<K extends string = string> {
       seen.add(p.id);
     }
     this.patterns = patterns;
+    this.entries = patterns.map((p) => ({ p, prefix: literalPrefix(p.re) }));
+  }
+
+  private candidates(c: number): readonly Entry<K>[] {
+    const slot = c < 128 ? c : 128; // NaN (empty message) too
+    let list = this.byFirst[slot];
+    if (!list) {
+      list = this.entries.filter((e) => e.prefix === "" || e.prefix.charCodeAt(0) === slot);
+      this.byFirst[slot] = list;
+    }
+    return list;
   }
 
   match(msg: string): KMatch<K> | undefined {
     if (this.gate && !this.gate(msg)) return undefined;
-    for (const p of this.patterns) {
+    const list = this.candidates(msg.charCodeAt(0));
+    for (let i = 0; i < list.length; i++) {
+      const { p, prefix } = list[i]!;
+      if (prefix.length > 1 && !msg.startsWith(prefix)) continue;
       if (!msg.includes(p.needle)) continue;
       const m = p.re.exec(msg);
       if (m) return { id: p.id, groups: m.groups ?? {} };
@@ -70,8 +94,10 @@ export function hexNum(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+const DEC = /^-?\d{1,15}$/; // one RegExp object, not one per call
+
 export function decNum(s: string | undefined): number | undefined {
-  if (s === undefined || !/^-?\d{1,15}$/.test(s)) return undefined;
+  if (s === undefined || !DEC.test(s)) return undefined;
   return Number(s);
 }
 

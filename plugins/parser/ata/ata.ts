@@ -2,7 +2,7 @@
 // several records (exception line, description, SError, failed command, cmd/res taskfiles,
 // status/error bits) held per port and emitted as one ATA_EXCEPTION.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KPattern } from "../../../src/plugin-kit/kernel.ts";
+import { HeldReports, PatternTable, bitNames, decNum, fromRecord, hexNum, type KMatch, type KPattern } from "../../../src/plugin-kit/kernel.ts";
 
 // ata_link_printk/ata_dev_printk prefix: "ata%u: " (host link), "ata%u.%02u: " (device or PMP link).
 const PFX = String.raw`^(?<link>ata(?<port>\d{1,4})(?:\.(?<sub>\d{2}))?): `;
@@ -121,6 +121,8 @@ const MAX_RECORDS = 256;
 
 /** The cmd half of a taskfile pair when dmesg text split it from its res line. */
 const CMD_LINE = new RegExp(String.raw`^cmd (?<cmd>${TF}) tag (?<tag>\d{1,3})(?<data>[\w ]{0,40})$`);
+// Any line of a port, e.g. what error handling did next ("ata1.00: configured for UDMA/133").
+const ATA_LINE = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s;
 const RES_LINE = new RegExp(String.raw`^\s{0,80}res (?<res>${TF}) Emask 0x(?<qemask>[0-9a-f]{1,8}) \((?<qerr>[^()]{1,40})\)(?<ncq> <F>)?\s*$`);
 
 export class AtaParser {
@@ -138,6 +140,11 @@ export class AtaParser {
       if (this.held.size > 0) this.other(msg, rec.raw, emit);
       return;
     }
+    this.matched(m, rec, msg, emit);
+  }
+
+  // Apart from parse(), which every record runs: the JIT compiles this only for ata's messages.
+  private matched(m: KMatch<AtaPatternId>, rec: KmsgRecord, msg: string, emit: Emit): void {
     const g = m.groups;
     const port = `ata${g.port}`;
     switch (m.id) {
@@ -258,7 +265,8 @@ export class AtaParser {
         return;
       }
     }
-    const m = /^(?<link>ata(?<port>\d{1,4})(?:\.\d{2})?): (?<text>.*)$/s.exec(msg);
+    // Every record while a report is held comes here: most are not ata's (no regex, no RegExp object).
+    const m = msg.startsWith("ata") ? ATA_LINE.exec(msg) : null;
     if (!m) return;
     const port = `ata${m.groups!.port}`;
     const r = this.held.get(port);

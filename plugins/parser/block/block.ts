@@ -107,6 +107,14 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
 /** The last line of a SCSI failure report about a disk: its CDB, or 3.x's CDB bytes on a record of their own. */
 const SD_REPORT_END = /^(?:[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: \[(?<disk>[^\]\s]{1,32})\] (?:tag#\d{1,7} )?CDB:(?: .|\s*$)|[A-Z][\w ()/-]{0,40}?\(\d{1,2}\):? [0-9a-f]{2} )/;
 
+/** The message starts as SD_REPORT_END's first form must: /^[a-z]{1,8} \d/. */
+function driverStart(msg: string): boolean {
+  let i = 0;
+  for (let c = msg.charCodeAt(0); i < 9 && c >= 97 && c <= 122; c = msg.charCodeAt(++i));
+  const d = msg.charCodeAt(i + 1);
+  return i >= 1 && i <= 8 && msg.charCodeAt(i) === 32 && d >= 48 && d <= 57;
+}
+
 /**
  * Lines are single events, except the block layer's line right after a SCSI failure report on the
  * same disk: the scsi parser keeps that line inside its SCSI_SENSE / SCSI_CMD_FAILED report (one
@@ -118,9 +126,11 @@ export function blockParser(): KmsgParserState {
   return {
     parse(rec, msg, emit) {
       const prev = afterReport;
-      // The regex's two forms need "CDB:" or an "(" within the first 42 characters: most lines skip it.
-      const paren = msg.indexOf("(");
-      const end = (paren > 0 && paren <= 41) || msg.includes("CDB:") ? SD_REPORT_END.exec(msg) : null;
+      // The regex's two forms: "driver H:C:T:L: ... CDB:", or an upper-case start and an "(" within
+      // the first 42 characters. Most lines skip it.
+      const c = msg.charCodeAt(0);
+      const paren = c >= 65 && c <= 90 ? msg.indexOf("(") : -1;
+      const end = (paren > 0 && paren <= 41) || (driverStart(msg) && msg.includes("CDB:")) ? SD_REPORT_END.exec(msg) : null;
       afterReport = end ? (end.groups?.disk ?? prev) : undefined;
       if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
       lines.parse(rec, msg, emit);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import plugin, { DmParser } from "./index.ts";
-import { DM_PATTERNS } from "./patterns.ts";
+import { DM_LINE_MARKS, DM_PATTERNS, mayBeDm } from "./patterns.ts";
 import type { EventDraft, UeventRecord } from "../../../src/plugin-api.ts";
 import { FIXTURE_BOOT_US, makeParser, parserSuite, readKmsgFixture } from "../../../test/helpers/parser-fixtures.ts";
 
@@ -122,4 +122,18 @@ test("a dm-raid failure report survives a flush tick between its two records", (
   p.flush((d) => out.push(d), false);
   p.parse(b!, (d) => out.push(d));
   expect(out.map((d) => [d.event_type, d.dev_name, d.extension?.remaining_devices])).toEqual([["DM_RAID_DEGRADED", "dm-12", 3]]);
+});
+
+test("mayBeDm(): every pattern's lines carry one of DM_LINE_MARKS (its anchored start or its needle), so the gate never hides one", () => {
+  for (const p of DM_PATTERNS) {
+    const start = p.re.source.replaceAll("\\/", "/");
+    const marked = DM_LINE_MARKS.some((m) => start.startsWith(`^${m}`) || p.needle.includes(m));
+    expect(`${p.id}: ${marked}`).toBe(`${p.id}: true`);
+  }
+  expect(mayBeDm("device-mapper: table: 253:2: linear: Device lookup failed")).toBe(true);
+  expect(mayBeDm("md/raid1:mdX: active with 1 out of 2 mirrors")).toBe(true);
+  expect(mayBeDm("md: md0: resync done.\ndevice-mapper: thin: 253:3: switching pool to fail mode")).toBe(true);
+  expect(mayBeDm("mpatha: remaining active paths: 0")).toBe(true);
+  expect(mayBeDm("md: md0: resync done.")).toBe(false);
+  expect(mayBeDm("dracut: starting")).toBe(false);
 });

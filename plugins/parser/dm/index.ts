@@ -2,8 +2,7 @@
 // into one event), no usable paths, table load errors, thin pool full/mode changes, dm-raid degraded.
 import * as v from "valibot";
 import { definePlugin, Duration, type EventDraft, type JournalRecord, type KmsgRecord, type Owner, type RawRecord, type UeventRecord } from "../../../src/plugin-api.ts";
-import { decNum, kernelMsg, kmsgSeq, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
-import { invalidText, NO_GUARD, recordLines } from "../../../src/plugin-kit/kernel.ts";
+import { decNum, invalidText, kernelMsg, kmsgSeq, NO_GUARD, recordLines, type GuardContext } from "../../../src/plugin-kit/kernel.ts";
 import { dmTable, mayBeDm } from "./patterns.ts";
 import { Multipathd, type DaemonFields, type Note } from "./multipathd.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -203,9 +202,18 @@ export class DmParser {
   }
 
   private parseKmsg(rec: KmsgRecord, emit: Emit): void {
-    this.expireBefore(true, rec.time_us, emit);
     const msg = kernelMsg(rec, this.guard);
-    if (msg === undefined || !mayBeDm(msg)) return this.flushRaid(emit);
+    if (msg !== undefined) this.parseGuarded(rec, msg, emit);
+    else (this.expireBefore(true, rec.time_us, emit), this.flushRaid(emit));
+  }
+
+  /** The pipeline guarded msg (kernelMsg); past mayBeDm the JIT compiles parseDm only for dm's messages. */
+  parseGuarded(rec: KmsgRecord, msg: string, emit: Emit): void {
+    this.expireBefore(true, rec.time_us, emit);
+    return mayBeDm(msg) ? this.parseDm(rec, msg, emit) : this.flushRaid(emit);
+  }
+
+  private parseDm(rec: KmsgRecord, msg: string, emit: Emit): void {
     let continued = false;
     for (const line of recordLines(msg)) {
       const m = dmTable.match(line);

@@ -103,9 +103,14 @@ export const DM_PATTERNS: readonly KPattern<DmPatternId>[] = [
 
 export const dmTable = new PatternTable(DM_PATTERNS);
 
-/** Kernel messages a cheap prefix test can rule out before any regex runs. */
+/** What every line of dm's table has (dm.test.ts checks each pattern's literal prefix or needle). */
+export const DM_LINE_MARKS = ["device-mapper: ", "md/raid", ": remaining active paths: "] as const;
+
+/** Kernel messages a cheap test can rule out before any regex runs. */
 export function mayBeDm(msg: string): boolean {
   const c = msg.charCodeAt(0);
-  // "device-mapper: ...", "md/raid..:mdX: ...", "multipathd..." / "<alias>: remaining active paths"
-  return c === 100 /* d */ || c === 109 /* m */ || msg.includes(": remaining active paths: ");
+  // "device-mapper: ...", "md/raid..:mdX: ...", "multipathd..." / "<alias>: remaining active paths".
+  // A record starting with d or m is read line by line: one of its lines has one of the marks.
+  if (c === 100 /* d */ || c === 109 /* m */) return msg.includes(DM_LINE_MARKS[0]) || msg.includes(DM_LINE_MARKS[1]) || msg.includes(DM_LINE_MARKS[2]);
+  return msg.includes(": remaining active paths: ");
 }

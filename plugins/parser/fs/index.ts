@@ -103,7 +103,11 @@ export class FsParser {
       }
     }
     this.lastHeld = undefined;
-    if (!mayBeFs(msg)) return;
+    if (mayBeFs(msg)) this.fsMessage(rec, msg, emit);
+  }
+
+  // Apart from parseGuarded(), which every record runs: the JIT compiles this only for fs messages.
+  private fsMessage(rec: KmsgRecord, msg: string, emit: Emit): void {
     const m = fsTable.match(msg);
     if (!m) {
       this.xfsDetail(msg, rec);
@@ -136,43 +140,8 @@ export class FsParser {
       case "emit":
         this.releaseDev(dev, emit);
         return this.emitMountAware(report(), emit);
-      case "merge": {
-        // btrfs prints its device error counters at info level when it mounts: old counts, no event.
-        if (p.id === "btrfs_dev_errs" && g.lvl === "info") return;
-        // btrfs device error counters belong to the checksum/transid report they follow.
-        const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
-        const ext = this.extension(p, g);
-        let open = this.held.get(k);
-        // Every checksum failure is a failed read of its own; only its counters line joins it.
-        if (open && p.id === "btrfs_csum_failed") {
-          this.emitReport(this.held.take(k)!, emit);
-          open = undefined;
-        }
-        if (open && !conflicts(open, ext)) return this.extend(k, open, rec, ext);
-        if (p.id === "btrfs_dev_errs" && !open) {
-          this.releaseDev(dev, emit);
-          const r = report();
-          // Only the corruption counter moved: a checksum or verification failure, not an I/O error.
-          if (g.wr === "0" && g.rd === "0" && g.flush === "0") r.type = "FS_CORRUPTION";
-          return this.emitReport(r, emit);
-        }
-        // A shutdown ends the corruption or error report that led to it: one report, FS_SHUTDOWN.
-        const cause = p.type === "FS_SHUTDOWN" ? (this.held.take(`FS_CORRUPTION|${dev}`) ?? this.held.take(`FS_ERROR|${dev}`)) : undefined;
-        if (cause) {
-          const r = report();
-          r.records = [...cause.records, rec.raw];
-          r.ext = { ...cause.ext, ...r.ext };
-          r.timeUs = cause.timeUs ?? r.timeUs;
-          this.releaseDev(dev, emit);
-          for (const old of this.held.open(key, r)) this.emitReport(old, emit);
-          this.lastHeld = key;
-          return;
-        }
-        this.releaseDev(dev, emit);
-        for (const r of this.held.open(key, report())) this.emitReport(r, emit);
-        this.lastHeld = key;
-        return;
-      }
+      case "merge":
+        return this.merge(p, g, rec, emit, dev, key, report);
       case "cont": {
         const open = this.held.get(key);
         if (open) this.extend(key, open, rec, {});
@@ -203,6 +172,47 @@ export class FsParser {
         return this.emitMountAware(r, emit);
       }
     }
+  }
+
+  /** A "merge" pattern joins an open report of its device or opens one: the biggest case, a method
+   * of its own so that the JIT compiles it apart from handle(). */
+  private merge(
+    p: FsPattern, g: Record<string, string | undefined>, rec: KmsgRecord, emit: Emit, dev: string, key: string, report: () => Report,
+  ): void {
+    // btrfs prints its device error counters at info level when it mounts: old counts, no event.
+    if (p.id === "btrfs_dev_errs" && g.lvl === "info") return;
+    // btrfs device error counters belong to the checksum/transid report they follow.
+    const k = p.id === "btrfs_dev_errs" ? `FS_CORRUPTION|${dev}` : key;
+    const ext = this.extension(p, g);
+    let open = this.held.get(k);
+    // Every checksum failure is a failed read of its own; only its counters line joins it.
+    if (open && p.id === "btrfs_csum_failed") {
+      this.emitReport(this.held.take(k)!, emit);
+      open = undefined;
+    }
+    if (open && !conflicts(open, ext)) return this.extend(k, open, rec, ext);
+    if (p.id === "btrfs_dev_errs" && !open) {
+      this.releaseDev(dev, emit);
+      const r = report();
+      // Only the corruption counter moved: a checksum or verification failure, not an I/O error.
+      if (g.wr === "0" && g.rd === "0" && g.flush === "0") r.type = "FS_CORRUPTION";
+      return this.emitReport(r, emit);
+    }
+    // A shutdown ends the corruption or error report that led to it: one report, FS_SHUTDOWN.
+    const cause = p.type === "FS_SHUTDOWN" ? (this.held.take(`FS_CORRUPTION|${dev}`) ?? this.held.take(`FS_ERROR|${dev}`)) : undefined;
+    if (cause) {
+      const r = report();
+      r.records = [...cause.records, rec.raw];
+      r.ext = { ...cause.ext, ...r.ext };
+      r.timeUs = cause.timeUs ?? r.timeUs;
+      this.releaseDev(dev, emit);
+      for (const old of this.held.open(key, r)) this.emitReport(old, emit);
+      this.lastHeld = key;
+      return;
+    }
+    this.releaseDev(dev, emit);
+    for (const r of this.held.open(key, report())) this.emitReport(r, emit);
+    this.lastHeld = key;
   }
 
   /**

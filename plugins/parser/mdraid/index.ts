@@ -93,9 +93,20 @@ export class MdParser {
       return;
     }
     if (rec.kind !== "kmsg") return;
-    const emit = this.kernelEmit(out);
     const msg = kernelMsg(rec, this.guard);
     if (msg === undefined || !mayBeMd(msg)) return;
+    this.parseMd(rec, msg, out);
+  }
+
+  /** A kmsg record whose message the pipeline already guarded (kernelMsg): as parse() without the second guard. */
+  parseGuarded(rec: KmsgRecord, msg: string, out: Emit): void {
+    if (mayBeMd(msg)) this.parseMd(rec, msg, out);
+  }
+
+  // Apart from the prefix test that every record runs: the JIT compiles this only for md's messages,
+  // and the join's emit is made only for them.
+  private parseMd(rec: KmsgRecord, msg: string, out: Emit): void {
+    const emit = this.kernelEmit(out);
     for (const line of recordLines(msg)) {
       const m = mdTable.match(line);
       if (!m) continue;

@@ -1,7 +1,7 @@
 // NVMe host driver messages -> NVME_* events: command timeouts and what the driver did about them,
 // controller resets, and controllers given up on.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { PatternTable, decNum, fromRecord, hexNum, minSeq, type KPattern, type KmsgParserState } from "../../../src/plugin-kit/kernel.ts";
+import { PatternTable, decNum, fromRecord, hexNum, minSeq, type KMatch, type KPattern, type KmsgParserState } from "../../../src/plugin-kit/kernel.ts";
 
 // dev_warn(ctrl->device, ...): the nvme class device "nvme%d"; the pci device ("nvme 0000:01:00.0: ") is not a controller name.
 const PFX = String.raw`^nvme (?<ctrl>nvme\d{1,5}): `;
@@ -160,40 +160,41 @@ export function nvmeParser(now: () => number = () => performance.now()): KmsgPar
       emit(p.d);
     }
   };
+  // Apart from parse(), which every record runs: the JIT compiles this only for nvme's messages.
+  const matched = (m: KMatch<NvmePatternId>, rec: KmsgRecord, msg: string, emit: (d: EventDraft) => void) => {
+    const ctrl = m.groups.ctrl;
+    const held = ctrl !== undefined ? pending.get(ctrl)?.d : undefined;
+    const follows = held && (
+      (m.id === "abort_status" && held.event_type === "NVME_IO_TIMEOUT") ||
+      ((m.id === "removing" || m.id === "disabling") && held.event_type !== "NVME_IO_TIMEOUT"));
+    if (held && follows) {
+      held.raw = `${held.raw}\n${rec.raw}`;
+      const ext = held.extension as Record<string, unknown>;
+      if (m.id === "abort_status") ext.abort_status = `0x${m.groups.status}`;
+      else {
+        ext.status = decNum(m.groups.status);
+        held.event_type = "NVME_CTRL_DEAD";
+        held.severity = "error";
+        held.msg = `${held.msg}; controller ${m.id === "removing" ? "removed" : "disabled"}`;
+      }
+      release(ctrl!, emit);
+      return;
+    }
+    if (ctrl !== undefined) release(ctrl, emit);
+    if (m.id === "abort_status") return; // an abort whose timeout line was not seen
+    const d = build(m.id, m.groups, rec, msg);
+    const hold = (m.id === "timeout" && m.groups.action === "aborting") || m.id === "not_ready" || m.id === "ctrl_down";
+    if (hold && ctrl !== undefined) pending.set(ctrl, { d, atMs: now() });
+    else emit(d);
+  };
   return {
     parse(rec, msg, emit) {
       const m = NVME_TABLE.match(msg);
-      if (!m) {
-        // nvme_warn_reset()'s hints after an all-ones CSTS belong to that controller-down report.
-        const hint = HINT.exec(msg);
-        const p = hint ? pending.get(hint[1]!) : undefined;
-        if (p && p.d.event_type === "NVME_CTRL_RESET") p.d.raw = `${p.d.raw}\n${rec.raw}`;
-        return;
-      }
-      const ctrl = m.groups.ctrl;
-      const held = ctrl !== undefined ? pending.get(ctrl)?.d : undefined;
-      const follows = held && (
-        (m.id === "abort_status" && held.event_type === "NVME_IO_TIMEOUT") ||
-        ((m.id === "removing" || m.id === "disabling") && held.event_type !== "NVME_IO_TIMEOUT"));
-      if (held && follows) {
-        held.raw = `${held.raw}\n${rec.raw}`;
-        const ext = held.extension as Record<string, unknown>;
-        if (m.id === "abort_status") ext.abort_status = `0x${m.groups.status}`;
-        else {
-          ext.status = decNum(m.groups.status);
-          held.event_type = "NVME_CTRL_DEAD";
-          held.severity = "error";
-          held.msg = `${held.msg}; controller ${m.id === "removing" ? "removed" : "disabled"}`;
-        }
-        release(ctrl!, emit);
-        return;
-      }
-      if (ctrl !== undefined) release(ctrl, emit);
-      if (m.id === "abort_status") return; // an abort whose timeout line was not seen
-      const d = build(m.id, m.groups, rec, msg);
-      const hold = (m.id === "timeout" && m.groups.action === "aborting") || m.id === "not_ready" || m.id === "ctrl_down";
-      if (hold && ctrl !== undefined) pending.set(ctrl, { d, atMs: now() });
-      else emit(d);
+      if (m) return matched(m, rec, msg, emit);
+      // nvme_warn_reset()'s hints after an all-ones CSTS belong to that controller-down report.
+      const hint = msg.startsWith("nvme ") ? HINT.exec(msg) : null;
+      const p = hint ? pending.get(hint[1]!) : undefined;
+      if (p && p.d.event_type === "NVME_CTRL_RESET") p.d.raw = `${p.d.raw}\n${rec.raw}`;
     },
     nextFlushIn: () => (pending.size ? Math.min(...[...pending.values()].map((p) => p.atMs + 100)) - now() : undefined),
     oldestHeld: () => minSeq([...pending.values()].map((p) => p.d.raw)),

@@ -2,7 +2,7 @@
 // several records (Result, Sense Key, Add. Sense, CDB); they are held per device+tag and become one
 // SCSI_SENSE (or SCSI_TIMEOUT / SCSI_CMD_FAILED when there is no sense data) event.
 import type { EventDraft, KmsgRecord } from "../../../src/plugin-api.ts";
-import { HeldReports, decNum, hexNum, kmsgSeq } from "../../../src/plugin-kit/kernel.ts";
+import { HeldReports, decNum, hexNum, kmsgSeq, type KMatch } from "../../../src/plugin-kit/kernel.ts";
 import { ASC_RANGES, ascCode, ascText, senseKeyNumber, senseKeyText, senseSeverity } from "./sense.ts";
 import { SCSI_TABLE, scsiGate, type ScsiPatternId } from "./patterns.ts";
 
@@ -74,6 +74,11 @@ export class ScsiParser {
       if (this.held.size > 0) this.flushMentioned(msg, emit);
       return;
     }
+    this.matched(m, rec, msg, emit);
+  }
+
+  // Apart from parse(), which every record runs: the JIT compiles this only for SCSI's messages.
+  private matched(m: KMatch<ScsiPatternId>, rec: KmsgRecord, msg: string, emit: Emit): void {
     const g = m.groups;
     const addr = g.addr!;
     const tag = decNum(g.tag);

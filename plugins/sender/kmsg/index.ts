@@ -5,7 +5,7 @@ import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs"
 import { join } from "node:path";
 import { definePlugin, Duration, type EventDraft, type NativeAddon, type RawRecord, type Sender, type SenderContext } from "../../../src/plugin-api.ts";
 import { cursorOptions, openKmsgReader, readStateFile, StateFileWriter, writeStateFile, type KmsgReaderHandle } from "../../../src/plugin-kit/readers.ts";
-import { cutKmsg, decodeKmsgPiece, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
+import { cutKmsg, decodeKmsgSlices, KMSG_STATUS_NAMES, KmsgStatus, type KmsgDecoded } from "../../../src/plugin-kit/kernel.ts";
 import { nowUs } from "../../../src/plugin-kit/event.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -233,7 +233,9 @@ const NO_DRAFTS: readonly EventDraft[] = Object.freeze([]);
 
 /** `replay --kmsg`: a recorded kernel log, streamed in pieces; the sender itself adds no events. */
 function* replayKmsg(piece: Uint8Array): Iterable<{ rec: RawRecord; drafts: EventDraft[] }> {
-  for (const rec of decodeKmsgPiece(piece, "kmsg")) yield { rec, drafts: NO_DRAFTS as EventDraft[] };
+  for (const recs of decodeKmsgSlices(piece, "kmsg")) {
+    for (let i = 0; i < recs.length; i++) yield { rec: recs[i]!, drafts: NO_DRAFTS as EventDraft[] };
+  }
 }
 
 export default definePlugin({
