@@ -79,24 +79,33 @@ export class SysfsScanner implements SysfsIo {
   readSysfs(name: string, byId: Map<string, string[]>, known: (name: string) => BlockDevice | undefined, io: SysfsIo = this): BlockDevice | undefined {
     if (!/^[\w.:+-]+$/.test(name)) return undefined;
     const base = `${this.sysRoot}/class/block/${name}`;
-    const majmin = io.read(`${base}/dev`);
-    if (!majmin) return undefined;
-    const isPart = io.exists(`${base}/partition`);
     let real = "";
     try {
       real = io.realpath(base);
     } catch {
       return undefined;
     }
+    // What the device's directory (and a partition's disk's) holds: only files that exist are
+    // read. Most devices have no dm/, md/, serial, wwid or device/, and a failed open(2) of each
+    // made up most of a scan's system calls (a scan runs twice at start, once per device).
+    const entries = new Set(io.ls(real));
+    if (!entries.has("dev")) return undefined;
+    const majmin = io.read(`${base}/dev`);
+    if (!majmin) return undefined;
+    const isPart = entries.has("partition");
     const diskBase = isPart ? dirname(real) : real;
+    const disk = isPart ? new Set(io.ls(diskBase)) : entries;
+    const readIf = (has: boolean, path: string) => (has ? io.read(path) : "");
     const uevent = parseKv(io.read(`${base}/uevent`));
     const hctlPath = (() => {
+      if (!disk.has("device")) return "";
       try {
         return basename(io.realpath(`${diskBase}/device`));
       } catch {
         return "";
       }
     })();
+    const device = disk.has("device");
     const dev: BlockDevice = {
       name,
       majmin,
@@ -105,23 +114,23 @@ export class SysfsScanner implements SysfsIo {
       parent: isPart ? basename(dirname(real)) : "",
       size_bytes: Number(io.read(`${base}/size`) || 0) * 512,
       wwid: "",
-      serial: io.read(`${diskBase}/serial`) || io.read(`${diskBase}/device/serial`),
-      model: io.read(`${diskBase}/device/model`),
-      dm_name: io.read(`${base}/dm/name`),
-      dm_uuid: io.read(`${base}/dm/uuid`),
-      md_uuid: io.read(`${base}/md/uuid`),
+      serial: readIf(disk.has("serial"), `${diskBase}/serial`) || readIf(device, `${diskBase}/device/serial`),
+      model: readIf(device, `${diskBase}/device/model`),
+      dm_name: readIf(entries.has("dm"), `${base}/dm/name`),
+      dm_uuid: readIf(entries.has("dm"), `${base}/dm/uuid`),
+      md_uuid: readIf(entries.has("md"), `${base}/md/uuid`),
       scsi_address: SCSI_ADDR.test(hctlPath) ? hctlPath : "",
       by_id: (byId.get(name) ?? []).sort(),
-      holders: io.ls(`${base}/holders`),
-      slaves: io.ls(`${base}/slaves`),
-      partitions: isPart ? [] : io.ls(real).filter((e) => e.startsWith(name) && io.exists(`${real}/${e}/partition`)),
+      holders: entries.has("holders") ? io.ls(`${base}/holders`) : [],
+      slaves: entries.has("slaves") ? io.ls(`${base}/slaves`) : [],
+      partitions: isPart ? [] : [...entries].filter((e) => e.startsWith(name) && io.exists(`${real}/${e}/partition`)).sort(),
       origin: "sysfs",
     };
     const before = known(name);
     if (before?.by_id.length && !dev.by_id.length) dev.by_id = before.by_id; // learnt from udevd
     // A partition's id is its disk's, with -partN (as udev's by-id links do).
     const idSource = isPart ? { ...dev, by_id: byId.get(dev.parent) ?? known(dev.parent)?.by_id ?? [] } : dev;
-    dev.wwid = pickWwid(idSource, io.read(`${diskBase}/wwid`) || io.read(`${diskBase}/device/wwid`));
+    dev.wwid = pickWwid(idSource, readIf(disk.has("wwid"), `${diskBase}/wwid`) || readIf(device, `${diskBase}/device/wwid`));
     if (isPart && dev.wwid && !dev.dm_uuid && !dev.md_uuid) dev.wwid += `-part${io.read(`${base}/partition`)}`;
     return dev;
   }
