@@ -37,7 +37,8 @@ interface Entry<K extends string> {
 /** An ordered table: the first pattern whose needle occurs and whose regex matches wins. */
 export class PatternTable<K extends string = string> {
   readonly patterns: readonly KPattern<K>[];
-  private readonly entries: readonly Entry<K>[];
+  /** Built at the first match, not when the parser module loads (that is on the daemon's way to READY). */
+  private entries: readonly Entry<K>[] | undefined;
   /** Per first character code (< 128; 128: any other or none) the entries a message may match, in order. */
   private readonly byFirst: (readonly Entry<K>[] | undefined)[] = [];
 
@@ -53,13 +54,13 @@ export class PatternTable<K extends string = string> {
       seen.add(p.id);
     }
     this.patterns = patterns;
-    this.entries = patterns.map((p) => ({ p, prefix: literalPrefix(p.re) }));
   }
 
   private candidates(c: number): readonly Entry<K>[] {
     const slot = c < 128 ? c : 128; // NaN (empty message) too
     let list = this.byFirst[slot];
     if (!list) {
+      this.entries ??= this.patterns.map((p) => ({ p, prefix: literalPrefix(p.re) }));
       list = this.entries.filter((e) => e.prefix === "" || e.prefix.charCodeAt(0) === slot);
       this.byFirst[slot] = list;
     }
