@@ -340,6 +340,8 @@ export interface ReplaySource {
   pieces(cut: (buf: Uint8Array, len: number) => number): Iterable<Uint8Array>;
   /** One record into the parsers, as a live sender's emit(). */
   emit(rec: RawRecord): void;
+  /** An event the sender itself makes of `rec` (udev's catalog), as a live sender's emitEvent(). */
+  emitDraft(draft: EventDraft, rec: RawRecord): void;
   /** As SenderContext.events2Fast; taken(n) also counts n records. */
   events2Fast(): { apply: Events2FastApply; taken(n: number): void } | null;
   /** Progress: called after each batch or piece. */

@@ -122,8 +122,8 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   }
   cfg = { ...cfg, instances: cfg.instances.filter((i) => i.kind === "parser" || (values.receivers && i.kind === "receiver")) };
 
-  // Senders' captures (uevent, journal) are small and replayed whole; a contribution with a cut (kmsg)
-  // or a stream() of its own (events2) is streamed.
+  // A journal capture is replayed whole; a contribution with a cut (kmsg) or a stream() of its own
+  // (events2, uevent) is streamed.
   let data: Uint8Array | null = null;
   let input: Input;
   try {
@@ -187,6 +187,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       takeFd: () => (input.fd === 0 ? null : input.takeFd()),
       pieces: (cut) => input.pieces(cut),
       emit: feed,
+      emitDraft: (d, rec) => pipeline.emitDraft(d, rec, contributed.name),
       events2Fast: () => {
         const fast = pipeline.events2Fast();
         return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };

@@ -51,6 +51,7 @@ async function run(addon: NativeAddon | null, fd: boolean, fast: boolean): Promi
       out.recs.push(r as Events2Record);
       out.raws.push(r.raw);
     },
+    emitDraft: () => {},
     events2Fast: () => (fast ? { apply: () => true, taken: (n) => void (out.taken += n) } : null),
     tick: () => void out.ticks++,
   };

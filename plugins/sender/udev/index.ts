@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { definePlugin, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
-import { replayUevents } from "./replay.ts";
+import { streamUevents } from "./replay.ts";
 import { laidSubsystem, nativeLayouter, rawOfPacked, unpackLaid, unpackUevent, type Layouter } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
@@ -218,7 +218,7 @@ export default definePlugin({
   name: "udev",
   embeddedDefault: { order: 20 },
   replay: {
-    input: "uevent", decode: (data, addon) => replayUevents(data, addon),
+    input: "uevent", stream: streamUevents,
     help: { order: 20, text: `uevents as "udevadm monitor --kernel --property" prints them, or raw\nNUL-separated netlink captures` },
   },
   emits: EVENTS,
