@@ -3,10 +3,9 @@
 // SUBSYSTEM included), on every fixture, on records built to confuse it and on a generated mix;
 // records it can't lay out (non-ASCII, a segment without '=') must be left untouched.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { nativeAddon } from "../native.ts";
 import { need } from "../../test/helpers/need.ts";
+import { ueventCaptures } from "../../test/helpers/uevent-fixtures.ts";
 import { decodeUeventFile, packedSubsystem, parseUeventMessage, splitRawCapture, UeventFormat, unpackUevent } from "./parse.ts";
 import { laidSubsystem, nativeLayouter, unpackLaid, type Layouter } from "./layout.ts";
 
@@ -53,21 +52,12 @@ function expectSame(packed: string[]): number {
 function fixtureRecords(): string[] {
   const out: string[] = [];
   const dec = new TextDecoder();
-  for (const dir of ["../../plugins/sender/udev/testdata", "../../plugins/parser/dm/testdata"].map((d) => join(import.meta.dir, d))) {
-    for (const name of readdirSync(dir)) {
-      let data: Uint8Array;
-      try {
-        data = readFileSync(join(dir, name, "input.uevent"));
-      } catch {
-        continue;
-      }
-      if (data.indexOf(0) < 0) continue; // udevadm text
-      let prev = 0;
-      for (const end of splitRawCapture(data)) {
-        const p = parseUeventMessage(data.subarray(prev, end));
-        prev = end;
-        if (p.format !== UeventFormat.Bad) out.push(dec.decode(p.packed));
-      }
+  for (const { data } of ueventCaptures({ rawOnly: true })) {
+    let prev = 0;
+    for (const end of splitRawCapture(data)) {
+      const p = parseUeventMessage(data.subarray(prev, end));
+      prev = end;
+      if (p.format !== UeventFormat.Bad) out.push(dec.decode(p.packed));
     }
   }
   return out;
@@ -139,40 +129,24 @@ describe("ueventLayout() + unpackLaid()", () => {
   test("decodeUeventFile() with the layouter yields what it yields without, keep() sees the same SUBSYSTEMs", () => {
     need({ "the addon's ueventParse": Boolean(addon?.ueventParse) });
     const parse = addon!.ueventParse!.bind(addon);
-    for (const dir of ["../../plugins/sender/udev/testdata", "../../plugins/parser/dm/testdata"].map((d) => join(import.meta.dir, d))) {
-      for (const name of readdirSync(dir)) {
-        let data: Uint8Array;
-        try {
-          data = readFileSync(join(dir, name, "input.uevent"));
-        } catch {
-          continue;
-        }
-        const run = (l?: Layouter) => {
-          const seen: (string | undefined)[] = [];
-          const bad: string[] = [];
-          const keep = (s: string | undefined) => (seen.push(s), s !== "usb");
-          const recs = [...decodeUeventFile(data, "t", (r) => bad.push(r), parse, keep, l)];
-          return { recs, seen, bad };
-        };
-        expect(run(layouter)).toEqual(run());
-        expect(run({ ...layouter, parseLaid: undefined })).toEqual(run()); // ueventParse, then ueventLayout
-      }
+    for (const { data } of ueventCaptures()) {
+      const run = (l?: Layouter) => {
+        const seen: (string | undefined)[] = [];
+        const bad: string[] = [];
+        const keep = (s: string | undefined) => (seen.push(s), s !== "usb");
+        const recs = [...decodeUeventFile(data, "t", (r) => bad.push(r), parse, keep, l)];
+        return { recs, seen, bad };
+      };
+      expect(run(layouter)).toEqual(run());
+      expect(run({ ...layouter, parseLaid: undefined })).toEqual(run()); // ueventParse, then ueventLayout
     }
   });
 
   test("ueventParse(..., true) lays out in the same pass exactly what ueventLayout() lays out after it", () => {
     const msgs: Buffer[] = [];
-    for (const dir of ["../../plugins/sender/udev/testdata", "../../plugins/parser/dm/testdata"].map((d) => join(import.meta.dir, d))) {
-      for (const name of readdirSync(dir)) {
-        try {
-          const data = readFileSync(join(dir, name, "input.uevent"));
-          if (data.indexOf(0) < 0) continue;
-          let prev = 0;
-          for (const end of splitRawCapture(data)) msgs.push(data.subarray(prev, (prev = end)));
-        } catch {
-          continue;
-        }
-      }
+    for (const { data } of ueventCaptures({ rawOnly: true })) {
+      let prev = 0;
+      for (const end of splitRawCapture(data)) msgs.push(data.subarray(prev, (prev = end)));
     }
     msgs.push(Buffer.from("add@/devices/\xc3\xa9\0SUBSYSTEM=block\0", "latin1"), Buffer.from("garbage"), Buffer.from("libudev\0short"));
     const ends = new Uint32Array(msgs.length);

@@ -1,37 +1,26 @@
 // packedSubsystem(): the SUBSYSTEM a consumer filters on before unpacking must be the one
 // unpackUevent() puts in props, on every fixture and on packed records built to confuse it.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { ueventCaptures } from "../../test/helpers/uevent-fixtures.ts";
 import { packedSubsystem, parseUeventMessage, splitRawCapture, unpackUevent, UeventFormat } from "./parse.ts";
 
-const FIXTURE_DIRS = ["../../plugins/sender/udev/testdata", "../../plugins/parser/dm/testdata"].map((d) => join(import.meta.dir, d));
 
 describe("packedSubsystem()", () => {
   test("agrees with unpackUevent().props.SUBSYSTEM on every raw fixture message", () => {
     const dec = new TextDecoder();
     let checked = 0;
     const subsystems = new Set<string>();
-    for (const dir of FIXTURE_DIRS) {
-      for (const name of readdirSync(dir)) {
-        let data: Uint8Array;
-        try {
-          data = readFileSync(join(dir, name, "input.uevent"));
-        } catch {
-          continue;
-        }
-        if (data.indexOf(0) < 0) continue; // udevadm text, not packed records
-        let prev = 0;
-        for (const end of splitRawCapture(data)) {
-          const p = parseUeventMessage(data.subarray(prev, end));
-          prev = end;
-          if (p.format === UeventFormat.Bad) continue;
-          const text = dec.decode(p.packed);
-          const want = unpackUevent(text, "kernel", "t").props.SUBSYSTEM;
-          expect(packedSubsystem(text)).toBe(want);
-          if (want) subsystems.add(want);
-          checked++;
-        }
+    for (const { data } of ueventCaptures({ rawOnly: true })) {
+      let prev = 0;
+      for (const end of splitRawCapture(data)) {
+        const p = parseUeventMessage(data.subarray(prev, end));
+        prev = end;
+        if (p.format === UeventFormat.Bad) continue;
+        const text = dec.decode(p.packed);
+        const want = unpackUevent(text, "kernel", "t").props.SUBSYSTEM;
+        expect(packedSubsystem(text)).toBe(want);
+        if (want) subsystems.add(want);
+        checked++;
       }
     }
     expect(checked).toBeGreaterThan(30);

@@ -3,13 +3,11 @@
 // (udevadm monitor text), and decoding the capture piece by piece gives the records decoding it
 // whole gives.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { decodeUeventFile, splitRawCapture } from "../uevent/parse.ts";
 import { cutUevents } from "./cut.ts";
+import { ueventCaptures } from "../../test/helpers/uevent-fixtures.ts";
 
-const root = join(import.meta.dir, "../../plugins/sender/udev/testdata");
-const fixtures = readdirSync(root).map((d) => ({ name: d, data: new Uint8Array(readFileSync(join(root, d, "input.uevent"))) }));
+const fixtures = ueventCaptures();
 
 function boundaries(data: Uint8Array): Set<number> {
   if (data.indexOf(0) >= 0) return new Set([0, ...splitRawCapture(data)]);
