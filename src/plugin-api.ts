@@ -320,8 +320,11 @@ export interface ReplayInput {
   /** Each record, with the events the live sender itself would emit for it (emitted under the plugin's name);
    * `note` puts a line on replay's stderr (e.g. how many entries the sender would not read). */
   decode?(data: Uint8Array, addon: NativeAddon | null, note: (line: string) => void): Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
-  /** Set for inputs that may be large (a kernel log): replay then streams the input and calls
-   * decode() once per piece of whole records, where a piece of buf[0, len) may end as this says. */
+  /** Instead of decode(), for a reader whose state spans pieces (udev: the SEQNUM window and the
+   * inventory built from the uevents): called once per replay, it returns the decode of one piece. */
+  decoder?(addon: NativeAddon | null, note: (line: string) => void): (data: Uint8Array) => Iterable<{ rec: RawRecord; drafts: EventDraft[] }>;
+  /** Set for inputs that may be large (a kernel log, a uevent capture): replay then streams the input
+   * and decodes one piece of whole records at a time, where a piece of buf[0, len) may end as this says. */
   cut?: (buf: Uint8Array, len: number) => number;
   /** Instead of decode(): the sender reads the input itself, streamed, as it reads live (events2:
    * the native reader thread on a file, the model's fast lane). Resolves at the input's end. */
@@ -340,8 +343,6 @@ export interface ReplaySource {
   pieces(cut: (buf: Uint8Array, len: number) => number): Iterable<Uint8Array>;
   /** One record into the parsers, as a live sender's emit(). */
   emit(rec: RawRecord): void;
-  /** An event the sender itself makes of `rec` (udev's catalog), as a live sender's emitEvent(). */
-  emitDraft(draft: EventDraft, rec: RawRecord): void;
   /** As SenderContext.events2Fast; taken(n) also counts n records. */
   events2Fast(): { apply: Events2FastApply; taken(n: number): void } | null;
   /** Progress: called after each batch or piece. */

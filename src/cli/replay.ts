@@ -127,7 +127,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   let data: Uint8Array | null = null;
   let input: Input;
   try {
-    if (contributed.replay!.decode && !contributed.replay!.cut) data = await readAll(values[kind]!);
+    if (!contributed.replay!.stream && !contributed.replay!.cut) data = await readAll(values[kind]!);
     input = openInput(values[kind]!);
   } catch (e) {
     io.err(`storeventd replay: ${(e as Error).message}`);
@@ -187,24 +187,20 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       takeFd: () => (input.fd === 0 ? null : input.takeFd()),
       pieces: (cut) => input.pieces(cut),
       emit: feed,
-      emitDraft: (d, rec) => pipeline.emitDraft(d, rec, contributed.name),
       events2Fast: () => {
         const fast = pipeline.events2Fast();
         return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };
       },
       tick: () => progress.tick(records),
     });
-  } else if (reader.cut) {
-    // A sender's own reader, fed the input piece by piece (kmsg: a kernel log of any size).
-    feedPieces(input.pieces(reader.cut), (piece) => reader.decode!(piece, nativeAddon(), (l) => io.err(l)), feed,
-      (d, rec) => pipeline.emitDraft(d, rec, contributed.name), () => progress.tick(records));
   } else {
-    // A sender's own reader (udev: its catalog DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs come from the
-    // sender, not a parser).
-    for (const { rec, drafts } of reader.decode!(data!, nativeAddon(), (l) => io.err(l))) {
-      feed(rec);
-      for (const d of drafts) pipeline.emitDraft(d, rec, contributed.name);
-    }
+    // A sender's own reader, fed the input piece by piece when it can be cut (kmsg: a kernel log of
+    // any size; udev: a capture), else whole (journal). Its drafts are events the sender itself makes
+    // (udev's catalog: DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs).
+    const note = (l: string) => io.err(l);
+    const decode = reader.decoder?.(nativeAddon(), note) ?? ((piece: Uint8Array) => reader.decode!(piece, nativeAddon(), note));
+    feedPieces(reader.cut ? input.pieces(reader.cut) : [data!], decode, feed,
+      (d, rec) => pipeline.emitDraft(d, rec, contributed.name), () => progress.tick(records));
   }
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);

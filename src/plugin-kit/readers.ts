@@ -6,4 +6,3 @@ export * from "../journal/decode.ts";
 export * from "../uevent/parse.ts";
 export * from "../uevent/layout.ts";
 export * from "../util/state-file.ts";
-export { cutUevents } from "../util/cut.ts";

@@ -8,7 +8,7 @@
 //    little endian on the machines we build for), 4 filter hashes; then NUL-separated properties.
 import type { UeventLayoutArrays } from "../native.ts";
 import type { UeventRecord } from "../records.ts";
-import { laidSubsystem, unpackLaid, type Layouter } from "./layout.ts";
+import { isLaid, laidSubsystem, unpackLaid, type Layouter } from "./layout.ts";
 
 export const UDEV_HEADER_SIZE = 40;
 export const UDEV_MAGIC = 0xfeedcafe;
@@ -269,6 +269,24 @@ export function splitRawCapture(data: Uint8Array): number[] {
   return ends;
 }
 
+/** Where a piece of a capture may end (a Cut for replay, src/util/cut.ts): `udevadm monitor` text
+ * after a blank line; a raw capture where a record starts after a NUL (and any newlines), as
+ * splitRawCapture() finds them. */
+export function cutUevents(buf: Uint8Array, len: number): number {
+  const data = buf.subarray(0, len);
+  if (data.indexOf(0) < 0) {
+    for (let i = data.lastIndexOf(0x0a, len - 1); i > 0; i = data.lastIndexOf(0x0a, i - 1)) if (data[i - 1] === 0x0a) return i + 1;
+    return 0;
+  }
+  for (let nul = data.lastIndexOf(0, len - 1); nul >= 0; nul = nul > 0 ? data.lastIndexOf(0, nul - 1) : -1) {
+    let next = nul + 1;
+    while (next < len && (data[next] === 0x0a || data[next] === 0)) next++;
+    // isHeaderAt() looks up to 34 bytes past `next`: a cut needs them read.
+    if (next + 34 <= len && isHeaderAt(data, next)) return next;
+  }
+  return 0;
+}
+
 function looksLikeMonitorText(data: Uint8Array): boolean {
   const head = data.subarray(0, 65536);
   if (head.indexOf(0) >= 0) return false;
@@ -338,7 +356,7 @@ export function* unpackBatch(
   for (let i = 0; i < ends.length; i++) {
     const from = prev;
     prev = ends[i]!;
-    if (l && l.actions[i] !== 0) {
+    if (l && isLaid(l, i)) {
       if (!keep || keep(laidSubsystem(bytes, from, prev, l, i, layouter!.names))) {
         // Laid-out records are ASCII: latin1 makes the same string without UTF-8 decoding.
         yield unpackLaid(bytes.toString("latin1", from, prev), l, i, layouter!.names, kinds[i] === UeventFormat.Udev ? "udev" : "kernel", source);

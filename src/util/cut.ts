@@ -16,36 +16,6 @@ export const cutKmsg: Cut = (buf, len) => {
   return end;
 };
 
-/** Whole recorded uevents: `udevadm monitor --property` text ends a record with a blank line; a
- * raw netlink capture starts each record right after a NUL (and any newlines) with "action@/" or
- * a libudev header, as splitRawCapture() reads them. */
-export const cutUevents: Cut = (buf, len) => {
-  const data = buf.subarray(0, len);
-  if (data.indexOf(0) < 0) {
-    const blank = data.lastIndexOf(0x0a, len - 1);
-    for (let i = blank; i > 0; i = data.lastIndexOf(0x0a, i - 1)) if (data[i - 1] === 0x0a) return i + 1;
-    return 0;
-  }
-  for (let nul = data.lastIndexOf(0, len - 1); nul >= 0; nul = nul > 0 ? data.lastIndexOf(0, nul - 1) : -1) {
-    let next = nul + 1;
-    while (next < len && (data[next] === 0x0a || data[next] === 0)) next++;
-    // The header test reads up to 34 bytes past `next`: a cut needs them in the buffer.
-    if (next + 34 <= len && startsRecord(data, next)) return next;
-  }
-  return 0;
-};
-
-/** "action@/" (lower-case action, at most 32 letters) or the "libudev\0" header magic at pos. */
-function startsRecord(data: Uint8Array, pos: number): boolean {
-  const LIBUDEV = "libudev\0";
-  let lib = true;
-  for (let i = 0; i < LIBUDEV.length && lib; i++) lib = data[pos + i] === LIBUDEV.charCodeAt(i);
-  if (lib) return true;
-  let i = pos;
-  while (i - pos <= 32 && data[i]! >= 0x61 && data[i]! <= 0x7a) i++;
-  return i > pos && data[i] === 0x40 && data[i + 1] === 0x2f;
-}
-
 /** A piece in slices of about `size` bytes, cut by `cut` (the last one takes the rest). Text decoded
  * per slice keeps record strings small: a record's fields are slices of its decoded text, and a
  * parser holding one record of a multi-record report would otherwise pin a whole piece. */

@@ -51,7 +51,6 @@ async function run(addon: NativeAddon | null, fd: boolean, fast: boolean): Promi
       out.recs.push(r as Events2Record);
       out.raws.push(r.raw);
     },
-    emitDraft: () => {},
     events2Fast: () => (fast ? { apply: () => true, taken: (n) => void (out.taken += n) } : null),
     tick: () => void out.ticks++,
   };

@@ -6,8 +6,8 @@ import * as v from "valibot";
 import { definePlugin, type SenderContext, type UeventRecord } from "../../../src/plugin-api.ts";
 import { DeviceInventory, INVENTORY_SERVICE } from "../../../src/plugin-kit/devices.ts";
 import { UeventClassifier, DEFAULT_SUBSYSTEMS } from "./classify.ts";
-import { streamUevents } from "./replay.ts";
-import { laidSubsystem, nativeLayouter, rawOfPacked, unpackLaid, unpackUevent, type Layouter } from "../../../src/plugin-kit/readers.ts";
+import { replayDecoder } from "./replay.ts";
+import { cutUevents, isLaid, laidSubsystem, nativeLayouter, rawOfPacked, unpackLaid, unpackUevent, type Layouter } from "../../../src/plugin-kit/readers.ts";
 import { Duration } from "../../../src/plugin-kit/duration.ts";
 import sample from "./sample.toml" with { type: "text" };
 import { EVENTS } from "./events.ts";
@@ -110,7 +110,7 @@ export class UdevSender {
       const kind = nums[i * 4];
       const from = prev;
       prev = ends[i]!;
-      if (l && l.actions[i] !== 0) {
+      if (l && isLaid(l, i)) {
         // Laid out (now raw ASCII text): other subsystems are dropped before any string is made.
         if (!this.classifier.wantsSubsystem(laidSubsystem(bytes, from, prev, l, i, lay!.names))) {
           ctx.count("received");
@@ -218,7 +218,7 @@ export default definePlugin({
   name: "udev",
   embeddedDefault: { order: 20 },
   replay: {
-    input: "uevent", stream: streamUevents,
+    input: "uevent", cut: cutUevents, decoder: (addon) => replayDecoder(addon),
     help: { order: 20, text: `uevents as "udevadm monitor --kernel --property" prints them, or raw\nNUL-separated netlink captures` },
   },
   emits: EVENTS,

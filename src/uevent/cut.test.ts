@@ -3,8 +3,7 @@
 // (udevadm monitor text), and decoding the capture piece by piece gives the records decoding it
 // whole gives.
 import { describe, expect, test } from "bun:test";
-import { decodeUeventFile, splitRawCapture } from "../uevent/parse.ts";
-import { cutUevents } from "./cut.ts";
+import { cutUevents, decodeUeventFile, splitRawCapture } from "./parse.ts";
 import { ueventCaptures } from "../../test/helpers/uevent-fixtures.ts";
 
 const fixtures = ueventCaptures();
