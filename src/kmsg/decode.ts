@@ -121,33 +121,26 @@ export function decodeKmsgTextInto(text: string, source: string, out: KmsgRecord
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-    // Before the blank test: a raw record is never blank, and most lines are raw.
+    // Before the blank test: a raw record is never blank, and most lines are raw. A record with
+    // continuation lines goes through decodeKmsgRecord(), a one-line one through rawLine().
+    let r: KmsgRecord | "text" | "bad";
     if (i + 1 < lines.length && lines[i + 1]!.charCodeAt(0) === 32) {
       if (RAW_RE.test(line)) {
         let rec = line;
         while (i + 1 < lines.length && lines[i + 1]!.charCodeAt(0) === 32) rec += "\n" + lines[++i]!.replace(/\r$/, "");
         const d = decodeKmsgRecord(rec, source);
-        if (d.status !== KmsgStatus.ok) {
-          if (stats) stats.bad++;
-          continue;
-        }
-        if (stats) stats.records++;
-        index++;
-        out.push(d.record);
-        continue;
-      }
-    } else {
-      const r = rawLine(line, source);
-      if (r === "bad") {
-        if (stats) stats.bad++;
-        continue;
-      }
-      if (r !== "text") {
-        if (stats) stats.records++;
-        index++;
-        out.push(r);
-        continue;
-      }
+        r = d.status === KmsgStatus.ok ? d.record : "bad";
+      } else r = "text";
+    } else r = rawLine(line, source);
+    if (r === "bad") {
+      if (stats) stats.bad++;
+      continue;
+    }
+    if (r !== "text") {
+      if (stats) stats.records++;
+      index++;
+      out.push(r);
+      continue;
     }
     if (line.trim().length === 0) continue;
     if (stats) stats.records++;
@@ -179,9 +172,4 @@ export function* decodeKmsgSlices(piece: Uint8Array, source = "kmsg"): Iterable<
     decodeKmsgTextInto(utf8.decode(s), source, out);
     yield out;
   }
-}
-
-/** decodeKmsgSlices() one record at a time. */
-export function* decodeKmsgPiece(piece: Uint8Array, source = "kmsg"): Iterable<KmsgRecord> {
-  for (const recs of decodeKmsgSlices(piece, source)) for (let i = 0; i < recs.length; i++) yield recs[i]!;
 }

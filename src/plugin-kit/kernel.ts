@@ -2,4 +2,4 @@
 export * from "../util/kpattern.ts";
 export * from "../util/ktext.ts";
 export * from "../kmsg/record.ts";
-export { cutKmsg, decodeKmsgPiece, decodeKmsgSlices } from "../kmsg/decode.ts";
+export { cutKmsg, decodeKmsgSlices } from "../kmsg/decode.ts";
