@@ -97,15 +97,15 @@ export class SysfsScanner implements SysfsIo {
     const disk = isPart ? new Set(io.ls(diskBase)) : entries;
     const readIf = (has: boolean, path: string) => (has ? io.read(path) : "");
     const uevent = parseKv(io.read(`${base}/uevent`));
+    const device = disk.has("device");
     const hctlPath = (() => {
-      if (!disk.has("device")) return "";
+      if (!device) return "";
       try {
         return basename(io.realpath(`${diskBase}/device`));
       } catch {
         return "";
       }
     })();
-    const device = disk.has("device");
     const dev: BlockDevice = {
       name,
       majmin,

@@ -1,7 +1,7 @@
-// Node builtins that only some plugins and commands need (or need only later), loaded at their first use. Bun's ESM
-// bundle hoists every `import ... from "node:net"` to the top of the binary, so a module that is
-// itself loaded lazily would still load the builtin at every start: node:net alone cost ~2.6 ms of
-// CPU per start, node:tls ~4 ms (with node:crypto). require() stays where it is written.
+// Node builtins that only some plugins and commands need (or need only later), loaded at their
+// first use. Bun's ESM bundle hoists every `import ... from "node:net"` to the top of the binary, so
+// a module that is itself loaded lazily would still load the builtin at every start: node:net alone
+// cost ~2.6 ms of CPU per start, node:tls ~4 ms (with node:crypto). require() stays where it is.
 import type * as Dgram from "node:dgram";
 import type * as Dns from "node:dns/promises";
 import type * as FsPromises from "node:fs/promises";
