@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN } from "./helpers/bin.ts";
+import { replaySummary } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kmsg15b-replay-mem-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,16 +38,12 @@ function writeLog(file: string, records: number): void {
 
 /** Replays `file` (events to /dev/null) and returns the summary's peak RSS in MiB. */
 async function peakMib(file: string, records: number): Promise<number> {
-  const p = Bun.spawn([BIN, "replay", "--kmsg", file, "--json", "--boot-time", "2026-01-01T00:00:00Z"], {
-    stdout: Bun.file("/dev/null"), stderr: "pipe",
-  });
-  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
-  expect(code).toBe(0);
-  const m = /^replay: (\d+) records, (\d+) events.* peak RSS (\d+) MiB$/m.exec(err);
-  expect(m).not.toBeNull();
-  expect(Number(m![1])).toBe(records);
-  expect(Number(m![2])).toBeGreaterThan(records / 100); // the storage lines became events
-  return Number(m![3]);
+  const s = await replaySummary(["--kmsg", file, "--json", "--boot-time", "2026-01-01T00:00:00Z"]);
+  expect(s.code).toBe(0);
+  expect(s.summary).toBe(true);
+  expect(s.records).toBe(records);
+  expect(s.events).toBeGreaterThan(records / 100); // the storage lines became events
+  return s.peakMib;
 }
 
 describe("storeventd replay --kmsg memory (compiled binary)", () => {

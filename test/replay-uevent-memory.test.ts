@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN } from "./helpers/bin.ts";
+import { replaySummary } from "./helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "replay-uevent-mem-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,13 +27,11 @@ function writeCapture(file: string, n: number): void {
   closeSync(fd);
 }
 
-async function replay(file: string): Promise<{ records: number; events: number; peakMib: number }> {
-  const p = Bun.spawn([BIN, "replay", "--uevent", file, "--json"], { stdout: Bun.file("/dev/null"), stderr: "pipe" });
-  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
-  expect(code).toBe(0);
-  const m = /^replay: (\d+) records, (\d+) events.* peak RSS (\d+) MiB$/m.exec(err);
-  expect(m).not.toBeNull();
-  return { records: Number(m![1]), events: Number(m![2]), peakMib: Number(m![3]) };
+async function replay(file: string) {
+  const s = await replaySummary(["--uevent", file, "--json"]);
+  expect(s.code).toBe(0);
+  expect(s.summary).toBe(true);
+  return s;
 }
 
 describe("storeventd replay --uevent memory (compiled binary)", () => {

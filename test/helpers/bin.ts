@@ -38,3 +38,12 @@ export async function startDaemon(args: string[], ready: (stderr: string) => boo
   await waitStderr(ready);
   return { proc, stdout: () => out, stderr: () => err, waitStderr };
 }
+
+/** Runs `storeventd replay ARGS` with its events to /dev/null; its one-line summary, parsed
+ * (`summary` false when stderr has none). */
+export async function replaySummary(args: string[]) {
+  const p = Bun.spawn([BIN, "replay", ...args], { stdout: Bun.file("/dev/null"), stderr: "pipe" });
+  const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  const m = /^replay: (\d+) records, (\d+) events.* peak RSS (\d+) MiB$/m.exec(stderr);
+  return { code, stderr, summary: m !== null, records: Number(m?.[1]), events: Number(m?.[2]), peakMib: Number(m?.[3]) };
+}
