@@ -249,12 +249,18 @@ export class Pipeline {
     this.records.handle(rec);
   }
 
-  /** Completes a draft (id, time, host, identity, source, raw) and publishes it. */
+  /** Completes a draft (id, time, host, identity, source, raw) and publishes it; a repeat the fold
+   * counts is never completed (see Folder.offer). */
   emitDraft(d: EventDraft, rec?: RawRecord, instance?: string): void {
+    this.count("events");
     const id = d.dev_name ? this.opts.devices.identify(d.dev_name) : undefined;
-    const e: StorageEvent = {
+    const source = d.source ?? rec?.source ?? instance ?? "storeventd";
+    const raw = d.raw ?? rec?.raw ?? "";
+    const timeUs = d.time_us ?? rec?.time_us;
+    const atUs = timeUs ?? nowUs(); // now, not when a repeat's event is built
+    this.folder.offer(source, d.system, d.event_type, raw, timeUs, (): StorageEvent => ({
       event_id: crypto.randomUUID(),
-      time: formatTime(d.time_us ?? rec?.time_us ?? nowUs()),
+      time: formatTime(atUs),
       hostname: this.hostname,
       severity: d.severity,
       system: d.system,
@@ -264,12 +270,10 @@ export class Pipeline {
       dev_wwid: d.dev_wwid ?? id?.dev_wwid ?? "",
       owners: d.owners ?? id?.owners ?? [],
       msg: d.msg,
-      source: d.source ?? rec?.source ?? instance ?? "storeventd",
-      raw: d.raw ?? rec?.raw ?? "",
+      source,
+      raw,
       extension: d.extension ?? {},
-    };
-    this.count("events");
-    this.folder.offer(e, d.time_us ?? rec?.time_us);
+    }));
   }
 
   /** A complete event from elsewhere: routed like any event, never re-stamped or folded again. */

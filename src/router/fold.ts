@@ -6,9 +6,12 @@
 // wall-clock step neither stalls nor releases a window.
 import type { StorageEvent } from "../event.ts";
 
+/** An event, or what builds it: a repeat's event is built only if it becomes the follow-up. */
+export type LazyEvent = StorageEvent | (() => StorageEvent);
+
 interface Open {
   first: StorageEvent;
-  last: StorageEvent;
+  last: LazyEvent;
   untilMs: number;
   repeats: number;
 }
@@ -31,6 +34,12 @@ function kernelText(line: string): string {
   return line;
 }
 
+/** Event type plus the kernel text of every record in raw, record headers removed. */
+function foldKey(system: string, eventType: string, raw: string): string {
+  const text = raw.includes("\n") ? raw.split("\n").map(kernelText).join("\n") : kernelText(raw);
+  return `${system}\0${eventType}\0${text}`;
+}
+
 /** Bound on open windows (distinct messages within one window). */
 const MAX_OPEN = 10_000;
 
@@ -51,27 +60,33 @@ export class Folder {
     return this.replay ? this.replayMs : performance.now();
   }
 
-  /** An event of the pipeline; `timeUs` is its recorded time (replay's clock). */
-  offer(e: StorageEvent, timeUs: number | undefined): void {
+  /**
+   * An event of the pipeline, given by its fold key's parts and `make`, which builds it: called at
+   * once unless the event is a repeat within an open window (most of a storm), then only if it is
+   * the last repeat when the window closes. `timeUs` is its recorded time (replay's clock).
+   */
+  offer(source: string, system: string, eventType: string, raw: string, timeUs: number | undefined, make: () => StorageEvent): void {
     if (this.replay && timeUs !== undefined) this.replayMs = Math.max(this.replayMs, timeUs / 1000);
-    this.push(e, this.clockMs(), this.sources.has(e.source));
+    if (!this.sources.has(source) || this.windowMs <= 0 || !raw) return this.out(make());
+    this.fold(foldKey(system, eventType, raw), this.clockMs(), make);
   }
 
   setWindow(ms: number): void {
     this.windowMs = ms;
   }
 
-  /** Event type plus the kernel text of every record in raw, record headers removed. */
   static key(e: StorageEvent): string {
-    const text = e.raw.includes("\n") ? e.raw.split("\n").map(kernelText).join("\n") : kernelText(e.raw);
-    return `${e.system}\0${e.event_type}\0${text}`;
+    return foldKey(e.system, e.event_type, e.raw);
   }
 
-  /** `fold` false passes the event through untouched (not from a kmsg-plugin instance). */
+  /** A built event at `nowMs`; `fold` false passes it through untouched (not from a kmsg-plugin instance). */
   push(e: StorageEvent, nowMs: number, fold = true): void {
     if (!fold || this.windowMs <= 0 || !e.raw) return this.out(e);
+    this.fold(Folder.key(e), nowMs, e);
+  }
+
+  private fold(k: string, nowMs: number, e: LazyEvent): void {
     this.expire(nowMs);
-    const k = Folder.key(e);
     const o = this.open.get(k);
     if (o) {
       o.repeats++;
@@ -81,8 +96,9 @@ export class Folder {
     }
     if (this.open.size >= MAX_OPEN) this.closeOldest();
     if (this.open.size === 0) this.headUntilMs = nowMs + this.windowMs;
-    this.open.set(k, { first: e, last: e, untilMs: nowMs + this.windowMs, repeats: 0 });
-    this.out(e);
+    const first = typeof e === "function" ? e() : e;
+    this.open.set(k, { first, last: first, untilMs: nowMs + this.windowMs, repeats: 0 });
+    this.out(first);
   }
 
   /** Closes the windows due at `nowMs` (all with Infinity); a window with repeats sends its follow-up. */
@@ -95,7 +111,8 @@ export class Folder {
       }
       this.open.delete(k);
       if (o.repeats === 0) continue;
-      const { last, first } = o;
+      const last = typeof o.last === "function" ? o.last() : o.last;
+      const first = o.first;
       this.out({
         ...last,
         event_id: crypto.randomUUID(),
