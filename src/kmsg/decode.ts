@@ -1,7 +1,7 @@
 // Decodes a recorded kernel log for `storeventd replay --kmsg`: raw /dev/kmsg records and the
 // text forms people save (dmesg, dmesg -r/-x/-T, journalctl -k / syslog lines).
 import type { KmsgRecord } from "../records.ts";
-import { decodeKmsgRecord, kmsgUnescape, KmsgStatus } from "./record.ts";
+import { decodeKmsgRecord, kmsgUnescape, KmsgStatus, NO_PROPS } from "./record.ts";
 import { cutKmsg, slices } from "../util/cut.ts";
 
 export { cutKmsg } from "../util/cut.ts";
@@ -46,7 +46,7 @@ function wallUs(syslog: string | undefined, iso: string | undefined): number | u
 function textRecord(line: string, source: string, seq: number): KmsgRecord {
   const rec: KmsgRecord = {
     kind: "kmsg", source, priority: DEFAULT_PRIORITY, facility: 0, seq, ts_us: 0, flags: "-", msg: "",
-    props: Object.create(null), raw: line,
+    props: NO_PROPS, raw: line,
   };
   let rest = line;
   const p = PRIO_RE.exec(rest);
@@ -107,7 +107,7 @@ function rawLine(line: string, source: string): KmsgRecord | "text" | "bad" {
   if ((f !== 45 && f !== 99 && f !== 43) || (end !== 59 && end !== 44)) return "bad";
   return {
     kind: "kmsg", source, priority: prefix % 8, facility: Math.floor(prefix / 8), seq, ts_us: ts,
-    flags: f === 45 ? "-" : f === 99 ? "c" : "+", msg: kmsgUnescape(line.slice(semi + 1)), props: Object.create(null), raw: line,
+    flags: f === 45 ? "-" : f === 99 ? "c" : "+", msg: kmsgUnescape(line.slice(semi + 1)), props: NO_PROPS, raw: line,
   };
 }
 

@@ -27,6 +27,9 @@ export interface KmsgDecoded {
 
 const FLAGS = ["-", "c", "+"] as const;
 
+/** The props of a record without KEY=value lines: one shared frozen object, not one per record. */
+export const NO_PROPS: Record<string, string> = Object.freeze(Object.create(null));
+
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
@@ -238,8 +241,9 @@ export function unpackKmsgBatch(
     const msgOff = nums[o + 7]!;
     const msgLen = nums[o + 8]!;
     const propsOff = start + nums[o + 9]!;
-    const props: Record<string, string> = Object.create(null);
+    let props = NO_PROPS;
     if (propsOff < end) {
+      props = Object.create(null);
       for (const line of bytes.toString("utf8", propsOff, end - 1).split("\n")) {
         const eq = line.indexOf("=");
         props[line.slice(0, eq)] = line.slice(eq + 1);

@@ -28,8 +28,8 @@ const TEXT_HEADERS = [
 
 /** A raw line's kernel text: its record header (and time stamps) removed. */
 function kernelText(line: string): string {
-  const m = KMSG_HEADER.exec(line); // one run of the regex, not a test and a replace
-  if (m) return line.slice(m[0].length);
+  // test(), not exec(): no match array; the header ends at the first ";" (its last part has none).
+  if (KMSG_HEADER.test(line)) return line.slice(line.indexOf(";") + 1);
   for (const re of TEXT_HEADERS) line = line.replace(re, "");
   return line;
 }
