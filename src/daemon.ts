@@ -21,6 +21,7 @@ import { startWebListener, type WebListener } from "./web/server.ts";
 import { startControlServer, type ControlServer } from "./control/server.ts";
 import { FOLLOW_DEFAULTS, FollowHub } from "./control/follow.ts";
 import { within } from "./util/timeout.ts";
+import { normalJitPolicy } from "./util/jit-policy.ts";
 import { installHeapDebug } from "./util/heap-debug.ts";
 
 export interface DaemonOptions {
@@ -215,9 +216,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return code;
   }
   const tick = setInterval(() => d.pipeline.tick(), 250);
+  // Start-up is over at READY, or after a second at the latest (a sender slow to report ready).
+  const jit = setTimeout(normalJitPolicy, 1000).unref();
   void d.pipeline.whenReady(30_000).then((ok) => {
     if (!ok) rootLog.child("storeventd").warn("not every sender reported ready within 30 s; telling systemd READY anyway");
     sdNotify(`READY=1\nSTATUS=running\nMAINPID=${process.pid}`);
+    clearTimeout(jit);
+    normalJitPolicy();
   });
   const status = setInterval(() => {
     const c = d.pipeline.counters;

@@ -1,6 +1,7 @@
 // The storeventd command line: `storeventd [COMMAND] [OPTIONS]`; no command means `run`.
 import { readFileSync } from "node:fs";
 import type { AnyPluginDef } from "../plugin-api.ts";
+import { normalJitPolicy } from "../util/jit-policy.ts";
 import { stdio, UsageError, type Io } from "./args.ts";
 
 type Command = {
@@ -111,6 +112,9 @@ export async function main(argv: string[], plugins: AnyPluginDef[], io: Io = std
     io.err(`storeventd: unknown command "${name}"\nTry 'storeventd --help'.`);
     return 2;
   }
+  // The daemon returns to the normal JIT policy once READY; every other command but the instant
+  // `version` may run long (replay, monitor) and does so now.
+  if (name !== "run" && name !== "version") normalJitPolicy();
   try {
     return await cmd.run(args, io, plugins);
   } catch (e) {
