@@ -22,6 +22,7 @@ import { startControlServer, type ControlServer } from "./control/server.ts";
 import { FOLLOW_DEFAULTS, FollowHub } from "./control/follow.ts";
 import { within } from "./util/timeout.ts";
 import { normalJitPolicy } from "./util/jit-policy.ts";
+import { writeStderr } from "./util/fd-writer.ts";
 import { installHeapDebug } from "./util/heap-debug.ts";
 
 export interface DaemonOptions {
@@ -208,7 +209,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stopWatchdog();
     unhook();
     await within(d.pipeline.stop(1000).catch(() => {}), 3000); // what did start must not keep the process alive
-    process.stderr.write(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
+    writeStderr(e instanceof ConfigError ? `storeventd: invalid config:\n${e.message}\n` : `storeventd: cannot start: ${(e as Error).message}\n`);
     // Exit codes (SPEC): 2 usage or config error, 1 any other failure, start-up included.
     const code = e instanceof ConfigError ? 2 : 1;
     // Nothing that started before the failure (a listener's timers when its port is taken) may keep the process alive.

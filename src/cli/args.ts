@@ -1,5 +1,6 @@
 // Flag parsing for every command (node:util parseArgs), with usage errors that exit 2.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { writeStderr, writeStdout } from "../util/fd-writer.ts";
 
 export class UsageError extends Error {}
 
@@ -10,9 +11,12 @@ export interface Io {
 }
 
 export const stdio: Io = {
-  out: (s) => void process.stdout.write(s.endsWith("\n") ? s : s + "\n"),
-  err: (s) => void process.stderr.write(s.endsWith("\n") ? s : s + "\n"),
-  isTTY: process.stdout.isTTY === true,
+  out: (s) => writeStdout(s.endsWith("\n") ? s : s + "\n"),
+  err: (s) => writeStderr(s.endsWith("\n") ? s : s + "\n"),
+  // A getter: process.stdout costs ~3 ms to create (node:stream), and most commands never ask.
+  get isTTY() {
+    return process.stdout.isTTY === true;
+  },
 };
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -13,6 +13,7 @@ import { cat, type Ctx, disable, edit, enable, existing, restart, rm } from "./v
 import { completion, HELP, VERBS, type VerbSpec } from "./help.ts";
 import { doRemote } from "./remote.ts";
 import { basename } from "node:path";
+import { writeStdout } from "../util/fd-writer.ts";
 
 const REMOTE = new Set(["", "status", "ls", "cat", "edit", "enable", "disable", "rm", "restart"]);
 
@@ -21,6 +22,8 @@ export interface CtlIo {
   err(s: string): void;
   isTTY: boolean;
   readLine?(): Promise<string | undefined>;
+  /** Text as it is, no newline added (status text, prompts); default: stdout. */
+  write?(s: string): void;
 }
 
 class Usage extends Error {}
@@ -96,13 +99,14 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
   }
   if (p.flags.help) return io.out(p.verb ? VERBS[p.verb]!.help(self) : HELP(self)), 0;
   const pt = paint(io.isTTY);
+  const write = io.write ?? writeStdout;
   const ctx: Ctx = {
     out: io.out, err: io.err, tables: ctlTables(plugins),
     warn: (s) => io.out(`${pt.red("WARN:")} ${s}`),
     info: (s) => io.out(`${pt.yellow("INFO:")} ${s}`),
     ask: async (q, def) => {
       for (;;) {
-        process.stdout.write(`${q} ${def ? "[Y/n]" : "[N/y]"} `);
+        write(`${q} ${def ? "[Y/n]" : "[N/y]"} `);
         const line = await io.readLine?.();
         if (line === undefined) return false;
         const a = line.trim().toLowerCase();
@@ -125,7 +129,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
     // start-until act on this node only).
     if (!p.flags.local && REMOTE.has(p.verb) && !(p.verb === "restart" && !p.args.length)) {
       const selfArgv = basename(process.execPath) === "bun" ? [process.execPath, Bun.main, "ctl"] : [process.execPath, "ctl"];
-      const out = { write: (s: string) => void process.stdout.write(s), green: pt.green };
+      const out = { write, green: pt.green };
       if (await doRemote(argv, p.context, p.nodes, selfArgv, out)) return 0;
     }
     const dir = snippetsDirOf(p.config, !asReactorctl && p.config !== REACTOR_CONFIG);
@@ -139,7 +143,7 @@ export async function ctlCommand(argv: string[], io: CtlIo, plugins: AnyPluginDe
         const { enabled, disabled } = bothStates(dir, configs, ctx);
         const st = collect(enabled, disabled, (f.resource as string[] | undefined) ?? [], ctx.tables);
         const text = f.json ? toJson(st, ctx.tables) : await terminal(st, ctx.tables, Boolean(f.verbose), pt);
-        process.stdout.write(f.json ? text : text);
+        write(text);
         return 0;
       }
       case "ls": {

@@ -7,6 +7,7 @@
 // (SIGHUP, for logrotate: storeventd's extension, drbd-reactor opens them once).
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Logger } from "../plugin-api.ts";
+import { writeStderr } from "./fd-writer.ts";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "off";
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, off: 5 };
@@ -79,7 +80,7 @@ export class RootLog {
   private outputs: Output[] = [];
   private ended: Promise<void> = Promise.resolve();
   constructor(
-    private sink: LogSink = { write: (l) => process.stderr.write(l) },
+    private sink: LogSink = { write: writeStderr },
     private now: () => number = () => performance.now(),
   ) {}
 

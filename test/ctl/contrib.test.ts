@@ -1,7 +1,7 @@
 // ctl's status sections, ls lines, stops, edit checks and verbs come only from the plugins' ctl
 // contributions: a build with a made-up [[zz]] table shows it in ls/status/--json and runs its
 // verb; a build without the promoter has no "promoter" key and no evict.
-import { afterAll, afterEach, beforeEach, expect, test } from "bun:test";
+import { afterAll, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,19 +43,14 @@ const zz = definePlugin({
 }) as unknown as AnyPluginDef;
 
 let stdout = "";
-const write = process.stdout.write;
 beforeEach(() => {
   stdout = "";
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-});
-afterEach(() => {
-  process.stdout.write = write;
 });
 
 async function ctl(argv: string[], defs: AnyPluginDef[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await ctlCommand(["-c", cfg, "--local", ...argv], { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false }, defs);
+  const code = await ctlCommand(["-c", cfg, "--local", ...argv], { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, write: (s) => void (stdout += s) }, defs);
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
