@@ -167,12 +167,19 @@ export class UdevSender {
       ctx.log.warn(`no netlink uevents (${why}); polling sysfs every ${this.config.poll_interval}ms`);
       poll = setInterval(() => this.resync(""), this.config.poll_interval);
     };
-    // Open the socket before the scan, so nothing between the two is missed.
+    // Open the socket before the scan, so nothing between the two is missed. The core's inventory
+    // was scanned at start: that rescan (for what changed before the socket opened) runs after
+    // READY, the lookups answer from the start scan meanwhile (~2 ms of every start).
     const failed = this.openReader((error) => fallBack(error));
-    this.inventory.scan();
+    const rescan = this.inventory.isScanned;
+    if (!rescan) this.inventory.scan();
     ctx.services.provide(INVENTORY_SERVICE, this.inventory);
     ctx.ready();
     if (failed) fallBack(failed);
+    if (rescan) {
+      await new Promise((r) => setImmediate(r));
+      if (!ctx.signal.aborted) this.inventory.scan();
+    }
     await stopped;
     if (poll) clearInterval(poll);
     this.close();
