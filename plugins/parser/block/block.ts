@@ -107,6 +107,16 @@ function build(id: BlockPatternId, g: Record<string, string | undefined>, rec: K
 /** The last line of a SCSI failure report about a disk: its CDB, or 3.x's CDB bytes on a record of their own. */
 const SD_REPORT_END = /^(?:[a-z]{1,8} \d{1,6}:\d{1,6}:\d{1,6}:\d{1,20}: \[(?<disk>[^\]\s]{1,32})\] (?:tag#\d{1,7} )?CDB:(?: .|\s*$)|[A-Z][\w ()/-]{0,40}?\(\d{1,2}\):? [0-9a-f]{2} )/;
 
+/** A "(" followed by a digit at index 1..41, as SD_REPORT_END's second form needs ("Sense Key (5): 20 ..."
+ * has one; "EXT4-fs (sda1): ..." and "IPv6: ADDRCONF(NETDEV_UP)" do not). */
+function digitParen(msg: string): boolean {
+  for (let i = msg.indexOf("("); i > 0 && i <= 41; i = msg.indexOf("(", i + 1)) {
+    const d = msg.charCodeAt(i + 1);
+    if (d >= 48 && d <= 57) return true;
+  }
+  return false;
+}
+
 /** The message starts as SD_REPORT_END's first form must: /^[a-z]{1,8} \d/. */
 function driverStart(msg: string): boolean {
   let i = 0;
@@ -126,11 +136,10 @@ export function blockParser(): KmsgParserState {
   return {
     parse(rec, msg, emit) {
       const prev = afterReport;
-      // The regex's two forms: "driver H:C:T:L: ... CDB:", or an upper-case start and an "(" within
-      // the first 42 characters. Most lines skip it.
+      // The regex's two forms: "driver H:C:T:L: ... CDB:", or an upper-case start and a "(" with a
+      // digit after it within the first 42 characters. Most lines skip it.
       const c = msg.charCodeAt(0);
-      const paren = c >= 65 && c <= 90 ? msg.indexOf("(") : -1;
-      const end = (paren > 0 && paren <= 41) || (driverStart(msg) && msg.includes("CDB:")) ? SD_REPORT_END.exec(msg) : null;
+      const end = (c >= 65 && c <= 90 && digitParen(msg)) || (driverStart(msg) && msg.includes("CDB:")) ? SD_REPORT_END.exec(msg) : null;
       afterReport = end ? (end.groups?.disk ?? prev) : undefined;
       if (prev !== undefined && msg.includes(` error, dev ${prev}, sector `) && BLOCK_TABLE.match(msg)?.id === "req_error") return;
       lines.parse(rec, msg, emit);
