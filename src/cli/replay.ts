@@ -50,8 +50,9 @@ Options:
 
 The input is read in pieces (memory stays flat whatever its size). On a terminal, stderr shows a
 progress line (bytes and records done, records/s, ETA); at the end a summary (records, events,
-skipped, time, peak memory) goes to stderr.
-Exit status: 0 done, 1 unreadable input, 2 usage or config error.`;
+skipped, time, peak memory) goes to stderr. When the reader of the output goes away (| head),
+replay stops reading its input and says so in the summary.
+Exit status: 0 done (also when the output was closed), 1 unreadable input, 2 usage or config error.`;
 }
 
 function hostBootTimeUs(): number {
@@ -89,6 +90,9 @@ function feedPieces(
     if (++p % 8 === 0) Bun.gc(true);
   }
 }
+
+/** Thrown by feed once the output is closed: ends the replay early, quietly. */
+const OUTPUT_CLOSED = new Error("output closed");
 
 export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDef[]): Promise<number> {
   const { values } = parse(argv, {
@@ -153,14 +157,22 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   const out: string[] = [];
   let size = 0;
   let events = 0;
-  // Synchronous writes: output never piles up in memory behind a slow reader.
+  // Synchronous writes: output never piles up in memory behind a slow reader. A reader that went
+  // away (`replay ... | head`) ends the replay quietly (see feed), exit status 0.
+  let outputClosed = false;
   const flushOut = () => {
-    if (out.length) writeAll(1, out.join("\n") + "\n");
+    try {
+      if (out.length && !outputClosed) writeAll(1, out.join("\n") + "\n");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EPIPE") throw e;
+      outputClosed = true;
+    }
     out.length = 0;
     size = 0;
   };
   if (!values.model) {
     pipeline.subscribe((e) => {
+      if (outputClosed) return;
       events++;
       const line = values.json ? JSON.stringify(e) : formatEventLine(e, false);
       out.push(line);
@@ -173,6 +185,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   let records = 0;
   let skipped = 0;
   const feed = (rec: RawRecord) => {
+    // Ends the piece loop; a streamed input (a native reader thread's callback) is read to its end.
+    if (outputClosed) {
+      if (contributed.replay!.stream) return;
+      throw OUTPUT_CLOSED;
+    }
     records++;
     if (rec.kind === "kmsg") {
       if (rec.facility !== 0 && !values["accept-user-records"]) return void skipped++;
@@ -181,27 +198,34 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     pipeline.handleRecord(rec);
   };
   const reader = contributed.replay!;
-  if (reader.stream) {
-    // A sender that reads the input itself, streamed, as it reads live (events2: its reader thread).
-    await reader.stream({
-      addon: nativeAddon(),
-      takeFd: () => (input.fd === 0 ? null : input.takeFd()),
-      pieces: (cut) => input.pieces(cut),
-      emit: feed,
-      events2Fast: () => {
-        const fast = pipeline.events2Fast();
-        return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };
-      },
-      tick: () => progress.tick(records),
-    });
-  } else {
-    // A sender's own reader, fed the input piece by piece when it can be cut (kmsg: a kernel log of
-    // any size; udev: a capture), else whole (journal). Its drafts are events the sender itself makes
-    // (udev's catalog: DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs).
-    const note = (l: string) => io.err(l);
-    const decode = reader.decoder?.(nativeAddon(), note) ?? ((piece: Uint8Array) => reader.decode!(piece, nativeAddon(), note));
-    feedPieces(reader.cut ? input.pieces(reader.cut) : [data!], decode, feed,
-      (d, rec) => pipeline.emitDraft(d, rec, contributed.name), () => progress.tick(records));
+  const feedAll = async () => {
+    if (reader.stream) {
+      // A sender that reads the input itself, streamed, as it reads live (events2: its reader thread).
+      await reader.stream({
+        addon: nativeAddon(),
+        takeFd: () => (input.fd === 0 ? null : input.takeFd()),
+        pieces: (cut) => input.pieces(cut),
+        emit: feed,
+        events2Fast: () => {
+          const fast = pipeline.events2Fast();
+          return fast && { apply: fast.apply, taken: (n) => (fast.taken(n), (records += n)) };
+        },
+        tick: () => progress.tick(records),
+      });
+    } else {
+      // A sender's own reader, fed the input piece by piece when it can be cut (kmsg: a kernel log of
+      // any size; udev: a capture), else whole (journal). Its drafts are events the sender itself makes
+      // (udev's catalog: DEVICE_*, SCSI_UNIT_ATTENTION, NVMe AENs).
+      const note = (l: string) => io.err(l);
+      const decode = reader.decoder?.(nativeAddon(), note) ?? ((piece: Uint8Array) => reader.decode!(piece, nativeAddon(), note));
+      feedPieces(reader.cut ? input.pieces(reader.cut) : [data!], decode, feed,
+        (d, rec) => pipeline.emitDraft(d, rec, contributed.name), () => progress.tick(records));
+    }
+  };
+  try {
+    await feedAll();
+  } catch (e) {
+    if (e !== OUTPUT_CLOSED) throw e;
   }
   pipeline.flushAll();
   if (values.receivers) await pipeline.stop(cfg.main.shutdown_timeout);
@@ -210,7 +234,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
   progress.end();
   const secs = progress.seconds();
   if (!values.quiet) {
-    io.err(`replay: ${records} records, ${events} events${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}` +
+    io.err(`replay: ${records} records, ${events} events${outputClosed ? " (stopped: the output was closed)" : ""}${skipped ? `, ${skipped} skipped (user facility; --accept-user-records parses them)` : ""}${pipeline.folder.folded ? `, ${pipeline.folder.folded} folded` : ""}` +
       `, ${secs.toFixed(2)} s, ${Math.round(records / Math.max(secs, 1e-6))} records/s, peak RSS ${peakRssMib()} MiB`);
   }
   return 0;
