@@ -12,6 +12,9 @@ export interface GateOptions {
   path: string;
   /** Bun.serve's private socket. */
   inner: string;
+  /** Called before a connection is piped (idempotent): starts Bun.serve on `inner` at the first
+   * one. A throw refuses the connection with a 503 that says why. */
+  upstream?: () => void;
   maxConnections: number;
   /** A connection with no request in progress and no byte either way for this long is closed. */
   idleMs: number;
@@ -91,6 +94,12 @@ export function startGate(opts: GateOptions): Gate {
             setTimeout(() => (refusing.delete(client), client.terminate()), 1000).unref?.();
           }, ANSWER_READ_MS).unref?.();
           return;
+        }
+        try {
+          opts.upstream?.();
+        } catch (e) {
+          counters.connections_refused++;
+          return void client.end(answer("503 Service Unavailable", "control_unavailable", `the control API cannot start: ${(e as Error).message}`));
         }
         const c: Conn = { client: client as Socket<Conn>, pipe: undefined as unknown as Pipe, lastByte: performance.now(), headerSince: undefined, inProgress: false, tail: "" };
         c.pipe = new Pipe(client as Socket<unknown>, opts.inner, {

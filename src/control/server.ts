@@ -133,43 +133,46 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   chmodSync(privateDir, 0o700);
   const inner = join(privateDir, "http.sock");
   const limits = { ...CONTROL_LIMITS, ...opts.limits };
-  const oldMask = process.umask(0o117); // the socket is born 0660, never briefly world-writable
-  let server: ReturnType<typeof Bun.serve>;
-  try {
-    // (Bun's types omit idleTimeout for unix sockets; the runtime applies it. It stays off: it
-    // would cut quiet follow streams; the gate closes idle connections instead.)
-    server = Bun.serve({
-      unix: inner,
-      ...({ idleTimeout: 0 } as object),
-      async fetch(req) {
-        counters.requests++;
-        try {
-          // No route takes a body: refuse one before acting (a chunked body has no length for
-          // Bun's size limit to catch, and POST /v1/reload would otherwise reload and answer 200).
-          if (req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0) {
-            throw new HttpError(413, "body_not_accepted", "the control API takes no request body");
-          }
-          return await route(req);
-        } catch (err) {
-          counters.errors++;
-          if (err instanceof HttpError) {
-            return errorResponse(err.status, err.code, err.message, err.headers);
-          }
-          log.error(`control API ${req.method} ${new URL(req.url, "http://localhost").pathname}: ${(err as Error).stack ?? err}`);
-          return errorResponse(500, "internal", (err as Error).message);
-        }
-      },
-      error(err) {
-        counters.errors++;
-        return errorResponse(500, "internal", err.message);
-      },
-    });
+  // Bun.serve starts at the first connection (the gate asks): most daemons are never asked, and
+  // it is ~1.5 ms of every start and the HTTP server's pages of the binary in memory.
+  let server: ReturnType<typeof Bun.serve> | undefined;
+  const upstream = () => {
+    if (server) return;
+    const mask = process.umask(0o117);
     try {
-      gate = startGate({ path: socketPath, inner, ...limits });
-    } catch (err) {
-      void server.stop(true);
-      throw err;
+      server = Bun.serve({
+        unix: inner,
+        ...({ idleTimeout: 0 } as object),
+        async fetch(req) {
+          counters.requests++;
+          try {
+            // No route takes a body: refuse one before acting (a chunked body has no length for
+            // Bun's size limit to catch, and POST /v1/reload would otherwise reload and answer 200).
+            if (req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0) {
+              throw new HttpError(413, "body_not_accepted", "the control API takes no request body");
+            }
+            return await route(req);
+          } catch (err) {
+            counters.errors++;
+            if (err instanceof HttpError) {
+              return errorResponse(err.status, err.code, err.message, err.headers);
+            }
+            log.error(`control API ${req.method} ${new URL(req.url, "http://localhost").pathname}: ${(err as Error).stack ?? err}`);
+            return errorResponse(500, "internal", (err as Error).message);
+          }
+        },
+        error(err) {
+          counters.errors++;
+          return errorResponse(500, "internal", err.message);
+        },
+      });
+    } finally {
+      process.umask(mask);
     }
+  };
+  const oldMask = process.umask(0o117); // the socket is born 0660, never briefly world-writable
+  try {
+    gate = startGate({ path: socketPath, inner, upstream, ...limits });
   } catch (err) {
     if (!opts.hub) hub.close();
     rmSync(privateDir, { recursive: true, force: true });
@@ -190,8 +193,10 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
       gate?.close();
       // Followers get their last events and a clean end; one that does not read them within a
       // second is cut off.
-      await Promise.race([server.stop(false), new Promise((r) => setTimeout(r, 1000))]);
-      await server.stop(true);
+      if (server) {
+        await Promise.race([server.stop(false), new Promise((r) => setTimeout(r, 1000))]);
+        await server.stop(true);
+      }
       gate?.close(true);
       try { unlinkSync(socketPath); } catch { /* gone already */ }
       rmSync(privateDir, { recursive: true, force: true });

@@ -68,6 +68,17 @@ describe("control socket", () => {
     expect(d.gid).toBe(65534);
   });
 
+  test("the HTTP server behind the gate starts at the first connection, in the private directory, 0660 there", async () => {
+    const c = await start();
+    const inner = join(daemon.dir, "run", ".control.sock.d", "http.sock");
+    expect(statSync(join(daemon.dir, "run", ".control.sock.d")).mode & 0o777).toBe(0o700);
+    expect(existsSync(inner)).toBe(false); // not started with the daemon
+    expect((await c.status()).pid).toBe(process.pid);
+    expect(statSync(inner).isSocket()).toBe(true);
+    expect(statSync(inner).mode & 0o777).toBe(0o660);
+    expect((await c.status()).pid).toBe(process.pid); // the second connection uses the same server
+  });
+
   test("an existing private directory (systemd's RuntimeDirectory, 0750) gets the group; a shared one is left alone", async () => {
     const run = join(daemon.dir, "run");
     mkdirSync(run, { mode: 0o750 });
