@@ -224,6 +224,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     sdNotify(`READY=1\nSTATUS=running\nMAINPID=${process.pid}`);
     clearTimeout(jit);
     normalJitPolicy();
+    writeStderr.useStream(); // the log never blocks the event loop on a stalled reader (journald)
   });
   const status = setInterval(() => {
     const c = d.pipeline.counters;

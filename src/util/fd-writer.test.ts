@@ -26,3 +26,19 @@ test("fdWriter: the text goes out exactly as given (no newline added)", async ()
   const p = Bun.spawn([process.execPath, "-e", `import { writeStdout } from ${JSON.stringify(join(import.meta.dir, "fd-writer.ts"))}; writeStdout("a\\n"); writeStdout("b");`], { stdout: "pipe" });
   expect(await new Response(p.stdout).text()).toBe("a\nb");
 });
+
+test("fdWriter.useStream: later text goes through the process's stream, after what was written before", async () => {
+  const child = `import { fdWriter } from ${JSON.stringify(join(import.meta.dir, "fd-writer.ts"))};
+    const w = fdWriter(1);
+    w("sync\\n");
+    const seen = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (s) => (seen.push(String(s)), write(s));
+    w.useStream();
+    w("queued\\n");
+    process.stderr.write(JSON.stringify(seen));`;
+  const p = Bun.spawn([process.execPath, "-e", child], { stdout: "pipe", stderr: "pipe" });
+  expect(await new Response(p.stdout).text()).toBe("sync\nqueued\n");
+  expect(JSON.parse(await new Response(p.stderr).text())).toEqual(["queued\n"]); // only the later text took the stream
+  expect(await p.exited).toBe(0);
+});
