@@ -239,6 +239,7 @@ export class FsParser {
 
   /** Emits the reports still open for `dev`: a new report of the device ends them. */
   private releaseDev(dev: string, emit: Emit): void {
+    if (this.held.size === 0) return; // the common case: no key strings to build
     for (const type of FS_EVENT_TYPES) {
       const r = this.held.take(`${type}|${dev}`);
       if (r) this.emitReport(r, emit);
