@@ -120,3 +120,25 @@ test("Folder: windows close one after another as the clock passes each (the firs
   f.expire(3300);
   expect(out[7]!.extension).toEqual({ repeat: 1, first_event_id: d.event_id });
 });
+
+test("Folder.offer: an event is built at once when it goes out; a repeat's is built only as the follow-up, from the last repeat", () => {
+  const out: StorageEvent[] = [];
+  const f = new Folder(5000, (e) => out.push(e), true); // replay: the clock is the records' time
+  f.sources.add("kmsg");
+  const built: number[] = [];
+  const offer = (seq: number, source = "kmsg") => {
+    const e = { ...ev(seq), source };
+    f.offer(source, e.system, e.event_type, e.raw, seq * 1000, () => (built.push(seq), e));
+  };
+  offer(1);
+  expect(built).toEqual([1]); // the first goes out at once
+  for (let i = 2; i <= 50; i++) offer(i);
+  expect(built).toEqual([1]); // repeats are only counted
+  offer(51, "udev"); // a source that does not fold: built and out at once
+  expect(built).toEqual([1, 51]);
+  expect(f.folded).toBe(49);
+  f.expire(Infinity);
+  expect(built).toEqual([1, 51, 50]); // the follow-up is the last repeat's event
+  expect(out.map((e) => e.raw)).toEqual([ev(1).raw, ev(51).raw, ev(50).raw]);
+  expect(out[2]!.extension).toEqual({ repeat: 49, first_event_id: out[0]!.event_id });
+});
