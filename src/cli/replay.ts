@@ -184,10 +184,11 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
 
   let records = 0;
   let skipped = 0;
+  const reader = contributed.replay!;
   const feed = (rec: RawRecord) => {
     // Ends the piece loop; a streamed input (a native reader thread's callback) is read to its end.
     if (outputClosed) {
-      if (contributed.replay!.stream) return;
+      if (reader.stream) return;
       throw OUTPUT_CLOSED;
     }
     records++;
@@ -197,8 +198,7 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
     }
     pipeline.handleRecord(rec);
   };
-  const reader = contributed.replay!;
-  const feedAll = async () => {
+  try {
     if (reader.stream) {
       // A sender that reads the input itself, streamed, as it reads live (events2: its reader thread).
       await reader.stream({
@@ -221,9 +221,6 @@ export async function replayCommand(argv: string[], io: Io, plugins: AnyPluginDe
       feedPieces(reader.cut ? input.pieces(reader.cut) : [data!], decode, feed,
         (d, rec) => pipeline.emitDraft(d, rec, contributed.name), () => progress.tick(records));
     }
-  };
-  try {
-    await feedAll();
   } catch (e) {
     if (e !== OUTPUT_CLOSED) throw e;
   }

@@ -68,6 +68,16 @@ async function socketAlive(path: string): Promise<boolean> {
   }
 }
 
+/** Runs `f` with umask 0117: the sockets it creates are born 0660, never briefly world-writable. */
+function bornPrivate<T>(f: () => T): T {
+  const old = process.umask(0o117);
+  try {
+    return f();
+  } finally {
+    process.umask(old);
+  }
+}
+
 export async function startControlServer(handle: DaemonHandle, opts: ControlServerOptions): Promise<ControlServer> {
   const { socketPath, log } = opts;
   const gid = opts.group ? resolveGroup(opts.group) : undefined;
@@ -136,49 +146,42 @@ export async function startControlServer(handle: DaemonHandle, opts: ControlServ
   // Bun.serve starts at the first connection (the gate asks): most daemons are never asked, and
   // it is ~1.5 ms of every start and the HTTP server's pages of the binary in memory.
   let server: ReturnType<typeof Bun.serve> | undefined;
+  // (Bun's types omit idleTimeout for unix sockets; the runtime applies it. It stays off: it would
+  // cut quiet follow streams; the gate closes idle connections instead.)
   const upstream = () => {
-    if (server) return;
-    const mask = process.umask(0o117);
-    try {
-      server = Bun.serve({
-        unix: inner,
-        ...({ idleTimeout: 0 } as object),
-        async fetch(req) {
-          counters.requests++;
-          try {
-            // No route takes a body: refuse one before acting (a chunked body has no length for
-            // Bun's size limit to catch, and POST /v1/reload would otherwise reload and answer 200).
-            if (req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0) {
-              throw new HttpError(413, "body_not_accepted", "the control API takes no request body");
-            }
-            return await route(req);
-          } catch (err) {
-            counters.errors++;
-            if (err instanceof HttpError) {
-              return errorResponse(err.status, err.code, err.message, err.headers);
-            }
-            log.error(`control API ${req.method} ${new URL(req.url, "http://localhost").pathname}: ${(err as Error).stack ?? err}`);
-            return errorResponse(500, "internal", (err as Error).message);
+    server ??= bornPrivate(() => Bun.serve({
+      unix: inner,
+      ...({ idleTimeout: 0 } as object),
+      async fetch(req) {
+        counters.requests++;
+        try {
+          // No route takes a body: refuse one before acting (a chunked body has no length for
+          // Bun's size limit to catch, and POST /v1/reload would otherwise reload and answer 200).
+          if (req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0) {
+            throw new HttpError(413, "body_not_accepted", "the control API takes no request body");
           }
-        },
-        error(err) {
+          return await route(req);
+        } catch (err) {
           counters.errors++;
-          return errorResponse(500, "internal", err.message);
-        },
-      });
-    } finally {
-      process.umask(mask);
-    }
+          if (err instanceof HttpError) {
+            return errorResponse(err.status, err.code, err.message, err.headers);
+          }
+          log.error(`control API ${req.method} ${new URL(req.url, "http://localhost").pathname}: ${(err as Error).stack ?? err}`);
+          return errorResponse(500, "internal", (err as Error).message);
+        }
+      },
+      error(err) {
+        counters.errors++;
+        return errorResponse(500, "internal", err.message);
+      },
+    }));
   };
-  const oldMask = process.umask(0o117); // the socket is born 0660, never briefly world-writable
   try {
-    gate = startGate({ path: socketPath, inner, upstream, ...limits });
+    gate = bornPrivate(() => startGate({ path: socketPath, inner, upstream, ...limits }));
   } catch (err) {
     if (!opts.hub) hub.close();
     rmSync(privateDir, { recursive: true, force: true });
     throw err;
-  } finally {
-    process.umask(oldMask);
   }
   chmodSync(socketPath, 0o660);
   if (gid !== undefined) chownSync(socketPath, process.getuid?.() ?? 0, gid);
